@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "rewind",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "rewind", targets: ["rewind"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .target(name: "CSupport"),
+    .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
+    .target(name: "LinuxTrace", dependencies: ["CSupport"]),
+    .target(name: "Syscalls", dependencies: ["CSupport"]),
+    .target(name: "TraceFormat", dependencies: ["CZstd", "CXXHash"]),
+    .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
+    .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
+    .executableTarget(
+      name: "rewind",
+      dependencies: [
+        "Recorder", "Replayer", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
+    .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat"]),
+    // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
+    .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
+  ]
+)

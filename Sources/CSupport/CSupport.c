@@ -1,0 +1,170 @@
+#define _GNU_SOURCE
+#include "CSupport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/seccomp.h>
+#include <asm/prctl.h>
+#include <sched.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+long rewind_ptrace(int request, pid_t pid, uintptr_t addr, uintptr_t data) {
+  return ptrace((enum __ptrace_request)request, pid, (void *)addr, (void *)data);
+}
+
+int rewind_wifexited(int status) { return WIFEXITED(status); }
+int rewind_wexitstatus(int status) { return WEXITSTATUS(status); }
+int rewind_wifsignaled(int status) { return WIFSIGNALED(status); }
+int rewind_wtermsig(int status) { return WTERMSIG(status); }
+int rewind_wcoredump(int status) { return WCOREDUMP(status); }
+int rewind_wifstopped(int status) { return WIFSTOPPED(status); }
+int rewind_wstopsig(int status) { return WSTOPSIG(status); }
+
+long rewind_syscall6(long number, long a0, long a1, long a2, long a3, long a4, long a5) {
+  return syscall(number, a0, a1, a2, a3, a4, a5);
+}
+
+#include "syscall_names.inc"
+
+long rewind_syscall_number_named(const char *name) {
+  for (size_t i = 0; i < sizeof(rewind_syscall_names) / sizeof(rewind_syscall_names[0]); i++) {
+    if (strcmp(rewind_syscall_names[i].name, name) == 0) return rewind_syscall_names[i].number;
+  }
+  return -1;
+}
+
+static void write_errno_and_exit(int error_pipe_fd, int code) {
+  int e = errno;
+  if (error_pipe_fd >= 0) {
+    ssize_t ignored = write(error_pipe_fd, &e, sizeof e);
+    (void)ignored;
+  }
+  _exit(code);
+}
+
+pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_fd) {
+  pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid > 0) return pid;
+
+  /* Child: async-signal-safe calls only from here on. */
+  if (o->new_process_group) setpgid(0, 0);
+  if (o->stdin_fd >= 0 && o->stdin_fd != 0) dup2(o->stdin_fd, 0);
+  if (o->stdout_fd >= 0 && o->stdout_fd != 1) dup2(o->stdout_fd, 1);
+  if (o->stderr_fd >= 0 && o->stderr_fd != 2) dup2(o->stderr_fd, 2);
+  if (o->cwd && chdir(o->cwd) != 0) write_errno_and_exit(error_pipe_fd, 127);
+  /* Kernel-chosen addresses (stack, mmap base, brk) must repeat between record and replay. */
+  if (personality(ADDR_NO_RANDOMIZE) == -1) write_errno_and_exit(error_pipe_fd, 126);
+  if (o->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o->cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  if (o->trap_rdtsc && prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) != 0)
+    write_errno_and_exit(error_pipe_fd, 126);
+  /* The tracer dies, we die: no orphaned tracee runs on untraced. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) write_errno_and_exit(error_pipe_fd, 126);
+  raise(SIGSTOP);
+  execve(o->path, o->argv, o->envp);
+  write_errno_and_exit(error_pipe_fd, errno == ENOENT ? 127 : 126);
+  return -1; /* not reached */
+}
+
+int rewind_user_regs_size(void) { return (int)sizeof(struct user_regs_struct); }
+
+uintptr_t rewind_offsetof_user_debugreg(int index) {
+  return offsetof(struct user, u_debugreg) + (uintptr_t)index * sizeof(unsigned long);
+}
+
+uint64_t rewind_rdtsc(void) { return __rdtsc(); }
+uint64_t rewind_rdtscp(uint32_t *aux) { return __rdtscp(aux); }
+
+static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu) {
+  return (int)syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int rewind_perf_event_open_sw(uint32_t config, pid_t pid, int cpu) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = config;
+  attr.exclude_kernel = 1;
+  return perf_open(&attr, pid, cpu);
+}
+
+int rewind_perf_event_open_hw_probe(void) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_HARDWARE;
+  attr.config = PERF_COUNT_HW_BRANCH_INSTRUCTIONS;
+  attr.exclude_kernel = 1;
+  int fd = perf_open(&attr, 0, -1);
+  if (fd >= 0) close(fd);
+  return fd >= 0 ? 0 : -errno;
+}
+
+static volatile int breakpoint_probe_target;
+
+int rewind_perf_event_open_breakpoint_probe(void) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_BREAKPOINT;
+  attr.bp_type = HW_BREAKPOINT_W;
+  attr.bp_addr = (uintptr_t)&breakpoint_probe_target;
+  attr.bp_len = HW_BREAKPOINT_LEN_4;
+  attr.exclude_kernel = 1;
+  int fd = perf_open(&attr, 0, -1);
+  if (fd >= 0) close(fd);
+  return fd >= 0 ? 0 : -errno;
+}
+
+int rewind_set_personality_no_randomize(void) {
+  return personality(ADDR_NO_RANDOMIZE) == -1 ? -errno : 0;
+}
+
+int rewind_pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int rewind_cpuid_faulting_available(void) {
+  /* ARCH_GET_CPUID answers whether CPUID currently works; ARCH_SET_CPUID(0) asks to make it
+     fault. Try it in a throwaway child so this process is not changed. */
+  pid_t pid = fork();
+  if (pid == 0) _exit(syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0) == 0 ? 0 : 1);
+  if (pid < 0) return -errno;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int rewind_rdtsc_trapping_available(void) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) == 0 ? 0 : 1);
+  if (pid < 0) return -errno;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int rewind_seccomp_available(void) {
+  int r = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+  return r >= 0;
+}

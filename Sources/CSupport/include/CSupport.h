@@ -1,0 +1,68 @@
+#ifndef REWIND_CSUPPORT_H
+#define REWIND_CSUPPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <signal.h>
+
+/* ptrace(2) is variadic in glibc, which Swift cannot call. */
+long rewind_ptrace(int request, pid_t pid, uintptr_t addr, uintptr_t data);
+
+/* The W* status macros of <sys/wait.h>. */
+int rewind_wifexited(int status);
+int rewind_wexitstatus(int status);
+int rewind_wifsignaled(int status);
+int rewind_wtermsig(int status);
+int rewind_wcoredump(int status);
+int rewind_wifstopped(int status);
+int rewind_wstopsig(int status);
+
+/* Raw syscall(2), also variadic. */
+long rewind_syscall6(long number, long a0, long a1, long a2, long a3, long a4, long a5);
+
+/* The number of SYS_<name> from <asm/unistd_64.h>, or -1 when the header has no such call.
+   Used by the tests to check the system call table. */
+long rewind_syscall_number_named(const char *name);
+
+/* Spawning a tracee. Between fork and exec a multi-threaded Swift process may only call
+   async-signal-safe C, so the whole child side lives here. */
+struct rewind_spawn_options {
+  const char *path;            /* executable to run */
+  char *const *argv;
+  char *const *envp;
+  const char *cwd;             /* NULL: inherit */
+  int cpu;                     /* CPU to pin the child to, or -1 */
+  int trap_rdtsc;              /* prctl(PR_SET_TSC, PR_TSC_SIGSEGV) */
+  int stdin_fd;                /* -1: inherit; else dup2'ed onto 0 */
+  int stdout_fd;               /* -1: inherit; else dup2'ed onto 1 */
+  int stderr_fd;               /* -1: inherit; else dup2'ed onto 2 */
+  int new_process_group;       /* setpgid(0,0) in the child */
+};
+
+/* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced
+   (PTRACE_TRACEME), stops itself with SIGSTOP and then execs. Returns the child's pid, or -errno
+   when fork fails. If exec fails the child exits with 127 (ENOENT) or 126 (other errors), and
+   writes errno to `error_pipe_fd` first when it is >= 0. */
+pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_pipe_fd);
+
+/* sizeof / offsetof facts Swift needs. */
+int rewind_user_regs_size(void);
+uintptr_t rewind_offsetof_user_debugreg(int index);
+
+/* x86 time-stamp counter, read by the recorder on behalf of a tracee whose RDTSC trapped. */
+uint64_t rewind_rdtsc(void);
+uint64_t rewind_rdtscp(uint32_t *aux);
+
+/* perf_event_open(2), which glibc does not wrap. */
+int rewind_perf_event_open_sw(uint32_t config, pid_t pid, int cpu);
+int rewind_perf_event_open_hw_probe(void);
+int rewind_perf_event_open_breakpoint_probe(void);
+
+int rewind_set_personality_no_randomize(void);
+int rewind_pin_to_cpu(int cpu);
+int rewind_cpuid_faulting_available(void);
+int rewind_rdtsc_trapping_available(void);
+int rewind_seccomp_available(void);
+
+#endif
