@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -168,3 +169,11 @@ int rewind_seccomp_available(void) {
   int r = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   return r >= 0;
 }
+
+long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t remote) {
+  struct iovec l = {local, count};
+  struct iovec r = {(void *)remote, count};
+  return process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
+
+int rewind_sched_getcpu(void) { return sched_getcpu(); }

@@ -65,4 +65,8 @@ int rewind_cpuid_faulting_available(void);
 int rewind_rdtsc_trapping_available(void);
 int rewind_seccomp_available(void);
 
+/* _GNU_SOURCE functions that Swift's Glibc module does not show. */
+long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t remote);
+int rewind_sched_getcpu(void);
+
 #endif

@@ -1,0 +1,45 @@
+import Glibc
+
+/// A signal number, printed with the kernel's name (`SIGSEGV`).
+public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+  public let rawValue: Int32
+  public init(rawValue: Int32) { self.rawValue = rawValue }
+
+  public static let hangup = Signal(rawValue: SIGHUP)
+  public static let interrupt = Signal(rawValue: SIGINT)
+  public static let quit = Signal(rawValue: SIGQUIT)
+  public static let illegalInstruction = Signal(rawValue: SIGILL)
+  public static let trap = Signal(rawValue: SIGTRAP)
+  public static let abort = Signal(rawValue: SIGABRT)
+  public static let busError = Signal(rawValue: SIGBUS)
+  public static let floatingPointException = Signal(rawValue: SIGFPE)
+  public static let kill = Signal(rawValue: SIGKILL)
+  public static let segmentationFault = Signal(rawValue: SIGSEGV)
+  public static let pipe = Signal(rawValue: SIGPIPE)
+  public static let terminate = Signal(rawValue: SIGTERM)
+  public static let child = Signal(rawValue: SIGCHLD)
+  public static let stop = Signal(rawValue: SIGSTOP)
+
+  static let names: [Int32: String] = [
+    SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+    SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+    SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM",
+    SIGTERM: "SIGTERM", SIGSTKFLT: "SIGSTKFLT", SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT",
+    SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGTTIN: "SIGTTIN", SIGTTOU: "SIGTTOU",
+    SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM",
+    SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR", SIGSYS: "SIGSYS",
+  ]
+
+  /// `SIGSEGV`, or `SIGRT3` / `signal 77` for the rest.
+  public var description: String {
+    if let name = Signal.names[rawValue] { return name }
+    if rawValue >= 34 && rawValue <= 64 { return "SIGRT\(rawValue - 34)" }
+    return "signal \(rawValue)"
+  }
+
+  /// Signals the CPU raises for the instruction that just ran. They recur by themselves when
+  /// that instruction runs again, so replay needs no code point to deliver them.
+  public var canBeSynchronousFault: Bool {
+    [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP].contains(rawValue)
+  }
+}

@@ -1,0 +1,38 @@
+import CSupport
+import Glibc
+
+/// Starts a program under ptrace, stopped before its exec.
+public enum TraceeSpawner {
+  /// Forks a child that disables ASLR, pins itself to `cpu`, traps RDTSC, asks to be traced,
+  /// stops itself with SIGSTOP and then execs `path`. Returns the child's pid; the caller
+  /// waits for the SIGSTOP. If exec fails, the child writes its errno to `errorPipe` (when
+  /// given) and exits 127 (ENOENT) or 126.
+  public static func spawn(
+    path: String, arguments: [String], environment: [String], cpu: Int32?, standardInput: Int32? = nil,
+    errorPipe: Int32? = nil
+  ) throws(Errno) -> Int32 {
+    let child = withCStringArray(arguments) { argv in
+      withCStringArray(environment) { envp in
+        path.withCString { path in
+          var options = rewind_spawn_options(
+            path: path, argv: argv, envp: envp, cwd: nil, cpu: cpu ?? -1, trap_rdtsc: 1,
+            stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0)
+          return rewind_spawn_traced(&options, errorPipe ?? -1)
+        }
+      }
+    }
+    if child < 0 { throw Errno(rawValue: -child) }
+    return child
+  }
+}
+
+/// Runs `body` with a NULL-terminated C array of the strings (argv, envp).
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+  var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+  pointers.append(nil)
+  defer { for p in pointers { free(p) } }
+  return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// `0x7ffff7fc3000`.
+public func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -1,0 +1,56 @@
+import CSupport
+import Glibc
+
+/// A ptrace event reported in a stop status (`status >> 16`).
+public enum PtraceEvent: Int32, Sendable {
+  case fork = 1, vfork = 2, clone = 3, exec = 4, vforkDone = 5, exit = 6, seccomp = 7
+  case stop = 128
+}
+
+/// The status waitpid(2) reported, decoded once at the edge (rr's WaitStatus).
+public enum WaitStatus: Equatable, Sendable {
+  case exited(code: Int32)
+  case killed(by: Signal, coreDumped: Bool)
+  /// signal-delivery-stop (or, under PTRACE_TRACEME, a group-stop that looks like one).
+  case signalStop(Signal)
+  /// syscall-enter-stop or syscall-exit-stop; needs PTRACE_O_TRACESYSGOOD.
+  case syscallStop
+  case event(PtraceEvent)
+
+  public init(raw status: Int32) {
+    if rewind_wifexited(status) != 0 {
+      self = .exited(code: rewind_wexitstatus(status))
+    } else if rewind_wifsignaled(status) != 0 {
+      self = .killed(by: Signal(rawValue: rewind_wtermsig(status)), coreDumped: rewind_wcoredump(status) != 0)
+    } else {
+      precondition(rewind_wifstopped(status) != 0, "waitpid status \(status) is neither exit, kill nor stop")
+      let stopSignal = rewind_wstopsig(status)
+      let eventNumber = (status >> 16) & 0xffff
+      if stopSignal == (SIGTRAP | 0x80) {
+        self = .syscallStop
+      } else if eventNumber != 0, let event = PtraceEvent(rawValue: eventNumber) {
+        self = .event(event)
+      } else {
+        self = .signalStop(Signal(rawValue: stopSignal))
+      }
+    }
+  }
+
+  public var isTerminal: Bool {
+    switch self {
+    case .exited, .killed: true
+    default: false
+    }
+  }
+}
+
+/// Waits for a state change of `pid` (any thread, `__WALL`), retrying on EINTR.
+public func waitForTracee(_ pid: Int32) throws(Errno) -> WaitStatus {
+  var status: Int32 = 0
+  while true {
+    let r = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+    if r == pid { return WaitStatus(raw: status) }
+    if r == -1 && errno == EINTR { continue }
+    throw Errno.current
+  }
+}

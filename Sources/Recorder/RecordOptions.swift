@@ -1,0 +1,41 @@
+/// What to record and where.
+public struct RecordOptions: Sendable {
+  /// The executable to run, already resolved through PATH.
+  public var executablePath: String
+  /// argv, argv[0] included, as the user typed it.
+  public var arguments: [String]
+  public var environment: [String]
+  /// The trace directory to create.
+  public var traceDirectory: String
+  public var rewindVersion: String
+
+  public init(
+    executablePath: String, arguments: [String], environment: [String], traceDirectory: String,
+    rewindVersion: String
+  ) {
+    self.executablePath = executablePath
+    self.arguments = arguments
+    self.environment = environment
+    self.traceDirectory = traceDirectory
+    self.rewindVersion = rewindVersion
+  }
+}
+
+/// How a recording ended.
+public struct RecordOutcome: Sendable {
+  public var exitStatus: ExitStatusOfRoot
+  public var eventCount: UInt64
+  public var traceDirectory: String
+}
+
+/// The root process's end, as the shell should see it from `rewind record`.
+public enum ExitStatusOfRoot: Sendable, Equatable {
+  case exited(Int32)
+  case killed(Int32)
+  public var shellStatus: Int32 {
+    switch self {
+    case .exited(let code): code
+    case .killed(let signal): 128 + signal
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+extension RecordSession {
+  func signalArrived(_ signal: Signal) throws {
+    let info: [UInt8]
+    do {
+      info = try tracee.signalInfo()
+    } catch {
+      // Under PTRACE_TRACEME a group-stop looks like a signal-delivery-stop whose siginfo
+      // cannot be read; let the tracee go on.
+      try tracee.resume(.syscall)
+      return
+    }
+    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    var registers = try registers()
+    if signal == .segmentationFault, code == TimeStampInstruction.trapSignalCode,
+      let instruction = tracee.timeStampInstruction(at: registers.rip)
+    {
+      try emulate(instruction, registers: &registers)
+      try tracee.resume(.syscall)
+      return
+    }
+    writer.append(
+      .signal(
+        SignalEvent(
+          index: takeEventIndex(), tid: pid, signal: signal.rawValue, code: code, siginfo: info,
+          registers: registers)))
+    try tracee.resume(.syscall, signal: signal)
+  }
+
+  /// Supplies the value of a trapped RDTSC/RDTSCP from our own clock and steps over it.
+  private func emulate(_ instruction: TimeStampInstruction, registers: inout Registers) throws {
+    var aux: UInt32 = 0
+    let value = instruction == .rdtscp ? rewind_rdtscp(&aux) : rewind_rdtsc()
+    let rip = registers.rip
+    registers.rax = value & 0xffff_ffff
+    registers.rdx = value >> 32
+    if instruction == .rdtscp { registers.rcx = UInt64(aux) }
+    registers.rip += instruction.length
+    try tracee.setRegisterWords(registers.words)
+    writer.append(
+      .rdtsc(
+        RdtscEvent(
+          index: takeEventIndex(), tid: pid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,
+          aux: aux)))
+  }
+}

@@ -1,0 +1,125 @@
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+private let atFDCWD = UInt64(bitPattern: -100)
+private let atEmptyPath: UInt64 = 0x1000
+
+extension ReplaySession {
+  /// Replays a successful execve: runs the saved copy of the recorded program, then puts back
+  /// the recorded initial stack (argv, envp, auxv with AT_RANDOM and the hidden vDSO).
+  /// `checkEntry` is false for the first exec, which rewind's own spawner makes.
+  func performExec(_ event: SyscallEvent, checkEntry: Bool) throws {
+    guard case .exec(let exec)? = try cursor.next() else {
+      throw Divergence(eventIndex: event.index, tid: event.tid, activity: "syscall execve", differences: ["the trace has no exec event after a successful execve"])
+    }
+    let activity = "syscall execve"
+    var status = try resumeAndWait(.syscall)
+    if !checkEntry {
+      // The spawner restores its signal mask after raise(SIGSTOP) before it calls execve.
+      while status == .syscallStop, try currentRegisters().origRax != 59 {
+        try tracee.resume(.syscall)
+        status = try waitForTracee(pid)
+        if status == .syscallStop, try tracee.syscallStopKind() == .exit { status = try resumeAndWait(.syscall) }
+      }
+    }
+    var registers = try self.checkEntry(status, event, activity: activity, compareRegisters: checkEntry)
+    if checkEntry {
+      // Run the saved copy: the original may have changed or gone. Below the red zone of a
+      // stack the exec is about to discard is a safe place for its path.
+      let path = Array(reader.savedFilePath(for: exec.executable).utf8) + [0]
+      let address = (registers.rsp - 4096 - UInt64(path.count)) & ~15
+      try tracee.writeMemory(at: address, bytes: path)
+      if Int64(bitPattern: registers.origRax) == 59 {
+        registers.rdi = address
+      } else {
+        registers.rdi = atFDCWD
+        registers.rsi = address
+        registers.r8 &= ~atEmptyPath
+      }
+      try setRegisters(registers)
+    }
+    let execStop = try resumeAndWait(.syscall)
+    guard execStop == .event(.exec) else {
+      throw unexpected(execStop, index: exec.index, tid: exec.tid, activity: "exec", expected: "the new program starts")
+    }
+    try installInitialState(exec)
+    let exitStop = try resumeAndWait(.syscall)
+    guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters().rax == 0 else {
+      throw unexpected(exitStop, index: event.index, tid: event.tid, activity: activity, expected: "execve returns 0")
+    }
+  }
+
+  /// At PTRACE_EVENT_EXEC: check the new address space against the recording and write the
+  /// recorded initial stack.
+  private func installInitialState(_ exec: ExecEvent) throws {
+    tracee.addressSpaceReplaced()
+    var registers = try currentRegisters()
+    let maps = try readMaps(of: pid)
+    var differences = layoutDifferences(recorded: exec.mappings, replayed: maps, stackPointer: exec.registers.rsp)
+    differences += try changedFiles(exec.mappings, maps)
+    registers.rsp = exec.registers.rsp
+    differences += registerDifferences(recorded: exec.registers, replayed: registers, ignoring: [])
+    if !differences.isEmpty {
+      throw Divergence(eventIndex: exec.index, tid: exec.tid, activity: "exec of \(exec.executable.originalPath)", differences: differences)
+    }
+    try tracee.writeMemory(at: exec.initialStack.address, bytes: exec.initialStack.bytes)
+    try setRegisters(registers)
+  }
+
+  /// Mappings must match exactly, except the stack's lower end, which moves with the length
+  /// of the exec'd path (replay execs the saved copy).
+  private func layoutDifferences(recorded: [InitialMapping], replayed: [MapsEntry], stackPointer: UInt64) -> [String] {
+    var lines: [String] = []
+    if recorded.count != replayed.count {
+      lines.append("mappings after exec: recorded \(recorded.count), replayed \(replayed.count)")
+    }
+    for (a, b) in zip(recorded, replayed) {
+      let isStack = a.start <= stackPointer && stackPointer < a.end
+      let sameRange = isStack ? (a.end == b.end && b.start <= stackPointer) : (a.start == b.start && a.end == b.end)
+      if !sameRange || a.permissions != b.permissions || a.fileOffset != b.fileOffset {
+        lines.append(
+          "mapping recorded \(hex(a.start))-\(hex(a.end)) \(a.permissions) \(a.name), replayed \(hex(b.start))-\(hex(b.end)) \(b.permissions) \(b.name)")
+      }
+    }
+    return lines
+  }
+
+  /// The kernel maps the program's loader (PT_INTERP) from the file system, not from the
+  /// trace. Replay is only faithful while that file is unchanged.
+  private func changedFiles(_ recorded: [InitialMapping], _ replayed: [MapsEntry]) throws -> [String] {
+    var checked: Set<String> = []
+    var lines: [String] = []
+    for (a, b) in zip(recorded, replayed) {
+      guard let file = a.file, b.isFileBacked, !checked.contains(b.name) else { continue }
+      checked.insert(b.name)
+      if b.name == reader.savedFilePath(for: file) { continue }
+      if !sameContents(b.name, reader.savedFilePath(for: file)) {
+        lines.append(
+          "\(b.name) changed since it was recorded; the kernel loads it from the file system. "
+            + "Restore the recorded version (the trace holds it as \(reader.savedFilePath(for: file))).")
+      }
+    }
+    return lines
+  }
+}
+
+/// Compares two files byte for byte (the loader is a few hundred KiB).
+func sameContents(_ a: String, _ b: String) -> Bool {
+  let fa = open(a, O_RDONLY | O_CLOEXEC)
+  let fb = open(b, O_RDONLY | O_CLOEXEC)
+  defer {
+    if fa >= 0 { close(fa) }
+    if fb >= 0 { close(fb) }
+  }
+  guard fa >= 0, fb >= 0 else { return false }
+  var ba = [UInt8](repeating: 0, count: 1 << 16)
+  var bb = [UInt8](repeating: 0, count: 1 << 16)
+  while true {
+    let na = ba.withUnsafeMutableBytes { read(fa, $0.baseAddress, $0.count) }
+    let nb = bb.withUnsafeMutableBytes { read(fb, $0.baseAddress, $0.count) }
+    if na != nb || na < 0 { return false }
+    if na == 0 { return true }
+    if ba[..<na] != bb[..<nb] { return false }
+  }
+}

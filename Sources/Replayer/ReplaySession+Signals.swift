@@ -1,0 +1,61 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+extension ReplaySession {
+  /// Replays a delivered signal. A fault the CPU raised recurs by itself; any other signal
+  /// (one the process sent itself, SIGPIPE from an emulated write...) is sent again by us at
+  /// the point the recording delivered it, with the recorded siginfo.
+  func replaySignal(_ event: SignalEvent) throws {
+    let signal = Signal(rawValue: event.signal)
+    let activity = "signal \(signal)"
+    let raisedByCPU = signal.canBeSynchronousFault && event.code > 0
+    if !raisedByCPU {
+      _ = rewind_syscall6(234, Int(pid), Int(pid), Int(event.signal), 0, 0, 0)  // tgkill
+    }
+    let status = try resumeAndWait(.syscallEmulation)
+    guard status == .signalStop(signal) else {
+      throw unexpected(status, index: event.index, tid: event.tid, activity: activity, expected: "\(signal) is delivered")
+    }
+    let registers = try currentRegisters()
+    let differences = registerDifferences(recorded: event.registers, replayed: registers, ignoring: [])
+    if !differences.isEmpty {
+      throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
+    }
+    if !raisedByCPU { try tracee.setSignalInfo(event.siginfo) }
+    signalToDeliver = signal
+  }
+
+  /// An RDTSC/RDTSCP traps again at the same instruction; supply the recorded value.
+  func replayTimeStamp(_ event: RdtscEvent) throws {
+    let status = try resumeAndWait(.syscallEmulation)
+    var registers = try currentRegisters()
+    guard status == .signalStop(.segmentationFault), registers.rip == event.rip,
+      let instruction = tracee.timeStampInstruction(at: registers.rip)
+    else {
+      throw unexpected(status, index: event.index, tid: event.tid, activity: "rdtsc", expected: "RDTSC at \(hex(event.rip))")
+    }
+    registers.rax = event.value & 0xffff_ffff
+    registers.rdx = event.value >> 32
+    if instruction == .rdtscp { registers.rcx = UInt64(event.aux) }
+    registers.rip += instruction.length
+    try setRegisters(registers)
+  }
+
+  /// Runs the process to its end and checks it ends as recorded.
+  func replayExit(_ event: ExitEvent) throws {
+    var status = try resumeAndWait(.syscall)
+    if status == .event(.exit) { status = try resumeAndWait(.continue) }
+    let matches: Bool
+    switch (status, event.status) {
+    case (.exited(let a), .exited(let b)): matches = a == b
+    // Whether a core was dumped depends on RLIMIT_CORE and the file system, not the program.
+    case (.killed(let a, _), .killed(let b, _)): matches = a.rawValue == b
+    default: matches = false
+    }
+    if !matches {
+      throw unexpected(status, index: event.index, tid: event.tid, activity: "exit", expected: "the process ends with \(event.status)")
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import Glibc
+import LinuxTrace
+import Syscalls
+import TraceFormat
+
+/// mmap(2) flag bits.
+private let mapTypeMask: UInt64 = 0x0f
+private let mapPrivate: UInt64 = 0x02
+private let mapFixed: UInt64 = 0x10
+private let mapAnonymous: UInt64 = 0x20
+
+extension ReplaySession {
+  func replaySyscall(_ event: SyscallEvent) throws {
+    guard let call = SyscallTable.syscall(numbered: event.number) else {
+      throw Divergence(
+        eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
+        differences: ["the trace holds system call \(event.number), which this rewind does not know"])
+    }
+    if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
+      try performExec(event, checkEntry: true)
+      return
+    }
+    let performs = performsForReal(call, event)
+    let status = try resumeAndWait(performs ? .syscall : .syscallEmulation)
+    let entry = try checkEntry(status, event, activity: "syscall \(call.name)")
+    if !performs {
+      try emulate(event, call, registers: entry)
+      return
+    }
+    if call.name == "exit" || call.name == "exit_group" { return }  // the exit event follows
+    if call.name == "mmap" { try setRegisters(fixedMapArguments(entry, event)) }
+    let exit = try resumeAndWait(.syscall)
+    guard exit == .syscallStop, try tracee.syscallStopKind() == .exit else {
+      throw unexpected(exit, index: event.index, tid: event.tid, activity: "syscall \(call.name)", expected: "the call returns \(event.result)")
+    }
+    var after = try currentRegisters()
+    let replayed = Int64(bitPattern: after.rax)
+    if call.policy == .executeKeepRecordedResult {
+      after.rax = UInt64(bitPattern: event.result)
+    } else if replayed != event.result {
+      throw Divergence(
+        eventIndex: event.index, tid: event.tid, activity: "syscall \(call.name)",
+        differences: ["result: recorded \(describeResult(event.result)), replayed \(describeResult(replayed))"])
+    }
+    // The call keeps its argument registers; undo our rewrite of mmap's.
+    after.rdi = entry.rdi; after.rsi = entry.rsi; after.rdx = entry.rdx
+    after.r10 = entry.r10; after.r8 = entry.r8; after.r9 = entry.r9
+    try setRegisters(after)
+    if call.name == "mmap", let file = event.mappedFile { try fillMapping(event, file) }
+  }
+
+  /// Whether replay performs the call rather than emulating it.
+  func performsForReal(_ call: Syscall, _ event: SyscallEvent) -> Bool {
+    switch call.policy {
+    case .execute, .executeKeepRecordedResult: return true
+    case .emulate, .unsupported: return false
+    case .special:
+      switch call.name {
+      case "mmap": return !isErrorResult(event.result)
+      case "exit", "exit_group": return true
+      // rseq was failed with ENOSYS at record time; clone/fork children are not replayed yet;
+      // signals a process sent itself are injected at their recorded delivery point.
+      default: return false
+      }
+    }
+  }
+
+  /// Checks that the tracee stopped at the entry of the recorded call with the recorded
+  /// registers and input memory.
+  func checkEntry(_ status: WaitStatus, _ event: SyscallEvent, activity: String, compareRegisters: Bool = true) throws -> Registers {
+    guard status == .syscallStop, try tracee.syscallStopKind() == .entry else {
+      throw unexpected(status, index: event.index, tid: event.tid, activity: activity, expected: "a call to \(activity)")
+    }
+    let registers = try currentRegisters()
+    guard compareRegisters else { return registers }
+    var differences = registerDifferences(recorded: event.entryRegisters, replayed: registers, ignoring: [RegisterIndex.rax])
+    for input in event.inputs {
+      let now = (try? tracee.readMemory(at: input.address, count: input.bytes.count)) ?? []
+      if now != input.bytes {
+        differences.append("input memory at \(hex(input.address)): recorded \(preview(input.bytes)), replayed \(preview(now))")
+      }
+    }
+    if !differences.isEmpty {
+      throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
+    }
+    return registers
+  }
+
+  /// Sets the recorded result and writes the recorded memory, at the PTRACE_SYSEMU stop.
+  private func emulate(_ event: SyscallEvent, _ call: Syscall, registers: Registers) throws {
+    var registers = registers
+    registers.rax = UInt64(bitPattern: event.result)
+    try setRegisters(registers)
+    for output in event.outputs {
+      do {
+        try tracee.writeMemory(at: output.address, bytes: output.bytes)
+      } catch {
+        throw Divergence(
+          eventIndex: event.index, tid: event.tid, activity: "syscall \(call.name)",
+          differences: ["cannot write the \(output.bytes.count) recorded bytes at \(hex(output.address)): \(error)"])
+      }
+    }
+    atEmulatedEntry = true
+    if options.echoOutput { echo(event, call) }
+  }
+
+  /// mmap at the recorded address; a file mapping becomes private anonymous memory that
+  /// `fillMapping` fills from the saved copy, so replay never needs the original file.
+  private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent) -> Registers {
+    var registers = entry
+    registers.rdi = UInt64(bitPattern: event.result)
+    if registers.r10 & mapAnonymous == 0 {
+      registers.r10 = (registers.r10 & ~mapTypeMask) | mapPrivate | mapAnonymous | mapFixed
+      registers.r8 = UInt64(bitPattern: -1)
+      registers.r9 = 0
+    } else {
+      registers.r10 |= mapFixed
+    }
+    return registers
+  }
+
+  private func fillMapping(_ event: SyscallEvent, _ file: MappedFile) throws {
+    let arguments = event.entryRegisters.syscallArguments
+    let (length, protection, offset) = (arguments[1], arguments[2], arguments[5])
+    guard protection != 0, offset < file.fileSize else { return }  // PROT_NONE pages cannot be written
+    let count = Int(min(length, file.fileSize - offset))
+    let fd = try openSavedFile(file)
+    var bytes = [UInt8](repeating: 0, count: count)
+    let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+    guard got == count else {
+      throw ReplayError.setup("the saved copy of \(file.originalPath) in the trace is shorter than recorded")
+    }
+    try tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
+  }
+
+  func openSavedFile(_ file: MappedFile) throws -> Int32 {
+    if let fd = savedFiles[file.contentHash] { return fd }
+    let path = reader.savedFilePath(for: file)
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+      throw ReplayError.trace(.missingFile(path: path, hash: file.contentHash, originalPath: file.originalPath))
+    }
+    savedFiles[file.contentHash] = fd
+    return fd
+  }
+
+  /// Writes what the program wrote to fds 1 and 2 to ours, so a replay looks like the run.
+  private func echo(_ event: SyscallEvent, _ call: Syscall) {
+    let arguments = event.entryRegisters.syscallArguments
+    guard event.result > 0, arguments[0] == 1 || arguments[0] == 2 else { return }
+    let fd = Int32(arguments[0])
+    var remaining = Int(event.result)
+    switch call.name {
+    case "write", "pwrite64":
+      if let bytes = try? tracee.readMemory(at: arguments[1], count: remaining) { writeAll(fd, bytes) }
+    case "writev", "pwritev", "pwritev2":
+      guard let vector = try? tracee.readMemory(at: arguments[1], count: Int(arguments[2]) * 16) else { return }
+      for i in 0..<Int(arguments[2]) where remaining > 0 {
+        let base = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self) }
+        let length = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self) }
+        let count = min(Int(length), remaining)
+        if let bytes = try? tracee.readMemory(at: base, count: count) { writeAll(fd, bytes) }
+        remaining -= count
+      }
+    default:
+      break
+    }
+  }
+}
+
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+  var done = 0
+  while done < bytes.count {
+    let r = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+    if r < 0 && errno == EINTR { continue }
+    if r <= 0 { return }
+    done += r
+  }
+}
+
+func isErrorResult(_ result: Int64) -> Bool { result < 0 && result >= -4095 }
+
+func describeResult(_ result: Int64) -> String {
+  isErrorResult(result) ? "-\(-result) (\(String(cString: strerror(Int32(-result)))))" : "\(result) (\(hex(UInt64(bitPattern: result))))"
+}
+
+/// The first bytes of a buffer, escaped, for divergence reports.
+func preview(_ bytes: [UInt8]) -> String {
+  var text = "\""
+  for byte in bytes.prefix(48) {
+    switch byte {
+    case 0x20..<0x7f where byte != 0x22 && byte != 0x5c: text.append(Character(UnicodeScalar(byte)))
+    case 0x0a: text += "\\n"
+    default: text += "\\x" + String(byte, radix: 16)
+    }
+  }
+  return text + (bytes.count > 48 ? "\"..." : "\"") + " (\(bytes.count) bytes)"
+}
