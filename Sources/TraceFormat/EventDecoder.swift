@@ -1,0 +1,209 @@
+/// Reads back the events of one frame, the inverse of `EventEncoder` (whose doc comment holds
+/// the record layout).
+///
+/// The decoder owns the three uncompressed frames; `next()` takes memory chunks from `data`
+/// and mapping records from `mmaps` as the event records name them, and `finish()` checks
+/// that nothing is left over, which catches frames that do not belong together.
+struct EventDecoder {
+  /// What was wrong and in which stream; `TraceReader` adds the path and frame.
+  struct Failure: Error {
+    var stream: String
+    var reason: String
+  }
+
+  private var events: ByteReader
+  private var data: ByteReader
+  private var mmaps: ByteReader
+  private var previousRegisters = Registers()
+
+  init(events: [UInt8], data: [UInt8], mmaps: [UInt8]) {
+    self.events = ByteReader(events)
+    self.data = ByteReader(data)
+    self.mmaps = ByteReader(mmaps)
+  }
+
+  /// The next event of the frame, or nil when the frame is done.
+  mutating func next() throws(Failure) -> TraceEvent? {
+    if events.isAtEnd {
+      try finish()
+      return nil
+    }
+    let recordOffset = events.position
+    do throws(ByteReader.Overrun) {
+      let kindByte = try events.readUInt8()
+      let length = Int(try events.readUInt32())
+      guard let kind = EventEncoder.EventKind(rawValue: kindByte) else {
+        throw ByteReader.Overrun(
+          reason: "unknown event kind \(kindByte) (this rewind knows kinds 1-5)")
+      }
+      let payloadStart = events.position
+      let event = try readEvent(kind)
+      if events.position - payloadStart != length {
+        throw ByteReader.Overrun(
+          reason: "a \(kind) record claims \(length) bytes but holds \(events.position - payloadStart)")
+      }
+      return event
+    } catch {
+      throw Failure(
+        stream: error.stream ?? "events",
+        reason: "event record at offset \(recordOffset) of the uncompressed frame: \(error.reason)")
+    }
+  }
+
+  private mutating func readEvent(_ kind: EventEncoder.EventKind) throws(ByteReader.Overrun)
+    -> TraceEvent
+  {
+    switch kind {
+    case .exec:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      let registers = try readRegisters()
+      let initialStack = try readChunk()
+      var argv: [String] = []
+      for _ in 0..<(try events.readCount(minimumSize: 4)) { argv.append(try events.readString()) }
+      var envp: [String] = []
+      for _ in 0..<(try events.readCount(minimumSize: 4)) { envp.append(try events.readString()) }
+      let cwd = try events.readString()
+      let mappingCount = Int(try events.readUInt32())
+      let executable = try readMappedFileRecord()
+      var mappings: [InitialMapping] = []
+      for _ in 0..<mappingCount { mappings.append(try readInitialMappingRecord()) }
+      return .exec(
+        ExecEvent(
+          index: index, tid: tid, executable: executable, registers: registers,
+          initialStack: initialStack, mappings: mappings, argv: argv, envp: envp, cwd: cwd))
+    case .syscall:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      let registers = try readRegisters()
+      let result = try events.readInt64()
+      var inputs: [MemoryChunk] = []
+      for _ in 0..<(try events.readCount(minimumSize: 16)) { inputs.append(try readChunk()) }
+      var outputs: [MemoryChunk] = []
+      for _ in 0..<(try events.readCount(minimumSize: 16)) { outputs.append(try readChunk()) }
+      let mappedFile = try events.readBool() ? try readMappedFileRecord() : nil
+      return .syscall(
+        SyscallEvent(
+          index: index, tid: tid, entryRegisters: registers, result: result, inputs: inputs,
+          outputs: outputs, mappedFile: mappedFile))
+    case .signal:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      let signal = try events.readInt32()
+      let code = try events.readInt32()
+      let siginfo = try events.readCounted()
+      let registers = try readRegisters()
+      return .signal(
+        SignalEvent(
+          index: index, tid: tid, signal: signal, code: code, siginfo: siginfo,
+          registers: registers))
+    case .rdtsc:
+      return .rdtsc(
+        RdtscEvent(
+          index: try events.readUInt64(), tid: try events.readInt32(),
+          rip: try events.readUInt64(), isRdtscp: try events.readBool(),
+          value: try events.readUInt64(), aux: try events.readUInt32()))
+    case .exit:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      let how = try events.readUInt8()
+      let number = try events.readInt32()
+      let coreDumped = try events.readBool()
+      let status: ExitStatus
+      switch how {
+      case 0: status = .exited(code: number)
+      case 1: status = .killed(signal: number, coreDumped: coreDumped)
+      default: throw ByteReader.Overrun(reason: "unknown exit kind \(how)")
+      }
+      return .exit(ExitEvent(index: index, tid: tid, status: status))
+    }
+  }
+
+  private mutating func readRegisters() throws(ByteReader.Overrun) -> Registers {
+    let mask = try events.readUInt32()
+    if mask >> UInt32(Registers.count) != 0 {
+      throw ByteReader.Overrun(reason: "register mask \(mask) names more than 27 registers")
+    }
+    var registers = previousRegisters
+    for i in 0..<Registers.count where mask & (1 << UInt32(i)) != 0 {
+      registers.words[i] = try events.readUInt64()
+    }
+    previousRegisters = registers
+    return registers
+  }
+
+  private mutating func readChunk() throws(ByteReader.Overrun) -> MemoryChunk {
+    let address = try events.readUInt64()
+    let count = try events.readUInt64()
+    guard count <= UInt64(data.remaining) else {
+      throw ByteReader.Overrun(
+        reason: "a memory chunk of \(count) bytes at 0x\(String(address, radix: 16)) runs past "
+          + "the \(data.remaining) bytes left in the data frame", stream: "data")
+    }
+    return MemoryChunk(address: address, bytes: try data.readRaw(count: Int(count)))
+  }
+
+  private mutating func readMappedFileRecord() throws(ByteReader.Overrun) -> MappedFile {
+    try readMmapsRecord(.mappedFile) { (r: inout ByteReader) throws(ByteReader.Overrun) in
+      try Self.readFileFields(&r)
+    }
+  }
+
+  private mutating func readInitialMappingRecord() throws(ByteReader.Overrun) -> InitialMapping {
+    try readMmapsRecord(.initialMapping) { (r: inout ByteReader) throws(ByteReader.Overrun) in
+      let start = try r.readUInt64()
+      let end = try r.readUInt64()
+      let permissions = try r.readString()
+      let fileOffset = try r.readUInt64()
+      let name = try r.readString()
+      let file = try r.readBool() ? try Self.readFileFields(&r) : nil
+      return InitialMapping(
+        start: start, end: end, permissions: permissions, fileOffset: fileOffset, file: file,
+        name: name)
+    }
+  }
+
+  private static func readFileFields(_ r: inout ByteReader) throws(ByteReader.Overrun)
+    -> MappedFile
+  {
+    MappedFile(
+      contentHash: try r.readString(), originalPath: try r.readString(),
+      fileSize: try r.readUInt64())
+  }
+
+  private mutating func readMmapsRecord<T>(
+    _ expected: EventEncoder.MappingKind,
+    _ body: (inout ByteReader) throws(ByteReader.Overrun) -> T
+  ) throws(ByteReader.Overrun) -> T {
+    let offset = mmaps.position
+    do throws(ByteReader.Overrun) {
+      let kind = try mmaps.readUInt8()
+      let length = Int(try mmaps.readUInt32())
+      guard kind == expected.rawValue else {
+        throw ByteReader.Overrun(
+          reason: "expected a \(expected) record (kind \(expected.rawValue)), found kind \(kind)")
+      }
+      let start = mmaps.position
+      let value = try body(&mmaps)
+      if mmaps.position - start != length {
+        throw ByteReader.Overrun(
+          reason: "a \(expected) record claims \(length) bytes but holds \(mmaps.position - start)")
+      }
+      return value
+    } catch {
+      throw ByteReader.Overrun(
+        reason: "in the mmaps frame at offset \(offset): \(error.reason)", stream: "mmaps")
+    }
+  }
+
+  /// Checks that the event records used up the data and mmaps frames exactly.
+  func finish() throws(Failure) {
+    if !data.isAtEnd {
+      throw Failure(stream: "data", reason: "\(data.remaining) bytes left over after the last event")
+    }
+    if !mmaps.isAtEnd {
+      throw Failure(
+        stream: "mmaps", reason: "\(mmaps.remaining) bytes left over after the last event")
+    }
+  }
+}

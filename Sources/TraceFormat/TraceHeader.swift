@@ -1,0 +1,54 @@
+import Foundation
+
+/// header.json: what a reader must know before it trusts the streams, and what a person wants
+/// to know about a recording (`rewind ps`, bug reports).
+///
+/// Replay compares `cpuModel` and `syscallTableHash` with its own machine and build: a
+/// different CPU may answer CPUID differently (which rewind cannot trap here), and a different
+/// syscall table may decode the recorded calls differently.
+public struct TraceHeader: Codable, Equatable, Sendable {
+  /// Bump when the byte layout of a stream or of this header changes (see `TraceWriter`).
+  public static let currentFormatVersion = 1
+
+  public var formatVersion: Int
+  /// The version of the rewind that recorded the trace.
+  public var rewindVersion: String
+  /// "model name" from /proc/cpuinfo, or "unknown".
+  public var cpuModel: String
+  /// The content hash of the syscall table the recorder used.
+  public var syscallTableHash: String
+  /// The command line that was recorded, program first.
+  public var command: [String]
+  public var cwd: String
+  /// When recording started, to the millisecond.
+  public var startTime: Date
+  public var hostname: String
+  /// `uname -r`.
+  public var kernelRelease: String
+
+  /// A header for a recording starting now on this machine.
+  public init(command: [String], cwd: String, syscallTableHash: String, rewindVersion: String) {
+    let host = HostInfo.current()
+    self.init(
+      formatVersion: Self.currentFormatVersion, rewindVersion: rewindVersion,
+      cpuModel: host.cpuModel, syscallTableHash: syscallTableHash, command: command, cwd: cwd,
+      startTime: TraceJSON.roundedToMilliseconds(Date()), hostname: host.hostname,
+      kernelRelease: host.kernelRelease)
+  }
+
+  /// Every field given, for tests and tools that rewrite headers.
+  public init(
+    formatVersion: Int, rewindVersion: String, cpuModel: String, syscallTableHash: String,
+    command: [String], cwd: String, startTime: Date, hostname: String, kernelRelease: String
+  ) {
+    self.formatVersion = formatVersion
+    self.rewindVersion = rewindVersion
+    self.cpuModel = cpuModel
+    self.syscallTableHash = syscallTableHash
+    self.command = command
+    self.cwd = cwd
+    self.startTime = startTime
+    self.hostname = hostname
+    self.kernelRelease = kernelRelease
+  }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Reads a trace directory written by `TraceWriter`, streaming its events frame by frame.
+///
+/// Only one frame of each stream is in memory at a time, so a trace of millions of events
+/// reads in constant memory. A trace whose recorder was killed reads up to its last whole
+/// frame; then `nextEvent` returns nil and `isTruncated` says whether a frame was cut short.
+public final class TraceReader {
+  public let directory: String
+  public let header: TraceHeader
+  /// summary.json, or nil when the recording did not finish cleanly (or the file is damaged:
+  /// the events are still worth replaying without it).
+  public let summary: TraceSummary?
+  /// The streams ended in the middle of a frame: the recorder was killed while writing.
+  public private(set) var isTruncated = false
+
+  private let events: StreamCursor
+  private let data: StreamCursor
+  private let mmaps: StreamCursor
+  private var decoder: EventDecoder?
+  /// The frame the decoder holds and where it starts in each stream, for error messages.
+  private var frameIndex = 0
+  private var frameOffsets: [String: UInt64] = [:]
+  private var isAtEnd = false
+  private var failure: TraceError?
+
+  /// Opens a trace and checks that it is one this rewind can read: the directory exists,
+  /// header.json parses, its format version is ours, and the streams are there.
+  public init(directory: String) throws(TraceError) {
+    self.directory = directory
+    var info = stat()
+    if stat(directory, &info) != 0 {
+      throw errno == ENOENT
+        ? .notATrace(path: directory, reason: "there is no such file or directory")
+        : .io(path: directory, errno: errno)
+    }
+    if info.st_mode & S_IFMT != S_IFDIR {
+      throw .notATrace(path: directory, reason: "it is a file, not a trace directory")
+    }
+    header = try Self.readHeader(directory)
+    summary = Self.readSummary(directory)
+    for name in ["events", "data", "mmaps"] where access(directory + "/" + name, F_OK) != 0 {
+      throw .notATrace(
+        path: directory,
+        reason: "it has header.json but no '\(name)' stream (the recorder stopped before "
+          + "creating it)")
+    }
+    do {
+      events = try StreamCursor(tracePath: directory, name: "events")
+      data = try StreamCursor(tracePath: directory, name: "data")
+      mmaps = try StreamCursor(tracePath: directory, name: "mmaps")
+    } catch {
+      throw error.traceError
+    }
+  }
+
+  /// The next event in recording order, or nil at the end of the trace. Throws `corrupted`
+  /// (naming the stream, frame and byte offset) when a frame or record is damaged; the events
+  /// returned before it are good.
+  public func nextEvent() throws(TraceError) -> TraceEvent? {
+    if let failure { throw failure }
+    do throws(TraceError) {
+      while true {
+        if decoder != nil, let event = try decodeNext() { return event }
+        decoder = nil
+        if isAtEnd { return nil }
+        if try !loadNextFrame() { return nil }
+      }
+    } catch {
+      failure = error
+      throw error
+    }
+  }
+
+  /// Where the saved copy of `file` is; it may be a hard link shared with other traces.
+  public func savedFilePath(for file: MappedFile) -> String {
+    directory + "/files/" + file.contentHash
+  }
+
+  /// `savedFilePath(for:)`, checked to exist; throws `missingFile` naming the original path.
+  public func existingSavedFilePath(for file: MappedFile) throws(TraceError) -> String {
+    let path = savedFilePath(for: file)
+    if access(path, R_OK) != 0 {
+      throw .missingFile(path: directory, hash: file.contentHash, originalPath: file.originalPath)
+    }
+    return path
+  }
+
+  private func decodeNext() throws(TraceError) -> TraceEvent? {
+    do {
+      return try decoder!.next()
+    } catch {
+      throw .corrupted(
+        path: directory, stream: error.stream, frame: frameIndex,
+        offset: frameOffsets[error.stream] ?? 0, reason: error.reason)
+    }
+  }
+
+  /// Reads frame N of each stream into a new decoder; false at the end of the trace.
+  private func loadNextFrame() throws(TraceError) -> Bool {
+    let index = events.frameIndex
+    let offsets = [events.name: events.offset, data.name: data.offset, mmaps.name: mmaps.offset]
+    var bytes: [String: [UInt8]] = [:]
+    // events first: its frame N decides whether there is a frame N at all.
+    for cursor in [events, data, mmaps] {
+      switch try cursor.next() {
+      case .frame(let frame):
+        bytes[cursor.name] = frame
+      case .end where cursor === events:
+        isAtEnd = true
+        return false
+      case .end, .truncated:
+        // A short data or mmaps frame under a whole events frame means the files were cut
+        // after the fact (a copy, a full disk); either way the recording ends here.
+        isTruncated = true
+        isAtEnd = true
+        return false
+      }
+    }
+    frameIndex = index
+    frameOffsets = offsets
+    decoder = EventDecoder(events: bytes["events"]!, data: bytes["data"]!, mmaps: bytes["mmaps"]!)
+    return true
+  }
+
+  private static func readHeader(_ directory: String) throws(TraceError) -> TraceHeader {
+    let path = directory + "/header.json"
+    guard let json = FileManager.default.contents(atPath: path) else {
+      throw access(path, F_OK) != 0
+        ? .notATrace(path: directory, reason: "it has no header.json")
+        : .io(path: path, errno: errno)
+    }
+    struct VersionOnly: Decodable { var formatVersion: Int }
+    // The version first: a future header may change any other field.
+    guard let version = try? JSONDecoder().decode(VersionOnly.self, from: json).formatVersion
+    else {
+      throw .notATrace(
+        path: directory, reason: "its header.json has no formatVersion (is it damaged?)")
+    }
+    if version != TraceHeader.currentFormatVersion {
+      throw .unsupportedVersion(
+        path: directory, found: version, supported: TraceHeader.currentFormatVersion)
+    }
+    do {
+      return try TraceJSON.decoder().decode(TraceHeader.self, from: json)
+    } catch {
+      throw .notATrace(path: directory, reason: "its header.json cannot be decoded (\(error))")
+    }
+  }
+
+  private static func readSummary(_ directory: String) -> TraceSummary? {
+    guard let json = FileManager.default.contents(atPath: directory + "/summary.json") else {
+      return nil
+    }
+    return try? TraceJSON.decoder().decode(TraceSummary.self, from: json)
+  }
+}
