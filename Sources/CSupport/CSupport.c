@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -58,7 +59,15 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_f
   if (pid < 0) return -errno;
   if (pid > 0) return pid;
 
-  /* Child: async-signal-safe calls only from here on. */
+  /* Child: async-signal-safe calls only from here on. The parent blocks the signals it
+     forwards; the program must start with them unblocked, as it would without rewind. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (o->disable_core_dumps) {
+    struct rlimit zero = {0, 0};
+    setrlimit(RLIMIT_CORE, &zero);
+  }
   if (o->new_process_group) setpgid(0, 0);
   if (o->stdin_fd >= 0 && o->stdin_fd != 0) dup2(o->stdin_fd, 0);
   if (o->stdout_fd >= 0 && o->stdout_fd != 1) dup2(o->stdout_fd, 1);

@@ -9,14 +9,15 @@ public enum TraceeSpawner {
   /// given) and exits 127 (ENOENT) or 126.
   public static func spawn(
     path: String, arguments: [String], environment: [String], cpu: Int32?, standardInput: Int32? = nil,
-    errorPipe: Int32? = nil
+    disableCoreDumps: Bool = false, errorPipe: Int32? = nil
   ) throws(Errno) -> Int32 {
     let child = withCStringArray(arguments) { argv in
       withCStringArray(environment) { envp in
         path.withCString { path in
           var options = rewind_spawn_options(
             path: path, argv: argv, envp: envp, cwd: nil, cpu: cpu ?? -1, trap_rdtsc: 1,
-            stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0)
+            stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0,
+            disable_core_dumps: disableCoreDumps ? 1 : 0)
           return rewind_spawn_traced(&options, errorPipe ?? -1)
         }
       }
@@ -36,3 +37,24 @@ func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutab
 
 /// `0x7ffff7fc3000`.
 public func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+/// Writes a message to stderr with write(2); the tracer's messages must not wait on stdio locks.
+public func printToStandardError(_ message: String) {
+  var bytes = Array(message.utf8)
+  if bytes.last != 0x0a { bytes.append(0x0a) }
+  var done = 0
+  while done < bytes.count {
+    let r = bytes.withUnsafeBytes { write(2, $0.baseAddress! + done, bytes.count - done) }
+    if r <= 0 { return }
+    done += r
+  }
+}
+
+/// A pipe whose ends close on exec.
+public func makeCloseOnExecPipe() throws(Errno) -> (read: Int32, write: Int32) {
+  var ends: [Int32] = [-1, -1]
+  guard pipe(&ends) == 0 else { throw Errno.current }
+  _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+  _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+  return (ends[0], ends[1])
+}

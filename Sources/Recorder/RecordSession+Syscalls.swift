@@ -69,7 +69,7 @@ extension RecordSession {
     }
     append(pending, result: result, outputs: outputs, mappedFile: mappedFile)
     if !hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
-      fputs("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))\n", stderr)
+      printToStandardError("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))")
     }
     if var exec = pendingExec {
       pendingExec = nil
@@ -109,9 +109,9 @@ extension RecordSession {
     }
     if ["clone", "clone3", "fork", "vfork"].contains(call.name) && !warnedAboutChildren {
       warnedAboutChildren = true
-      fputs(
+      printToStandardError(
         "rewind: process \(pid) creates a child process; child processes are not recorded yet, "
-          + "so their output is not replayed (the parent replays faithfully).\n", stderr)
+          + "so their output is not replayed (the parent replays faithfully).")
     }
   }
 

@@ -55,23 +55,23 @@ public final class RecordSession {
   }
 
   private func spawn(cpu: Int32?) throws {
-    var errorPipe: [Int32] = [-1, -1]
-    guard pipe2(&errorPipe, O_CLOEXEC) == 0 else { throw RecordError.spawnFailed(path: options.executablePath, errno: .current) }
-    defer { close(errorPipe[0]) }
+    let errorPipe: (read: Int32, write: Int32)
+    do { errorPipe = try makeCloseOnExecPipe() } catch { throw RecordError.spawnFailed(path: options.executablePath, errno: error) }
+    defer { close(errorPipe.read) }
     do {
       pid = try TraceeSpawner.spawn(
         path: options.executablePath, arguments: options.arguments, environment: options.environment, cpu: cpu,
-        errorPipe: errorPipe[1])
-      close(errorPipe[1])
+        errorPipe: errorPipe.write)
+      close(errorPipe.write)
     } catch {
-      close(errorPipe[1])
+      close(errorPipe.write)
       throw RecordError.spawnFailed(path: options.executablePath, errno: error)
     }
     tracee = Tracee(tid: pid)
     // The child stops itself with SIGSTOP before exec, so options are set before the exec.
     let first = try wait()
     guard case .signalStop(let signal) = first, signal == .stop else {
-      throw childFailedBeforeExec(status: first, errorPipe: errorPipe[0])
+      throw childFailedBeforeExec(status: first, errorPipe: errorPipe.read)
     }
     do {
       try tracee.setOptions([.traceSysGood, .traceExec, .traceExit, .exitKill])

@@ -77,7 +77,7 @@ extension ReplaySession {
     for (a, b) in zip(recorded, replayed) {
       let isStack = a.start <= stackPointer && stackPointer < a.end
       let sameRange = isStack ? (a.end == b.end && b.start <= stackPointer) : (a.start == b.start && a.end == b.end)
-      if !sameRange || a.permissions != b.permissions || a.fileOffset != b.fileOffset {
+      if !sameRange || a.permissions != b.permissions || a.fileOffset != b.offset {
         lines.append(
           "mapping recorded \(hex(a.start))-\(hex(a.end)) \(a.permissions) \(a.name), replayed \(hex(b.start))-\(hex(b.end)) \(b.permissions) \(b.name)")
       }

@@ -13,7 +13,7 @@ extension ReplaySession {
     try tracee.resume(mode, signal: signal)
     while true {
       let status = try waitForTracee(pid)
-      if status == .syscallStop && skipExitStop && (try tracee.syscallStopKind()) == .exit {
+      if status == .syscallStop, skipExitStop, try tracee.syscallStopKind() == .exit {
         // After a PTRACE_SYSEMU stop, PTRACE_SYSCALL reports the skipped call's exit too.
         skipExitStop = false
         try tracee.resume(mode)

@@ -92,7 +92,8 @@ public final class ReplaySession {
     defer { close(devNull) }
     do {
       pid = try TraceeSpawner.spawn(
-        path: executablePath, arguments: exec.argv, environment: exec.envp, cpu: cpu, standardInput: devNull)
+        path: executablePath, arguments: exec.argv, environment: exec.envp, cpu: cpu, standardInput: devNull,
+        disableCoreDumps: true)
     } catch {
       throw ReplayError.setup("cannot start the replay process: \(error)")
     }

@@ -38,6 +38,7 @@ struct rewind_spawn_options {
   int stdout_fd;               /* -1: inherit; else dup2'ed onto 1 */
   int stderr_fd;               /* -1: inherit; else dup2'ed onto 2 */
   int new_process_group;       /* setpgid(0,0) in the child */
+  int disable_core_dumps;      /* RLIMIT_CORE = 0 (replay must not write core files) */
 };
 
 /* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import LinuxTrace
+import Recorder
+import Syscalls
+import TraceFormat
+
+extension Rewind {
+  struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Record a program into a trace.",
+      discussion: """
+        The program runs as usual: stdin, stdout and stderr pass through, and rewind exits \
+        with the program's status (128+N if a signal N killed it). SIGINT, SIGTERM and SIGHUP \
+        sent to rewind are passed on to the program, and the trace is finished either way.
+        """)
+
+    @Option(name: .shortAndLong, help: "Directory to write the trace to (must not exist yet).")
+    var output: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
+    var command: [String] = []
+
+    func validate() throws {
+      if command.isEmpty { throw ValidationError("Say what to record: rewind record ./myprog arg1 arg2") }
+    }
+
+    func run() throws {
+      let program = try ProgramLocator.locate(command[0])
+      // Blocked before any thread starts so every thread inherits the mask and only the
+      // forwarding thread takes these signals; the tracee unblocks them before exec.
+      let forwarder = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+      let root = TraceLocation.defaultRoot()
+      let directory: String
+      do {
+        if let output {
+          try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+          directory = output
+        } else {
+          directory = try TraceLocation.makeNewTraceDirectory(root: root, executableName: program)
+        }
+      } catch {
+        throw fail("cannot create the trace directory: \(error)", status: ExitCodes.recordFailed)
+      }
+      let header = TraceHeader(
+        command: command, cwd: FileManager.default.currentDirectoryPath,
+        syscallTableHash: SyscallTable.tableHash, rewindVersion: Rewind.version)
+      let writer: TraceWriter
+      do { writer = try TraceWriter(directory: directory, header: header) } catch {
+        throw fail("cannot write a trace in '\(directory)': \(error)", status: ExitCodes.recordFailed)
+      }
+      if output == nil { try? TraceLocation.updateLatest(root: root, directory: directory) }
+      let options = RecordOptions(
+        executablePath: program, arguments: command, environment: environmentStrings(),
+        traceDirectory: directory, rewindVersion: Rewind.version)
+      let session = RecordSession(options: options, writer: writer)
+      let cpu = TracerThread.currentCPU()
+      let result = TracerThread.run(pinnedTo: cpu) {
+        Result { try session.run(cpu: cpu, onSpawn: { forwarder.forward(to: $0) }) }
+      }
+      forwarder.stopForwarding()
+      var status: ExitStatus?
+      var exitCode: Int32
+      switch result {
+      case .success(let outcome):
+        status = outcome.exitStatus.traceStatus
+        exitCode = outcome.exitStatus.shellStatus
+      case .failure(let error):
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        if case RecordError.execFailed(_, _, let code) = error { exitCode = code } else { exitCode = ExitCodes.recordFailed }
+      }
+      do {
+        try writer.finish(summary: TraceSummary(exitStatus: status, eventCount: writer.eventCount))
+      } catch {
+        FileHandle.standardError.write(Data("rewind: finishing the trace in '\(directory)' failed: \(error)\n".utf8))
+        if exitCode == 0 { exitCode = ExitCodes.recordFailed }
+      }
+      throw ExitCode(exitCode)
+    }
+  }
+}
+
+extension ExitStatusOfRoot {
+  var traceStatus: ExitStatus {
+    switch self {
+    case .exited(let code): .exited(code: code)
+    case .killed(let signal): .killed(signal: signal, coreDumped: false)
+    }
+  }
+}
+
+/// Our environment in its original order, as the program would inherit it.
+func environmentStrings() -> [String] {
+  var strings: [String] = []
+  var cursor = environ
+  while let entry = cursor.pointee {
+    strings.append(String(cString: entry))
+    cursor += 1
+  }
+  return strings
+}
+
+/// Prints `message` to stderr and returns the exit to throw.
+func fail(_ message: String, status: Int32) -> ExitCode {
+  FileHandle.standardError.write(Data("rewind: \(message)\n".utf8))
+  return ExitCode(status)
+}
