@@ -35,14 +35,19 @@ public struct MemorySnapshot: TraceeMemoryReading, Sendable {
     let end = address &+ UInt64(count)
     while next < end {
       guard
-        let chunk = chunks.last(where: {
+        let index = chunks.lastIndex(where: {
           $0.address <= next && next - $0.address < UInt64($0.bytes.count)
         })
       else {
         throw MemoryNotCaptured(address: address, count: count, firstMissing: next)
       }
+      let chunk = chunks[index]
       let start = Int(next - chunk.address)
-      let take = min(chunk.bytes.count - start, Int(end - next))
+      var take = min(chunk.bytes.count - start, Int(end - next))
+      // Stop where a later chunk starts: its bytes win from there on.
+      for later in chunks[(index + 1)...] where later.address > next {
+        take = min(take, Int(min(later.address - next, UInt64(take))))
+      }
       result += chunk.bytes[start..<start + take]
       next += UInt64(take)
     }
