@@ -10,6 +10,10 @@ extension Syscall {
   /// NULL pointers produce no region. Regions never exceed what the kernel could have written:
   /// a returned count is capped by the buffer's size argument, a socket address by
   /// `sizeof(struct sockaddr_storage)`.
+  ///
+  /// Throws `SyscallTableError.unknownIoctl` for a successful ioctl whose output is unknown,
+  /// `.unsupported` for a call the table refuses, and the reader's error when an indirect
+  /// layout (an iovec array, a msghdr) cannot be read.
   public func writtenRegions(
     arguments: [UInt64], result: Int64, memory: some TraceeMemoryReading
   ) throws -> [MemoryRegion] {

@@ -39,7 +39,9 @@ public struct Syscall: Equatable, Sendable {
   public let name: String
   /// One kind per argument register, in order (`rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`).
   public let args: [ArgKind]
+  /// How replay treats the call; `.unsupported` stops recording with its message.
   public let policy: ReplayPolicy
+  /// How `SyscallFormatter` prints the result register.
   public let returns: ReturnKind
 
   public init(

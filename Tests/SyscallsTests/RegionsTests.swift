@@ -68,6 +68,26 @@ let noMemory = MemorySnapshot(chunks: [])
       ])
   }
 
+  @Test func valueResultLengthsBoundSocketAddresses() throws {
+    // accept4 stored a 16-byte sockaddr_in length at 0x2000.
+    let memory = MemorySnapshot(chunks: [(0x2000, [16, 0, 0, 0])])
+    #expect(
+      try written("accept4", [3, 0x1000, 0x2000, 0o2000000], 5, memory)
+        == [MemoryRegion(address: 0x1000, count: 16), MemoryRegion(address: 0x2000, count: 4)])
+    #expect(
+      try written("getsockopt", [3, 1, 4, 0x1000, 0x2000], 0, memory)
+        == [MemoryRegion(address: 0x1000, count: 16), MemoryRegion(address: 0x2000, count: 4)])
+  }
+
+  @Test func selectRewritesItsSetsInWholeLongs() throws {
+    #expect(
+      try written("select", [70, 0x1000, 0, 0x2000, 0x3000], 1)
+        == [
+          MemoryRegion(address: 0x1000, count: 16), MemoryRegion(address: 0x2000, count: 16),
+          MemoryRegion(address: 0x3000, count: 16),
+        ])
+  }
+
   @Test func wait4WritesStatusAndRusageOnlyForAChild() throws {
     #expect(
       try written("wait4", [UInt64(bitPattern: -1), 0x1000, 0, 0x2000], 1234)
