@@ -1,0 +1,177 @@
+// Structures printed strace's way, in their x86-64 kernel layouts. Only the fields people look
+// for are shown, the rest is `...`, as strace does without -v.
+
+extension FormattedCall {
+  func structure(_ layout: StructKind, at address: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let bytes = try? memory.readBytes(at: address, count: layout.byteCount),
+      let text = Self.describe(layout, bytes)
+    else { return pointer(address) }
+    return text
+  }
+
+  /// The structure's text, or nil when we print it as its address.
+  static func describe(_ layout: StructKind, _ bytes: [UInt8]) -> String? {
+    func u64(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 8) }
+    func u32(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 4) }
+    func i64(_ offset: Int) -> Int64 { Int64(bitPattern: u64(offset)) }
+    func i32(_ offset: Int) -> Int32 { Int32(truncatingIfNeeded: u32(offset)) }
+    func time(_ offset: Int, _ fraction: String) -> String {
+      "{tv_sec=\(i64(offset)), \(fraction)=\(i64(offset + 8))}"
+    }
+    func utime(_ offset: Int) -> String {
+      switch i64(offset + 8) {
+      case (1 << 30) - 1: "{tv_sec=\(i64(offset)), tv_nsec=UTIME_NOW}"
+      case (1 << 30) - 2: "{tv_sec=\(i64(offset)), tv_nsec=UTIME_OMIT}"
+      default: time(offset, "tv_nsec")
+      }
+    }
+    func limit(_ offset: Int) -> String {
+      u64(offset) == .max ? "RLIM64_INFINITY" : String(u64(offset))
+    }
+    func text(_ offset: Int, _ count: Int) -> String {
+      let field = bytes[offset..<offset + count]
+      return quoted(Array(field.prefix { $0 != 0 }))
+    }
+    switch layout {
+    case .int32: return "[\(i32(0))]"
+    case .int64: return "[\(i64(0))]"
+    case .fdPair: return "[\(i32(0)), \(i32(4))]"
+    case .stat:
+      let mode = u32(24)
+      let type = mode & 0o170000
+      if type == 0o020000 || type == 0o060000 {
+        let device = u64(40)
+        let major = (device >> 8 & 0xfff) | (device >> 32 & ~0xfff)
+        let minor = (device & 0xff) | (device >> 12 & ~0xff)
+        return "{st_mode=\(ConstantNames.fileMode(mode)), "
+          + "st_rdev=makedev(\(hex(major)), \(hex(minor))), ...}"
+      }
+      return "{st_mode=\(ConstantNames.fileMode(mode)), st_size=\(i64(48)), ...}"
+    case .statx:
+      let mode = bytes.littleEndianInteger(at: 28, count: 2)
+      return "{stx_mode=\(ConstantNames.fileMode(mode)), stx_size=\(u64(40)), ...}"
+    case .timespec: return time(0, "tv_nsec")
+    case .timeval: return time(0, "tv_usec")
+    case .timezone: return "{tz_minuteswest=\(i32(0)), tz_dsttime=\(i32(4))}"
+    case .itimerval: return "{it_interval=\(time(0, "tv_usec")), it_value=\(time(16, "tv_usec"))}"
+    case .itimerspec:
+      return "{it_interval=\(time(0, "tv_nsec")), it_value=\(time(16, "tv_nsec"))}"
+    case .timespecPair: return "[\(utime(0)), \(utime(16))]"
+    case .timevalPair: return "[\(time(0, "tv_usec")), \(time(16, "tv_usec"))]"
+    case .utimbuf: return "{actime=\(i64(0)), modtime=\(i64(8))}"
+    case .rlimit: return "{rlim_cur=\(limit(0)), rlim_max=\(limit(8))}"
+    case .rusage: return "{ru_utime=\(time(0, "tv_usec")), ru_stime=\(time(16, "tv_usec")), ...}"
+    case .tms:
+      return "{tms_utime=\(i64(0)), tms_stime=\(i64(8)), tms_cutime=\(i64(16)), "
+        + "tms_cstime=\(i64(24))}"
+    case .sysinfo: return "{uptime=\(i64(0)), ...}"
+    case .utsname: return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), ...}"
+    case .kernelSigaction:
+      let handler =
+        switch u64(0) {
+        case 0: "SIG_DFL"
+        case 1: "SIG_IGN"
+        default: hex(u64(0))
+        }
+      let flags = ConstantNames.flags(u64(8), ConstantNames.sigactionFlagNames)
+      let restorer = u64(8) & 0x0400_0000 != 0 ? ", sa_restorer=\(hex(u64(16)))" : ""
+      return "{sa_handler=\(handler), sa_mask=\(ConstantNames.sigset(Array(bytes[24..<32]))), "
+        + "sa_flags=\(flags)\(restorer)}"
+    case .stack:
+      let flags = ConstantNames.flags(u32(8), [(1, "SS_ONSTACK"), (2, "SS_DISABLE")])
+      return "{ss_sp=\(u64(0) == 0 ? "NULL" : hex(u64(0))), ss_flags=\(flags), ss_size=\(u64(16))}"
+    case .siginfo:
+      return "{si_signo=\(ConstantNames.signal(u32(0))), si_code=\(i32(8)), ...}"
+    case .epollEvent:
+      let events = ConstantNames.flags(u32(0), ConstantNames.epollEventNames)
+      return "{events=\(events), data=\(hex(u64(4)))}"
+    case .openHow:
+      return "{flags=\(ConstantNames.openFlags(u64(0))), mode=\(ConstantNames.mode(u64(8))), "
+        + "resolve=\(u64(16) == 0 ? "0" : hex(u64(16)))}"
+    case .schedParam: return "{sched_priority=\(i32(0))}"
+    case .winsize:
+      let field = { (offset: Int) in bytes.littleEndianInteger(at: offset, count: 2) }
+      return "{ws_row=\(field(0)), ws_col=\(field(2)), ws_xpixel=\(field(4)), ws_ypixel=\(field(6))}"
+    case .capHeader: return "{version=\(hex(u32(0))), pid=\(i32(4))}"
+    case .statfs, .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
+      .termios2:
+      return nil
+    }
+  }
+
+  /// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}`.
+  func sockaddr(at address: UInt64, length: Int) -> String {
+    guard address != 0 else { return "NULL" }
+    guard length >= 2, let bytes = try? memory.readBytes(at: address, count: length) else {
+      return pointer(address)
+    }
+    let family = bytes.littleEndianInteger(at: 0, count: 2)
+    let familyName = ConstantNames.socketDomainNames[family] ?? String(family)
+    switch family {
+    case 1:  // sun_path, or an abstract name after a NUL
+      let path = bytes.dropFirst(2)
+      if path.first == 0 {
+        return "{sa_family=AF_UNIX, sun_path=@\(quoted(Array(path.dropFirst())))}"
+      }
+      return "{sa_family=AF_UNIX, sun_path=\(quoted(Array(path.prefix { $0 != 0 })))}"
+    case 2 where length >= 8:
+      let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
+      let ip = bytes[4..<8].map(String.init).joined(separator: ".")
+      return "{sa_family=AF_INET, sin_port=htons(\(port)), sin_addr=inet_addr(\"\(ip)\")}"
+    case 10 where length >= 24:
+      let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
+      let groups = stride(from: 8, to: 24, by: 2).map {
+        String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16)
+      }
+      return "{sa_family=AF_INET6, sin6_port=htons(\(port)), "
+        + "sin6_addr=\"\(groups.joined(separator: ":"))\", ...}"
+    default:
+      return "{sa_family=\(familyName), ...}"
+    }
+  }
+
+  /// `[{iov_base="hello", iov_len=5}]`; for outputs, only the `shownBytes` the call wrote.
+  func iovecs(at address: UInt64, count: UInt64, shownBytes: Int?) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let entries = try? call.readIovecs(at: address, count: min(count, 1024)) else {
+      return pointer(address)
+    }
+    var remaining = shownBytes ?? Int.max
+    let items = entries.map { entry -> String in
+      let shown = min(entry.count, remaining)
+      remaining -= shown
+      return "{iov_base=\(bytes(at: entry.address, count: shown)), iov_len=\(entry.count)}"
+    }
+    return "[" + items.joined(separator: ", ") + "]"
+  }
+
+  /// `[0 3 7]`: the descriptors in the set.
+  func fdSet(at address: UInt64, nfds: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    let limit = min(nfds, 1 << 20)
+    guard let bytes = try? memory.readBytes(at: address, count: fdSetByteCount(nfds: limit)) else {
+      return pointer(address)
+    }
+    let set = (0..<Int(limit)).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }
+    return "[" + set.map(String.init).joined(separator: " ") + "]"
+  }
+
+  /// `[{fd=3, events=POLLIN}]`, with `revents` once the call has returned.
+  func pollfds(at address: UInt64, count: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    let shown = min(count, 64)
+    guard let bytes = try? memory.readBytes(at: address, count: Int(shown) * 8) else {
+      return pointer(address)
+    }
+    let items = (0..<Int(shown)).map { index -> String in
+      let fd = Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 8, count: 4))
+      let events = bytes.littleEndianInteger(at: index * 8 + 4, count: 2)
+      let revents = bytes.littleEndianInteger(at: index * 8 + 6, count: 2)
+      let names = ConstantNames.pollEventNames
+      return "{fd=\(fd), events=\(ConstantNames.flags(events, names))"
+        + (hasSucceeded && revents != 0 ? ", revents=\(ConstantNames.flags(revents, names))}" : "}")
+    }
+    return "[" + items.joined(separator: ", ") + (count > shown ? ", ...]" : "]")
+  }
+}

@@ -1,0 +1,238 @@
+// Names of the constants strace decodes. A value nobody named prints raw, never guessed:
+// flags keep their unknown bits in hex (`O_RDONLY|0x40000000`), enums add a comment
+// (`0x5 /* MADV_??? */`).
+
+enum ConstantNames {
+  /// `A|B|0x40` for the named bits of `value` and what is left; `zero` when no bit is set.
+  static func flags(_ value: UInt64, _ names: [(UInt64, String)], zero: String = "0") -> String {
+    var parts: [String] = []
+    var left = value
+    for (bits, name) in names where bits != 0 && left & bits == bits {
+      parts.append(name)
+      left &= ~bits
+    }
+    if left != 0 { parts.append(hex(left)) }
+    return parts.isEmpty ? zero : parts.joined(separator: "|")
+  }
+
+  /// The name of `value`, or `0x5 /* MADV_??? */`.
+  static func enumeration(_ value: UInt64, _ names: [UInt64: String], unknown prefix: String)
+    -> String
+  {
+    names[value] ?? "\(hex(value)) /* \(prefix)??? */"
+  }
+
+  static func openFlags(_ value: UInt64) -> String {
+    let flags = value & 0xffff_ffff
+    let access = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][Int(flags & 3)]
+    let rest = flags & ~3
+    return rest == 0 ? access : access + "|" + Self.flags(rest, openFlagNames)
+  }
+
+  // Composite flags first, so O_SYNC is not printed as O_DSYNC|0x100000.
+  static let openFlagNames: [(UInt64, String)] = [
+    (0o20200000, "O_TMPFILE"), (0o4010000, "O_SYNC"),
+    (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"), (0o20000, "O_ASYNC"),
+    (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"), (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"),
+  ]
+
+  /// Whether open's mode argument means anything (strace omits it otherwise).
+  static func opensWithMode(_ flags: UInt64) -> Bool {
+    flags & 0o100 != 0 || flags & 0o20000000 != 0
+  }
+
+  static func mode(_ value: UInt64) -> String {
+    let mode = value & 0o7777
+    return mode == 0 ? "000" : "0" + String(mode, radix: 8)
+  }
+
+  static func fileMode(_ value: UInt64) -> String {
+    let types: [UInt64: String] = [
+      0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
+      0o040000: "S_IFDIR", 0o020000: "S_IFCHR", 0o010000: "S_IFIFO",
+    ]
+    let type = value & 0o170000
+    let typeName = types[type] ?? hex(type)
+    return typeName + "|" + mode(value)
+  }
+
+  static let accessModeNames: [(UInt64, String)] = [(4, "R_OK"), (2, "W_OK"), (1, "X_OK")]
+  static let protNames: [(UInt64, String)] = [
+    (1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"), (8, "PROT_SEM"),
+    (0x0100_0000, "PROT_GROWSDOWN"), (0x0200_0000, "PROT_GROWSUP"),
+  ]
+
+  static func mapFlags(_ value: UInt64) -> String {
+    let types: [UInt64: String] = [1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"]
+    let type = types[value & 0xf] ?? hex(value & 0xf)
+    let rest = value & ~0xf
+    return rest == 0 ? type : type + "|" + flags(rest, mapFlagNames)
+  }
+
+  static let mapFlagNames: [(UInt64, String)] = [
+    (0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"), (0x100, "MAP_GROWSDOWN"),
+    (0x800, "MAP_DENYWRITE"), (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"),
+    (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"), (0x10000, "MAP_NONBLOCK"),
+    (0x20000, "MAP_STACK"), (0x40000, "MAP_HUGETLB"), (0x80000, "MAP_SYNC"),
+    (0x10_0000, "MAP_FIXED_NOREPLACE"), (0x400_0000, "MAP_UNINITIALIZED"),
+  ]
+  static let mremapFlagNames: [(UInt64, String)] = [
+    (1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"), (4, "MREMAP_DONTUNMAP"),
+  ]
+  static let whenceNames: [UInt64: String] = [
+    0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE",
+  ]
+  static let atFlagNames: [(UInt64, String)] = [
+    (0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_REMOVEDIR"), (0x400, "AT_SYMLINK_FOLLOW"),
+    (0x800, "AT_NO_AUTOMOUNT"), (0x1000, "AT_EMPTY_PATH"), (0x2000, "AT_STATX_FORCE_SYNC"),
+    (0x4000, "AT_STATX_DONT_SYNC"), (0x8000, "AT_RECURSIVE"),
+  ]
+
+  static func signal(_ value: UInt64) -> String {
+    let number = Int(Int32(truncatingIfNeeded: value))
+    let names = [
+      "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+      "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+      "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+      "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    ]
+    if (0..<names.count).contains(number) { return names[number] }
+    if number == 32 { return "SIGRTMIN" }
+    if (33...64).contains(number) { return "SIGRT_\(number - 32)" }
+    return String(number)
+  }
+
+  /// strace's `[INT TERM]`: the set signals without their SIG prefix.
+  static func sigset(_ bytes: [UInt8]) -> String {
+    var names: [String] = []
+    for (index, byte) in bytes.enumerated() {
+      for bit in 0..<8 where byte & (1 << bit) != 0 {
+        let name = signal(UInt64(index * 8 + bit + 1))
+        names.append(name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name)
+      }
+    }
+    let all = bytes.count * 8
+    return names.count == all && all > 0 ? "~[]" : "[" + names.joined(separator: " ") + "]"
+  }
+
+  static let sigprocmaskHowNames: [UInt64: String] = [
+    0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK",
+  ]
+  static let clockNames: [UInt64: String] = [
+    0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID",
+    3: "CLOCK_THREAD_CPUTIME_ID", 4: "CLOCK_MONOTONIC_RAW", 5: "CLOCK_REALTIME_COARSE",
+    6: "CLOCK_MONOTONIC_COARSE", 7: "CLOCK_BOOTTIME", 8: "CLOCK_REALTIME_ALARM",
+    9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI",
+  ]
+  static let fcntlNames: [UInt64: String] = [
+    0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL", 5: "F_GETLK",
+    6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN", 9: "F_GETOWN", 10: "F_SETSIG", 11: "F_GETSIG",
+    15: "F_SETOWN_EX", 16: "F_GETOWN_EX", 36: "F_OFD_GETLK", 37: "F_OFD_SETLK",
+    38: "F_OFD_SETLKW", 1024: "F_SETLEASE", 1025: "F_GETLEASE", 1026: "F_NOTIFY",
+    1030: "F_DUPFD_CLOEXEC", 1031: "F_SETPIPE_SZ", 1032: "F_GETPIPE_SZ", 1033: "F_ADD_SEALS",
+    1034: "F_GET_SEALS",
+  ]
+  /// fcntl commands that take no third argument.
+  static let fcntlWithoutArgument: Set<UInt64> = [1, 3, 9, 11, 1025, 1032, 1034]
+
+  static func futexOp(_ value: UInt64) -> String {
+    let names: [UInt64: String] = [
+      0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
+      4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI", 7: "FUTEX_UNLOCK_PI",
+      8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET", 10: "FUTEX_WAKE_BITSET",
+      11: "FUTEX_WAIT_REQUEUE_PI", 12: "FUTEX_CMP_REQUEUE_PI", 13: "FUTEX_LOCK_PI2",
+    ]
+    guard let base = names[value & 0x7f], value & ~0x1ff == 0 else {
+      return "\(hex(value)) /* FUTEX_??? */"
+    }
+    let isPrivate = value & 0x80 != 0
+    let realtime = value & 0x100 != 0
+    return (realtime ? "FUTEX_CLOCK_REALTIME|" : "") + base + (isPrivate ? "_PRIVATE" : "")
+  }
+
+  static let madviseNames: [UInt64: String] = [
+    0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILLNEED",
+    4: "MADV_DONTNEED", 8: "MADV_FREE", 9: "MADV_REMOVE", 10: "MADV_DONTFORK", 11: "MADV_DOFORK",
+    12: "MADV_MERGEABLE", 13: "MADV_UNMERGEABLE", 14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE",
+    16: "MADV_DONTDUMP", 17: "MADV_DODUMP", 18: "MADV_WIPEONFORK", 19: "MADV_KEEPONFORK",
+    20: "MADV_COLD", 21: "MADV_PAGEOUT", 22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE",
+    24: "MADV_DONTNEED_LOCKED", 25: "MADV_COLLAPSE", 100: "MADV_HWPOISON",
+    101: "MADV_SOFT_OFFLINE",
+  ]
+  static let socketDomainNames: [UInt64: String] = [
+    0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK",
+    17: "AF_PACKET",
+  ]
+
+  static func socketType(_ value: UInt64) -> String {
+    let types: [UInt64: String] = [
+      1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
+      6: "SOCK_DCCP", 10: "SOCK_PACKET",
+    ]
+    let base = value & 0xf
+    let rest = flags(value & ~0xf, [(0o4000, "SOCK_NONBLOCK"), (0o2000000, "SOCK_CLOEXEC")])
+    guard base != 0 else { return rest }
+    let type = types[base] ?? hex(base)
+    return value & ~0xf == 0 ? type : type + "|" + rest
+  }
+
+  static let archPrctlNames: [UInt64: String] = [
+    0x1001: "ARCH_SET_GS", 0x1002: "ARCH_SET_FS", 0x1003: "ARCH_GET_FS", 0x1004: "ARCH_GET_GS",
+    0x1011: "ARCH_GET_CPUID", 0x1012: "ARCH_SET_CPUID", 0x1021: "ARCH_GET_XCOMP_SUPP",
+    0x1022: "ARCH_GET_XCOMP_PERM", 0x1023: "ARCH_REQ_XCOMP_PERM",
+    0x1024: "ARCH_GET_XCOMP_GUEST_PERM", 0x1025: "ARCH_REQ_XCOMP_GUEST_PERM",
+  ]
+  static let prctlNames: [UInt64: String] = [
+    1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: "PR_SET_DUMPABLE",
+    15: "PR_SET_NAME", 16: "PR_GET_NAME", 22: "PR_SET_SECCOMP", 21: "PR_GET_SECCOMP",
+    24: "PR_GET_TSC", 26: "PR_SET_TSC", 36: "PR_SET_CHILD_SUBREAPER",
+    37: "PR_GET_CHILD_SUBREAPER", 38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS",
+    40: "PR_GET_TID_ADDRESS", 0x5961_6d61: "PR_SET_PTRACER",
+    23: "PR_CAPBSET_READ", 47: "PR_CAP_AMBIENT", 0x5356_4d41: "PR_SET_VMA",
+  ]
+  static let cloneFlagNames: [(UInt64, String)] = [
+    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"), (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"),
+    (0x4000, "CLONE_VFORK"), (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"),
+    (0x20000, "CLONE_NEWNS"), (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"),
+    (0x10_0000, "CLONE_PARENT_SETTID"), (0x20_0000, "CLONE_CHILD_CLEARTID"),
+    (0x40_0000, "CLONE_DETACHED"), (0x80_0000, "CLONE_UNTRACED"),
+    (0x100_0000, "CLONE_CHILD_SETTID"), (0x200_0000, "CLONE_NEWCGROUP"),
+    (0x400_0000, "CLONE_NEWUTS"), (0x800_0000, "CLONE_NEWIPC"), (0x1000_0000, "CLONE_NEWUSER"),
+    (0x2000_0000, "CLONE_NEWPID"), (0x4000_0000, "CLONE_NEWNET"), (0x8000_0000, "CLONE_IO"),
+  ]
+
+  /// `CLONE_VM|CLONE_FS|…|SIGCHLD`: the low byte is the signal sent to the parent at exit.
+  static func cloneFlags(_ value: UInt64) -> String {
+    let exitSignal = value & 0xff
+    let named = flags(value & ~0xff, cloneFlagNames, zero: "")
+    let signalName = exitSignal == 0 ? "" : signal(exitSignal)
+    let parts = [named, signalName].filter { !$0.isEmpty }
+    return parts.isEmpty ? "0" : parts.joined(separator: "|")
+  }
+
+  static let waitOptionNames: [(UInt64, String)] = [
+    (1, "WNOHANG"), (2, "WUNTRACED"), (4, "WEXITED"), (8, "WCONTINUED"), (0x0100_0000, "WNOWAIT"),
+    (0x2000_0000, "__WNOTHREAD"), (0x4000_0000, "__WALL"), (0x8000_0000, "__WCLONE"),
+  ]
+  static let sigactionFlagNames: [(UInt64, String)] = [
+    (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"), (4, "SA_SIGINFO"), (0x0400_0000, "SA_RESTORER"),
+    (0x0800_0000, "SA_ONSTACK"), (0x1000_0000, "SA_RESTART"), (0x4000_0000, "SA_NODEFER"),
+    (0x8000_0000, "SA_RESETHAND"),
+  ]
+  static let epollEventNames: [(UInt64, String)] = [
+    (1, "EPOLLIN"), (2, "EPOLLPRI"), (4, "EPOLLOUT"), (8, "EPOLLERR"), (0x10, "EPOLLHUP"),
+    (0x20, "EPOLLNVAL"), (0x40, "EPOLLRDNORM"), (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"),
+    (0x200, "EPOLLWRBAND"), (0x400, "EPOLLMSG"), (0x2000, "EPOLLRDHUP"),
+    (1 << 28, "EPOLLEXCLUSIVE"), (1 << 29, "EPOLLWAKEUP"), (1 << 30, "EPOLLONESHOT"),
+    (1 << 31, "EPOLLET"),
+  ]
+  static let pollEventNames: [(UInt64, String)] = [
+    (1, "POLLIN"), (2, "POLLPRI"), (4, "POLLOUT"), (8, "POLLERR"), (0x10, "POLLHUP"),
+    (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"), (0x80, "POLLRDBAND"), (0x100, "POLLWRNORM"),
+    (0x200, "POLLWRBAND"), (0x2000, "POLLRDHUP"),
+  ]
+}

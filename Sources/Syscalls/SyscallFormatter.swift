@@ -1,0 +1,221 @@
+/// Prints system calls as strace does: inputs at entry, outputs at exit, an output buffer only
+/// on success (else its address), unknown values raw.
+///
+/// Memory comes through `TraceeMemoryReading`: live for the recorder, a `MemorySnapshot` of the
+/// captured chunks for `rewind dump`. Whatever cannot be read prints as its address, so a
+/// partial snapshot still gives a line.
+public struct SyscallFormatter {
+  /// One strace line: `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3`.
+  ///
+  /// `result` is nil when the call has not returned (or never returns: `exit_group(3) = ?`).
+  /// Strings are escaped like strace (`\n \t \" \\`, other bytes in octal) and cut after
+  /// `stringLimit` bytes with `...`.
+  public static func format(
+    _ call: Syscall, arguments: [UInt64], result: Int64?, memory: some TraceeMemoryReading,
+    stringLimit: Int = 32
+  ) -> String {
+    let line = FormattedCall(
+      call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: memory),
+      hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit)
+    let arguments = call.args.indices.compactMap { line.argument(at: $0) }
+    return "\(call.name)(\(arguments.joined(separator: ", "))) = "
+      + formatResult(result, as: call.returns)
+  }
+
+  /// The part after ` = `: `3`, `0x7f3a2c000000`, `-1 ENOENT (No such file or directory)`.
+  public static func formatResult(_ result: Int64?, as kind: ReturnKind) -> String {
+    guard let result, kind != .none else { return "?" }
+    if (-4095 ... -1).contains(result) {
+      let errno = Int(-result)
+      guard let (name, message) = ErrnoNames.lookup(errno) else { return "-1 (errno \(errno))" }
+      return ErrnoNames.isRestartCode(errno) ? "? \(name) (\(message))" : "-1 \(name) (\(message))"
+    }
+    switch kind {
+    case .address, .hex: return hex(UInt64(bitPattern: result))
+    case .int, .none: return String(result)
+    }
+  }
+}
+
+/// One call being printed: the arguments, the memory, and whether outputs may be shown.
+struct FormattedCall {
+  let call: CallState
+  let hasSucceeded: Bool
+  let stringLimit: Int
+
+  var memory: any TraceeMemoryReading { call.memory }
+
+  /// The text of argument `index`, or nil when strace leaves it out (open's mode without
+  /// O_CREAT, fcntl's argument for F_GETFD).
+  func argument(at index: Int) -> String? {
+    let value = call.arguments[index]
+    let kind = call.syscall.args[index]
+    switch kind {
+    case .creationMode(let flagsArg):
+      return ConstantNames.opensWithMode(call.arguments[flagsArg])
+        ? ConstantNames.mode(value) : nil
+    case .fcntlArgument(let commandArg):
+      let command = call.arguments[commandArg]
+      if ConstantNames.fcntlWithoutArgument.contains(command) { return nil }
+      switch command {
+      case 2: return ConstantNames.flags(value, [(1, "FD_CLOEXEC")])
+      case 4: return ConstantNames.openFlags(value)
+      case 5, 6, 7, 36, 37, 38: return pointer(value)
+      default: return String(Int32(truncatingIfNeeded: value))
+      }
+    default:
+      return format(value, as: kind, at: index)
+    }
+  }
+
+  func format(_ value: UInt64, as kind: ArgKind, at index: Int) -> String {
+    switch kind {
+    case .int, .fd, .pid: return String(Int32(truncatingIfNeeded: value))
+    case .unsigned: return String(UInt32(truncatingIfNeeded: value))
+    case .hex: return value == 0 ? "0" : hex(value)
+    case .dirfd:
+      let fd = Int32(truncatingIfNeeded: value)
+      return fd == -100 ? "AT_FDCWD" : String(fd)
+    case .size: return String(value)
+    case .offset: return String(Int64(bitPattern: value))
+    case .address: return pointer(value)
+    case .uid:
+      let id = Int32(truncatingIfNeeded: value)
+      return id == -1 ? "-1" : String(UInt32(bitPattern: id))
+    case .path: return string(at: value, limit: stringCaptureLimit)
+    case .string: return string(at: value, limit: stringLimit)
+    case .stringArray: return stringArray(at: value)
+    case .environment: return environment(at: value)
+    case .inBytes(let source): return bytes(at: value, count: try? call.byteCount(source))
+    case .outBytes(let source):
+      guard hasSucceeded else { return pointer(value) }
+      let region = try? call.written(by: .outBytes(count: source), at: index).first
+      return bytes(at: value, count: region?.count ?? 0)
+    case .outString:
+      guard hasSucceeded else { return pointer(value) }
+      return string(at: value, limit: stringCaptureLimit)
+    case .inStruct(let layout), .inOutStruct(let layout):
+      return structure(layout, at: value)
+    case .outStruct(let layout):
+      return hasSucceeded ? structure(layout, at: value) : pointer(value)
+    case .inSigset(let source): return sigset(at: value, size: try? call.byteCount(source))
+    case .outSigset(let source):
+      return hasSucceeded ? sigset(at: value, size: try? call.byteCount(source)) : pointer(value)
+    case .inSockaddr(let lengthArg):
+      return sockaddr(at: value, length: call.count(call.arguments[lengthArg]))
+    case .outSockaddr(let lengthPointerArg):
+      guard hasSucceeded, let length = try? call.byteCount(.valueResultArg(lengthPointerArg))
+      else { return pointer(value) }
+      return sockaddr(at: value, length: min(length, sockaddrStorageSize))
+    case .inIovecs(let countArg):
+      return iovecs(at: value, count: call.arguments[countArg], shownBytes: nil)
+    case .outIovecs(let countArg):
+      guard hasSucceeded else { return pointer(value) }
+      return iovecs(at: value, count: call.arguments[countArg], shownBytes: Int(call.result))
+    case .fdSet(let nfdsArg): return fdSet(at: value, nfds: call.arguments[nfdsArg])
+    case .pollfds(let countArg): return pollfds(at: value, count: call.arguments[countArg])
+    case .inMsghdr, .outMsghdr, .inMmsghdrs, .outMmsghdrs: return pointer(value)
+    case .openFlags: return ConstantNames.openFlags(value)
+    case .creationMode, .mode: return ConstantNames.mode(value)
+    case .accessMode: return ConstantNames.flags(value, ConstantNames.accessModeNames, zero: "F_OK")
+    case .prot: return ConstantNames.flags(value, ConstantNames.protNames, zero: "PROT_NONE")
+    case .mapFlags: return ConstantNames.mapFlags(value)
+    case .mremapFlags: return ConstantNames.flags(value, ConstantNames.mremapFlagNames)
+    case .whence: return ConstantNames.enumeration(value, ConstantNames.whenceNames, unknown: "SEEK_")
+    case .atFlags: return ConstantNames.flags(value, ConstantNames.atFlagNames)
+    case .signal: return ConstantNames.signal(value)
+    case .sigprocmaskHow:
+      return ConstantNames.enumeration(value, ConstantNames.sigprocmaskHowNames, unknown: "SIG_")
+    case .clockID: return ConstantNames.enumeration(value, ConstantNames.clockNames, unknown: "CLOCK_")
+    case .ioctlRequest:
+      let request = IoctlRequest(value)
+      return request.name ?? "\(hex(request.rawValue)) /* \(request.decoded) */"
+    case .fcntlCommand: return ConstantNames.enumeration(value, ConstantNames.fcntlNames, unknown: "F_")
+    case .fcntlArgument: return String(Int32(truncatingIfNeeded: value))
+    case .futexOp: return ConstantNames.futexOp(value)
+    case .madviseAdvice:
+      return ConstantNames.enumeration(value, ConstantNames.madviseNames, unknown: "MADV_")
+    case .socketDomain:
+      return ConstantNames.enumeration(value, ConstantNames.socketDomainNames, unknown: "AF_")
+    case .socketType: return ConstantNames.socketType(value)
+    case .archPrctlCode:
+      return ConstantNames.enumeration(value, ConstantNames.archPrctlNames, unknown: "ARCH_")
+    case .prctlOption: return ConstantNames.enumeration(value, ConstantNames.prctlNames, unknown: "PR_")
+    case .cloneFlags: return ConstantNames.cloneFlags(value)
+    case .waitOptions: return ConstantNames.flags(value, ConstantNames.waitOptionNames)
+    }
+  }
+
+  func pointer(_ value: UInt64) -> String { value == 0 ? "NULL" : hex(value) }
+
+  /// A NUL-terminated string, quoted; `...` after the quote when cut at `limit`.
+  func string(at address: UInt64, limit: Int) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let string = try? memory.readCString(at: address, limit: limit) else {
+      return pointer(address)
+    }
+    return quoted(string.bytes) + (string.terminated ? "" : "...")
+  }
+
+  /// The first `stringLimit` of `count` bytes, quoted.
+  func bytes(at address: UInt64, count: Int?) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let count, let shown = try? memory.readBytes(at: address, count: min(count, stringLimit))
+    else { return pointer(address) }
+    return quoted(shown) + (count > stringLimit ? "..." : "")
+  }
+
+  func stringArray(at address: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    var items: [String] = []
+    for index in 0..<UInt64(stringLimit) {
+      guard let item = try? memory.readUInt64(at: address + index * 8) else {
+        return pointer(address)
+      }
+      if item == 0 { return "[" + items.joined(separator: ", ") + "]" }
+      items.append(string(at: item, limit: stringLimit))
+    }
+    return "[" + items.joined(separator: ", ") + ", ...]"
+  }
+
+  func environment(at address: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    var count: UInt64 = 0
+    while count < 65536, let item = try? memory.readUInt64(at: address + count * 8), item != 0 {
+      count += 1
+    }
+    return "\(hex(address)) /* \(count) var\(count == 1 ? "" : "s") */"
+  }
+
+  func sigset(at address: UInt64, size: Int?) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let size, let bytes = try? memory.readBytes(at: address, count: min(size, 128)) else {
+      return pointer(address)
+    }
+    return ConstantNames.sigset(bytes)
+  }
+}
+
+/// strace's quoting: printable ASCII as is, C escapes for `\t\n\v\f\r"\`, octal for the rest,
+/// three digits only when an octal digit follows.
+func quoted(_ bytes: [UInt8]) -> String {
+  var text = "\""
+  for (index, byte) in bytes.enumerated() {
+    switch byte {
+    case UInt8(ascii: "\""): text += "\\\""
+    case UInt8(ascii: "\\"): text += "\\\\"
+    case 0x09: text += "\\t"
+    case 0x0a: text += "\\n"
+    case 0x0b: text += "\\v"
+    case 0x0c: text += "\\f"
+    case 0x0d: text += "\\r"
+    case 0x20...0x7e: text.append(Character(Unicode.Scalar(byte)))
+    default:
+      let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+      let octal = String(byte, radix: 8)
+      let isOctalDigitNext = (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(next)
+      text += "\\" + (isOctalDigitNext ? String(repeating: "0", count: 3 - octal.count) : "") + octal
+    }
+  }
+  return text + "\""
+}

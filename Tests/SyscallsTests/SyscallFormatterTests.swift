@@ -1,0 +1,109 @@
+import Testing
+
+@testable import Syscalls
+
+@Suite struct SyscallFormatterTests {
+  let atFdcwd = UInt64(bitPattern: -100)
+
+  func line(
+    _ name: String, _ arguments: [UInt64], _ result: Int64?,
+    _ chunks: [(address: UInt64, bytes: [UInt8])] = [], stringLimit: Int = 32
+  ) -> String {
+    SyscallFormatter.format(
+      row(name), arguments: arguments, result: result,
+      memory: MemorySnapshot(chunks: chunks), stringLimit: stringLimit)
+  }
+
+  func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+
+  @Test func openat() {
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0o2000000, 0], 3, [(0x5000, cString("/etc/passwd"))])
+        == #"openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3"#)
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0o1101, 0o644], 4, [(0x5000, cString("out.txt"))])
+        == #"openat(AT_FDCWD, "out.txt", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 4"#)
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0, 0], -2, [(0x5000, cString("/nope"))])
+        == #"openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (No such file or directory)"#)
+  }
+
+  @Test func readPrintsTheBufferOnlyOnSuccess() {
+    #expect(
+      line("read", [3, 0x1000, 4096], 1234, [(0x1000, Array("root:x:0:0:root:/root".utf8))],
+        stringLimit: 10) == #"read(3, "root:x:0:0"..., 4096) = 1234"#)
+    #expect(line("read", [3, 0x1000, 4096], -9) == "read(3, 0x1000, 4096) = -1 EBADF (Bad file descriptor)")
+    #expect(line("read", [3, 0x1000, 4096], nil) == "read(3, 0x1000, 4096) = ?")
+  }
+
+  @Test func writeEscapesLikeStrace() {
+    #expect(line("write", [1, 0x1000, 6], 6, [(0x1000, Array("hello\n".utf8))]) == #"write(1, "hello\n", 6) = 6"#)
+    let bytes: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 0, 0x31, 0x22, 0x5c, 9]
+    #expect(
+      line("write", [2, 0x1000, 11], 11, [(0x1000, bytes)])
+        == #"write(2, "\177ELF\2\1\0001\"\\\t", 11) = 11"#)
+  }
+
+  @Test func closeAndExit() {
+    #expect(line("close", [99], -9) == "close(99) = -1 EBADF (Bad file descriptor)")
+    #expect(line("exit_group", [3], nil) == "exit_group(3) = ?")
+  }
+
+  @Test func memoryCalls() {
+    #expect(
+      line("mmap", [0, 8192, 3, 0x22, UInt64(UInt32.max), 0], 0x7f3a_2c00_0000)
+        == "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f3a2c000000")
+    #expect(
+      line("madvise", [0x7f3a_2c00_0000, 4096, 5], -22)
+        == "madvise(0x7f3a2c000000, 4096, 0x5 /* MADV_??? */) = -1 EINVAL (Invalid argument)")
+    #expect(line("mprotect", [0x1000, 4096, 0], 0) == "mprotect(0x1000, 4096, PROT_NONE) = 0")
+  }
+
+  @Test func structures() {
+    var stat = [UInt8](repeating: 0, count: 144)
+    stat[24] = 0xa4; stat[25] = 0x81  // S_IFREG|0644
+    stat[48] = 0xd2; stat[49] = 0x04  // 1234
+    #expect(
+      line("fstat", [3, 0x1000], 0, [(0x1000, stat)])
+        == "fstat(3, {st_mode=S_IFREG|0644, st_size=1234, ...}) = 0")
+    #expect(
+      line("clock_gettime", [1, 0x1000], 0, [(0x1000, littleEndian([1, 500]))])
+        == "clock_gettime(CLOCK_MONOTONIC, {tv_sec=1, tv_nsec=500}) = 0")
+    #expect(
+      line("pipe2", [0x1000, 0o2000000], 0, [(0x1000, [3, 0, 0, 0, 4, 0, 0, 0])])
+        == "pipe2([3, 4], O_RDONLY|O_CLOEXEC) = 0")
+  }
+
+  @Test func signals() {
+    #expect(line("kill", [1234, 11], 0) == "kill(1234, SIGSEGV) = 0")
+    #expect(
+      line("rt_sigprocmask", [2, 0x1000, 0, 8], 0, [(0x1000, [0x02, 0x40, 0, 0, 0, 0, 0, 0])])
+        == "rt_sigprocmask(SIG_SETMASK, [INT TERM], NULL, 8) = 0")
+  }
+
+  @Test func fcntlShowsItsArgumentOnlyWhenItHasOne() {
+    #expect(line("fcntl", [3, 1], 1) == "fcntl(3, F_GETFD) = 1")
+    #expect(line("fcntl", [3, 2, 1], 0) == "fcntl(3, F_SETFD, FD_CLOEXEC) = 0")
+  }
+
+  @Test func ioctlAndConnect() {
+    #expect(line("ioctl", [1, 0x5401, 0x1000], -25) == "ioctl(1, TCGETS, 0x1000) = -1 ENOTTY (Inappropriate ioctl for device)")
+    let address: [UInt8] = [2, 0, 0, 80, 127, 0, 0, 1] + [UInt8](repeating: 0, count: 8)
+    #expect(
+      line("connect", [3, 0x1000, 16], 0, [(0x1000, address)])
+        == #"connect(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, 16) = 0"#)
+  }
+
+  @Test func execveAndRestart() {
+    let chunks: [(address: UInt64, bytes: [UInt8])] = [
+      (0x5000, cString("/bin/ls")), (0x6000, littleEndian([0x5000, 0x7000, 0])),
+      (0x7000, cString("-l")), (0x8000, littleEndian([0x7000, 0])),
+    ]
+    #expect(
+      line("execve", [0x5000, 0x6000, 0x8000], 0, chunks)
+        == #"execve("/bin/ls", ["/bin/ls", "-l"], 0x8000 /* 1 var */) = 0"#)
+    #expect(
+      line("nanosleep", [0x1000, 0], -516, [(0x1000, littleEndian([5, 0]))])
+        == "nanosleep({tv_sec=5, tv_nsec=0}, NULL) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)")
+  }
+}
