@@ -84,6 +84,10 @@ import Testing
       #expect(
         try Data(contentsOf: URL(fileURLWithPath: saved))
           == Data(contentsOf: URL(fileURLWithPath: path)))
+      // Root may link anything on the same file system (fs.protected_hardlinks stops others).
+      if getuid() == 0, try device(path) == device(root) {
+        #expect(try inode(saved) == inode(URL(fileURLWithPath: path).resolvingSymlinksInPath().path))
+      }
       try writer.finish(summary: TraceSummary(exitStatus: nil))
     }
   }
@@ -101,6 +105,11 @@ import Testing
     var hasher = ContentHasher()
     hasher.update([])
     #expect(hasher.finalize() == "99aa06d3014798d86001c324468d497f")
+  }
+
+  private func device(_ path: String) throws -> UInt64 {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    return (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
   }
 
   private func inode(_ path: String) throws -> UInt64 {
