@@ -21,7 +21,8 @@ import Testing
   @Test func newDirectoriesAreNamedAfterTheProgramWithTheSmallestFreeNumber() throws {
     try withTemporaryDirectory { base in
       let root = base + "/traces"
-      let first = try TraceLocation.makeNewTraceDirectory(root: root, executableName: "/usr/bin/prog")
+      let first = try TraceLocation.makeNewTraceDirectory(
+        root: root, executableName: "/usr/bin/prog")
       let second = try TraceLocation.makeNewTraceDirectory(root: root, executableName: "prog")
       let other = try TraceLocation.makeNewTraceDirectory(root: root, executableName: "./other")
       #expect(first == root + "/prog-0")
@@ -29,7 +30,9 @@ import Testing
       #expect(other == root + "/other-0")
       try FileManager.default.removeItem(atPath: first)
       #expect(try TraceLocation.makeNewTraceDirectory(root: root, executableName: "prog") == first)
-      #expect(try TraceLocation.makeNewTraceDirectory(root: root, executableName: "prog") == root + "/prog-2")
+      #expect(
+        try TraceLocation.makeNewTraceDirectory(root: root, executableName: "prog") == root
+          + "/prog-2")
     }
   }
 
