@@ -23,7 +23,9 @@ import Foundation
 /// written data, mmaps, events, so a reader that finds frame N whole in `events` has it in the
 /// others. A frame cut short at the end of a file means the recording ended there (a
 /// recorder killed by SIGKILL); a bad checksum, an impossible length or a zstd error anywhere
-/// else is corruption. Changing any of this means bumping `TraceHeader.currentFormatVersion`.
+/// else is corruption. (A damaged length in the last frame that points past the end of the
+/// file cannot be told from a cut, and reads as one.) Changing any of this means bumping
+/// `TraceHeader.currentFormatVersion`.
 ///
 /// ## Threads
 ///

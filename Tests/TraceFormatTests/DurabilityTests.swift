@@ -51,10 +51,11 @@ import Testing
   func aStreamCutAtAnyByteReadsAsAPrefix(stream: String) throws {
     try withTemporaryDirectory { root in
       let directory = root + "/trace"
-      let recorded = everyKindOfEvent().filter { event in
-        if case .syscall(let e) = event { return e.outputs.allSatisfy { $0.bytes.count < 4096 } }
-        return true
-      } + events.prefix(400)
+      let recorded =
+        everyKindOfEvent().filter { event in
+          if case .syscall(let e) = event { return e.outputs.allSatisfy { $0.bytes.count < 4096 } }
+          return true
+        } + events.prefix(400)
       _ = try writeTrace(directory, recorded, frameByteTarget: 2048)
       let path = directory + "/" + stream
       let original = try Data(contentsOf: URL(fileURLWithPath: path))

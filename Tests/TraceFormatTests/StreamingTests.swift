@@ -48,6 +48,48 @@ import Testing
     }
   }
 
+  /// Read-heavy recordings: 64 KiB outputs of text-like bytes.
+  @Test func dataHeavyEventsStream() throws {
+    try withTemporaryDirectory { root in
+      let directory = root + "/trace"
+      // Words drawn by a xorshift generator: about as compressible as log or source text.
+      let words = "the quick brown fox jumps over a lazy dog while 42 cats sleep\n"
+        .split(separator: " ").map { Array($0.utf8) + [32] }
+      var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+      let pages = (0..<8).map { _ in
+        var page: [UInt8] = []
+        while page.count < 64 << 10 {
+          state ^= state << 13
+          state ^= state >> 7
+          state ^= state << 17
+          page +=
+            words[Int(state % UInt64(words.count))]
+            + (state & 64 == 0 ? [] : Array(String(state % 997).utf8))
+        }
+        return Array(page.prefix(64 << 10))
+      }
+      let count = 512
+      let writer = try TraceWriter(directory: directory, header: sampleHeader())
+      let start = Date()
+      for i in 0..<count {
+        writer.append(
+          .syscall(
+            SyscallEvent(
+              index: UInt64(i), tid: 1, entryRegisters: registers(seed: 0), result: 65536,
+              outputs: [MemoryChunk(address: 0x10000, bytes: pages[i % pages.count])])))
+      }
+      try writer.finish(summary: TraceSummary(exitStatus: nil))
+      let elapsed = Date().timeIntervalSince(start)
+      let reader = try TraceReader(directory: directory)
+      let summary = try #require(reader.summary)
+      print(
+        "wrote \(count) 64 KiB outputs at "
+          + "\(String(format: "%.0f", Double(summary.uncompressedBytes["data"]!) / elapsed / 1e6)) MB/s, "
+          + "data \(summary.uncompressedBytes["data"]!) → \(summary.streamBytes["data"]!) bytes")
+      #expect(try readAll(reader).count == count)
+    }
+  }
+
   @Test func bigChunksGoToTheDataStreamAndCompress() throws {
     try withTemporaryDirectory { root in
       let directory = root + "/trace"
