@@ -40,7 +40,8 @@ struct EventDecoder {
       let event = try readEvent(kind)
       if events.position - payloadStart != length {
         throw ByteReader.Overrun(
-          reason: "a \(kind) record claims \(length) bytes but holds \(events.position - payloadStart)")
+          reason:
+            "a \(kind) record claims \(length) bytes but holds \(events.position - payloadStart)")
       }
       return event
     } catch {
@@ -199,7 +200,8 @@ struct EventDecoder {
   /// Checks that the event records used up the data and mmaps frames exactly.
   func finish() throws(Failure) {
     if !data.isAtEnd {
-      throw Failure(stream: "data", reason: "\(data.remaining) bytes left over after the last event")
+      throw Failure(
+        stream: "data", reason: "\(data.remaining) bytes left over after the last event")
     }
     if !mmaps.isAtEnd {
       throw Failure(

@@ -33,11 +33,17 @@
 ///                        | u8 hasFile | (str contentHash | str originalPath | u64 fileSize)
 /// ```
 struct EventEncoder {
+  // Spelled out because they are on disk: never renumber, only add.
   enum EventKind: UInt8 {
-    case exec = 1, syscall, signal, rdtsc, exit
+    case exec = 1
+    case syscall = 2
+    case signal = 3
+    case rdtsc = 4
+    case exit = 5
   }
   enum MappingKind: UInt8 {
-    case mappedFile = 1, initialMapping
+    case mappedFile = 1
+    case initialMapping = 2
   }
 
   var events = ByteWriter(reservingCapacity: 512 * 1024)

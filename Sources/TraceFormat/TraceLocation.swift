@@ -25,8 +25,7 @@ public enum TraceLocation {
   /// Creates `<root>/<basename of executableName>-<n>` with n the smallest unused integer
   /// >= 0, creating `root` (and its parents) first if needed. Safe against concurrent
   /// recorders: mkdir either creates a name or fails with EEXIST, and then we try the next.
-  public static func makeNewTraceDirectory(root: String, executableName: String) throws -> String
-  {
+  public static func makeNewTraceDirectory(root: String, executableName: String) throws -> String {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let base = baseName(executableName)
     var n = 0

@@ -27,6 +27,9 @@ public final class TraceReader {
   private var frameOffsets: [String: UInt64] = [:]
   private var isAtEnd = false
   private var failure: TraceError?
+  /// The uncompressed bytes of the frame being decoded, all streams together; what reading
+  /// holds in memory besides the events handed out.
+  private(set) var currentFrameByteCount = 0
 
   /// Opens a trace and checks that it is one this rewind can read: the directory exists,
   /// header.json parses, its format version is ours, and the streams are there.
@@ -123,6 +126,7 @@ public final class TraceReader {
     }
     frameIndex = index
     frameOffsets = offsets
+    currentFrameByteCount = bytes.values.reduce(0) { $0 + $1.count }
     decoder = EventDecoder(events: bytes["events"]!, data: bytes["data"]!, mmaps: bytes["mmaps"]!)
     return true
   }

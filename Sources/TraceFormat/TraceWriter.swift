@@ -23,7 +23,9 @@ import Foundation
 /// written data, mmaps, events, so a reader that finds frame N whole in `events` has it in the
 /// others. A frame cut short at the end of a file means the recording ended there (a
 /// recorder killed by SIGKILL); a bad checksum, an impossible length or a zstd error anywhere
-/// else is corruption. Changing any of this means bumping `TraceHeader.currentFormatVersion`.
+/// else is corruption. (A damaged length in the last frame that points past the end of the
+/// file cannot be told from a cut, and reads as one.) Changing any of this means bumping
+/// `TraceHeader.currentFormatVersion`.
 ///
 /// ## Threads
 ///
@@ -41,8 +43,8 @@ public final class TraceWriter: @unchecked Sendable {
   private let files: FileStore
   private var isFinished = false
 
-  /// Creates `directory` (it must not exist, or be empty), writes header.json and starts the
-  /// writer thread.
+  /// Creates `directory` and its parents (it must not exist, or be empty), writes
+  /// header.json and starts the writer thread.
   public convenience init(directory: String, header: TraceHeader) throws {
     try self.init(
       directory: directory, header: header, frameByteTarget: 256 * 1024, flushInterval: 0.1)
@@ -137,7 +139,13 @@ public final class TraceWriter: @unchecked Sendable {
 
   private static func createEmptyDirectory(_ path: String) throws(TraceError) {
     if mkdir(path, 0o755) == 0 { return }
-    let code = errno
+    var code = errno
+    if code == ENOENT {
+      let parent = (path as NSString).deletingLastPathComponent
+      try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+      if mkdir(path, 0o755) == 0 { return }
+      code = errno
+    }
     if code == EEXIST, let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
       entries.isEmpty
     {

@@ -45,6 +45,34 @@ import Testing
     }
   }
 
+  /// Wherever a stream ends (a recorder can die at any byte), the reader returns a prefix of
+  /// the events and never throws: a cut is not corruption.
+  @Test(arguments: ["events", "data", "mmaps"])
+  func aStreamCutAtAnyByteReadsAsAPrefix(stream: String) throws {
+    try withTemporaryDirectory { root in
+      let directory = root + "/trace"
+      let recorded =
+        everyKindOfEvent().filter { event in
+          if case .syscall(let e) = event { return e.outputs.allSatisfy { $0.bytes.count < 4096 } }
+          return true
+        } + events.prefix(400)
+      _ = try writeTrace(directory, recorded, frameByteTarget: 2048)
+      let path = directory + "/" + stream
+      let original = try Data(contentsOf: URL(fileURLWithPath: path))
+      let boundaries = Set(try frames(ofStream: path).map(\.offset) + [original.count])
+      for cut in stride(from: 0, to: original.count, by: max(1, original.count / 300)) {
+        try original.prefix(cut).write(to: URL(fileURLWithPath: path))
+        let reader = try TraceReader(directory: directory)
+        let read = try readAll(reader)
+        #expect(read == Array(recorded.prefix(read.count)), "cut at \(cut)")
+        // A clean end of `events` is the end of the recording; a clean end of data or mmaps
+        // while events has more frames is not.
+        let endsCleanly = stream == "events" ? boundaries.contains(cut) : false
+        #expect(reader.isTruncated == !endsCleanly, "cut at \(cut)")
+      }
+    }
+  }
+
   @Test func aWriterThatNeverFinishesLeavesItsEventsAfterTheFlushInterval() throws {
     try withTemporaryDirectory { root in
       let directory = root + "/trace"

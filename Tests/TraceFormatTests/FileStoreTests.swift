@@ -66,14 +66,17 @@ import Testing
       #expect(saved.originalPath == "/opt/app/big")
       #expect(saved.fileSize == 3 << 20)
       let copy = root + "/trace/files/" + saved.contentHash
-      #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == Data(repeating: 7, count: 3 << 20))
+      #expect(
+        try Data(contentsOf: URL(fileURLWithPath: copy)) == Data(repeating: 7, count: 3 << 20))
       try writer.finish(summary: TraceSummary(exitStatus: nil))
     }
   }
 
   @Test func aSystemLibraryIsSavedAndHashedOncePerRecording() throws {
-    let library = ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/bin/sh"]
-      .first { FileManager.default.fileExists(atPath: $0) }
+    let library = [
+      "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/bin/sh",
+    ]
+    .first { FileManager.default.fileExists(atPath: $0) }
     let path = try #require(library, "this machine has no libc.so.6 or /bin/sh")
     try withTemporaryDirectory { root in
       let writer = try TraceWriter(directory: root + "/trace", header: sampleHeader())
@@ -84,6 +87,11 @@ import Testing
       #expect(
         try Data(contentsOf: URL(fileURLWithPath: saved))
           == Data(contentsOf: URL(fileURLWithPath: path)))
+      // Root may link anything on the same file system (fs.protected_hardlinks stops others).
+      if getuid() == 0, try device(path) == device(root) {
+        #expect(
+          try inode(saved) == inode(URL(fileURLWithPath: path).resolvingSymlinksInPath().path))
+      }
       try writer.finish(summary: TraceSummary(exitStatus: nil))
     }
   }
@@ -101,6 +109,11 @@ import Testing
     var hasher = ContentHasher()
     hasher.update([])
     #expect(hasher.finalize() == "99aa06d3014798d86001c324468d497f")
+  }
+
+  private func device(_ path: String) throws -> UInt64 {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    return (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
   }
 
   private func inode(_ path: String) throws -> UInt64 {

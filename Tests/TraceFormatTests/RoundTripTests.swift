@@ -36,7 +36,8 @@ import Testing
       let writer = try TraceWriter(directory: directory, header: header)
       writer.append(smallSyscall(0))
       let end = Date(timeIntervalSince1970: 1_700_000_000.123)
-      try writer.finish(summary: TraceSummary(exitStatus: .killed(signal: 6, coreDumped: false), endTime: end))
+      try writer.finish(
+        summary: TraceSummary(exitStatus: .killed(signal: 6, coreDumped: false), endTime: end))
       let reader = try TraceReader(directory: directory)
       #expect(reader.header == header)
       #expect(reader.header.formatVersion == TraceHeader.currentFormatVersion)
@@ -54,6 +55,13 @@ import Testing
       #expect(try reader.nextEvent() == nil)
       #expect(!reader.isTruncated)
       #expect(reader.summary?.eventCount == 0)
+    }
+  }
+
+  @Test func writerCreatesMissingParents() throws {
+    try withTemporaryDirectory { root in
+      _ = try writeTrace(root + "/a/b/trace", [smallSyscall(0)])
+      #expect(try readAll(TraceReader(directory: root + "/a/b/trace")) == [smallSyscall(0)])
     }
   }
 

@@ -48,7 +48,9 @@ func everyKindOfEvent() -> [TraceEvent] {
       SyscallEvent(
         index: 1, tid: 100, entryRegisters: registers(seed: 2), result: 5,
         inputs: [MemoryChunk(address: 0x1000, bytes: Array("/etc/passwd\0".utf8))],
-        outputs: [MemoryChunk(address: 0x2000, bytes: []), MemoryChunk(address: 0x3000, bytes: megabyte)])),
+        outputs: [
+          MemoryChunk(address: 0x2000, bytes: []), MemoryChunk(address: 0x3000, bytes: megabyte),
+        ])),
     .syscall(
       SyscallEvent(
         index: 2, tid: 101, entryRegisters: exitRegisters, result: -38,
@@ -73,7 +75,8 @@ func smallSyscall(_ index: UInt64) -> TraceEvent {
   return .syscall(
     SyscallEvent(
       index: index, tid: Int32(100 + index % 3), entryRegisters: regs, result: Int64(index % 100),
-      outputs: index % 4 == 0 ? [MemoryChunk(address: 0x1000, bytes: [UInt8(index & 0xff), 1, 2, 3])] : []))
+      outputs: index % 4 == 0
+        ? [MemoryChunk(address: 0x1000, bytes: [UInt8(index & 0xff), 1, 2, 3])] : []))
 }
 
 func writeTrace(
