@@ -13,6 +13,7 @@ extension ReplaySession {
     try tracee.resume(mode, signal: signal)
     while true {
       let status = try waitForTracee(pid)
+      if debugStops { printToStandardError("[replay] resumed \(mode) signal \(String(describing: signal)) -> \(status) \(status == .syscallStop ? "\(try tracee.syscallStopKind()) nr \(Int64(bitPattern: try currentRegisters().origRax))" : "")") }
       if status == .syscallStop, skipExitStop, try tracee.syscallStopKind() == .exit {
         // After a PTRACE_SYSEMU stop, PTRACE_SYSCALL reports the skipped call's exit too.
         skipExitStop = false
@@ -42,3 +43,6 @@ extension ReplaySession {
     return Divergence(eventIndex: index, tid: tid, activity: activity, differences: ["recorded: \(expected)", "replayed: \(found)"])
   }
 }
+
+/// REWIND_DEBUG_STOPS=1 prints every ptrace stop replay sees, for debugging rewind itself.
+let debugStops = getenv("REWIND_DEBUG_STOPS") != nil

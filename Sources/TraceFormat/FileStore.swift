@@ -104,7 +104,8 @@ final class FileStore: @unchecked Sendable {
   /// differs from the first hash only if the file changed while we copied it.
   private func copy(_ source: Int32, originalPath: String) throws(SystemCallError) -> String {
     let temporary = nextTemporaryPath()
-    let destination = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_EXCL, 0o444)
+    // Read-only, and executable: replay execs the saved copy of every program it runs.
+    let destination = try SystemCall.open(temporary, O_RDWR | O_CREAT | O_EXCL, 0o555)
     var saved = false
     defer {
       SystemCall.close(destination)
