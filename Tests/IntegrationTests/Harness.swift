@@ -9,7 +9,8 @@
 // Each test works in a directory of its own under one per-run directory, with
 // its own copy of the fixture executable, so tests can run in parallel and may
 // delete or change what they were given. REWIND_TRACE_DIR always points into the
-// per-run directory so no test writes to the user's home.
+// per-run directory (each record/replay test has its own) so no test writes to
+// the user's home.
 
 import Foundation
 import Testing
@@ -115,7 +116,7 @@ enum Harness {
     return dir
   }()
 
-  /// The default trace directory for every rewind run of this test process.
+  /// The default trace directory of rewind runs that do not choose their own.
   static var traceRoot: String { runDir.appendingPathComponent("traces").path }
 
   /// A new, empty directory for one test.
@@ -172,9 +173,11 @@ enum Harness {
     let outPath = io.appendingPathComponent("stdout").path
     let errPath = io.appendingPathComponent("stderr").path
     let inPath = io.appendingPathComponent("stdin").path
-    fm.createFile(atPath: outPath, contents: nil)
-    fm.createFile(atPath: errPath, contents: nil)
-    fm.createFile(atPath: inPath, contents: stdin ?? Data())
+    for (path, contents) in [(outPath, Data()), (errPath, Data()), (inPath, stdin ?? Data())] {
+      guard fm.createFile(atPath: path, contents: contents) else {
+        throw HarnessError.spawnFailed(command, "cannot create \(path)")
+      }
+    }
 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: command[0])
@@ -266,6 +269,8 @@ func assertRecordReplay(
   let exe = try Harness.fixtureCopy(name, in: work)
   let trace = URL(fileURLWithPath: work).appendingPathComponent("trace-\(name)").path
 
+  // A default trace directory of its own, so parallel tests never share `latest-trace`.
+  let env = env.merging(["REWIND_TRACE_DIR": work + "/traces"]) { given, _ in given }
   let record = try Harness.rewind(["record", "-o", trace, exe] + args, stdin: stdin, env: env, cwd: work)
   try #require(
     record.exitedNormally && record.status == expectedStatus,

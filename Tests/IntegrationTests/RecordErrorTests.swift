@@ -7,7 +7,9 @@ import Testing
 struct RecordErrorTests {
   @Test func missingProgram() throws {
     let path = "/no/such/program"
-    let result = try Harness.rewind(["record", "-o", try Harness.makeWorkDir("missing") + "/trace", path])
+    let work = try Harness.makeWorkDir("missing")
+    let result = try Harness.rewind(
+      ["record", "-o", work + "/trace", path], env: ["REWIND_TRACE_DIR": work + "/traces"])
     #expect(result.exitedNormally && result.status == 127, "\(result.summary)")
     #expect(result.stderr.contains(path), "the message should name the path\n\(result.summary)")
     #expect(!result.stderr.contains("Fatal error"), "\(result.summary)")
@@ -18,7 +20,8 @@ struct RecordErrorTests {
     let path = work + "/script.sh"
     try Data("#!/bin/sh\necho should not run\n".utf8).write(to: URL(fileURLWithPath: path))
     try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
-    let result = try Harness.rewind(["record", "-o", work + "/trace", path])
+    let result = try Harness.rewind(
+      ["record", "-o", work + "/trace", path], env: ["REWIND_TRACE_DIR": work + "/traces"])
     #expect(result.exitedNormally && result.status == 126, "\(result.summary)")
     #expect(result.stderr.contains(path), "the message should name the path\n\(result.summary)")
     #expect(!result.stdout.contains("should not run"))
