@@ -1,0 +1,47 @@
+/* Shared helpers for the record/replay fixtures in this directory.
+ *
+ * Every fixture prints what it observed, so the outputs of a recording and of
+ * its replay can be compared line by line, and prints EXIT-SUCCESS last. A
+ * failed check() names the file, the line and the condition on stderr and
+ * exits 1, so a broken fixture is never mistaken for a replay divergence.
+ */
+#ifndef REWIND_FIXTURE_H
+#define REWIND_FIXTURE_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define check(cond)                                                              \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      fprintf(stderr, "%s:%d: check failed: %s (errno %d: %s)\n", __FILE__,      \
+              __LINE__, #cond, errno, strerror(errno));                          \
+      exit(1);                                                                   \
+    }                                                                            \
+  } while (0)
+
+/* Prints `label: ` and the bytes as lowercase hex on one line. */
+static inline void print_hex(const char *label, const void *bytes, size_t count) {
+  const unsigned char *p = bytes;
+  printf("%s: ", label);
+  for (size_t i = 0; i < count; i++) printf("%02x", p[i]);
+  printf("\n");
+}
+
+/* Where fixtures may create files: argv's choice, else $TMPDIR, else /tmp. */
+static inline const char *fixture_tmpdir(const char *from_argv) {
+  if (from_argv != NULL && from_argv[0] != '\0') return from_argv;
+  const char *env = getenv("TMPDIR");
+  return (env != NULL && env[0] != '\0') ? env : "/tmp";
+}
+
+#endif

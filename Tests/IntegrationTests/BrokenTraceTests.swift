@@ -1,0 +1,113 @@
+// Replay of a damaged or foreign directory must fail with a clear message and a
+// nonzero exit, never with a Swift runtime trap or a signal.
+
+import Foundation
+import Testing
+
+@Suite(.enabled(if: Harness.hasCompiler, "needs a C compiler: apt-get install gcc"))
+struct BrokenTraceTests {
+  /// Records `exit_code` into a fresh trace and returns its directory.
+  func recordTrace() throws -> String {
+    try assertRecordReplay("exit_code", expectedStatus: 42).traceDir
+  }
+
+  /// Every file named `events` (or `events.*`) in the trace; a trace has at least one.
+  func eventFiles(in trace: String) throws -> [String] {
+    let fm = FileManager.default
+    let all = fm.subpaths(atPath: trace) ?? []
+    let events = all.filter {
+      let name = URL(fileURLWithPath: $0).lastPathComponent
+      return name == "events" || name.hasPrefix("events.")
+    }.map { trace + "/" + $0 }.filter { path in
+      var isDir: ObjCBool = false
+      return fm.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+    }
+    try #require(!events.isEmpty, "no `events` file in the trace; it holds: \(all.sorted())")
+    return events
+  }
+
+  /// The replay failed cleanly: exited by itself with one of `statuses`, said why
+  /// on stderr, and did not trap.
+  func expectCleanFailure(
+    _ result: ProcessResult, statuses: Set<Int32>, sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    #expect(
+      result.exitedNormally, "rewind must not crash or hang\n\(result.summary)",
+      sourceLocation: sourceLocation)
+    #expect(
+      statuses.contains(result.status), "expected exit status in \(statuses.sorted())\n\(result.summary)",
+      sourceLocation: sourceLocation)
+    #expect(
+      !result.stderr.contains("Fatal error") && !result.stderr.contains("Stack dump"),
+      "a Swift runtime crash is not an error message\n\(result.summary)",
+      sourceLocation: sourceLocation)
+    if result.status != 0 {
+      #expect(
+        !result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+        "a failing replay must say why on stderr\n\(result.summary)", sourceLocation: sourceLocation)
+    }
+  }
+
+  /// A trace cut short (a killed recorder leaves one) may replay up to its end
+  /// and say it ended early (0 or 3), or be rejected (2); never crash.
+  @Test func truncatedEvents() throws {
+    let trace = try recordTrace()
+    for path in try eventFiles(in: trace) {
+      let handle = try #require(FileHandle(forUpdatingAtPath: path))
+      let size = try handle.seekToEnd()
+      try handle.truncate(atOffset: size / 2)
+      try handle.close()
+    }
+    expectCleanFailure(try Harness.replay(trace), statuses: [0, 2, 3])
+  }
+
+  @Test func overwrittenEvents() throws {
+    let trace = try recordTrace()
+    for path in try eventFiles(in: trace) {
+      var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+      try #require(bytes.count >= 4, "\(path) has only \(bytes.count) bytes")
+      let count = min(64, max(4, bytes.count / 4))
+      let start = bytes.count / 2 - count / 2
+      for i in start..<(start + count) { bytes[i] = bytes[i] ^ 0xA5 }
+      try bytes.write(to: URL(fileURLWithPath: path))
+    }
+    expectCleanFailure(try Harness.replay(trace), statuses: [2])
+  }
+
+  @Test func plainDirectory() throws {
+    let dir = try Harness.makeWorkDir("not-a-trace")
+    try Data("just some notes\n".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+    var generator = SystemRandomNumberGenerator()
+    let noise = Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    try noise.write(to: URL(fileURLWithPath: dir + "/data.bin"))
+    try noise.write(to: URL(fileURLWithPath: dir + "/events"))
+    expectCleanFailure(try Harness.replay(dir), statuses: [2])
+  }
+
+  @Test func emptyDirectory() throws {
+    let dir = try Harness.makeWorkDir("empty-dir")
+    expectCleanFailure(try Harness.replay(dir), statuses: [2])
+  }
+
+  @Test func nonexistentPath() throws {
+    let path = Harness.runDir.appendingPathComponent("no-such-trace-\(UUID().uuidString)").path
+    let result = try Harness.replay(path)
+    expectCleanFailure(result, statuses: [2])
+    #expect(result.stderr.contains(path), "the message should name the path\n\(result.summary)")
+  }
+
+  /// A reader rejects a format version it does not understand.
+  @Test func unknownFormatVersion() throws {
+    let trace = try recordTrace()
+    let headerURL = URL(fileURLWithPath: trace + "/header.json")
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: headerURL))
+    var header = try #require(object as? [String: Any], "header.json is not a JSON object")
+    try #require(
+      header["formatVersion"] != nil, "header.json has no formatVersion; keys: \(header.keys.sorted())")
+    header["formatVersion"] = 999
+    try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]).write(to: headerURL)
+    let result = try Harness.replay(trace)
+    expectCleanFailure(result, statuses: [2])
+    #expect(result.stderr.contains("999"), "the message should name the version found\n\(result.summary)")
+  }
+}

@@ -1,0 +1,305 @@
+// Support for the record/replay tests: find the built `rewind`, compile the C
+// fixtures in Tests/Fixtures once per test run, and run processes with a timeout.
+//
+// Like rr's `compare_test`, a record/replay test records a fixture, replays the
+// trace with `rewind replay -a` (no gdb), and compares what the two runs wrote.
+// Every process gets its own files for stdin/stdout/stderr instead of pipes, so a
+// chatty child can never block on a full pipe while we wait for it.
+//
+// Each test works in a directory of its own under one per-run directory, with
+// its own copy of the fixture executable, so tests can run in parallel and may
+// delete or change what they were given. REWIND_TRACE_DIR always points into the
+// per-run directory (each record/replay test has its own) so no test writes to
+// the user's home.
+
+import Foundation
+import Testing
+
+/// What one child process did.
+struct ProcessResult {
+  var command: [String]
+  /// The exit status, or the signal number when `reason == .uncaughtSignal`.
+  var status: Int32
+  var reason: Process.TerminationReason
+  var stdout: String
+  var stderr: String
+  var timedOut: Bool
+
+  /// True when the process exited by itself (no signal, no timeout): a Swift
+  /// runtime trap in `rewind` shows up as SIGILL or SIGTRAP instead.
+  var exitedNormally: Bool { reason == .exit && !timedOut }
+
+  var summary: String {
+    let how = timedOut ? "timed out" : reason == .exit ? "exit \(status)" : "signal \(status)"
+    return "$ \(command.joined(separator: " "))\n[\(how)]\n--- stdout ---\n\(stdout)"
+      + "--- stderr ---\n\(stderr)"
+  }
+}
+
+/// What `assertRecordReplay` saw, for tests that check more.
+struct RecordReplayResult {
+  var record: ProcessResult
+  var replay: ProcessResult
+  var traceDir: String
+  /// The fixture executable that was recorded (a per-test copy).
+  var executable: String
+  /// The test's own scratch directory.
+  var workDir: String
+}
+
+enum HarnessError: Error, CustomStringConvertible {
+  case missingRewind(String)
+  case compileFailed(String, ProcessResult)
+  case spawnFailed([String], String)
+
+  var description: String {
+    switch self {
+    case .missingRewind(let path):
+      "No rewind binary at \(path).\nFix: run `swift build` first (or set REWIND_BIN to a built rewind)."
+    case .compileFailed(let name, let result):
+      "Could not compile fixture \(name):\n\(result.summary)"
+    case .spawnFailed(let command, let why):
+      "Could not start \(command.joined(separator: " ")): \(why)"
+    }
+  }
+}
+
+enum Harness {
+  /// The package root, three levels above this file (Tests/IntegrationTests/Harness.swift).
+  static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+  static let fixturesDir: URL = packageRoot.appendingPathComponent("Tests/Fixtures")
+
+  /// Per-process timeout: generous, since a ptrace stop costs tens of µs here.
+  static let timeout: TimeInterval = 60
+
+  /// `$REWIND_BIN`, else `rewind` next to the test runner (the build products
+  /// directory of this very build), else `<root>/.build/debug/rewind`.
+  static func rewindPath() throws -> String {
+    let fm = FileManager.default
+    if let path = ProcessInfo.processInfo.environment["REWIND_BIN"], !path.isEmpty {
+      guard fm.isExecutableFile(atPath: path) else { throw HarnessError.missingRewind(path) }
+      return path
+    }
+    if let runner = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      let sibling = URL(fileURLWithPath: runner).deletingLastPathComponent()
+        .appendingPathComponent("rewind").path
+      if fm.isExecutableFile(atPath: sibling) { return sibling }
+    }
+    let fallback = packageRoot.appendingPathComponent(".build/debug/rewind").path
+    guard fm.isExecutableFile(atPath: fallback) else { throw HarnessError.missingRewind(fallback) }
+    return fallback
+  }
+
+  /// Whether a C compiler is installed, for `.enabled(if:)`.
+  static let hasCompiler: Bool = {
+    let result = try? run(["/usr/bin/env", compiler, "--version"], timeout: 20)
+    return result?.status == 0 && result?.reason == .exit
+  }()
+
+  static var compiler: String { ProcessInfo.processInfo.environment["CC"] ?? "cc" }
+
+  /// One directory per test run; removed runs of dead test processes are swept.
+  static let runDir: URL = {
+    let fm = FileManager.default
+    let base = fm.temporaryDirectory
+    let prefix = "rewind-integration-"
+    // A run directory is named after its pid; sweep the ones whose process is gone.
+    for name in (try? fm.contentsOfDirectory(atPath: base.path)) ?? [] where name.hasPrefix(prefix) {
+      if let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0, errno == ESRCH {
+        try? fm.removeItem(at: base.appendingPathComponent(name))
+      }
+    }
+    let dir = base.appendingPathComponent("\(prefix)\(getpid())")
+    try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+  }()
+
+  /// The default trace directory of rewind runs that do not choose their own.
+  static var traceRoot: String { runDir.appendingPathComponent("traces").path }
+
+  /// A new, empty directory for one test.
+  static func makeWorkDir(_ label: String) throws -> String {
+    let dir = runDir.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.path
+  }
+
+  // MARK: Fixtures
+
+  private final class FixtureCache: @unchecked Sendable {
+    let lock = NSLock()
+    var built: [String: Result<String, HarnessError>] = [:]
+  }
+  private static let cache = FixtureCache()
+
+  /// Compiles Tests/Fixtures/`name`.c once per test run and returns the executable.
+  static func fixture(_ name: String) throws -> String {
+    cache.lock.lock()
+    defer { cache.lock.unlock() }
+    if let built = cache.built[name] { return try built.get() }
+    let binDir = runDir.appendingPathComponent("fixtures")
+    try FileManager.default.createDirectory(at: binDir, withIntermediateDirectories: true)
+    let output = binDir.appendingPathComponent(name).path
+    let source = fixturesDir.appendingPathComponent("\(name).c").path
+    let result = try run(["/usr/bin/env", compiler, "-O0", "-g", "-Wall", "-o", output, source])
+    let outcome: Result<String, HarnessError> =
+      result.status == 0 && result.exitedNormally
+      ? .success(output) : .failure(.compileFailed(name, result))
+    cache.built[name] = outcome
+    return try outcome.get()
+  }
+
+  /// Copies the compiled fixture into `dir`, so a test may delete or replace it.
+  static func fixtureCopy(_ name: String, in dir: String) throws -> String {
+    let copy = URL(fileURLWithPath: dir).appendingPathComponent(name).path
+    try FileManager.default.copyItem(atPath: try fixture(name), toPath: copy)
+    return copy
+  }
+
+  // MARK: Processes
+
+  /// Runs `command` (the first element is the executable's path) and waits for
+  /// it, killing it after `timeout` seconds. Stdin is `/dev/null` unless given.
+  static func run(
+    _ command: [String], stdin: Data? = nil, env: [String: String] = [:],
+    cwd: String? = nil, timeout: TimeInterval = Harness.timeout
+  ) throws -> ProcessResult {
+    let fm = FileManager.default
+    let io = runDir.appendingPathComponent("io-\(UUID().uuidString)")
+    try fm.createDirectory(at: io, withIntermediateDirectories: true)
+    defer { try? fm.removeItem(at: io) }
+    let outPath = io.appendingPathComponent("stdout").path
+    let errPath = io.appendingPathComponent("stderr").path
+    let inPath = io.appendingPathComponent("stdin").path
+    for (path, contents) in [(outPath, Data()), (errPath, Data()), (inPath, stdin ?? Data())] {
+      guard fm.createFile(atPath: path, contents: contents) else {
+        throw HarnessError.spawnFailed(command, "cannot create \(path)")
+      }
+    }
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: command[0])
+    process.arguments = Array(command.dropFirst())
+    var environment = ProcessInfo.processInfo.environment
+    environment["REWIND_TRACE_DIR"] = traceRoot
+    environment.merge(env) { _, new in new }
+    process.environment = environment
+    process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? runDir.path)
+    guard let input = FileHandle(forReadingAtPath: stdin == nil ? "/dev/null" : inPath),
+      let output = FileHandle(forWritingAtPath: outPath),
+      let errors = FileHandle(forWritingAtPath: errPath)
+    else { throw HarnessError.spawnFailed(command, "cannot open its stdio files in \(io.path)") }
+    defer {
+      try? input.close()
+      try? output.close()
+      try? errors.close()
+    }
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = errors
+    do {
+      try process.run()
+    } catch {
+      throw HarnessError.spawnFailed(command, "\(error)")
+    }
+
+    let deadline = Date().addingTimeInterval(timeout)
+    var timedOut = false
+    while process.isRunning {
+      if Date() > deadline {
+        timedOut = true
+        process.terminate()  // SIGTERM first, so rewind can take its tracee down with it
+        let grace = Date().addingTimeInterval(3)
+        while process.isRunning && Date() < grace { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        break
+      }
+      usleep(5_000)
+    }
+    process.waitUntilExit()
+
+    func text(_ path: String) -> String {
+      String(decoding: fm.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+    return ProcessResult(
+      command: command, status: process.terminationStatus, reason: process.terminationReason,
+      stdout: text(outPath), stderr: text(errPath), timedOut: timedOut)
+  }
+
+  /// Runs the rewind binary with `arguments`.
+  static func rewind(
+    _ arguments: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: String? = nil
+  ) throws -> ProcessResult {
+    try run([try rewindPath()] + arguments, stdin: stdin, env: env, cwd: cwd)
+  }
+
+  /// `rewind replay -a DIR`, never reading a terminal: stdin is `/dev/null`, and
+  /// the working directory and REWIND_FIXTURE_VAR differ from the recording's, so
+  /// a replay that consulted the live environment instead of the trace shows.
+  static func replay(_ traceDir: String, extraArguments: [String] = [], stdin: Data? = nil)
+    throws -> ProcessResult
+  {
+    try rewind(
+      ["replay", "-a"] + extraArguments + [traceDir], stdin: stdin,
+      env: ["REWIND_FIXTURE_VAR": "seen-by-replay-but-must-not-reach-the-program"], cwd: "/")
+  }
+
+  /// The lines of a recording's stderr that the program wrote: everything but
+  /// rewind's own messages, which start with "rewind".
+  static func programLines(_ stderr: String) -> [Substring] {
+    stderr.split(separator: "\n").filter { !$0.hasPrefix("rewind") && !$0.hasPrefix("[rewind") }
+  }
+}
+
+/// Records fixture `name` (a per-test copy of it) into `<work>/trace-<name>`,
+/// checks the exit status, runs `between`, replays with `rewind replay -a`, and
+/// checks that the replay was faithful: exit 0, the same stdout, every line the
+/// program wrote to stderr, and `EXIT-SUCCESS` when the fixture prints it.
+@discardableResult
+func assertRecordReplay(
+  _ name: String, args: [String] = [], stdin: Data? = nil, env: [String: String] = [:],
+  expectedStatus: Int32 = 0, printsExitSuccess: Bool = true,
+  between: ((_ traceDir: String, _ exe: String) throws -> Void)? = nil,
+  sourceLocation: SourceLocation = #_sourceLocation
+) throws -> RecordReplayResult {
+  let work = try Harness.makeWorkDir(name)
+  let exe = try Harness.fixtureCopy(name, in: work)
+  let trace = URL(fileURLWithPath: work).appendingPathComponent("trace-\(name)").path
+
+  // A default trace directory of its own, so parallel tests never share `latest-trace`.
+  let env = env.merging(["REWIND_TRACE_DIR": work + "/traces"]) { given, _ in given }
+  let record = try Harness.rewind(["record", "-o", trace, exe] + args, stdin: stdin, env: env, cwd: work)
+  try #require(
+    record.exitedNormally && record.status == expectedStatus,
+    "record should exit \(expectedStatus)\n\(record.summary)", sourceLocation: sourceLocation)
+  if printsExitSuccess {
+    #expect(
+      record.stdout.contains("EXIT-SUCCESS"), "the fixture did not finish\n\(record.summary)",
+      sourceLocation: sourceLocation)
+  }
+
+  try between?(trace, exe)
+
+  let replay = try Harness.replay(trace)
+  #expect(
+    replay.exitedNormally && replay.status == 0,
+    "replay should exit 0 (faithful)\n\(replay.summary)", sourceLocation: sourceLocation)
+  #expect(
+    replay.stdout == record.stdout, "replay stdout differs from record stdout",
+    sourceLocation: sourceLocation)
+  let replayLines = Set(replay.stderr.split(separator: "\n"))
+  for line in Harness.programLines(record.stderr) {
+    #expect(
+      replayLines.contains(line), "replay stderr lacks the recorded line \"\(line)\"\n\(replay.summary)",
+      sourceLocation: sourceLocation)
+  }
+  if printsExitSuccess {
+    #expect(replay.stdout.contains("EXIT-SUCCESS"), sourceLocation: sourceLocation)
+  }
+  #expect(!replay.stderr.contains("Fatal error"), "\(replay.summary)", sourceLocation: sourceLocation)
+  return RecordReplayResult(
+    record: record, replay: replay, traceDir: trace, executable: exe, workDir: work)
+}

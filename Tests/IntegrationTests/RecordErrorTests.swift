@@ -1,0 +1,36 @@
+// `rewind record` of something it cannot run exits as a shell would (127, 126)
+// and names the path.
+
+import Foundation
+import Testing
+
+struct RecordErrorTests {
+  @Test func missingProgram() throws {
+    let path = "/no/such/program"
+    let work = try Harness.makeWorkDir("missing")
+    let result = try Harness.rewind(
+      ["record", "-o", work + "/trace", path], env: ["REWIND_TRACE_DIR": work + "/traces"])
+    #expect(result.exitedNormally && result.status == 127, "\(result.summary)")
+    #expect(result.stderr.contains(path), "the message should name the path\n\(result.summary)")
+    #expect(!result.stderr.contains("Fatal error"), "\(result.summary)")
+  }
+
+  @Test func nonExecutableFile() throws {
+    let work = try Harness.makeWorkDir("not-executable")
+    let path = work + "/script.sh"
+    try Data("#!/bin/sh\necho should not run\n".utf8).write(to: URL(fileURLWithPath: path))
+    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+    let result = try Harness.rewind(
+      ["record", "-o", work + "/trace", path], env: ["REWIND_TRACE_DIR": work + "/traces"])
+    #expect(result.exitedNormally && result.status == 126, "\(result.summary)")
+    #expect(result.stderr.contains(path), "the message should name the path\n\(result.summary)")
+    #expect(!result.stdout.contains("should not run"))
+    #expect(!result.stderr.contains("Fatal error"), "\(result.summary)")
+  }
+
+  /// The harness itself: a missing rewind binary is reported with the fix.
+  @Test func missingBinaryMessage() {
+    let message = HarnessError.missingRewind("/x/rewind").description
+    #expect(message.contains("swift build"))
+  }
+}
