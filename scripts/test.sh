@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up, builds rewind and runs the whole test suite (unit and record/replay tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+swift build --build-tests
+swift test --skip-build
