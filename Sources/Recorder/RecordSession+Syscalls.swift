@@ -67,7 +67,8 @@ extension RecordSession {
       let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[4]))
       if fd >= 0 { mappedFile = try saveFile(at: "/proc/\(pid)/fd/\(fd)", originalPath: readLink("/proc/\(pid)/fd/\(fd)")) }
     }
-    append(pending, result: result, outputs: outputs, mappedFile: mappedFile)
+    let passedThrough = bytesPassedThrough(pending.call, arguments: arguments, result: result)
+    append(pending, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough)
     if !hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
       printToStandardError("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))")
     }
@@ -79,12 +80,14 @@ extension RecordSession {
     try tracee.resume(.syscall)
   }
 
-  func append(_ pending: PendingCall, result: Int64, outputs: [MemoryChunk], mappedFile: MappedFile?) {
+  func append(
+    _ pending: PendingCall, result: Int64, outputs: [MemoryChunk], mappedFile: MappedFile?, passedThrough: [UInt8]? = nil
+  ) {
     writer.append(
       .syscall(
         SyscallEvent(
           index: takeEventIndex(), tid: pid, entryRegisters: pending.entryRegisters, result: result,
-          inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile)))
+          inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough)))
   }
 
   private func captureInputs(of call: Syscall, _ registers: Registers) -> [MemoryChunk] {

@@ -147,6 +147,10 @@ extension ReplaySession {
   /// Writes what the program wrote to fds 1 and 2 to ours, so a replay looks like the run.
   private func echo(_ event: SyscallEvent, _ call: Syscall) {
     let arguments = event.entryRegisters.syscallArguments
+    if let bytes = event.passedThrough {
+      writeAll(Int32(call.name == "sendfile" ? arguments[0] : arguments[2]), bytes)
+      return
+    }
     guard event.result > 0, arguments[0] == 1 || arguments[0] == 2 else { return }
     let fd = Int32(arguments[0])
     var remaining = Int(event.result)

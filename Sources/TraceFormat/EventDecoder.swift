@@ -82,11 +82,14 @@ struct EventDecoder {
       for _ in 0..<(try events.readCount(minimumSize: 16)) { inputs.append(try readChunk()) }
       var outputs: [MemoryChunk] = []
       for _ in 0..<(try events.readCount(minimumSize: 16)) { outputs.append(try readChunk()) }
-      let mappedFile = try events.readBool() ? try readMappedFileRecord() : nil
+      let hasMappedFile = try events.readBool()
+      var passedThrough: [UInt8]?
+      for _ in 0..<(try events.readCount(minimumSize: 16)) { passedThrough = try readChunk().bytes }
+      let mappedFile = hasMappedFile ? try readMappedFileRecord() : nil
       return .syscall(
         SyscallEvent(
           index: index, tid: tid, entryRegisters: registers, result: result, inputs: inputs,
-          outputs: outputs, mappedFile: mappedFile))
+          outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough))
     case .signal:
       let index = try events.readUInt64()
       let tid = try events.readInt32()

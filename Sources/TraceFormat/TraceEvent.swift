@@ -91,10 +91,15 @@ public struct SyscallEvent: Equatable, Sendable {
   public var outputs: [MemoryChunk]
   /// For a file-backed mmap: the content hash of the saved file, its offset and length.
   public var mappedFile: MappedFile?
+  /// What a file-to-file call (sendfile, copy_file_range, splice) moved to fd 1 or 2. Those
+  /// bytes never pass through tracee memory, so replay needs them to echo the output.
+  public var passedThrough: [UInt8]?
   public init(
     index: UInt64, tid: Int32, entryRegisters: Registers, result: Int64,
-    inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = [], mappedFile: MappedFile? = nil
+    inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = [], mappedFile: MappedFile? = nil,
+    passedThrough: [UInt8]? = nil
   ) {
+    self.passedThrough = passedThrough
     self.index = index
     self.tid = tid
     self.entryRegisters = entryRegisters

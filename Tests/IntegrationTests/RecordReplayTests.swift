@@ -11,6 +11,13 @@ struct RecordReplayTests {
     #expect(result.record.stdout.contains("entries: alpha.txt gamma.txt\n"))
   }
 
+  /// sendfile and splice move file bytes to stdout without passing through memory.
+  @Test func sendfileToStdout() throws {
+    let dir = try Harness.makeWorkDir("sendfile-files")
+    let result = try assertRecordReplay("sendfile_stdout", args: [dir])
+    #expect(result.replay.stdout.hasPrefix("line one, sent with sendfile\nline two, spliced\n"))
+  }
+
   @Test func fileIOUsesTMPDIRByDefault() throws {
     let dir = try Harness.makeWorkDir("file_io-tmpdir")
     try assertRecordReplay("file_io", env: ["TMPDIR": dir])
