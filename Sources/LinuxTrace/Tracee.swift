@@ -154,6 +154,9 @@ public final class Tracee {
       if r == -1 && errno == EINTR { continue }
       if r == -1 { return }
       if rewind_wifexited(status) != 0 || rewind_wifsignaled(status) != 0 { return }
+      // A dying tracee still reports PTRACE_EVENT_EXIT (and any stop it was entering) and
+      // waits there for us; let it go on to its death.
+      _ = rewind_ptrace(7, tid, 0, 0)  // PTRACE_CONT
     }
   }
 

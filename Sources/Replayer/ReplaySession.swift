@@ -79,10 +79,16 @@ public final class ReplaySession {
   /// Spawns the saved executable with the recorded argv and environment and replays the
   /// first execve, which the recording starts with.
   private func start(cpu: Int32?) throws {
+    guard let first = try cursor.peek() else {
+      throw ReplayError.setup(
+        "the trace at \(options.traceDirectory) holds no events: the recorder stopped before it wrote its first frame"
+          + (cursor.endedEarly ? " (it was killed)" : ""))
+    }
     guard case .syscall(let execve)? = try cursor.next(), execve.number == 59,
       case .exec(let exec)? = try cursor.peek()
     else {
-      throw ReplayError.setup("the trace at \(options.traceDirectory) does not start with the program's execve; it cannot be replayed")
+      throw ReplayError.setup(
+        "the trace at \(options.traceDirectory) does not start with the program's execve (it starts with event \(first.index)); it cannot be replayed")
     }
     let executablePath = reader.savedFilePath(for: exec.executable)
     guard access(executablePath, R_OK) == 0 else {
