@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <ucontext.h>
 #include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -98,8 +99,6 @@ uintptr_t rewind_offsetof_user_debugreg(int index) {
   return offsetof(struct user, u_debugreg) + (uintptr_t)index * sizeof(unsigned long);
 }
 
-uint64_t rewind_rdtsc(void) { return __rdtsc(); }
-uint64_t rewind_rdtscp(uint32_t *aux) { return __rdtscp(aux); }
 
 static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu) {
   return (int)syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -186,3 +185,45 @@ long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t rem
 }
 
 int rewind_sched_getcpu(void) { return sched_getcpu(); }
+
+static struct sigaction previous_segv_action;
+
+uint64_t rewind_read_tsc_while_trapped(int rdtscp, uint32_t *aux) {
+  prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);
+  uint64_t value = rdtscp ? __rdtscp(aux) : __rdtsc();
+  prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+  return value;
+}
+
+static void on_segv(int signal, siginfo_t *info, void *context) {
+  ucontext_t *uc = context;
+  const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+  if (info->si_code == SI_KERNEL && ip[0] == 0x0f && (ip[1] == 0x31 || (ip[1] == 0x01 && ip[2] == 0xf9))) {
+    int rdtscp = ip[1] == 0x01;
+    uint32_t aux = 0;
+    uint64_t value = rewind_read_tsc_while_trapped(rdtscp, &aux);
+    uc->uc_mcontext.gregs[REG_RAX] = (greg_t)(value & 0xffffffffu);
+    uc->uc_mcontext.gregs[REG_RDX] = (greg_t)(value >> 32);
+    if (rdtscp) uc->uc_mcontext.gregs[REG_RCX] = (greg_t)aux;
+    uc->uc_mcontext.gregs[REG_RIP] += rdtscp ? 3 : 2;
+    return;
+  }
+  /* A real fault: hand it to whoever handled SIGSEGV before us (the Swift runtime's crash
+     reporter, or the default action) by returning into the faulting instruction. */
+  sigaction(SIGSEGV, &previous_segv_action, NULL);
+  (void)signal;
+}
+
+int rewind_trap_tsc_in_this_thread(void) {
+  static int installed;
+  if (!installed) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_segv;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGSEGV, &action, &previous_segv_action) != 0) return -errno;
+    installed = 1;
+  }
+  return prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) == 0 ? 0 : -errno;
+}

@@ -13,6 +13,9 @@ public enum TracerThread {
     let box = Box()
     box.body = {
       if let cpu { _ = rewind_pin_to_cpu(cpu) }
+      // Tracees run with RDTSC trapping; a tracer in the same TSC mode spares a CR4 write (a
+      // VM exit) on each switch between them: measured 27.6 -> 11 µs per ptrace stop here.
+      _ = rewind_trap_tsc_in_this_thread()
       result = body()
     }
     var thread = pthread_t()

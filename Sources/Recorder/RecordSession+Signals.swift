@@ -34,7 +34,7 @@ extension RecordSession {
   /// Supplies the value of a trapped RDTSC/RDTSCP from our own clock and steps over it.
   private func emulate(_ instruction: TimeStampInstruction, registers: inout Registers) throws {
     var aux: UInt32 = 0
-    let value = instruction == .rdtscp ? rewind_rdtscp(&aux) : rewind_rdtsc()
+    let value = rewind_read_tsc_while_trapped(instruction == .rdtscp ? 1 : 0, &aux)
     let rip = registers.rip
     registers.rax = value & 0xffff_ffff
     registers.rdx = value >> 32

@@ -22,6 +22,8 @@ public final class RecordSession {
   var warnedAboutChildren = false
   /// Until the first exec the tracee runs rewind's own spawning code, which is not recorded.
   var hasExecuted = false
+  /// Between a syscall-entry stop and its syscall-exit stop.
+  var isInsideSyscall = false
 
   struct PendingCall {
     var call: Syscall
@@ -105,11 +107,11 @@ public final class RecordSession {
       let status = try wait()
       switch status {
       case .syscallStop:
-        switch try tracee.syscallStopKind() {
-        case .entry: try syscallEntered()
-        case .exit: try syscallExited()
-        case .seccomp, .none: try tracee.resume(.syscall)
-        }
+        // Entry and exit stops alternate (an exec event or a signal stop may come between
+        // them); tracking that ourselves saves a PTRACE_GET_SYSCALL_INFO per stop, and each
+        // ptrace call costs microseconds in a VM.
+        isInsideSyscall.toggle()
+        if isInsideSyscall { try syscallEntered() } else { try syscallExited() }
       case .event(.exec):
         try execOccurred()
         try tracee.resume(.syscall)

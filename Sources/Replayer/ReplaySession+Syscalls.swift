@@ -22,7 +22,7 @@ extension ReplaySession {
     }
     let performs = performsForReal(call, event)
     let status = try resumeAndWait(performs ? .syscall : .syscallEmulation)
-    let entry = try checkEntry(status, event, activity: "syscall \(call.name)")
+    let entry = try checkEntry(status, event, activity: "syscall \(call.name)", knownToBeEntry: !performs)
     if !performs {
       try emulate(event, call, registers: entry)
       return
@@ -67,8 +67,12 @@ extension ReplaySession {
 
   /// Checks that the tracee stopped at the entry of the recorded call with the recorded
   /// registers and input memory.
-  func checkEntry(_ status: WaitStatus, _ event: SyscallEvent, activity: String, compareRegisters: Bool = true) throws -> Registers {
-    guard status == .syscallStop, try tracee.syscallStopKind() == .entry else {
+  /// `knownToBeEntry`: resumed with PTRACE_SYSEMU, which stops at entries only, so asking
+  /// the kernel (one more ptrace call per event) is not needed.
+  func checkEntry(
+    _ status: WaitStatus, _ event: SyscallEvent, activity: String, compareRegisters: Bool = true, knownToBeEntry: Bool = false
+  ) throws -> Registers {
+    guard status == .syscallStop, try knownToBeEntry || tracee.syscallStopKind() == .entry else {
       throw unexpected(status, index: event.index, tid: event.tid, activity: activity, expected: "a call to \(activity)")
     }
     let registers = try currentRegisters()

@@ -51,9 +51,14 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_
 int rewind_user_regs_size(void);
 uintptr_t rewind_offsetof_user_debugreg(int index);
 
-/* x86 time-stamp counter, read by the recorder on behalf of a tracee whose RDTSC trapped. */
-uint64_t rewind_rdtsc(void);
-uint64_t rewind_rdtscp(uint32_t *aux);
+
+/* Makes RDTSC trap in the calling thread, as it does in tracees, and installs a SIGSEGV
+   handler that performs a trapped RDTSC/RDTSCP of this process (vDSO clock reads) with the
+   counter briefly enabled. A tracer whose TSC mode differs from its tracee's pays a CR4
+   write, a VM exit, on every context switch between them. Returns 0 or -errno. */
+int rewind_trap_tsc_in_this_thread(void);
+/* Reads the TSC (and TSC_AUX for RDTSCP) in a thread where RDTSC traps. */
+uint64_t rewind_read_tsc_while_trapped(int rdtscp, uint32_t *aux);
 
 /* perf_event_open(2), which glibc does not wrap. */
 int rewind_perf_event_open_sw(uint32_t config, pid_t pid, int cpu);
