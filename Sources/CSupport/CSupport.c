@@ -227,3 +227,5 @@ int rewind_trap_tsc_in_this_thread(void) {
   }
   return prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) == 0 ? 0 : -errno;
 }
+
+int rewind_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno; }

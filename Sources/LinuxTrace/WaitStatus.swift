@@ -54,3 +54,16 @@ public func waitForTracee(_ pid: Int32) throws(Errno) -> WaitStatus {
     throw Errno.current
   }
 }
+
+/// Waits for a state change of any tracee (`waitpid(-1, __WALL)`), retrying on EINTR.
+/// Returns nil when there is no child left to wait for (ECHILD).
+public func waitForAnyTracee() throws(Errno) -> (tid: Int32, status: WaitStatus)? {
+  var status: Int32 = 0
+  while true {
+    let r = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+    if r > 0 { return (r, WaitStatus(raw: status)) }
+    if r == -1 && errno == EINTR { continue }
+    if r == -1 && errno == ECHILD { return nil }
+    throw Errno.current
+  }
+}

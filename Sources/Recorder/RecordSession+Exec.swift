@@ -10,18 +10,20 @@ let auxvSysinfoEhdr: UInt64 = 33
 extension RecordSession {
   /// At PTRACE_EVENT_EXEC: hide the vDSO, then save the initial stack, the address space and
   /// the files mapped into it. The event is written after execve's own syscall event.
-  func execOccurred() throws {
+  func execOccurred(_ task: RecordedTask) throws {
+    let tracee = task.tracee
+    let pid = task.tid
     tracee.addressSpaceReplaced()
-    hasExecuted = true
-    let registers = try registers()
-    let (argv, envp) = try hideVDSOAndReadArguments(stackPointer: registers.rsp)
+    task.hasExecuted = true
+    let registers = try registers(of: task)
+    let (argv, envp) = try hideVDSOAndReadArguments(stackPointer: registers.rsp, tracee)
     let maps: [MapsEntry]
     do { maps = try readMaps(of: pid) } catch { throw RecordError.ptraceFailed(operation: "reading /proc/\(pid)/maps", errno: error) }
     guard let stack = maps.first(where: { $0.start <= registers.rsp && registers.rsp < $0.end }) else {
       throw RecordError.trace(description: "no mapping holds the initial stack pointer \(hex(registers.rsp))")
     }
     let stackBytes = try tracee.readMemory(at: registers.rsp, count: Int(stack.end - registers.rsp))
-    let executablePath = readLink("/proc/\(pid)/exe") ?? options.executablePath
+    let executablePath = readLink("/proc/\(pid)/exe") ?? argv.first ?? "?"
     guard let executable = try saveFile(at: "/proc/\(pid)/exe", originalPath: executablePath) else {
       throw RecordError.trace(description: "the executable \(executablePath) is not a regular file")
     }
@@ -37,7 +39,7 @@ extension RecordSession {
           start: entry.start, end: entry.end, permissions: entry.permissions, fileOffset: entry.offset,
           file: file, name: entry.name))
     }
-    pendingExec = ExecEvent(
+    task.pendingExec = ExecEvent(
       index: 0, tid: pid, executable: executable, registers: registers,
       initialStack: MemoryChunk(address: registers.rsp, bytes: stackBytes), mappings: mappings,
       argv: argv, envp: envp, cwd: readLink("/proc/\(pid)/cwd") ?? "")
@@ -46,7 +48,7 @@ extension RecordSession {
   /// Walks argc, argv, envp and auxv on the new stack, and turns AT_SYSINFO_EHDR into
   /// AT_IGNORE so libc cannot find the vDSO and makes real (recorded) clock system calls
   /// (../shared/notes/vdso-hiding.md).
-  private func hideVDSOAndReadArguments(stackPointer: UInt64) throws -> ([String], [String]) {
+  private func hideVDSOAndReadArguments(stackPointer: UInt64, _ tracee: Tracee) throws -> ([String], [String]) {
     var cursor = stackPointer
     func nextWord() throws -> UInt64 {
       defer { cursor += 8 }

@@ -4,10 +4,24 @@ import Syscalls
 import TraceFormat
 
 extension RecordSession {
+  /// For write-family calls, which of rewind's stdout and stderr they reached.
+  func echoFD(of call: Syscall, arguments: [UInt64], result: Int64, _ task: RecordedTask) -> Int32? {
+    guard result > 0 else { return nil }
+    switch call.name {
+    case "write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile":
+      return echoTarget(ofFD: arguments[0], task)
+    case "copy_file_range", "splice":
+      return echoTarget(ofFD: arguments[2], task)
+    default:
+      return nil
+    }
+  }
+
   /// For sendfile, copy_file_range and splice from a regular file into fd 1 or 2 (`cat file`
   /// with stdout redirected to a file uses copy_file_range), re-reads the bytes the call moved
   /// so that replay can echo them: they never passed through tracee memory.
-  func bytesPassedThrough(_ call: Syscall, arguments: [UInt64], result: Int64) -> [UInt8]? {
+  func bytesPassedThrough(_ call: Syscall, arguments: [UInt64], result: Int64, _ task: RecordedTask) -> [UInt8]? {
+    let pid = task.tid
     guard result > 0 else { return nil }
     let (input, offsetPointer, output): (UInt64, UInt64, UInt64)
     switch call.name {
@@ -15,7 +29,7 @@ extension RecordSession {
     case "copy_file_range", "splice": (input, offsetPointer, output) = (arguments[0], arguments[1], arguments[2])
     default: return nil
     }
-    guard output == 1 || output == 2 else { return nil }
+    guard echoTarget(ofFD: output, task) != nil else { return nil }
     let fd = open("/proc/\(pid)/fd/\(input)", O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
@@ -24,10 +38,10 @@ extension RecordSession {
     // The call advanced either *offset or the file position by `result`.
     let end: Int64
     if offsetPointer != 0 {
-      guard let word = try? tracee.readWord(at: offsetPointer) else { return nil }
+      guard let word = try? task.tracee.readWord(at: offsetPointer) else { return nil }
       end = Int64(bitPattern: word)
     } else {
-      guard let position = filePosition(of: input) else { return nil }
+      guard let position = filePosition(of: input, pid: pid) else { return nil }
       end = position
     }
     var bytes = [UInt8](repeating: 0, count: Int(result))
@@ -35,8 +49,19 @@ extension RecordSession {
     return got == Int(result) ? bytes : nil
   }
 
+  /// Which of rewind's own stdout (1) and stderr (2) the tracee's `fd` writes to, if either:
+  /// what reached them is what replay echoes.
+  func echoTarget(ofFD fd: UInt64, _ task: RecordedTask) -> Int32? {
+    var info = stat()
+    guard stat("/proc/\(task.tid)/fd/\(fd)", &info) == 0 else { return nil }
+    let identity = FileIdentity(info)
+    // Prefer the same number: a terminal is usually both.
+    let ours: [(fd: Int32, file: FileIdentity?)] = fd == 2 ? [(Int32(2), standardError), (Int32(1), standardOutput)] : [(Int32(1), standardOutput), (Int32(2), standardError)]
+    return ours.first { $0.file == identity }?.fd
+  }
+
   /// The `pos:` line of /proc/PID/fdinfo/FD.
-  private func filePosition(of fd: UInt64) -> Int64? {
+  private func filePosition(of fd: UInt64, pid: Int32) -> Int64? {
     guard let text = try? readProcFile("/proc/\(pid)/fdinfo/\(fd)") else { return nil }
     for line in text.split(separator: "\n") where line.hasPrefix("pos:") {
       return Int64(line.dropFirst(4).trimmingCharacters(in: " \t"))
@@ -48,5 +73,21 @@ extension RecordSession {
 extension Substring {
   fileprivate func trimmingCharacters(in set: String) -> String {
     String(drop(while: { set.contains($0) }).reversed().drop(while: { set.contains($0) }).reversed())
+  }
+}
+
+/// A file's identity (device and inode), to tell whether two descriptors name one file.
+struct FileIdentity: Equatable {
+  var device: UInt64
+  var inode: UInt64
+  init(_ info: stat) {
+    device = UInt64(info.st_dev)
+    inode = UInt64(info.st_ino)
+  }
+  /// The file behind one of our own descriptors.
+  init?(ofOwnFD fd: Int32) {
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { return nil }
+    self.init(info)
   }
 }

@@ -4,7 +4,8 @@ import LinuxTrace
 import TraceFormat
 
 extension RecordSession {
-  func signalArrived(_ signal: Signal) throws {
+  func signalArrived(_ signal: Signal, _ task: RecordedTask) throws {
+    let tracee = task.tracee
     let info: [UInt8]
     do {
       info = try tracee.signalInfo()
@@ -15,24 +16,24 @@ extension RecordSession {
       return
     }
     let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
-    var registers = try registers()
+    var registers = try registers(of: task)
     if signal == .segmentationFault, code == TimeStampInstruction.trapSignalCode,
       let instruction = tracee.timeStampInstruction(at: registers.rip)
     {
-      try emulate(instruction, registers: &registers)
+      try emulate(instruction, registers: &registers, task)
       try tracee.resume(.syscall)
       return
     }
     writer.append(
       .signal(
         SignalEvent(
-          index: takeEventIndex(), tid: pid, signal: signal.rawValue, code: code, siginfo: info,
+          index: takeEventIndex(), tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
           registers: registers)))
     try tracee.resume(.syscall, signal: signal)
   }
 
   /// Supplies the value of a trapped RDTSC/RDTSCP from our own clock and steps over it.
-  private func emulate(_ instruction: TimeStampInstruction, registers: inout Registers) throws {
+  private func emulate(_ instruction: TimeStampInstruction, registers: inout Registers, _ task: RecordedTask) throws {
     var aux: UInt32 = 0
     let value = rewind_read_tsc_while_trapped(instruction == .rdtscp ? 1 : 0, &aux)
     let rip = registers.rip
@@ -40,11 +41,11 @@ extension RecordSession {
     registers.rdx = value >> 32
     if instruction == .rdtscp { registers.rcx = UInt64(aux) }
     registers.rip += instruction.length
-    try tracee.setRegisterWords(registers.words)
+    try task.tracee.setRegisterWords(registers.words)
     writer.append(
       .rdtsc(
         RdtscEvent(
-          index: takeEventIndex(), tid: pid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,
+          index: takeEventIndex(), tid: task.tid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,
           aux: aux)))
   }
 }

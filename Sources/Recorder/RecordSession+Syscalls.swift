@@ -8,11 +8,11 @@ let cloneThreadFlag: UInt64 = 0x0001_0000
 let mapAnonymousFlag: UInt64 = 0x20
 
 extension RecordSession {
-  func syscallEntered() throws {
-    var registers = try registers()
+  func syscallEntered(_ task: RecordedTask) throws {
+    var registers = try registers(of: task)
     let number = Int(Int64(bitPattern: registers.origRax))
-    if !hasExecuted && number != 59 {
-      try tracee.resume(.syscall)
+    if !task.hasExecuted && number != 59 {
+      try task.tracee.resume(.syscall)
       return
     }
     guard let call = SyscallTable.syscall(numbered: number) else {
@@ -21,100 +21,152 @@ extension RecordSession {
     if case .unsupported(let reason) = call.policy {
       throw RecordError.unsupportedSyscall(name: call.name, reason: reason, event: nextEventIndex)
     }
-    try refuseThreads(call, registers)
+    try refuseThreads(call, registers, task)
     let entryRegisters = registers
-    let inputs = captureInputs(of: call, registers)
+    let inputs = captureInputs(of: call, registers, task)
     if call.name == "rseq" {
       // The kernel writes the rseq area (cpu_id) behind the program's back on every return to
       // user space, and replay does not run rseq. Failing it with ENOSYS, as rr does, makes
       // glibc fall back to sched_getcpu, which is an ordinary recorded call.
       registers.origRax = UInt64(bitPattern: -1)
-      try tracee.setRegisterWords(registers.words)
+      try task.tracee.setRegisterWords(registers.words)
     }
-    let pending = PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs, index: 0)
+    let pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
     if call.name == "exit" || call.name == "exit_group" {
       // These never reach a syscall-exit stop, so the event is complete now.
-      append(pending, result: 0, outputs: [], mappedFile: nil)
+      append(pending, task, result: 0, outputs: [])
     } else {
-      pendingCall = pending
+      task.pendingCall = pending
     }
-    try tracee.resume(.syscall)
+    try task.tracee.resume(.syscall)
   }
 
-  func syscallExited() throws {
-    guard let pending = pendingCall else {
-      try tracee.resume(.syscall)
+  func syscallExited(_ task: RecordedTask) throws {
+    guard let pending = task.pendingCall else {
+      try task.tracee.resume(.syscall)
       return
     }
-    pendingCall = nil
-    let registers = try registers()
+    task.pendingCall = nil
+    if pending.isWritten {
+      if let child = task.vforkChild, tasks[child] != nil {
+        task.isHeldAfterVfork = true
+      } else {
+        task.vforkChild = nil
+        try task.tracee.resume(.syscall)
+      }
+      return
+    }
+    let registers = try registers(of: task)
     let result = Int64(bitPattern: registers.rax)
     let arguments = pending.entryRegisters.syscallArguments
+    let outputs = try readOutputs(of: pending, result: result, task)
+    var mappedFile: MappedFile?
+    if pending.call.name == "mmap", !isErrorResult(result), arguments[3] & mapAnonymousFlag == 0 {
+      let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[4]))
+      if fd >= 0 { mappedFile = try saveFile(at: "/proc/\(task.tid)/fd/\(fd)", originalPath: readLink("/proc/\(task.tid)/fd/\(fd)")) }
+    }
+    let passedThrough = bytesPassedThrough(pending.call, arguments: arguments, result: result, task)
+    let echoFD = echoFD(of: pending.call, arguments: arguments, result: result, task)
+    append(
+      pending, task, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
+      echoFD: echoFD)
+    if !task.hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
+      printToStandardError("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))")
+    }
+    if var exec = task.pendingExec {
+      task.pendingExec = nil
+      exec.index = takeEventIndex()
+      writer.append(.exec(exec))
+      try releaseVforkParent(of: task)
+    }
+    try task.tracee.resume(.syscall)
+  }
+
+  /// Lets a vfork parent held for `child` go on: the child has exec'd or exited.
+  func releaseVforkParent(of child: RecordedTask) throws {
+    guard let parentPid = child.vforkParent, let parent = tasks[parentPid] else { return }
+    child.vforkParent = nil
+    parent.vforkChild = nil
+    if parent.isHeldAfterVfork {
+      parent.isHeldAfterVfork = false
+      try parent.tracee.resume(.syscall)
+    }
+  }
+
+  /// At PTRACE_EVENT_FORK/VFORK/CLONE: the parent's call is written now, with the new pid
+  /// as its result, so it precedes every event of the child in the trace.
+  func childCreated(by task: RecordedTask) throws {
+    let childPid = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
+    let child = tasks[childPid] ?? RecordedTask(tid: childPid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
+    tasks[childPid] = child
+    setLive(childPid, true)
+    if var pending = task.pendingCall {
+      let flags = pending.call.name == "clone" ? pending.entryRegisters.rdi : 0
+      if pending.call.name == "vfork" || flags & 0x4000 != 0 || (pending.call.name == "clone3"
+        && ((try? task.tracee.readWord(at: pending.entryRegisters.rdi)) ?? 0) & 0x4000 != 0)
+      {  // CLONE_VFORK
+        task.vforkChild = childPid
+        child.vforkParent = task.tid
+      }
+      let outputs = try readOutputs(of: pending, result: Int64(childPid), task)
+      append(pending, task, result: Int64(childPid), outputs: outputs)
+      pending.isWritten = true
+      task.pendingCall = pending
+    }
+    child.isAnnounced = true
+    if child.isHeldAtAttachStop {
+      child.isHeldAtAttachStop = false
+      try child.tracee.resume(.syscall)
+    }
+  }
+
+  private func readOutputs(of pending: RecordedTask.PendingCall, result: Int64, _ task: RecordedTask) throws -> [MemoryChunk] {
     let regions: [MemoryRegion]
     do {
-      regions = try pending.call.writtenRegions(arguments: arguments, result: result, memory: LiveMemory(tracee: tracee))
+      regions = try pending.call.writtenRegions(
+        arguments: pending.entryRegisters.syscallArguments, result: result, memory: LiveMemory(tracee: task.tracee))
     } catch {
       throw RecordError.syscallTable(description: "\(error)", event: nextEventIndex)
     }
     // A region the kernel reported written is readable unless the program unmapped it
     // meanwhile, which a single thread cannot do; skip rather than abort on such a race.
-    let outputs = regions.compactMap { region -> MemoryChunk? in
-      guard let bytes = try? tracee.readMemory(at: region.address, count: region.count) else { return nil }
+    return regions.compactMap { region -> MemoryChunk? in
+      guard let bytes = try? task.tracee.readMemory(at: region.address, count: region.count) else { return nil }
       return MemoryChunk(address: region.address, bytes: bytes)
     }
-    var mappedFile: MappedFile?
-    if pending.call.name == "mmap", !isErrorResult(result), arguments[3] & mapAnonymousFlag == 0 {
-      let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[4]))
-      if fd >= 0 { mappedFile = try saveFile(at: "/proc/\(pid)/fd/\(fd)", originalPath: readLink("/proc/\(pid)/fd/\(fd)")) }
-    }
-    let passedThrough = bytesPassedThrough(pending.call, arguments: arguments, result: result)
-    append(pending, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough)
-    if !hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
-      printToStandardError("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))")
-    }
-    if var exec = pendingExec {
-      pendingExec = nil
-      exec.index = takeEventIndex()
-      writer.append(.exec(exec))
-    }
-    try tracee.resume(.syscall)
   }
 
   func append(
-    _ pending: PendingCall, result: Int64, outputs: [MemoryChunk], mappedFile: MappedFile?, passedThrough: [UInt8]? = nil
+    _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
+    mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
   ) {
     writer.append(
       .syscall(
         SyscallEvent(
-          index: takeEventIndex(), tid: pid, entryRegisters: pending.entryRegisters, result: result,
-          inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough)))
+          index: takeEventIndex(), tid: task.tid, entryRegisters: pending.entryRegisters, result: result,
+          inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
+          echoFD: echoFD)))
   }
 
-  private func captureInputs(of call: Syscall, _ registers: Registers) -> [MemoryChunk] {
+  private func captureInputs(of call: Syscall, _ registers: Registers, _ task: RecordedTask) -> [MemoryChunk] {
     // An input the program passed a bad pointer for is simply not captured: the call fails
     // with EFAULT, and that result is what replay needs.
-    guard let regions = try? call.inputRegions(arguments: registers.syscallArguments, memory: LiveMemory(tracee: tracee))
+    guard let regions = try? call.inputRegions(arguments: registers.syscallArguments, memory: LiveMemory(tracee: task.tracee))
     else { return [] }
     return regions.compactMap { region in
-      guard let bytes = try? tracee.readMemory(at: region.address, count: region.count) else { return nil }
+      guard let bytes = try? task.tracee.readMemory(at: region.address, count: region.count) else { return nil }
       return MemoryChunk(address: region.address, bytes: bytes)
     }
   }
 
-  private func refuseThreads(_ call: Syscall, _ registers: Registers) throws {
+  private func refuseThreads(_ call: Syscall, _ registers: Registers, _ task: RecordedTask) throws {
     var flags: UInt64?
     if call.name == "clone" { flags = registers.rdi }
-    if call.name == "clone3" { flags = try? tracee.readWord(at: registers.rdi) }
+    if call.name == "clone3" { flags = try? task.tracee.readWord(at: registers.rdi) }
     if let flags, flags & cloneThreadFlag != 0 {
       throw RecordError.unsupportedSyscall(
         name: call.name, reason: "the program starts a thread, and recording threads is not built yet",
         event: nextEventIndex)
-    }
-    if ["clone", "clone3", "fork", "vfork"].contains(call.name) && !warnedAboutChildren {
-      warnedAboutChildren = true
-      printToStandardError(
-        "rewind: process \(pid) creates a child process; child processes are not recorded yet, "
-          + "so their output is not replayed (the parent replays faithfully).")
     }
   }
 

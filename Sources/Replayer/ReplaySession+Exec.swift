@@ -9,21 +9,22 @@ extension ReplaySession {
   /// Replays a successful execve: runs the saved copy of the recorded program, then puts back
   /// the recorded initial stack (argv, envp, auxv with AT_RANDOM and the hidden vDSO).
   /// `checkEntry` is false for the first exec, which rewind's own spawner makes.
-  func performExec(_ event: SyscallEvent, checkEntry: Bool) throws {
+  func performExec(_ event: SyscallEvent, _ task: ReplayTask, checkEntry: Bool) throws {
+    let tracee = task.tracee
     guard case .exec(let exec)? = try cursor.next() else {
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: "syscall execve", differences: ["the trace has no exec event after a successful execve"])
     }
     let activity = "syscall execve"
-    var status = try resumeAndWait(.syscall)
+    var status = try resumeAndWait(task, .syscall)
     if !checkEntry {
       // The spawner restores its signal mask after raise(SIGSTOP) before it calls execve.
-      while status == .syscallStop, try currentRegisters().origRax != 59 {
+      while status == .syscallStop, try currentRegisters(task).origRax != 59 {
         try tracee.resume(.syscall)
-        status = try waitForTracee(pid)
-        if status == .syscallStop, try tracee.syscallStopKind() == .exit { status = try resumeAndWait(.syscall) }
+        status = try waitForTracee(task.realTid)
+        if status == .syscallStop, try tracee.syscallStopKind() == .exit { status = try resumeAndWait(task, .syscall) }
       }
     }
-    var registers = try self.checkEntry(status, event, activity: activity, compareRegisters: checkEntry)
+    var registers = try self.checkEntry(status, event, task, activity: activity, compareRegisters: checkEntry)
     if checkEntry {
       // Run the saved copy: the original may have changed or gone. Below the red zone of a
       // stack the exec is about to discard is a safe place for its path.
@@ -37,25 +38,26 @@ extension ReplaySession {
         registers.rsi = address
         registers.r8 &= ~atEmptyPath
       }
-      try setRegisters(registers)
+      try setRegisters(registers, task)
     }
-    let execStop = try resumeAndWait(.syscall)
+    let execStop = try resumeAndWait(task, .syscall)
     guard execStop == .event(.exec) else {
-      throw unexpected(execStop, index: exec.index, tid: exec.tid, activity: "exec", expected: "the new program starts")
+      throw unexpected(execStop, task, index: exec.index, activity: "exec", expected: "the new program starts")
     }
-    try installInitialState(exec)
-    let exitStop = try resumeAndWait(.syscall)
-    guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters().rax == 0 else {
-      throw unexpected(exitStop, index: event.index, tid: event.tid, activity: activity, expected: "execve returns 0")
+    try installInitialState(exec, task)
+    let exitStop = try resumeAndWait(task, .syscall)
+    guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters(task).rax == 0 else {
+      throw unexpected(exitStop, task, index: event.index, activity: activity, expected: "execve returns 0")
     }
   }
 
   /// At PTRACE_EVENT_EXEC: check the new address space against the recording and write the
   /// recorded initial stack.
-  private func installInitialState(_ exec: ExecEvent) throws {
+  private func installInitialState(_ exec: ExecEvent, _ task: ReplayTask) throws {
+    let tracee = task.tracee
     tracee.addressSpaceReplaced()
-    var registers = try currentRegisters()
-    let maps = try readMaps(of: pid)
+    var registers = try currentRegisters(task)
+    let maps = try readMaps(of: task.realTid)
     var differences = layoutDifferences(recorded: exec.mappings, replayed: maps, stackPointer: exec.registers.rsp)
     differences += try changedFiles(exec.mappings, maps)
     registers.rsp = exec.registers.rsp
@@ -64,7 +66,7 @@ extension ReplaySession {
       throw Divergence(eventIndex: exec.index, tid: exec.tid, activity: "exec of \(exec.executable.originalPath)", differences: differences)
     }
     try tracee.writeMemory(at: exec.initialStack.address, bytes: exec.initialStack.bytes)
-    try setRegisters(registers)
+    try setRegisters(registers, task)
   }
 
   /// Mappings must match exactly, except the stack's lower end, which moves with the length

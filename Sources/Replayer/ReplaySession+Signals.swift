@@ -7,46 +7,46 @@ extension ReplaySession {
   /// Replays a delivered signal. A fault the CPU raised recurs by itself; any other signal
   /// (one the process sent itself, SIGPIPE from an emulated write...) is sent again by us at
   /// the point the recording delivered it, with the recorded siginfo.
-  func replaySignal(_ event: SignalEvent) throws {
+  func replaySignal(_ event: SignalEvent, _ task: ReplayTask) throws {
     let signal = Signal(rawValue: event.signal)
     let activity = "signal \(signal)"
     let raisedByCPU = signal.canBeSynchronousFault && event.code > 0
     if !raisedByCPU {
-      _ = rewind_syscall6(234, Int(pid), Int(pid), Int(event.signal), 0, 0, 0)  // tgkill
+      _ = rewind_syscall6(234, Int(task.realTid), Int(task.realTid), Int(event.signal), 0, 0, 0)  // tgkill
     }
-    let status = try resumeAndWait(.syscallEmulation)
+    let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)
     guard status == .signalStop(signal) else {
-      throw unexpected(status, index: event.index, tid: event.tid, activity: activity, expected: "\(signal) is delivered")
+      throw unexpected(status, task, index: event.index, activity: activity, expected: "\(signal) is delivered")
     }
-    let registers = try currentRegisters()
+    let registers = try currentRegisters(task)
     let differences = registerDifferences(recorded: event.registers, replayed: registers, ignoring: [])
     if !differences.isEmpty {
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
-    if !raisedByCPU { try tracee.setSignalInfo(event.siginfo) }
-    signalToDeliver = signal
+    if !raisedByCPU { try task.tracee.setSignalInfo(event.siginfo) }
+    task.signalToDeliver = signal
   }
 
   /// An RDTSC/RDTSCP traps again at the same instruction; supply the recorded value.
-  func replayTimeStamp(_ event: RdtscEvent) throws {
-    let status = try resumeAndWait(.syscallEmulation)
-    var registers = try currentRegisters()
+  func replayTimeStamp(_ event: RdtscEvent, _ task: ReplayTask) throws {
+    let status = try resumeAndWait(task, .syscallEmulation)
+    var registers = try currentRegisters(task)
     guard status == .signalStop(.segmentationFault), registers.rip == event.rip,
-      let instruction = tracee.timeStampInstruction(at: registers.rip)
+      let instruction = task.tracee.timeStampInstruction(at: registers.rip)
     else {
-      throw unexpected(status, index: event.index, tid: event.tid, activity: "rdtsc", expected: "RDTSC at \(hex(event.rip))")
+      throw unexpected(status, task, index: event.index, activity: "rdtsc", expected: "RDTSC at \(hex(event.rip))")
     }
     registers.rax = event.value & 0xffff_ffff
     registers.rdx = event.value >> 32
     if instruction == .rdtscp { registers.rcx = UInt64(event.aux) }
     registers.rip += instruction.length
-    try setRegisters(registers)
+    try setRegisters(registers, task)
   }
 
   /// Runs the process to its end and checks it ends as recorded.
-  func replayExit(_ event: ExitEvent) throws {
-    var status = try resumeAndWait(.syscall)
-    if status == .event(.exit) { status = try resumeAndWait(.continue) }
+  func replayExit(_ event: ExitEvent, _ task: ReplayTask) throws {
+    var status = try resumeAndWait(task, .syscall)
+    if status == .event(.exit) { status = try resumeAndWait(task, .continue) }
     let matches: Bool
     switch (status, event.status) {
     case (.exited(let a), .exited(let b)): matches = a == b
@@ -55,7 +55,7 @@ extension ReplaySession {
     default: matches = false
     }
     if !matches {
-      throw unexpected(status, index: event.index, tid: event.tid, activity: "exit", expected: "the process ends with \(event.status)")
+      throw unexpected(status, task, index: event.index, activity: "exit", expected: "the process ends with \(event.status)")
     }
   }
 }

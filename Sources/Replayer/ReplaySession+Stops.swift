@@ -3,44 +3,72 @@ import LinuxTrace
 import TraceFormat
 
 extension ReplaySession {
-  /// Resumes the tracee (delivering a signal the recording delivered here) and waits for the
+  /// Resumes the task (delivering a signal the recording delivered here) and waits for its
   /// next stop that means something.
-  func resumeAndWait(_ mode: ResumeMode) throws -> WaitStatus {
-    let signal = signalToDeliver
-    signalToDeliver = nil
-    var skipExitStop = atEmulatedEntry && mode == .syscall
-    atEmulatedEntry = false
-    try tracee.resume(mode, signal: signal)
+  func resumeAndWait(_ task: ReplayTask, _ mode: ResumeMode, expecting expectedSignal: Signal? = nil) throws -> WaitStatus {
+    try collectPendingFork(task)
+    let signal = task.signalToDeliver
+    task.signalToDeliver = nil
+    let skipExitStop = task.atEmulatedEntry && mode == .syscall
+    task.atEmulatedEntry = false
+    try task.tracee.resume(mode, signal: signal)
+    return try waitForNews(task, mode, skippingExitStop: skipExitStop, expecting: expectedSignal)
+  }
+
+  /// Waits for a stop of a task that is running, passing over stops that carry no news.
+  func waitForNews(_ task: ReplayTask, _ mode: ResumeMode, skippingExitStop: Bool = false, expecting expectedSignal: Signal? = nil) throws -> WaitStatus {
+    var skipExitStop = skippingExitStop
     while true {
-      let status = try waitForTracee(pid)
-      if debugStops { printToStandardError("[replay] resumed \(mode) signal \(String(describing: signal)) -> \(status) \(status == .syscallStop ? "\(try tracee.syscallStopKind()) nr \(Int64(bitPattern: try currentRegisters().origRax))" : "")") }
-      if status == .syscallStop, skipExitStop, try tracee.syscallStopKind() == .exit {
+      let status = try waitForTracee(task.realTid)
+      if debugStops {
+        let kind = status == .syscallStop ? "\(try task.tracee.syscallStopKind()) nr \(Int64(bitPattern: try currentRegisters(task).origRax))" : ""
+        printToStandardError("[replay] \(task.recordedTid)/\(task.realTid) \(mode) -> \(status) \(kind)")
+      }
+      if status == .syscallStop, skipExitStop, try task.tracee.syscallStopKind() == .exit {
         // After a PTRACE_SYSEMU stop, PTRACE_SYSCALL reports the skipped call's exit too.
         skipExitStop = false
-        try tracee.resume(mode)
+        try task.tracee.resume(mode)
+        continue
+      }
+      if status == .signalStop(.child) && expectedSignal != .child {
+        // A replayed child really exited; the recorded SIGCHLD, if the program got one,
+        // is a signal event of its own and is delivered where the recording had it.
+        try task.tracee.resume(mode)
         continue
       }
       return status
     }
   }
 
-  func currentRegisters() throws -> Registers { Registers(words: try tracee.registerWords()) }
+  /// A vfork parent's syscall-exit stop comes once its child has exec'd or exited.
+  func collectPendingFork(_ task: ReplayTask) throws {
+    guard let (event, outputs) = task.pendingForkResult else { return }
+    task.pendingForkResult = nil
+    let exit = try waitForNews(task, .syscall)
+    guard exit == .syscallStop, try task.tracee.syscallStopKind() == .exit else {
+      throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
+    }
+    try finishFork(event, outputs, task)
+  }
 
-  func setRegisters(_ registers: Registers) throws { try tracee.setRegisterWords(registers.words) }
+  func currentRegisters(_ task: ReplayTask) throws -> Registers { Registers(words: try task.tracee.registerWords()) }
+
+  func setRegisters(_ registers: Registers, _ task: ReplayTask) throws { try task.tracee.setRegisterWords(registers.words) }
 
   /// A divergence for a stop that the recording did not have here.
-  func unexpected(_ status: WaitStatus, index: UInt64, tid: Int32, activity: String, expected: String) -> Divergence {
+  func unexpected(_ status: WaitStatus, _ task: ReplayTask, index: UInt64, activity: String, expected: String) -> Divergence {
     let found: String
     switch status {
     case .exited(let code): found = "the process exited with status \(code)"
     case .killed(let signal, _): found = "the process was killed by \(signal)"
-    case .signalStop(let signal): found = "the process received \(signal)" + ((try? currentRegisters()).map { " at rip \(hex($0.rip))" } ?? "")
+    case .signalStop(let signal):
+      found = "the process received \(signal)" + ((try? currentRegisters(task)).map { " at rip \(hex($0.rip))" } ?? "")
     case .syscallStop:
-      let number = (try? currentRegisters()).map { String(Int64(bitPattern: $0.origRax)) } ?? "?"
+      let number = (try? currentRegisters(task)).map { String(Int64(bitPattern: $0.origRax)) } ?? "?"
       found = "the process made system call \(number)"
     case .event(let event): found = "ptrace event \(event)"
     }
-    return Divergence(eventIndex: index, tid: tid, activity: activity, differences: ["recorded: \(expected)", "replayed: \(found)"])
+    return Divergence(eventIndex: index, tid: task.recordedTid, activity: activity, differences: ["recorded: \(expected)", "replayed: \(found)"])
   }
 }
 

@@ -10,30 +10,34 @@ private let mapFixed: UInt64 = 0x10
 private let mapAnonymous: UInt64 = 0x20
 
 extension ReplaySession {
-  func replaySyscall(_ event: SyscallEvent) throws {
+  func replaySyscall(_ event: SyscallEvent, _ task: ReplayTask) throws {
     guard let call = SyscallTable.syscall(numbered: event.number) else {
       throw Divergence(
         eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
         differences: ["the trace holds system call \(event.number), which this rewind does not know"])
     }
     if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
-      try performExec(event, checkEntry: true)
+      try performExec(event, task, checkEntry: true)
+      return
+    }
+    if ["clone", "clone3", "fork", "vfork"].contains(call.name) && !isErrorResult(event.result) {
+      try performFork(event, call, task)
       return
     }
     let performs = performsForReal(call, event)
-    let status = try resumeAndWait(performs ? .syscall : .syscallEmulation)
-    let entry = try checkEntry(status, event, activity: "syscall \(call.name)", knownToBeEntry: !performs)
+    let status = try resumeAndWait(task, performs ? .syscall : .syscallEmulation)
+    let entry = try checkEntry(status, event, task, activity: "syscall \(call.name)", knownToBeEntry: !performs)
     if !performs {
-      try emulate(event, call, registers: entry)
+      try emulate(event, call, task, registers: entry)
       return
     }
     if call.name == "exit" || call.name == "exit_group" { return }  // the exit event follows
-    if call.name == "mmap" { try setRegisters(fixedMapArguments(entry, event)) }
-    let exit = try resumeAndWait(.syscall)
-    guard exit == .syscallStop, try tracee.syscallStopKind() == .exit else {
-      throw unexpected(exit, index: event.index, tid: event.tid, activity: "syscall \(call.name)", expected: "the call returns \(event.result)")
+    if call.name == "mmap" { try setRegisters(fixedMapArguments(entry, event), task) }
+    let exit = try resumeAndWait(task, .syscall)
+    guard exit == .syscallStop, try task.tracee.syscallStopKind() == .exit else {
+      throw unexpected(exit, task, index: event.index, activity: "syscall \(call.name)", expected: "the call returns \(event.result)")
     }
-    var after = try currentRegisters()
+    var after = try currentRegisters(task)
     let replayed = Int64(bitPattern: after.rax)
     if call.policy == .executeKeepRecordedResult {
       after.rax = UInt64(bitPattern: event.result)
@@ -42,11 +46,14 @@ extension ReplaySession {
         eventIndex: event.index, tid: event.tid, activity: "syscall \(call.name)",
         differences: ["result: recorded \(describeResult(event.result)), replayed \(describeResult(replayed))"])
     }
-    // The call keeps its argument registers; undo our rewrite of mmap's.
-    after.rdi = entry.rdi; after.rsi = entry.rsi; after.rdx = entry.rdx
-    after.r10 = entry.r10; after.r8 = entry.r8; after.r9 = entry.r9
-    try setRegisters(after)
-    if call.name == "mmap", let file = event.mappedFile { try fillMapping(event, file) }
+    if call.name == "mmap" {
+      // A system call keeps its argument registers; undo our rewrite of mmap's. (Only there:
+      // rt_sigreturn, for one, sets every register.)
+      after.rdi = entry.rdi; after.rsi = entry.rsi; after.rdx = entry.rdx
+      after.r10 = entry.r10; after.r8 = entry.r8; after.r9 = entry.r9
+    }
+    try setRegisters(after, task)
+    if call.name == "mmap", let file = event.mappedFile { try fillMapping(event, file, task) }
   }
 
   /// Whether replay performs the call rather than emulating it.
@@ -70,16 +77,17 @@ extension ReplaySession {
   /// `knownToBeEntry`: resumed with PTRACE_SYSEMU, which stops at entries only, so asking
   /// the kernel (one more ptrace call per event) is not needed.
   func checkEntry(
-    _ status: WaitStatus, _ event: SyscallEvent, activity: String, compareRegisters: Bool = true, knownToBeEntry: Bool = false
+    _ status: WaitStatus, _ event: SyscallEvent, _ task: ReplayTask, activity: String, compareRegisters: Bool = true,
+    knownToBeEntry: Bool = false
   ) throws -> Registers {
-    guard status == .syscallStop, try knownToBeEntry || tracee.syscallStopKind() == .entry else {
-      throw unexpected(status, index: event.index, tid: event.tid, activity: activity, expected: "a call to \(activity)")
+    guard status == .syscallStop, try knownToBeEntry || task.tracee.syscallStopKind() == .entry else {
+      throw unexpected(status, task, index: event.index, activity: activity, expected: "a call to \(activity)")
     }
-    let registers = try currentRegisters()
+    let registers = try currentRegisters(task)
     guard compareRegisters else { return registers }
     var differences = registerDifferences(recorded: event.entryRegisters, replayed: registers, ignoring: [RegisterIndex.rax])
     for input in event.inputs {
-      let now = (try? tracee.readMemory(at: input.address, count: input.bytes.count)) ?? []
+      let now = (try? task.tracee.readMemory(at: input.address, count: input.bytes.count)) ?? []
       if now != input.bytes {
         differences.append("input memory at \(hex(input.address)): recorded \(preview(input.bytes)), replayed \(preview(now))")
       }
@@ -91,21 +99,21 @@ extension ReplaySession {
   }
 
   /// Sets the recorded result and writes the recorded memory, at the PTRACE_SYSEMU stop.
-  private func emulate(_ event: SyscallEvent, _ call: Syscall, registers: Registers) throws {
+  private func emulate(_ event: SyscallEvent, _ call: Syscall, _ task: ReplayTask, registers: Registers) throws {
     var registers = registers
     registers.rax = UInt64(bitPattern: event.result)
-    try setRegisters(registers)
+    try setRegisters(registers, task)
     for output in event.outputs {
       do {
-        try tracee.writeMemory(at: output.address, bytes: output.bytes)
+        try task.tracee.writeMemory(at: output.address, bytes: output.bytes)
       } catch {
         throw Divergence(
           eventIndex: event.index, tid: event.tid, activity: "syscall \(call.name)",
           differences: ["cannot write the \(output.bytes.count) recorded bytes at \(hex(output.address)): \(error)"])
       }
     }
-    atEmulatedEntry = true
-    if options.echoOutput { echo(event, call) }
+    task.atEmulatedEntry = true
+    if options.echoOutput { echo(event, call, task) }
   }
 
   /// mmap at the recorded address; a file mapping becomes private anonymous memory that
@@ -123,7 +131,7 @@ extension ReplaySession {
     return registers
   }
 
-  private func fillMapping(_ event: SyscallEvent, _ file: MappedFile) throws {
+  private func fillMapping(_ event: SyscallEvent, _ file: MappedFile, _ task: ReplayTask) throws {
     let arguments = event.entryRegisters.syscallArguments
     let (length, protection, offset) = (arguments[1], arguments[2], arguments[5])
     guard protection != 0, offset < file.fileSize else { return }  // PROT_NONE pages cannot be written
@@ -134,7 +142,7 @@ extension ReplaySession {
     guard got == count else {
       throw ReplayError.setup("the saved copy of \(file.originalPath) in the trace is shorter than recorded")
     }
-    try tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
+    try task.tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
   }
 
   func openSavedFile(_ file: MappedFile) throws -> Int32 {
@@ -148,15 +156,16 @@ extension ReplaySession {
     return fd
   }
 
-  /// Writes what the program wrote to fds 1 and 2 to ours, so a replay looks like the run.
-  private func echo(_ event: SyscallEvent, _ call: Syscall) {
-    let arguments = event.entryRegisters.syscallArguments
+  /// Writes what reached `rewind record`'s stdout or stderr to ours, so a replay looks like
+  /// the run.
+  private func echo(_ event: SyscallEvent, _ call: Syscall, _ task: ReplayTask) {
+    guard let fd = event.echoFD, event.result > 0 else { return }
     if let bytes = event.passedThrough {
-      writeAll(Int32(call.name == "sendfile" ? arguments[0] : arguments[2]), bytes)
+      writeAll(fd, bytes)
       return
     }
-    guard event.result > 0, arguments[0] == 1 || arguments[0] == 2 else { return }
-    let fd = Int32(arguments[0])
+    let tracee = task.tracee
+    let arguments = event.entryRegisters.syscallArguments
     var remaining = Int(event.result)
     switch call.name {
     case "write", "pwrite64":

@@ -17,29 +17,27 @@ public struct ReplayOptions: Sendable {
 
 public struct ReplayOutcome: Sendable {
   public var eventsReplayed: UInt64
-  /// How the recorded process ended; nil when the recording stops before it did.
+  /// How the recorded root process ended; nil when the recording stops before it did.
   public var exitStatus: ExitStatus?
-  /// The trace ends before the process did (the recorder was killed).
+  /// The trace ends before its processes did (the recorder was killed).
   public var recordingEndedEarly: Bool
 }
 
-/// Replays one recorded process to its end, emulating what it cannot compute itself.
+/// Replays a recorded process tree to its end, emulating what it cannot compute itself.
 ///
 /// Input and I/O calls are not performed: replay stops the tracee at their entry with
 /// PTRACE_SYSEMU and writes the recorded result and memory. Calls that shape the address
-/// space or signal state are performed for real, with PTRACE_SYSCALL, and their results
-/// checked. Every event compares registers with the recording.
+/// space, the process tree or signal state are performed for real, with PTRACE_SYSCALL, and
+/// their results checked; forks return the recorded pids. Events are replayed one at a time
+/// in trace order, whichever process they belong to; every event compares registers with
+/// the recording.
 public final class ReplaySession {
   let options: ReplayOptions
   let reader: TraceReader
   let cursor: EventCursor
-  var tracee: Tracee!
-  var pid: Int32 = 0
-  /// The tracee sits at a PTRACE_SYSEMU entry stop; resuming with PTRACE_SYSCALL will first
-  /// report a syscall-exit-stop for the skipped call, which carries no news.
-  var atEmulatedEntry = false
-  /// A signal to deliver with the next resume (the recording delivered it here).
-  var signalToDeliver: Signal?
+  /// Replayed processes by recorded pid.
+  var tasks: [Int32: ReplayTask] = [:]
+  var rootTid: Int32 = 0
   /// Saved files already opened, by content hash.
   var savedFiles: [String: Int32] = [:]
 
@@ -53,27 +51,53 @@ public final class ReplaySession {
 
   /// Replays to the end of the recording. Throws a `Divergence` when replay and recording part.
   public func run(cpu: Int32?) throws -> ReplayOutcome {
+    // Replayed parents never really wait for their children; orphans come to us to be reaped.
+    _ = rewind_become_subreaper()
+    defer { reapOrphans() }
     try start(cpu: cpu)
+    var rootStatus: ExitStatus?
     do {
       while let event = try cursor.next() {
+        let task = try task(for: event)
         switch event {
-        case .syscall(let e): try replaySyscall(e)
-        case .signal(let e): try replaySignal(e)
-        case .rdtsc(let e): try replayTimeStamp(e)
+        case .syscall(let e): try replaySyscall(e, task)
+        case .signal(let e): try replaySignal(e, task)
+        case .rdtsc(let e): try replayTimeStamp(e, task)
         case .exit(let e):
-          try replayExit(e)
-          return ReplayOutcome(eventsReplayed: cursor.consumed, exitStatus: e.status, recordingEndedEarly: false)
+          try replayExit(e, task)
+          tasks[e.tid] = nil
+          if e.tid == rootTid { rootStatus = e.status }
         case .exec(let e):
           throw Divergence(eventIndex: e.index, tid: e.tid, activity: "exec", differences: ["an exec event without its execve call"])
         }
       }
     } catch {
-      tracee.killAndReap()
+      killAll()
       throw error
     }
+    let endedEarly = !tasks.isEmpty
     // The recorder was killed (or stopped by an error): everything recorded has replayed.
-    tracee.killAndReap()
-    return ReplayOutcome(eventsReplayed: cursor.consumed, exitStatus: nil, recordingEndedEarly: true)
+    killAll()
+    return ReplayOutcome(eventsReplayed: cursor.consumed, exitStatus: rootStatus, recordingEndedEarly: endedEarly)
+  }
+
+  private func task(for event: TraceEvent) throws -> ReplayTask {
+    guard let task = tasks[event.tid] else {
+      throw Divergence(
+        eventIndex: event.index, tid: event.tid, activity: "event of process \(event.tid)",
+        differences: ["the trace has an event of process \(event.tid), which replay has not created"])
+    }
+    return task
+  }
+
+  private func killAll() {
+    for task in tasks.values { task.tracee.killAndReap() }
+    tasks = [:]
+  }
+
+  private func reapOrphans() {
+    var status: Int32 = 0
+    while waitpid(-1, &status, WNOHANG | Int32(bitPattern: 0x4000_0000)) > 0 {}
   }
 
   /// Spawns the saved executable with the recorded argv and environment and replays the
@@ -96,6 +120,7 @@ public final class ReplaySession {
     }
     let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     defer { close(devNull) }
+    let pid: Int32
     do {
       pid = try TraceeSpawner.spawn(
         path: executablePath, arguments: exec.argv, environment: exec.envp, cpu: cpu, standardInput: devNull,
@@ -103,17 +128,19 @@ public final class ReplaySession {
     } catch {
       throw ReplayError.setup("cannot start the replay process: \(error)")
     }
-    tracee = Tracee(tid: pid)
+    let root = ReplayTask(recordedTid: execve.tid, realTid: pid)
+    rootTid = execve.tid
+    tasks[execve.tid] = root
     do {
       guard case .signalStop(.stop) = try waitForTracee(pid) else {
         throw ReplayError.setup("the replay process did not reach its first stop")
       }
-      try tracee.setOptions([.traceSysGood, .traceExec, .traceExit, .exitKill])
-      try performExec(execve, checkEntry: false)
+      try root.tracee.setOptions([.traceSysGood, .traceExec, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone])
+      try performExec(execve, root, checkEntry: false)
     } catch {
-      tracee.killAndReap()
+      root.tracee.killAndReap()
+      tasks = [:]
       throw error
     }
   }
 }
-

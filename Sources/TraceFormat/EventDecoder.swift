@@ -85,11 +85,13 @@ struct EventDecoder {
       let hasMappedFile = try events.readBool()
       var passedThrough: [UInt8]?
       for _ in 0..<(try events.readCount(minimumSize: 16)) { passedThrough = try readChunk().bytes }
+      let echoFD = try events.readInt32()
       let mappedFile = hasMappedFile ? try readMappedFileRecord() : nil
       return .syscall(
         SyscallEvent(
           index: index, tid: tid, entryRegisters: registers, result: result, inputs: inputs,
-          outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough))
+          outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
+          echoFD: echoFD < 0 ? nil : echoFD))
     case .signal:
       let index = try events.readUInt64()
       let tid = try events.readInt32()

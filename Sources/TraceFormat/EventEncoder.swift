@@ -13,7 +13,7 @@
 /// kind 2 syscall  u64 index | i32 tid | regs entry | i64 result
 ///                 | u32 inputCount | chunk* inputs | u32 outputCount | chunk* outputs
 ///                 | u8 hasMappedFile (mmaps: one MappedFile record when 1)
-///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1)
+///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
 /// kind 5 exit     u64 index | i32 tid | u8 how (0 exited, 1 killed) | i32 code or signal
@@ -96,6 +96,7 @@ struct EventEncoder {
       events.write(e.mappedFile != nil)
       events.write(UInt32(e.passedThrough == nil ? 0 : 1))
       if let bytes = e.passedThrough { writeChunk(MemoryChunk(address: 0, bytes: bytes)) }
+      events.write(e.echoFD ?? -1)
       endRecord(start)
       if let file = e.mappedFile { writeMappedFile(file) }
     case .signal(let e):

@@ -94,12 +94,17 @@ public struct SyscallEvent: Equatable, Sendable {
   /// What a file-to-file call (sendfile, copy_file_range, splice) moved to fd 1 or 2. Those
   /// bytes never pass through tracee memory, so replay needs them to echo the output.
   public var passedThrough: [UInt8]?
+  /// The call wrote to the stdout (1) or stderr (2) that `rewind record` was given; replay
+  /// writes the same bytes to its own fd of that number. Nil for writes that went elsewhere
+  /// (a pipe to another recorded process, a file), whatever the program's fd number was.
+  public var echoFD: Int32?
   public init(
     index: UInt64, tid: Int32, entryRegisters: Registers, result: Int64,
     inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = [], mappedFile: MappedFile? = nil,
-    passedThrough: [UInt8]? = nil
+    passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
   ) {
     self.passedThrough = passedThrough
+    self.echoFD = echoFD
     self.index = index
     self.tid = tid
     self.entryRegisters = entryRegisters

@@ -56,7 +56,7 @@ extension Rewind {
       let session = RecordSession(options: options, writer: writer)
       let cpu = TracerThread.currentCPU()
       let result = TracerThread.run(pinnedTo: cpu) {
-        Result { try session.run(cpu: cpu, onSpawn: { forwarder.forward(to: $0) }) }
+        Result { try session.run(cpu: cpu, onSpawn: { forwarder.forward(toRoot: $0, thenTo: { session.liveProcesses }) }) }
       }
       forwarder.stopForwarding()
       var status: ExitStatus?

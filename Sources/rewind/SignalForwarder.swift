@@ -5,10 +5,13 @@ import Glibc
 /// the program sees them as it would without rewind and the trace is finished normally.
 ///
 /// A signal from the terminal (si_code SI_KERNEL) went to the whole foreground process group,
-/// the tracee included, so it is not sent twice.
+/// the tracees included, so it is not sent twice. A signal goes to the recorded root process
+/// while it lives, and then to the processes that outlived it (daemons), so that an
+/// interrupted recording ends with a complete trace.
 final class SignalForwarder: @unchecked Sendable {
   private let lock = NSLock()
-  private var target: pid_t = 0
+  private var root: pid_t = 0
+  private var survivors: () -> [pid_t] = { [] }
   private var pending: [Int32] = []
   private var stopped = false
   private var set = sigset_t()
@@ -21,13 +24,23 @@ final class SignalForwarder: @unchecked Sendable {
     thread.start()
   }
 
-  func forward(to pid: pid_t) {
+  func forward(toRoot pid: pid_t, thenTo survivors: @escaping () -> [pid_t]) {
     lock.lock()
-    target = pid
+    root = pid
+    self.survivors = survivors
     let queued = pending
     pending = []
     lock.unlock()
-    for signal in queued { kill(pid, signal) }
+    for signal in queued { send(signal) }
+  }
+
+  private func send(_ signal: Int32) {
+    let alive = survivors()
+    if alive.contains(root) || alive.isEmpty {
+      kill(root, signal)
+    } else {
+      for pid in alive { kill(pid, signal) }
+    }
   }
 
   func stopForwarding() {
@@ -48,7 +61,7 @@ final class SignalForwarder: @unchecked Sendable {
       if signal <= 0 { continue }
       if info.si_code == 0x80 { continue }  // SI_KERNEL: the terminal sent it to the tracee too
       lock.lock()
-      if target > 0 { kill(target, signal) } else { pending.append(signal) }
+      if root > 0 { send(signal) } else { pending.append(signal) }
       lock.unlock()
     }
   }

@@ -67,6 +67,8 @@ int rewind_perf_event_open_breakpoint_probe(void);
 
 int rewind_set_personality_no_randomize(void);
 int rewind_pin_to_cpu(int cpu);
+/* prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are reparented to us. */
+int rewind_become_subreaper(void);
 int rewind_cpuid_faulting_available(void);
 int rewind_rdtsc_trapping_available(void);
 int rewind_seccomp_available(void);

@@ -1,0 +1,50 @@
+import LinuxTrace
+import Syscalls
+import TraceFormat
+
+/// What the recorder tracks for one traced process.
+final class RecordedTask {
+  let tracee: Tracee
+  var tid: Int32 { tracee.tid }
+  /// Between a syscall-entry stop and its syscall-exit stop. Entry and exit stops alternate
+  /// (an exec event, a fork event or a signal stop may come between them); tracking that
+  /// ourselves saves a PTRACE_GET_SYSCALL_INFO per stop, and each ptrace call costs
+  /// microseconds in a VM.
+  var isInsideSyscall = false
+  /// The call between its syscall-entry and syscall-exit stops.
+  var pendingCall: PendingCall?
+  /// An exec event seen between execve's entry and exit; written after the execve event.
+  var pendingExec: ExecEvent?
+  /// Until the root's first exec it runs rewind's own spawning code, which is not recorded.
+  var hasExecuted: Bool
+  /// A new child's first stop (SIGSTOP) is ours, not the program's.
+  var awaitsAttachStop: Bool
+  /// The parent's fork event is written. Until then a child that already reached its first
+  /// stop is held there, so that none of its events precede its creation in the trace.
+  var isAnnounced: Bool
+  var isHeldAtAttachStop = false
+  /// A vfork parent is released by the kernel as soon as its child's exec replaces the
+  /// shared memory, before the child's exec event is written. It is held at its
+  /// syscall-exit stop until then, so that replay (which needs the exec to release the
+  /// parent) meets the events in an order it can follow.
+  var vforkChild: Int32?
+  var isHeldAfterVfork = false
+  /// For a vfork child: the parent waiting for its exec or exit.
+  var vforkParent: Int32?
+
+  struct PendingCall {
+    var call: Syscall
+    var entryRegisters: Registers
+    var inputs: [MemoryChunk]
+    /// A fork/vfork/clone is written at its PTRACE_EVENT_FORK stop, before the child's first
+    /// event, so that replay creates the child before it needs it.
+    var isWritten = false
+  }
+
+  init(tid: Int32, hasExecuted: Bool, awaitsAttachStop: Bool, isAnnounced: Bool) {
+    tracee = Tracee(tid: tid)
+    self.hasExecuted = hasExecuted
+    self.awaitsAttachStop = awaitsAttachStop
+    self.isAnnounced = isAnnounced
+  }
+}

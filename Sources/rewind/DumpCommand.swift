@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Syscalls
+import TraceFormat
+
+extension Rewind {
+  struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the events of a recording, numbered, in strace's format.",
+      discussion: "Reads the trace sequentially, so it starts printing at once on traces of millions of events.")
+
+    @Argument(help: "The trace (default: the latest recording).")
+    var trace: String?
+
+    @Option(name: .long, help: "Only events of this recorded pid (repeatable).")
+    var pid: [Int32] = []
+
+    @Option(name: .long, help: "Only these system calls, comma-separated (e.g. read,write); other events are left out.")
+    var syscall: String?
+
+    @Option(name: .long, help: "First event number to print.")
+    var from: UInt64?
+
+    @Option(name: .long, help: "Last event number to print.")
+    var to: UInt64?
+
+    @Option(name: .long, help: "text (default) or json (one object per line).")
+    var format: String = "text"
+
+    @Flag(name: .long, help: "Without event numbers, as `strace -f` prints, for tools that parse strace logs.")
+    var strace = false
+
+    @Option(name: [.customShort("s"), .long], help: "Longest string to print, as strace -s.")
+    var stringLimit: Int = 32
+
+    func validate() throws {
+      if format != "text" && format != "json" { throw ValidationError("--format is text or json, not '\(format)'.") }
+      if let syscall {
+        for name in syscall.split(separator: ",") where SyscallTable.syscall(named: String(name)) == nil {
+          throw ValidationError("'\(name)' is not an x86-64 system call name (as in `strace -e trace=`).")
+        }
+      }
+      if let from, let to, from > to { throw ValidationError("--from \(from) is after --to \(to).") }
+    }
+
+    func run() throws {
+      let reader = try openTrace(trace)
+      let names = syscall.map { Set($0.split(separator: ",").map(String.init)) }
+      var output = BufferedOutput()
+      while let event = try readEvent(reader) {
+        if let to, event.index > to { break }
+        if let from, event.index < from { continue }
+        if !pid.isEmpty && !pid.contains(event.tid) { continue }
+        if let names {
+          guard case .syscall(let e) = event, let call = SyscallTable.syscall(numbered: e.number), names.contains(call.name)
+          else { continue }
+        }
+        output.write(format == "json" ? EventLine.json(event, stringLimit: stringLimit) : EventLine.text(event, stringLimit: stringLimit, withIndex: !strace))
+      }
+      output.flush()
+      if reader.isTruncated {
+        FileHandle.standardError.write(Data("rewind: the recording ends here; its recorder was killed.\n".utf8))
+      }
+    }
+  }
+}
+
+/// Opens the trace the user named (or the latest), or exits 2 with the reason.
+func openTrace(_ argument: String?) throws -> TraceReader {
+  do {
+    return try TraceReader(directory: try TraceLocation.resolve(argument, root: TraceLocation.defaultRoot()))
+  } catch {
+    throw fail("\(error)", status: ExitCodes.badTrace)
+  }
+}
+
+func readEvent(_ reader: TraceReader) throws -> TraceEvent? {
+  do { return try reader.nextEvent() } catch { throw fail("\(error)", status: ExitCodes.badTrace) }
+}
+
+/// Line output through one buffer: dump prints millions of lines.
+struct BufferedOutput {
+  private var buffer: [UInt8] = []
+  mutating func write(_ line: String) {
+    buffer.append(contentsOf: line.utf8)
+    buffer.append(0x0a)
+    if buffer.count > 1 << 16 { flush() }
+  }
+  mutating func flush() {
+    FileHandle.standardOutput.write(Data(buffer))
+    buffer.removeAll(keepingCapacity: true)
+  }
+}
