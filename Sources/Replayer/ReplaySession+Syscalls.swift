@@ -20,7 +20,9 @@ extension ReplaySession {
       try performExec(event, task, checkEntry: true)
       return
     }
-    if ["clone", "clone3", "fork", "vfork"].contains(call.name) && !isErrorResult(event.result) {
+    if ["clone", "clone3", "fork", "vfork"].contains(call.name) && !isErrorResult(event.result)
+      && scope.replaysChild(Int32(truncatingIfNeeded: event.result))
+    {
       try performFork(event, call, task)
       return
     }
@@ -113,7 +115,7 @@ extension ReplaySession {
       }
     }
     task.atEmulatedEntry = true
-    if options.echoOutput { echo(event, call, task) }
+    if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }
 
   /// mmap at the recorded address; a file mapping becomes private anonymous memory that

@@ -9,15 +9,19 @@ public struct ReplayOptions: Sendable {
   public var traceDirectory: String
   /// Echo what the program wrote to fds 1 and 2, so a replay looks like the original run.
   public var echoOutput: Bool
-  public init(traceDirectory: String, echoOutput: Bool) {
+  /// Replay only this recorded process (and its ancestors up to the fork that made it).
+  public var process: Int32?
+  public init(traceDirectory: String, echoOutput: Bool, process: Int32? = nil) {
     self.traceDirectory = traceDirectory
     self.echoOutput = echoOutput
+    self.process = process
   }
 }
 
 public struct ReplayOutcome: Sendable {
   public var eventsReplayed: UInt64
-  /// How the recorded root process ended; nil when the recording stops before it did.
+  /// How the recorded root process (or the one replayed alone) ended; nil when the
+  /// recording stops before it did.
   public var exitStatus: ExitStatus?
   /// The trace ends before its processes did (the recorder was killed).
   public var recordingEndedEarly: Bool
@@ -38,6 +42,8 @@ public final class ReplaySession {
   /// Replayed processes by recorded pid.
   var tasks: [Int32: ReplayTask] = [:]
   var rootTid: Int32 = 0
+  /// What to replay: every process, or one and its ancestry.
+  let scope: ReplayScope
   /// Saved files already opened, by content hash.
   var savedFiles: [String: Int32] = [:]
 
@@ -45,6 +51,17 @@ public final class ReplaySession {
     self.options = options
     do { reader = try TraceReader(directory: options.traceDirectory) } catch { throw .trace(error) }
     cursor = EventCursor(reader: reader)
+    if let target = options.process {
+      let table: ProcessTable
+      do { table = try ProcessTable(reader: try TraceReader(directory: options.traceDirectory)) } catch { throw .trace(error) }
+      guard table.process(target) != nil else {
+        throw .setup(
+          "the recording has no process \(target); its processes are \(table.processes.map { String($0.pid) }.joined(separator: ", ")) (see `rewind ps`)")
+      }
+      scope = ReplayScope(ancestry: table.ancestry(of: target))
+    } else {
+      scope = ReplayScope(ancestry: nil)
+    }
   }
 
   deinit { for fd in savedFiles.values { close(fd) } }
@@ -57,16 +74,26 @@ public final class ReplaySession {
     try start(cpu: cpu)
     var rootStatus: ExitStatus?
     do {
-      while let event = try cursor.next() {
+      events: while let event = try cursor.next() {
+        guard scope.replays(event) else { continue }
         let task = try task(for: event)
         switch event {
-        case .syscall(let e): try replaySyscall(e, task)
+        case .syscall(let e):
+          try replaySyscall(e, task)
+          if scope.isLastEvent(e) {
+            // This ancestor has made the process on the path; the rest of it is not replayed.
+            task.tracee.killAndReap()
+            tasks[e.tid] = nil
+          }
         case .signal(let e): try replaySignal(e, task)
         case .rdtsc(let e): try replayTimeStamp(e, task)
         case .exit(let e):
           try replayExit(e, task)
           tasks[e.tid] = nil
-          if e.tid == rootTid { rootStatus = e.status }
+          if e.tid == scope.target ?? rootTid {
+            rootStatus = e.status
+            if scope.target != nil { break events }  // what comes after is not replayed
+          }
         case .exec(let e):
           throw Divergence(eventIndex: e.index, tid: e.tid, activity: "exec", differences: ["an exec event without its execve call"])
         }
@@ -75,7 +102,7 @@ public final class ReplaySession {
       killAll()
       throw error
     }
-    let endedEarly = !tasks.isEmpty
+    let endedEarly = rootStatus == nil
     // The recorder was killed (or stopped by an error): everything recorded has replayed.
     killAll()
     return ReplayOutcome(eventsReplayed: cursor.consumed, exitStatus: rootStatus, recordingEndedEarly: endedEarly)

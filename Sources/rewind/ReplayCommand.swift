@@ -21,6 +21,9 @@ extension Rewind {
     @Flag(name: .shortAndLong, help: "Do not echo what the program wrote to stdout and stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "Replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.")
+    var process: Int32?
+
     @Argument(help: "The trace to replay (default: the latest recording).")
     var trace: String?
 
@@ -37,7 +40,7 @@ extension Rewind {
         throw fail("\(error)", status: ExitCodes.badTrace)
       }
       let session: ReplaySession
-      do { session = try ReplaySession(options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet)) } catch {
+      do { session = try ReplaySession(options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: process)) } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(ExitCodes.badTrace)
       }
