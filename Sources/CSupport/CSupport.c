@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <ucontext.h>
 #include <sys/resource.h>
 #include <sys/ptrace.h>
@@ -74,6 +75,15 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_f
   if (o->stdout_fd >= 0 && o->stdout_fd != 1) dup2(o->stdout_fd, 1);
   if (o->stderr_fd >= 0 && o->stderr_fd != 2) dup2(o->stderr_fd, 2);
   if (o->cwd && chdir(o->cwd) != 0) write_errno_and_exit(error_pipe_fd, 127);
+  if (o->bind_sources && o->bind_sources[0]) {
+    if (unshare(CLONE_NEWNS) != 0) write_errno_and_exit(error_pipe_fd, 125);
+    /* Keep our mounts from propagating back to the parent namespace. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) write_errno_and_exit(error_pipe_fd, 125);
+    for (int i = 0; o->bind_sources[i]; i++) {
+      if (mount(o->bind_sources[i], o->bind_targets[i], NULL, MS_BIND, NULL) != 0)
+        write_errno_and_exit(error_pipe_fd, 125);
+    }
+  }
   /* Kernel-chosen addresses (stack, mmap base, brk) must repeat between record and replay. */
   if (personality(ADDR_NO_RANDOMIZE) == -1) write_errno_and_exit(error_pipe_fd, 126);
   if (o->cpu >= 0) {

@@ -9,16 +9,24 @@ public enum TraceeSpawner {
   /// given) and exits 127 (ENOENT) or 126.
   public static func spawn(
     path: String, arguments: [String], environment: [String], cpu: Int32?, standardInput: Int32? = nil,
-    disableCoreDumps: Bool = false, errorPipe: Int32? = nil
+    disableCoreDumps: Bool = false, bindMounts: [(source: String, target: String)] = [], errorPipe: Int32? = nil
   ) throws(Errno) -> Int32 {
     let child = withCStringArray(arguments) { argv in
       withCStringArray(environment) { envp in
-        path.withCString { path in
-          var options = rewind_spawn_options(
-            path: path, argv: argv, envp: envp, cwd: nil, cpu: cpu ?? -1, trap_rdtsc: 1,
-            stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0,
-            disable_core_dumps: disableCoreDumps ? 1 : 0)
-          return rewind_spawn_traced(&options, errorPipe ?? -1)
+        withCStringArray(bindMounts.map(\.source)) { sources in
+          withCStringArray(bindMounts.map(\.target)) { targets in
+            path.withCString { path in
+              sources.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: bindMounts.count + 1) { sources in
+                targets.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: bindMounts.count + 1) { targets in
+                  var options = rewind_spawn_options(
+                    path: path, argv: argv, envp: envp, cwd: nil, cpu: cpu ?? -1, trap_rdtsc: 1,
+                    stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0,
+                    disable_core_dumps: disableCoreDumps ? 1 : 0, bind_sources: sources, bind_targets: targets)
+                  return rewind_spawn_traced(&options, errorPipe ?? -1)
+                }
+              }
+            }
+          }
         }
       }
     }

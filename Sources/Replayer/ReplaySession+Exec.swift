@@ -59,7 +59,7 @@ extension ReplaySession {
     var registers = try currentRegisters(task)
     let maps = try readMaps(of: task.realTid)
     var differences = layoutDifferences(recorded: exec.mappings, replayed: maps, stackPointer: exec.registers.rsp)
-    differences += try changedFiles(exec.mappings, maps)
+    differences += changedFiles(exec.mappings, maps, pid: task.realTid)
     registers.rsp = exec.registers.rsp
     differences += registerDifferences(recorded: exec.registers, replayed: registers, ignoring: [])
     if !differences.isEmpty {
@@ -87,19 +87,18 @@ extension ReplaySession {
     return lines
   }
 
-  /// The kernel maps the program's loader (PT_INTERP) from the file system, not from the
-  /// trace. Replay is only faithful while that file is unchanged.
-  private func changedFiles(_ recorded: [InitialMapping], _ replayed: [MapsEntry]) throws -> [String] {
+  /// Every file the new image maps must be the recorded one; a changed loader was mounted
+  /// over by `changedLoaders`, so a difference here is a divergence.
+  private func changedFiles(_ recorded: [InitialMapping], _ replayed: [MapsEntry], pid: Int32) -> [String] {
     var checked: Set<String> = []
     var lines: [String] = []
     for (a, b) in zip(recorded, replayed) {
       guard let file = a.file, b.isFileBacked, !checked.contains(b.name) else { continue }
       checked.insert(b.name)
-      if b.name == reader.savedFilePath(for: file) { continue }
-      if !sameContents(b.name, reader.savedFilePath(for: file)) {
-        lines.append(
-          "\(b.name) changed since it was recorded; the kernel loads it from the file system. "
-            + "Restore the recorded version (the trace holds it as \(reader.savedFilePath(for: file))).")
+      // What is mapped, seen through the process (its mount namespace may differ from ours).
+      let mapped = "/proc/\(pid)/map_files/\(String(b.start, radix: 16))-\(String(b.end, radix: 16))"
+      if !sameContents(mapped, reader.savedFilePath(for: file)) {
+        lines.append("\(b.name) is not the file that was recorded (the trace holds it as \(reader.savedFilePath(for: file)))")
       }
     }
     return lines

@@ -117,6 +117,30 @@ public final class ReplaySession {
     return task
   }
 
+  /// The kernel maps the program's loader (PT_INTERP) from the file system, not from the
+  /// trace. When the file there is no longer the one recorded, replay mounts the saved copy
+  /// over it, in a mount namespace of the replayed processes only.
+  private func changedLoaders(_ exec: ExecEvent) throws -> [(source: String, target: String)] {
+    var mounts: [(source: String, target: String)] = []
+    var seen: Set<String> = [exec.executable.originalPath]
+    for mapping in exec.mappings {
+      guard let file = mapping.file, mapping.name.hasPrefix("/"), !seen.contains(mapping.name) else { continue }
+      seen.insert(mapping.name)
+      let saved = reader.savedFilePath(for: file)
+      guard access(saved, R_OK) == 0 else {
+        throw ReplayError.trace(.missingFile(path: saved, hash: file.contentHash, originalPath: file.originalPath))
+      }
+      if sameContents(mapping.name, saved) { continue }
+      guard access(mapping.name, F_OK) == 0 else {
+        throw ReplayError.setup(
+          "\(mapping.name), which the kernel loads for the program, is gone since the recording. Restore it "
+            + "(the trace holds it as \(saved)) to replay.")
+      }
+      mounts.append((saved, mapping.name))
+    }
+    return mounts
+  }
+
   private func killAll() {
     for task in tasks.values { task.tracee.killAndReap() }
     tasks = [:]
@@ -147,11 +171,12 @@ public final class ReplaySession {
     }
     let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     defer { close(devNull) }
+    let bindMounts = try changedLoaders(exec)
     let pid: Int32
     do {
       pid = try TraceeSpawner.spawn(
         path: executablePath, arguments: exec.argv, environment: exec.envp, cpu: cpu, standardInput: devNull,
-        disableCoreDumps: true)
+        disableCoreDumps: true, bindMounts: bindMounts)
     } catch {
       throw ReplayError.setup("cannot start the replay process: \(error)")
     }
@@ -159,8 +184,15 @@ public final class ReplaySession {
     rootTid = execve.tid
     tasks[execve.tid] = root
     do {
-      guard case .signalStop(.stop) = try waitForTracee(pid) else {
-        throw ReplayError.setup("the replay process did not reach its first stop")
+      let first = try waitForTracee(pid)
+      guard case .signalStop(.stop) = first else {
+        if first == .exited(code: 125) && !bindMounts.isEmpty {
+          throw ReplayError.setup(
+            "\(bindMounts.map(\.target).joined(separator: ", ")) changed since the recording, and replay could not "
+              + "mount the recorded copy over it in a private mount namespace (that needs root or CAP_SYS_ADMIN). "
+              + "Replay as root, or restore the recorded version from \(bindMounts.map(\.source).joined(separator: ", ")).")
+        }
+        throw ReplayError.setup("the replay process did not reach its first stop (\(first))")
       }
       try root.tracee.setOptions([.traceSysGood, .traceExec, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone])
       try performExec(execve, root, checkEntry: false)

@@ -39,12 +39,17 @@ struct rewind_spawn_options {
   int stderr_fd;               /* -1: inherit; else dup2'ed onto 2 */
   int new_process_group;       /* setpgid(0,0) in the child */
   int disable_core_dumps;      /* RLIMIT_CORE = 0 (replay must not write core files) */
+  /* Files to bind-mount over others in a private mount namespace before exec (replay puts
+     the recorded dynamic loader where the kernel will look for it). NULL-terminated. */
+  const char *const *bind_sources;
+  const char *const *bind_targets;
 };
 
 /* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced
    (PTRACE_TRACEME), stops itself with SIGSTOP and then execs. Returns the child's pid, or -errno
    when fork fails. If exec fails the child exits with 127 (ENOENT) or 126 (other errors), and
-   writes errno to `error_pipe_fd` first when it is >= 0. */
+   writes errno to `error_pipe_fd` first when it is >= 0. If a bind mount fails the child
+   exits 125 after writing errno. */
 pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_pipe_fd);
 
 /* sizeof / offsetof facts Swift needs. */
