@@ -95,6 +95,12 @@ extension ReplaySession {
       }
     }
     if !differences.isEmpty {
+      if let call = SyscallTable.syscall(numbered: event.number) {
+        let memory = MemorySnapshot(chunks: (event.inputs + event.outputs).map { ($0.address, $0.bytes) })
+        differences.insert(
+          "the recorded call: " + SyscallFormatter.format(call, arguments: event.entryRegisters.syscallArguments, result: event.result, memory: memory),
+          at: 0)
+      }
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
     return registers
