@@ -5,6 +5,7 @@ import TraceFormat
 
 /// mmap(2) flag bits.
 private let mapTypeMask: UInt64 = 0x0f
+private let mapShared: UInt64 = 0x01
 private let mapPrivate: UInt64 = 0x02
 private let mapFixed: UInt64 = 0x10
 private let mapAnonymous: UInt64 = 0x20
@@ -124,13 +125,15 @@ extension ReplaySession {
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }
 
-  /// mmap at the recorded address; a file mapping becomes private anonymous memory that
+  /// mmap at the recorded address; a file mapping becomes anonymous memory that
   /// `fillMapping` fills from the saved copy, so replay never needs the original file.
   private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent) -> Registers {
     var registers = entry
     registers.rdi = UInt64(bitPattern: event.result)
     if registers.r10 & mapAnonymous == 0 {
-      registers.r10 = (registers.r10 & ~mapTypeMask) | mapPrivate | mapAnonymous | mapFixed
+      // Shared stays shared, so that processes forked later still share it, as recorded.
+      let type = registers.r10 & mapTypeMask == mapPrivate ? mapPrivate : mapShared
+      registers.r10 = (registers.r10 & ~mapTypeMask) | type | mapAnonymous | mapFixed
       registers.r8 = UInt64(bitPattern: -1)
       registers.r9 = 0
     } else {
