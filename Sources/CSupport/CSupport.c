@@ -239,3 +239,21 @@ int rewind_trap_tsc_in_this_thread(void) {
 }
 
 int rewind_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno; }
+
+int rewind_set_affinity(pid_t pid, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(pid, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int rewind_cpu_is_allowed(int cpu) {
+  static cpu_set_t allowed;
+  static int known;
+  if (!known) {
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return cpu == 0;
+    known = 1;
+  }
+  return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed);
+}

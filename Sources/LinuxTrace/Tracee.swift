@@ -62,6 +62,22 @@ public final class Tracee {
     return r
   }
 
+  /// PTRACE_SEIZE: attaches to `pid` without stopping it, with `options`.
+  public static func seize(_ pid: Int32, options: Options) throws(Errno) {
+    if rewind_ptrace(0x4206, pid, 0, options.rawValue) == -1 { throw Errno.current }
+  }
+
+  /// PTRACE_INTERRUPT: stops a seized tracee (a PTRACE_EVENT_STOP follows).
+  public func interrupt() throws(Errno) {
+    _ = try ptrace(0x4207)
+  }
+
+  /// PTRACE_DETACH: lets the stopped tracee go on untraced.
+  public func detach() throws(Errno) {
+    _ = try ptrace(17)
+    closeMemoryFile()
+  }
+
   /// PTRACE_SETOPTIONS.
   public func setOptions(_ options: Options) throws(Errno) {
     _ = try ptrace(Tracee.setOptionsRequest, 0, options.rawValue)

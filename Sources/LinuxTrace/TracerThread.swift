@@ -30,6 +30,38 @@ public enum TracerThread {
     return result!
   }
 
+  /// A started tracer thread, to be joined.
+  public struct Handle: @unchecked Sendable {
+    let thread: pthread_t
+    public func join() { pthread_join(thread, nil) }
+  }
+
+  /// Starts `body` on a new pthread pinned to `cpu` (nil: unpinned), trapping RDTSC like the
+  /// tracees; join the handle to wait for it.
+  public static func start(pinnedTo cpu: Int32?, _ body: @escaping () -> Void) -> Handle {
+    let box = Box()
+    box.body = {
+      if let cpu { _ = rewind_pin_to_cpu(cpu) }
+      _ = rewind_trap_tsc_in_this_thread()
+      body()
+    }
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+      let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+      box.body?()
+      return nil
+    }, Unmanaged.passRetained(box).toOpaque())
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    return Handle(thread: thread)
+  }
+
+  /// The CPUs this process may run on, in order.
+  public static func allowedCPUs() -> [Int32] {
+    var cpus: [Int32] = []
+    for cpu in 0..<Int32(1024) where rewind_cpu_is_allowed(cpu) == 1 { cpus.append(cpu) }
+    return cpus
+  }
+
   /// The CPU this thread is running on now; the tracer and its tracees are pinned there.
   public static func currentCPU() -> Int32 {
     let cpu = rewind_sched_getcpu()

@@ -44,11 +44,17 @@ public enum WaitStatus: Equatable, Sendable {
   }
 }
 
+/// `__WALL`, and `__WNOTHREAD`: a thread waits for its own tracees only. Without it, any
+/// thread of the process may reap the tracees of another tracer thread.
+private func waitFlags(onlyOwnThread: Bool) -> Int32 {
+  Int32(bitPattern: 0x4000_0000) | (onlyOwnThread ? 0x2000_0000 : 0)
+}
+
 /// Waits for a state change of `pid` (any thread, `__WALL`), retrying on EINTR.
-public func waitForTracee(_ pid: Int32) throws(Errno) -> WaitStatus {
+public func waitForTracee(_ pid: Int32, onlyOwnThread: Bool = false) throws(Errno) -> WaitStatus {
   var status: Int32 = 0
   while true {
-    let r = waitpid(pid, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+    let r = waitpid(pid, &status, waitFlags(onlyOwnThread: onlyOwnThread))
     if r == pid { return WaitStatus(raw: status) }
     if r == -1 && errno == EINTR { continue }
     throw Errno.current
@@ -57,10 +63,10 @@ public func waitForTracee(_ pid: Int32) throws(Errno) -> WaitStatus {
 
 /// Waits for a state change of any tracee (`waitpid(-1, __WALL)`), retrying on EINTR.
 /// Returns nil when there is no child left to wait for (ECHILD).
-public func waitForAnyTracee() throws(Errno) -> (tid: Int32, status: WaitStatus)? {
+public func waitForAnyTracee(onlyOwnThread: Bool = false) throws(Errno) -> (tid: Int32, status: WaitStatus)? {
   var status: Int32 = 0
   while true {
-    let r = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+    let r = waitpid(-1, &status, waitFlags(onlyOwnThread: onlyOwnThread))
     if r > 0 { return (r, WaitStatus(raw: status)) }
     if r == -1 && errno == EINTR { continue }
     if r == -1 && errno == ECHILD { return nil }

@@ -29,6 +29,9 @@ final class RecordedTask {
   /// parent) meets the events in an order it can follow.
   var vforkChild: Int32?
   var isHeldAfterVfork = false
+  /// A forked process that shares no writable memory with its parent: it is traced by a
+  /// tracer thread of its own once it reaches its attach stop.
+  var movesToOwnGroup = false
   /// For a vfork child: the parent waiting for its exec or exit.
   var vforkParent: Int32?
 

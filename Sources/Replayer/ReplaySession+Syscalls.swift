@@ -5,6 +5,7 @@ import TraceFormat
 
 /// mmap(2) flag bits.
 private let mapTypeMask: UInt64 = 0x0f
+private let protWrite: UInt64 = 0x02
 private let mapShared: UInt64 = 0x01
 private let mapPrivate: UInt64 = 0x02
 private let mapFixed: UInt64 = 0x10
@@ -131,8 +132,11 @@ extension ReplaySession {
     var registers = entry
     registers.rdi = UInt64(bitPattern: event.result)
     if registers.r10 & mapAnonymous == 0 {
-      // Shared stays shared, so that processes forked later still share it, as recorded.
-      let type = registers.r10 & mapTypeMask == mapPrivate ? mapPrivate : mapShared
+      // A writable shared mapping stays shared, so that processes forked later still share
+      // it. A read-only one is made private: nobody writes through it, and /proc/PID/mem can
+      // fill only private read-only pages (glibc maps its gconv cache MAP_SHARED, PROT_READ).
+      let isWritableShared = registers.r10 & mapTypeMask != mapPrivate && registers.rdx & protWrite != 0
+      let type = isWritableShared ? mapShared : mapPrivate
       registers.r10 = (registers.r10 & ~mapTypeMask) | type | mapAnonymous | mapFixed
       registers.r8 = UInt64(bitPattern: -1)
       registers.r9 = 0
@@ -153,7 +157,17 @@ extension ReplaySession {
     guard got == count else {
       throw ReplayError.setup("the saved copy of \(file.originalPath) in the trace is shorter than recorded")
     }
-    try task.tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
+    do {
+      try task.tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
+    } catch {
+      let maps = (try? readMaps(of: task.realTid))?.filter { $0.end > UInt64(bitPattern: event.result) && $0.start < UInt64(bitPattern: event.result) + length }
+      throw Divergence(
+        eventIndex: event.index, tid: event.tid, activity: "syscall mmap",
+        differences: [
+          "cannot fill the mapping at \(hex(UInt64(bitPattern: event.result))) with \(count) bytes of \(file.originalPath): \(error)",
+          "mapped there now: \((maps ?? []).map { "\(hex($0.start))-\(hex($0.end)) \($0.permissions) \($0.name)" }.joined(separator: "; "))",
+        ])
+    }
   }
 
   func openSavedFile(_ file: MappedFile) throws -> Int32 {

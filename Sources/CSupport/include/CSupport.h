@@ -72,6 +72,10 @@ int rewind_perf_event_open_breakpoint_probe(void);
 
 int rewind_set_personality_no_randomize(void);
 int rewind_pin_to_cpu(int cpu);
+/* Pins another process (a tracee moved to a new tracer thread) to `cpu`. */
+int rewind_set_affinity(pid_t pid, int cpu);
+/* 1 when this process may run on `cpu`. */
+int rewind_cpu_is_allowed(int cpu);
 /* prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are reparented to us. */
 int rewind_become_subreaper(void);
 int rewind_cpuid_faulting_available(void);

@@ -3,7 +3,7 @@ import LinuxTrace
 import Syscalls
 import TraceFormat
 
-extension RecordSession {
+extension MemoryGroupTracer {
   /// For write-family calls, which of rewind's stdout and stderr they reached.
   func echoFD(of call: Syscall, arguments: [UInt64], result: Int64, _ task: RecordedTask) -> Int32? {
     guard result > 0 else { return nil }
@@ -56,7 +56,7 @@ extension RecordSession {
     guard stat("/proc/\(task.tid)/fd/\(fd)", &info) == 0 else { return nil }
     let identity = FileIdentity(info)
     // Prefer the same number: a terminal is usually both.
-    let ours: [(fd: Int32, file: FileIdentity?)] = fd == 2 ? [(Int32(2), standardError), (Int32(1), standardOutput)] : [(Int32(1), standardOutput), (Int32(2), standardError)]
+    let ours: [(fd: Int32, file: FileIdentity?)] = fd == 2 ? [(Int32(2), session.standardError), (Int32(1), session.standardOutput)] : [(Int32(1), session.standardOutput), (Int32(2), session.standardError)]
     return ours.first { $0.file == identity }?.fd
   }
 

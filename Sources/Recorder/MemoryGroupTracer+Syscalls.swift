@@ -3,11 +3,13 @@ import LinuxTrace
 import Syscalls
 import TraceFormat
 
-/// clone(2) flag that makes a thread rather than a process.
+/// clone(2) flags.
 let cloneThreadFlag: UInt64 = 0x0001_0000
+let cloneVM: UInt64 = 0x100
+let cloneVfork: UInt64 = 0x4000
 let mapAnonymousFlag: UInt64 = 0x20
 
-extension RecordSession {
+extension MemoryGroupTracer {
   func syscallEntered(_ task: RecordedTask) throws {
     var registers = try registers(of: task)
     let number = Int(Int64(bitPattern: registers.origRax))
@@ -16,10 +18,10 @@ extension RecordSession {
       return
     }
     guard let call = SyscallTable.syscall(numbered: number) else {
-      throw RecordError.unknownSyscall(number: number, event: nextEventIndex)
+      throw RecordError.unknownSyscall(number: number, event: session.eventCount)
     }
     if case .unsupported(let reason) = call.policy {
-      throw RecordError.unsupportedSyscall(name: call.name, reason: reason, event: nextEventIndex)
+      throw RecordError.unsupportedSyscall(name: call.name, reason: reason, event: session.eventCount)
     }
     try refuseThreads(call, registers, task)
     let entryRegisters = registers
@@ -71,15 +73,24 @@ extension RecordSession {
       pending, task, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
       echoFD: echoFD)
     if !task.hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
-      printToStandardError("rewind: cannot execute '\(options.executablePath)': \(Errno(rawValue: Int32(-result)))")
+      printToStandardError("rewind: cannot execute '\(session.options.executablePath)': \(Errno(rawValue: Int32(-result)))")
     }
     if var exec = task.pendingExec {
       task.pendingExec = nil
-      exec.index = takeEventIndex()
-      writer.append(.exec(exec))
+      session.write { index in
+        exec.index = index
+        return .exec(exec)
+      }
       try releaseVforkParent(of: task)
     }
     try task.tracee.resume(.syscall)
+  }
+
+  /// Whether `pid` maps writable shared memory, which a forked child inherits: then parent
+  /// and child stay in one memory group.
+  func hasSharedWritableMemory(_ pid: Int32) -> Bool {
+    guard let maps = try? readMaps(of: pid) else { return true }
+    return maps.contains { $0.permissions.hasPrefix("rw") && $0.permissions.hasSuffix("s") }
   }
 
   /// Lets a vfork parent held for `child` go on: the child has exec'd or exited.
@@ -99,15 +110,17 @@ extension RecordSession {
     let childPid = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
     let child = tasks[childPid] ?? RecordedTask(tid: childPid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
     tasks[childPid] = child
-    setLive(childPid, true)
+    session.setLive(childPid, true)
     if var pending = task.pendingCall {
-      let flags = pending.call.name == "clone" ? pending.entryRegisters.rdi : 0
-      if pending.call.name == "vfork" || flags & 0x4000 != 0 || (pending.call.name == "clone3"
-        && ((try? task.tracee.readWord(at: pending.entryRegisters.rdi)) ?? 0) & 0x4000 != 0)
-      {  // CLONE_VFORK
+      var flags: UInt64 = 0
+      if pending.call.name == "clone" { flags = pending.entryRegisters.rdi }
+      if pending.call.name == "clone3" { flags = (try? task.tracee.readWord(at: pending.entryRegisters.rdi)) ?? 0 }
+      if pending.call.name == "vfork" { flags = cloneVM | cloneVfork }
+      if flags & cloneVfork != 0 {
         task.vforkChild = childPid
         child.vforkParent = task.tid
       }
+      child.movesToOwnGroup = flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       let outputs = try readOutputs(of: pending, result: Int64(childPid), task)
       append(pending, task, result: Int64(childPid), outputs: outputs)
       pending.isWritten = true
@@ -116,7 +129,7 @@ extension RecordSession {
     child.isAnnounced = true
     if child.isHeldAtAttachStop {
       child.isHeldAtAttachStop = false
-      try child.tracee.resume(.syscall)
+      try startRunning(child)
     }
   }
 
@@ -126,7 +139,7 @@ extension RecordSession {
       regions = try pending.call.writtenRegions(
         arguments: pending.entryRegisters.syscallArguments, result: result, memory: LiveMemory(tracee: task.tracee))
     } catch {
-      throw RecordError.syscallTable(description: "\(error)", event: nextEventIndex)
+      throw RecordError.syscallTable(description: "\(error)", event: session.eventCount)
     }
     // A region the kernel reported written is readable unless the program unmapped it
     // meanwhile, which a single thread cannot do; skip rather than abort on such a race.
@@ -140,12 +153,13 @@ extension RecordSession {
     _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
     mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
   ) {
-    writer.append(
+    session.write { index in
       .syscall(
         SyscallEvent(
-          index: takeEventIndex(), tid: task.tid, entryRegisters: pending.entryRegisters, result: result,
+          index: index, tid: task.tid, entryRegisters: pending.entryRegisters, result: result,
           inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-          echoFD: echoFD)))
+          echoFD: echoFD))
+    }
   }
 
   private func captureInputs(of call: Syscall, _ registers: Registers, _ task: RecordedTask) -> [MemoryChunk] {
@@ -166,7 +180,7 @@ extension RecordSession {
     if let flags, flags & cloneThreadFlag != 0 {
       throw RecordError.unsupportedSyscall(
         name: call.name, reason: "the program starts a thread, and recording threads is not built yet",
-        event: nextEventIndex)
+        event: session.eventCount)
     }
   }
 
@@ -179,7 +193,7 @@ extension RecordSession {
     var info = stat()
     guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
     do {
-      return try writer.saveFile(openFileDescriptor: fd, originalPath: originalPath ?? procPath)
+      return try session.writer.saveFile(openFileDescriptor: fd, originalPath: originalPath ?? procPath)
     } catch {
       throw RecordError.trace(description: "saving \(originalPath ?? procPath): \(error)")
     }

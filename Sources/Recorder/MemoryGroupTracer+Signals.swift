@@ -3,7 +3,7 @@ import Glibc
 import LinuxTrace
 import TraceFormat
 
-extension RecordSession {
+extension MemoryGroupTracer {
   func signalArrived(_ signal: Signal, _ task: RecordedTask) throws {
     let tracee = task.tracee
     let info: [UInt8]
@@ -24,11 +24,12 @@ extension RecordSession {
       try tracee.resume(.syscall)
       return
     }
-    writer.append(
+    session.write { index in
       .signal(
         SignalEvent(
-          index: takeEventIndex(), tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
-          registers: registers)))
+          index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
+          registers: registers))
+    }
     try tracee.resume(.syscall, signal: signal)
   }
 
@@ -42,10 +43,11 @@ extension RecordSession {
     if instruction == .rdtscp { registers.rcx = UInt64(aux) }
     registers.rip += instruction.length
     try task.tracee.setRegisterWords(registers.words)
-    writer.append(
+    session.write { index in
       .rdtsc(
         RdtscEvent(
-          index: takeEventIndex(), tid: task.tid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,
-          aux: aux)))
+          index: index, tid: task.tid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,
+          aux: aux))
+    }
   }
 }

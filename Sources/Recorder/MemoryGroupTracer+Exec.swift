@@ -7,7 +7,7 @@ let auxvNull: UInt64 = 0
 let auxvIgnore: UInt64 = 1
 let auxvSysinfoEhdr: UInt64 = 33
 
-extension RecordSession {
+extension MemoryGroupTracer {
   /// At PTRACE_EVENT_EXEC: hide the vDSO, then save the initial stack, the address space and
   /// the files mapped into it. The event is written after execve's own syscall event.
   func execOccurred(_ task: RecordedTask) throws {

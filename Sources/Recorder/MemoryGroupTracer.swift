@@ -1,0 +1,208 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import Syscalls
+import TraceFormat
+
+/// Traces the processes of one memory group on one pinned OS thread: every ptrace call for
+/// them is made here, since Linux ties a tracee to the thread that attached it.
+final class MemoryGroupTracer {
+  let session: RecordSession
+  let cpu: Int32?
+  var tasks: [Int32: RecordedTask] = [:]
+
+  init(session: RecordSession, cpu: Int32?) {
+    self.session = session
+    self.cpu = cpu
+  }
+
+  static let traceOptions: Tracee.Options = [
+    .traceSysGood, .traceExec, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone,
+  ]
+
+  /// Spawns the program; returns its pid, stopped before exec with our options set.
+  func spawnRoot(cpu: Int32?) throws -> Int32 {
+    let options = session.options
+    let errorPipe: (read: Int32, write: Int32)
+    do { errorPipe = try makeCloseOnExecPipe() } catch { throw RecordError.spawnFailed(path: options.executablePath, errno: error) }
+    defer { close(errorPipe.read) }
+    let pid: Int32
+    do {
+      pid = try TraceeSpawner.spawn(
+        path: options.executablePath, arguments: options.arguments, environment: options.environment, cpu: cpu,
+        errorPipe: errorPipe.write)
+      close(errorPipe.write)
+    } catch {
+      close(errorPipe.write)
+      throw RecordError.spawnFailed(path: options.executablePath, errno: error)
+    }
+    let root = RecordedTask(tid: pid, hasExecuted: false, awaitsAttachStop: false, isAnnounced: true)
+    tasks[pid] = root
+    session.setLive(pid, true)
+    // The child stops itself with SIGSTOP before exec, so options are set before the exec.
+    let first: WaitStatus
+    do { first = try waitForTracee(pid) } catch { throw RecordError.ptraceFailed(operation: "waitpid", errno: error) }
+    guard case .signalStop(let signal) = first, signal == .stop else {
+      tasks = [:]
+      session.setLive(pid, false)
+      var childErrno: Int32 = 0
+      let n = read(errorPipe.read, &childErrno, 4)
+      let code: Int32 = if case .exited(let c) = first { c } else { 126 }
+      throw RecordError.execFailed(path: options.executablePath, errno: Errno(rawValue: n == 4 ? childErrno : EIO), exitCode: code)
+    }
+    do {
+      try root.tracee.setOptions(MemoryGroupTracer.traceOptions)
+      try root.tracee.resume(.syscall)
+    } catch {
+      root.tracee.killAndReap()
+      throw RecordError.ptraceFailed(operation: "PTRACE_SETOPTIONS", errno: error)
+    }
+    return pid
+  }
+
+  /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
+  /// interrupts the pause, and puts back the registers it had at its fork.
+  func adopt(_ pid: Int32, registers: Registers) {
+    let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
+    tasks[pid] = task
+    do {
+      try Tracee.seize(pid, options: MemoryGroupTracer.traceOptions)
+      try task.tracee.interrupt()
+      while true {
+        let status = try waitForTracee(pid, onlyOwnThread: true)
+        if status.isTerminal {
+          processEnded(task, status.exitStatus!)
+          return
+        }
+        if status == .event(.stop) { break }
+        try task.tracee.resume(.continue)  // a signal that raced the hand-off: leave it pending
+      }
+      if let cpu { _ = rewind_set_affinity(pid, cpu) }
+      var restored = registers
+      restored.origRax = UInt64(bitPattern: -1)  // no restart of the pause()
+      try task.tracee.setRegisterWords(restored.words)
+      task.isInsideSyscall = false
+      try task.tracee.resume(.syscall)
+    } catch {
+      session.abort(RecordError.ptraceFailed(operation: "taking over process \(pid) on a new tracer thread", errno: error as? Errno ?? .ioError))
+    }
+  }
+
+  /// The main loop: one iteration per ptrace stop of any tracee of this group.
+  func traceUntilAllExit() {
+    while !tasks.isEmpty {
+      let next: (tid: Int32, status: WaitStatus)?
+      do {
+        next = try waitForAnyTracee(onlyOwnThread: true)
+      } catch {
+        session.abort(RecordError.ptraceFailed(operation: "waitpid", errno: error))
+        return
+      }
+      guard let (tid, status) = next else { return }
+      let task = tasks[tid] ?? adoptNewChild(tid)
+      do {
+        try handle(status, of: task)
+      } catch let error as Errno where error == .noSuchProcess {
+        // Killed under us (SIGKILL from outside): its exit status arrives with the next wait.
+      } catch {
+        session.abort(error)
+      }
+    }
+  }
+
+  /// A child can report its first stop before its parent's fork event does.
+  private func adoptNewChild(_ tid: Int32) -> RecordedTask {
+    let task = RecordedTask(tid: tid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
+    tasks[tid] = task
+    session.setLive(tid, true)
+    return task
+  }
+
+  private func handle(_ status: WaitStatus, of task: RecordedTask) throws {
+    switch status {
+    case .syscallStop:
+      task.isInsideSyscall.toggle()
+      if task.isInsideSyscall { try syscallEntered(task) } else { try syscallExited(task) }
+    case .event(.exec):
+      try execOccurred(task)
+      try task.tracee.resume(.syscall)
+    case .event(.fork), .event(.vfork), .event(.clone):
+      try childCreated(by: task)
+      try task.tracee.resume(.syscall)
+    case .event(.exit):
+      try task.tracee.resume(.continue)
+    case .event(.stop) where task.awaitsAttachStop:
+      // Children of a seized tracee start with PTRACE_EVENT_STOP instead of SIGSTOP.
+      try attachStopReached(task)
+    case .event:
+      try task.tracee.resume(.syscall)
+    case .signalStop(let signal):
+      if task.awaitsAttachStop && signal == .stop {
+        try attachStopReached(task)
+      } else {
+        try signalArrived(signal, task)
+      }
+    case .exited, .killed:
+      processEnded(task, status.exitStatus!)
+    }
+  }
+
+  /// A new child's first stop: it may run once its parent's fork event is written.
+  private func attachStopReached(_ task: RecordedTask) throws {
+    task.awaitsAttachStop = false
+    if task.isAnnounced {
+      try startRunning(task)
+    } else {
+      task.isHeldAtAttachStop = true
+    }
+  }
+
+  /// A new child past its attach stop: it runs here, or on a tracer of its own.
+  func startRunning(_ child: RecordedTask) throws {
+    if child.movesToOwnGroup {
+      try handOff(child)
+    } else {
+      try child.tracee.resume(.syscall)
+    }
+  }
+
+  /// Lets `child` go to a new memory group. A tracee belongs to one tracer thread, so we
+  /// detach it and the new thread seizes it; in between it must not run untraced. It is at
+  /// its attach stop just past the `syscall` instruction of its fork, so we make it run that
+  /// instruction again as pause(), which blocks until the new tracer interrupts it.
+  private func handOff(_ child: RecordedTask) throws {
+    let saved = Registers(words: try child.tracee.registerWords())
+    var parked = saved
+    parked.rax = 34  // pause
+    parked.rip -= 2
+    try child.tracee.setRegisterWords(parked.words)
+    try child.tracee.detach()
+    tasks[child.tid] = nil
+    session.startGroup(adopting: child.tid, registers: saved)
+  }
+
+  func processEnded(_ task: RecordedTask, _ status: ExitStatus) {
+    session.write { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
+    tasks[task.tid] = nil
+    session.setLive(task.tid, false)
+    try? releaseVforkParent(of: task)
+    if task.tid == session.rootProcess { session.rootEnded(status) }
+  }
+
+  func registers(of task: RecordedTask) throws -> Registers {
+    do { return Registers(words: try task.tracee.registerWords()) } catch {
+      throw RecordError.ptraceFailed(operation: "PTRACE_GETREGS on \(task.tid)", errno: error)
+    }
+  }
+}
+
+extension WaitStatus {
+  /// How a terminated tracee ended, as the trace records it.
+  var exitStatus: ExitStatus? {
+    switch self {
+    case .exited(let code): .exited(code: code)
+    case .killed(let signal, let coreDumped): .killed(signal: signal.rawValue, coreDumped: coreDumped)
+    default: nil
+    }
+  }
+}
