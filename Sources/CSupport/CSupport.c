@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
@@ -256,4 +257,10 @@ int rewind_cpu_is_allowed(int cpu) {
     known = 1;
   }
   return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed);
+}
+
+uint64_t rewind_monotonic_nanoseconds(void) {
+  struct timespec now;
+  syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }

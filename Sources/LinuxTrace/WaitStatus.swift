@@ -63,11 +63,13 @@ public func waitForTracee(_ pid: Int32, onlyOwnThread: Bool = false) throws(Errn
 
 /// Waits for a state change of any tracee (`waitpid(-1, __WALL)`), retrying on EINTR.
 /// Returns nil when there is no child left to wait for (ECHILD).
-public func waitForAnyTracee(onlyOwnThread: Bool = false) throws(Errno) -> (tid: Int32, status: WaitStatus)? {
+/// With `blocking: false` (WNOHANG) it also returns nil when no tracee has news now.
+public func waitForAnyTracee(onlyOwnThread: Bool = false, blocking: Bool = true) throws(Errno) -> (tid: Int32, status: WaitStatus)? {
   var status: Int32 = 0
   while true {
-    let r = waitpid(-1, &status, waitFlags(onlyOwnThread: onlyOwnThread))
+    let r = waitpid(-1, &status, waitFlags(onlyOwnThread: onlyOwnThread) | (blocking ? 0 : WNOHANG))
     if r > 0 { return (r, WaitStatus(raw: status)) }
+    if r == 0 { return nil }
     if r == -1 && errno == EINTR { continue }
     if r == -1 && errno == ECHILD { return nil }
     throw Errno.current

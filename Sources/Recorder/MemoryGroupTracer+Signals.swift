@@ -12,7 +12,7 @@ extension MemoryGroupTracer {
     } catch {
       // Under PTRACE_TRACEME a group-stop looks like a signal-delivery-stop whose siginfo
       // cannot be read; let the tracee go on.
-      try tracee.resume(.syscall)
+      try runInUser(task)
       return
     }
     let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
@@ -21,16 +21,16 @@ extension MemoryGroupTracer {
       let instruction = tracee.timeStampInstruction(at: registers.rip)
     {
       try emulate(instruction, registers: &registers, task)
-      try tracee.resume(.syscall)
+      try runInUser(task)
       return
     }
-    session.write { index in
+    post { index in
       .signal(
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
           registers: registers))
     }
-    try tracee.resume(.syscall, signal: signal)
+    try runInUser(task, signal: signal)
   }
 
   /// Supplies the value of a trapped RDTSC/RDTSCP from our own clock and steps over it.
@@ -43,7 +43,7 @@ extension MemoryGroupTracer {
     if instruction == .rdtscp { registers.rcx = UInt64(aux) }
     registers.rip += instruction.length
     try task.tracee.setRegisterWords(registers.words)
-    session.write { index in
+    post { index in
       .rdtsc(
         RdtscEvent(
           index: index, tid: task.tid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,

@@ -14,7 +14,7 @@ extension MemoryGroupTracer {
     var registers = try registers(of: task)
     let number = Int(Int64(bitPattern: registers.origRax))
     if !task.hasExecuted && number != 59 {
-      try task.tracee.resume(.syscall)
+      try runInKernel(task)
       return
     }
     guard let call = SyscallTable.syscall(numbered: number) else {
@@ -33,19 +33,20 @@ extension MemoryGroupTracer {
       registers.origRax = UInt64(bitPattern: -1)
       try task.tracee.setRegisterWords(registers.words)
     }
-    let pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
+    var pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
+    pending.slot = reserveSlot()
     if call.name == "exit" || call.name == "exit_group" {
       // These never reach a syscall-exit stop, so the event is complete now.
-      append(pending, task, result: 0, outputs: [])
+      fill(pending.slot, with: [syscallEvent(pending, task, result: 0, outputs: [])])
     } else {
       task.pendingCall = pending
     }
-    try task.tracee.resume(.syscall)
+    try runInKernel(task)
   }
 
   func syscallExited(_ task: RecordedTask) throws {
     guard let pending = task.pendingCall else {
-      try task.tracee.resume(.syscall)
+      try runInUser(task)
       return
     }
     task.pendingCall = nil
@@ -54,7 +55,7 @@ extension MemoryGroupTracer {
         task.isHeldAfterVfork = true
       } else {
         task.vforkChild = nil
-        try task.tracee.resume(.syscall)
+        try runInUser(task)
       }
       return
     }
@@ -69,21 +70,26 @@ extension MemoryGroupTracer {
     }
     let passedThrough = bytesPassedThrough(pending.call, arguments: arguments, result: result, task)
     let echoFD = echoFD(of: pending.call, arguments: arguments, result: result, task)
-    append(
-      pending, task, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-      echoFD: echoFD)
+    var events = [
+      syscallEvent(
+        pending, task, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
+        echoFD: echoFD)
+    ]
     if !task.hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
       printToStandardError("rewind: cannot execute '\(session.options.executablePath)': \(Errno(rawValue: Int32(-result)))")
     }
-    if var exec = task.pendingExec {
+    let exec = task.pendingExec
+    if let exec {
       task.pendingExec = nil
-      session.write { index in
-        exec.index = index
-        return .exec(exec)
+      events.append { index in
+        var numbered = exec
+        numbered.index = index
+        return .exec(numbered)
       }
-      try releaseVforkParent(of: task)
     }
-    try task.tracee.resume(.syscall)
+    fill(pending.slot, with: events)
+    if exec != nil { try releaseVforkParent(of: task) }
+    try runInUser(task)
   }
 
   /// Whether `pid` maps writable shared memory, which a forked child inherits: then parent
@@ -100,7 +106,7 @@ extension MemoryGroupTracer {
     parent.vforkChild = nil
     if parent.isHeldAfterVfork {
       parent.isHeldAfterVfork = false
-      try parent.tracee.resume(.syscall)
+      try runInUser(parent)
     }
   }
 
@@ -122,7 +128,7 @@ extension MemoryGroupTracer {
       }
       child.movesToOwnGroup = flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       let outputs = try readOutputs(of: pending, result: Int64(childPid), task)
-      append(pending, task, result: Int64(childPid), outputs: outputs)
+      fill(pending.slot, with: [syscallEvent(pending, task, result: Int64(childPid), outputs: outputs)])
       pending.isWritten = true
       task.pendingCall = pending
     }
@@ -149,14 +155,16 @@ extension MemoryGroupTracer {
     }
   }
 
-  func append(
+  /// The event of a finished call, numbered when the group's event order writes it.
+  func syscallEvent(
     _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
     mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
-  ) {
-    session.write { index in
+  ) -> (UInt64) -> TraceEvent {
+    let tid = task.tid
+    return { index in
       .syscall(
         SyscallEvent(
-          index: index, tid: task.tid, entryRegisters: pending.entryRegisters, result: result,
+          index: index, tid: tid, entryRegisters: pending.entryRegisters, result: result,
           inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
           echoFD: echoFD))
     }

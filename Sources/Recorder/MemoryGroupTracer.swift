@@ -10,6 +10,7 @@ final class MemoryGroupTracer {
   let session: RecordSession
   let cpu: Int32?
   var tasks: [Int32: RecordedTask] = [:]
+  var scheduler = GroupScheduler()
 
   init(session: RecordSession, cpu: Int32?) {
     self.session = session
@@ -82,7 +83,7 @@ final class MemoryGroupTracer {
       restored.origRax = UInt64(bitPattern: -1)  // no restart of the pause()
       try task.tracee.setRegisterWords(restored.words)
       task.isInsideSyscall = false
-      try task.tracee.resume(.syscall)
+      try runInUser(task)
     } catch {
       session.abort(RecordError.ptraceFailed(operation: "taking over process \(pid) on a new tracer thread", errno: error as? Errno ?? .ioError))
     }
@@ -93,7 +94,16 @@ final class MemoryGroupTracer {
     while !tasks.isEmpty {
       let next: (tid: Int32, status: WaitStatus)?
       do {
-        next = try waitForAnyTracee(onlyOwnThread: true)
+        if scheduler.waiting.isEmpty {
+          next = try waitForAnyTracee(onlyOwnThread: true)
+        } else {
+          next = try waitForAnyTracee(onlyOwnThread: true, blocking: false)
+          if next == nil {
+            checkTimeslice()
+            usleep(200)
+            continue
+          }
+        }
       } catch {
         session.abort(RecordError.ptraceFailed(operation: "waitpid", errno: error))
         return
@@ -125,17 +135,18 @@ final class MemoryGroupTracer {
       if task.isInsideSyscall { try syscallEntered(task) } else { try syscallExited(task) }
     case .event(.exec):
       try execOccurred(task)
-      try task.tracee.resume(.syscall)
+      try task.tracee.resume(.syscall)  // on to execve's syscall-exit stop, in the kernel
     case .event(.fork), .event(.vfork), .event(.clone):
       try childCreated(by: task)
-      try task.tracee.resume(.syscall)
+      try task.tracee.resume(.syscall)  // on to the syscall-exit stop, in the kernel
     case .event(.exit):
       try task.tracee.resume(.continue)
+      if scheduler.holder == task.tid { try passToken() }
     case .event(.stop) where task.awaitsAttachStop:
       // Children of a seized tracee start with PTRACE_EVENT_STOP instead of SIGSTOP.
       try attachStopReached(task)
     case .event:
-      try task.tracee.resume(.syscall)
+      try runInUser(task)
     case .signalStop(let signal):
       if task.awaitsAttachStop && signal == .stop {
         try attachStopReached(task)
@@ -162,7 +173,7 @@ final class MemoryGroupTracer {
     if child.movesToOwnGroup {
       try handOff(child)
     } else {
-      try child.tracee.resume(.syscall)
+      try runInUser(child)
     }
   }
 
@@ -182,8 +193,11 @@ final class MemoryGroupTracer {
   }
 
   func processEnded(_ task: RecordedTask, _ status: ExitStatus) {
-    session.write { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
+    if let pending = task.pendingCall, !pending.isWritten { dropSlot(pending.slot) }
+    post { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
     tasks[task.tid] = nil
+    scheduler.waiting.removeAll { $0.tid == task.tid }
+    if scheduler.holder == task.tid { try? passToken() }
     session.setLive(task.tid, false)
     try? releaseVforkParent(of: task)
     if task.tid == session.rootProcess { session.rootEnded(status) }

@@ -42,6 +42,8 @@ final class RecordedTask {
     /// A fork/vfork/clone is written at its PTRACE_EVENT_FORK stop, before the child's first
     /// event, so that replay creates the child before it needs it.
     var isWritten = false
+    /// Its reserved position in the group's event order.
+    var slot = 0
   }
 
   init(tid: Int32, hasExecuted: Bool, awaitsAttachStop: Bool, isAnnounced: Bool) {

@@ -65,6 +65,9 @@ int rewind_trap_tsc_in_this_thread(void);
 /* Reads the TSC (and TSC_AUX for RDTSCP) in a thread where RDTSC traps. */
 uint64_t rewind_read_tsc_while_trapped(int rdtscp, uint32_t *aux);
 
+/* CLOCK_MONOTONIC through the system call, not the vDSO: a tracer thread traps RDTSC. */
+uint64_t rewind_monotonic_nanoseconds(void);
+
 /* perf_event_open(2), which glibc does not wrap. */
 int rewind_perf_event_open_sw(uint32_t config, pid_t pid, int cpu);
 int rewind_perf_event_open_hw_probe(void);

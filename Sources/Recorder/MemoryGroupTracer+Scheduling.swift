@@ -1,0 +1,123 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+/// Serializes the processes of one memory group and orders their events.
+///
+/// Processes that share writable memory must not run user code at the same time, or a
+/// race through that memory would not be reproducible; so a task runs user code only while
+/// it holds the group's token. A task going into the kernel (resumed from a syscall-entry
+/// stop) passes the token on; one coming back waits for it.
+///
+/// Replay runs each event's task from its previous stop to the event, one event at a time,
+/// so the trace must list user-space slices in the order they ran: a system call's place is
+/// reserved at its entry (where its slice ended) and filled at its exit.
+///
+/// A task that runs more than `timeslice` without a system call while another waits (a
+/// spin-wait on shared memory) would need a recorded preemption point, which rewind cannot
+/// make yet (issue 7); the group then runs unserialized from there, with a warning.
+extension MemoryGroupTracer {
+  static let timeslice: Double = 0.05
+
+  /// Resumes a task that will run user code, when it may.
+  func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
+    if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
+      scheduler.holder = task.tid
+      scheduler.holderSince = monotonicSeconds()
+      try task.tracee.resume(mode, signal: signal)
+    } else {
+      scheduler.waiting.append((task.tid, mode, signal))
+    }
+  }
+
+  /// Resumes a task from a syscall-entry stop into the kernel; it gives up the token.
+  func runInKernel(_ task: RecordedTask) throws {
+    try task.tracee.resume(.syscall)
+    if scheduler.holder == task.tid { try passToken() }
+  }
+
+  /// The token holder went into the kernel or ended: the next waiting task runs.
+  func passToken() throws {
+    scheduler.holder = nil
+    while scheduler.holder == nil, !scheduler.waiting.isEmpty {
+      let (tid, mode, signal) = scheduler.waiting.removeFirst()
+      guard let task = tasks[tid] else { continue }
+      scheduler.holder = tid
+      scheduler.holderSince = monotonicSeconds()
+      do {
+        try task.tracee.resume(mode, signal: signal)
+      } catch let error as Errno where error == .noSuchProcess {
+        scheduler.holder = nil  // killed meanwhile; its exit is reported by the next wait
+      }
+    }
+  }
+
+  /// Called while tasks wait for the token: a holder that ran a whole timeslice without a
+  /// system call is spinning on something only a waiting task can change.
+  func checkTimeslice() {
+    guard scheduler.isSerializing, scheduler.holder != nil, !scheduler.waiting.isEmpty,
+      monotonicSeconds() - scheduler.holderSince > MemoryGroupTracer.timeslice
+    else { return }
+    scheduler.isSerializing = false
+    printToStandardError(
+      "rewind: process \(scheduler.holder!) ran \(Int(MemoryGroupTracer.timeslice * 1000)) ms without a system call while "
+        + "processes sharing memory with it waited; rewind cannot record that preemption yet, so from event "
+        + "\(session.eventCount) on these processes run concurrently and a replay may diverge there (it will say so).")
+    let waiting = scheduler.waiting
+    scheduler.waiting = []
+    for (tid, mode, signal) in waiting { try? tasks[tid]?.tracee.resume(mode, signal: signal) }
+  }
+
+  // MARK: Event order
+
+  /// Reserves the trace position of `task`'s current system call.
+  func reserveSlot() -> Int {
+    defer { scheduler.nextSlot += 1 }
+    scheduler.slots.append(EventSlot(id: scheduler.nextSlot, events: nil))
+    return scheduler.nextSlot
+  }
+
+  /// Fills a reserved position; writes every complete event at the front.
+  func fill(_ slot: Int, with events: [(UInt64) -> TraceEvent]) {
+    if let i = scheduler.slots.firstIndex(where: { $0.id == slot }) { scheduler.slots[i].events = events }
+    flushSlots()
+  }
+
+  /// An event whose position is now (a signal, an RDTSC, an exit).
+  func post(_ event: @escaping (UInt64) -> TraceEvent) {
+    fill(reserveSlot(), with: [event])
+  }
+
+  /// Gives up a reservation that will never be filled (the task died inside the call).
+  func dropSlot(_ slot: Int) {
+    scheduler.slots.removeAll { $0.id == slot }
+    flushSlots()
+  }
+
+  private func flushSlots() {
+    while let first = scheduler.slots.first, let events = first.events {
+      for make in events { session.write(make) }
+      scheduler.slots.removeFirst()
+    }
+  }
+}
+
+/// The token and the reorder buffer of one memory group.
+struct GroupScheduler {
+  var holder: Int32?
+  var holderSince: Double = 0
+  var waiting: [(tid: Int32, mode: ResumeMode, signal: Signal?)] = []
+  var isSerializing = true
+  var slots: [EventSlot] = []
+  var nextSlot = 0
+}
+
+struct EventSlot {
+  let id: Int
+  /// nil while the system call is in progress.
+  var events: [(UInt64) -> TraceEvent]?
+}
+
+/// Monotonic time by system call: the tracer thread traps RDTSC, so the vDSO would fault.
+func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }
