@@ -105,8 +105,13 @@ final class BackgroundProcess {
     }
   }
 
+  /// A test that gave up on it (a failed `#require`) must not leave it running.
   deinit {
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    if process.isRunning {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+    }
+    closeAndRemove()
   }
 
   var isRunning: Bool { process.isRunning }
