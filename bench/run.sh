@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Measures rewind's overhead: for each benchmark program, the median of RUNS
+# Measures rewind's overhead: for each benchmark program (fork_cpu: two
+# CPU-bound children at once, whose record/native ratio shows whether
+# independent processes are recorded in parallel), the median of RUNS
 # (default 3) wall-clock runs of the program alone, under `rewind record`, and
 # under `rewind replay -a --quiet`, then the ratios to native.
 #
@@ -27,7 +29,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rewind-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export REWIND_TRACE_DIR="$work/traces"
 
-programs=(syscall_heavy cpu_loop)
+programs=(syscall_heavy cpu_loop fork_cpu)
 for p in "${programs[@]}"; do
   "$cc" -O2 -Wall -o "$work/$p" "$root/bench/$p.c"
 done

@@ -41,16 +41,140 @@ struct RecordReplayResult {
   var record: ProcessResult
   var replay: ProcessResult
   var traceDir: String
-  /// The fixture executable that was recorded (a per-test copy).
+  /// The executable that was recorded (for a fixture, a per-test copy).
   var executable: String
   /// The test's own scratch directory.
   var workDir: String
+}
+
+/// One row of `rewind ps --json`.
+struct TraceProcess: Decodable, Equatable {
+  var pid: Int32
+  /// nil for the root.
+  var ppid: Int32?
+  /// nil when a signal killed it, or when the trace ends before it exited.
+  var exitCode: Int32?
+  /// The name of the signal that killed it (`SIGSEGV`), else nil.
+  var signal: String?
+  /// The argv of its last exec (its parent's for a child that never exec'd).
+  var command: [String]
+}
+
+/// A started process, its stdio in files of its own; `finish` waits for it.
+final class BackgroundProcess {
+  let command: [String]
+  private let process = Process()
+  private let io: URL
+  private let handles: [FileHandle]
+  private let outPath: String
+  private let errPath: String
+
+  init(_ command: [String], stdin: Data?, env: [String: String], cwd: String) throws {
+    self.command = command
+    let fm = FileManager.default
+    io = Harness.runDir.appendingPathComponent("io-\(UUID().uuidString)")
+    outPath = io.appendingPathComponent("stdout").path
+    errPath = io.appendingPathComponent("stderr").path
+    try fm.createDirectory(at: io, withIntermediateDirectories: true)
+    let inPath = io.appendingPathComponent("stdin").path
+    for (path, contents) in [(outPath, Data()), (errPath, Data()), (inPath, stdin ?? Data())] {
+      guard fm.createFile(atPath: path, contents: contents) else {
+        throw HarnessError.spawnFailed(command, "cannot create \(path)")
+      }
+    }
+    process.executableURL = URL(fileURLWithPath: command[0])
+    process.arguments = Array(command.dropFirst())
+    var environment = ProcessInfo.processInfo.environment
+    environment["REWIND_TRACE_DIR"] = Harness.traceRoot
+    environment.merge(env) { _, new in new }
+    process.environment = environment
+    process.currentDirectoryURL = URL(fileURLWithPath: cwd)
+    guard let input = FileHandle(forReadingAtPath: stdin == nil ? "/dev/null" : inPath),
+      let output = FileHandle(forWritingAtPath: outPath),
+      let errors = FileHandle(forWritingAtPath: errPath)
+    else { throw HarnessError.spawnFailed(command, "cannot open its stdio files in \(io.path)") }
+    handles = [input, output, errors]
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = errors
+    do {
+      try process.run()
+    } catch {
+      closeAndRemove()
+      throw HarnessError.spawnFailed(command, "\(error)")
+    }
+  }
+
+  /// A test that gave up on it (a failed `#require`) must not leave it running.
+  deinit {
+    if process.isRunning {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+    }
+    closeAndRemove()
+  }
+
+  var isRunning: Bool { process.isRunning }
+
+  /// What it wrote to stdout so far.
+  func stdout() -> String {
+    String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+  }
+
+  /// Waits up to `timeout` seconds for a stdout line starting with `prefix`;
+  /// returns that line, or nil if it never came or the process ended first.
+  func waitForLine(startingWith prefix: String, timeout: TimeInterval) -> Substring? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      let running = process.isRunning
+      let text = stdout()
+      // Only complete lines: the rest may still be being written.
+      let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+      if let line = complete.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return line }
+      if !running { return nil }
+      usleep(5_000)
+    }
+    return nil
+  }
+
+  /// Waits for it to exit, killing it after `timeout` seconds (SIGTERM, then
+  /// SIGKILL after 3 s), and returns what it did.
+  func finish(timeout: TimeInterval = Harness.timeout) -> ProcessResult {
+    defer { closeAndRemove() }
+    let deadline = Date().addingTimeInterval(timeout)
+    var timedOut = false
+    while process.isRunning {
+      if Date() > deadline {
+        timedOut = true
+        process.terminate()  // SIGTERM first, so rewind can take its tracee down with it
+        let grace = Date().addingTimeInterval(3)
+        while process.isRunning && Date() < grace { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        break
+      }
+      usleep(5_000)
+    }
+    process.waitUntilExit()
+    func text(_ path: String) -> String {
+      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+    return ProcessResult(
+      command: command, status: process.terminationStatus, reason: process.terminationReason,
+      stdout: text(outPath), stderr: text(errPath), timedOut: timedOut)
+  }
+
+  private func closeAndRemove() {
+    for handle in handles { try? handle.close() }
+    try? FileManager.default.removeItem(at: io)
+  }
 }
 
 enum HarnessError: Error, CustomStringConvertible {
   case missingRewind(String)
   case compileFailed(String, ProcessResult)
   case spawnFailed([String], String)
+  case commandFailed(String, ProcessResult)
 
   var description: String {
     switch self {
@@ -60,6 +184,8 @@ enum HarnessError: Error, CustomStringConvertible {
       "Could not compile fixture \(name):\n\(result.summary)"
     case .spawnFailed(let command, let why):
       "Could not start \(command.joined(separator: " ")): \(why)"
+    case .commandFailed(let what, let result):
+      "\(what) failed:\n\(result.summary)"
     }
   }
 }
@@ -136,13 +262,18 @@ enum Harness {
 
   /// Compiles Tests/Fixtures/`name`.c once per test run and returns the executable.
   static func fixture(_ name: String) throws -> String {
+    try compile(fixturesDir.appendingPathComponent("\(name).c").path, as: name)
+  }
+
+  /// Compiles the C file at `source` (an example's, say) once per test run into an
+  /// executable called `name` and returns its path.
+  static func compile(_ source: String, as name: String) throws -> String {
     cache.lock.lock()
     defer { cache.lock.unlock() }
     if let built = cache.built[name] { return try built.get() }
     let binDir = runDir.appendingPathComponent("fixtures")
     try FileManager.default.createDirectory(at: binDir, withIntermediateDirectories: true)
     let output = binDir.appendingPathComponent(name).path
-    let source = fixturesDir.appendingPathComponent("\(name).c").path
     let result = try run(["/usr/bin/env", compiler, "-O0", "-g", "-Wall", "-o", output, source])
     let outcome: Result<String, HarnessError> =
       result.status == 0 && result.exitedNormally
@@ -166,67 +297,22 @@ enum Harness {
     _ command: [String], stdin: Data? = nil, env: [String: String] = [:],
     cwd: String? = nil, timeout: TimeInterval = Harness.timeout
   ) throws -> ProcessResult {
-    let fm = FileManager.default
-    let io = runDir.appendingPathComponent("io-\(UUID().uuidString)")
-    try fm.createDirectory(at: io, withIntermediateDirectories: true)
-    defer { try? fm.removeItem(at: io) }
-    let outPath = io.appendingPathComponent("stdout").path
-    let errPath = io.appendingPathComponent("stderr").path
-    let inPath = io.appendingPathComponent("stdin").path
-    for (path, contents) in [(outPath, Data()), (errPath, Data()), (inPath, stdin ?? Data())] {
-      guard fm.createFile(atPath: path, contents: contents) else {
-        throw HarnessError.spawnFailed(command, "cannot create \(path)")
-      }
-    }
+    try start(command, stdin: stdin, env: env, cwd: cwd).finish(timeout: timeout)
+  }
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: command[0])
-    process.arguments = Array(command.dropFirst())
-    var environment = ProcessInfo.processInfo.environment
-    environment["REWIND_TRACE_DIR"] = traceRoot
-    environment.merge(env) { _, new in new }
-    process.environment = environment
-    process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? runDir.path)
-    guard let input = FileHandle(forReadingAtPath: stdin == nil ? "/dev/null" : inPath),
-      let output = FileHandle(forWritingAtPath: outPath),
-      let errors = FileHandle(forWritingAtPath: errPath)
-    else { throw HarnessError.spawnFailed(command, "cannot open its stdio files in \(io.path)") }
-    defer {
-      try? input.close()
-      try? output.close()
-      try? errors.close()
-    }
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    do {
-      try process.run()
-    } catch {
-      throw HarnessError.spawnFailed(command, "\(error)")
-    }
+  /// Starts `command` without waiting for it; `finish` waits (and cleans up).
+  static func start(
+    _ command: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: String? = nil
+  ) throws -> BackgroundProcess {
+    try BackgroundProcess(command, stdin: stdin, env: env, cwd: cwd ?? runDir.path)
+  }
 
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    while process.isRunning {
-      if Date() > deadline {
-        timedOut = true
-        process.terminate()  // SIGTERM first, so rewind can take its tracee down with it
-        let grace = Date().addingTimeInterval(3)
-        while process.isRunning && Date() < grace { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        break
-      }
-      usleep(5_000)
-    }
-    process.waitUntilExit()
-
-    func text(_ path: String) -> String {
-      String(decoding: fm.contents(atPath: path) ?? Data(), as: UTF8.self)
-    }
-    return ProcessResult(
-      command: command, status: process.terminationStatus, reason: process.terminationReason,
-      stdout: text(outPath), stderr: text(errPath), timedOut: timedOut)
+  /// `name` if it is a path, else the first executable of that name on PATH.
+  static func which(_ name: String) -> String? {
+    if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }
+      .first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 
   /// Runs the rewind binary with `arguments`.
@@ -245,6 +331,19 @@ enum Harness {
     try rewind(
       ["replay", "-a"] + extraArguments + [traceDir], stdin: stdin,
       env: ["REWIND_FIXTURE_VAR": "seen-by-replay-but-must-not-reach-the-program"], cwd: "/")
+  }
+
+  /// `rewind ps DIR --json`, decoded: the processes of a trace in creation order.
+  static func ps(_ traceDir: String) throws -> [TraceProcess] {
+    let result = try rewind(["ps", traceDir, "--json"])
+    guard result.exitedNormally && result.status == 0 else {
+      throw HarnessError.commandFailed("rewind ps --json", result)
+    }
+    do {
+      return try JSONDecoder().decode([TraceProcess].self, from: Data(result.stdout.utf8))
+    } catch {
+      throw HarnessError.commandFailed("decoding rewind ps --json (\(error))", result)
+    }
   }
 
   /// The lines of a recording's stderr that the program wrote: everything but
@@ -267,11 +366,28 @@ func assertRecordReplay(
 ) throws -> RecordReplayResult {
   let work = try Harness.makeWorkDir(name)
   let exe = try Harness.fixtureCopy(name, in: work)
-  let trace = URL(fileURLWithPath: work).appendingPathComponent("trace-\(name)").path
+  return try assertRecordReplayCommand(
+    name, [exe] + args, work: work, stdin: stdin, env: env, expectedStatus: expectedStatus,
+    printsExitSuccess: printsExitSuccess, between: between.map { between in { try between($0, exe) } },
+    sourceLocation: sourceLocation)
+}
+
+/// `assertRecordReplay` for any command (`command[0]` an absolute path), run
+/// in `work` (default: a new directory named after `label`), traced into
+/// `<work>/trace-<label>`.
+@discardableResult
+func assertRecordReplayCommand(
+  _ label: String, _ command: [String], work: String? = nil, stdin: Data? = nil,
+  env: [String: String] = [:], expectedStatus: Int32 = 0, printsExitSuccess: Bool = true,
+  between: ((_ traceDir: String) throws -> Void)? = nil,
+  sourceLocation: SourceLocation = #_sourceLocation
+) throws -> RecordReplayResult {
+  let work = try work ?? Harness.makeWorkDir(label)
+  let trace = URL(fileURLWithPath: work).appendingPathComponent("trace-\(label)").path
 
   // A default trace directory of its own, so parallel tests never share `latest-trace`.
   let env = env.merging(["REWIND_TRACE_DIR": work + "/traces"]) { given, _ in given }
-  let record = try Harness.rewind(["record", "-o", trace, exe] + args, stdin: stdin, env: env, cwd: work)
+  let record = try Harness.rewind(["record", "-o", trace] + command, stdin: stdin, env: env, cwd: work)
   try #require(
     record.exitedNormally && record.status == expectedStatus,
     "record should exit \(expectedStatus)\n\(record.summary)", sourceLocation: sourceLocation)
@@ -281,8 +397,7 @@ func assertRecordReplay(
       sourceLocation: sourceLocation)
   }
 
-  try between?(trace, exe)
-
+  try between?(trace)
   let replay = try Harness.replay(trace)
   #expect(
     replay.exitedNormally && replay.status == 0,
@@ -301,5 +416,5 @@ func assertRecordReplay(
   }
   #expect(!replay.stderr.contains("Fatal error"), "\(replay.summary)", sourceLocation: sourceLocation)
   return RecordReplayResult(
-    record: record, replay: replay, traceDir: trace, executable: exe, workDir: work)
+    record: record, replay: replay, traceDir: trace, executable: command[0], workDir: work)
 }
