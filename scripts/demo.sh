@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds rewind in release mode, then records and replays examples/demo.c.
+# Sets up, builds rewind in release mode, records and replays examples/demo.c, then records
+# the forking web server of examples/webserver while a client crashes one of its children,
+# lists the recorded processes and replays the crashed child alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +18,7 @@ echo "== rewind replay -a   (the same run again, from the trace: same times, sam
 "$rewind" replay -a && echo "(replay faithful: exit 0)"
 echo
 echo "trace: $(readlink -f "$REWIND_TRACE_DIR/latest-trace")"
+
+echo
+echo "== the web server demo (examples/webserver/demo.sh)"
+REWIND="$rewind" bash examples/webserver/demo.sh
