@@ -62,7 +62,8 @@ extension MemoryGroupTracer {
     let registers = try registers(of: task)
     let result = Int64(bitPattern: registers.rax)
     let arguments = pending.entryRegisters.syscallArguments
-    let outputs = try readOutputs(of: pending, result: result, task)
+    var outputs = try readOutputs(of: pending, result: result, task)
+    if pending.call.name == "shmat", !isErrorResult(result) { outputs = attachedSegment(at: UInt64(bitPattern: result), task) }
     var mappedFile: MappedFile?
     if pending.call.name == "mmap", !isErrorResult(result), arguments[3] & mapAnonymousFlag == 0 {
       let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[4]))
@@ -90,6 +91,16 @@ extension MemoryGroupTracer {
     fill(pending.slot, with: events)
     if exec != nil { try releaseVforkParent(of: task) }
     try runInUser(task)
+  }
+
+  /// The contents of a System V shared memory segment just attached: replay maps anonymous
+  /// shared memory in its place and fills it with them (another process may have written
+  /// the segment before). Its length is the mapping's.
+  private func attachedSegment(at address: UInt64, _ task: RecordedTask) -> [MemoryChunk] {
+    guard let mapping = (try? readMaps(of: task.tid))?.first(where: { $0.start == address }),
+      let bytes = try? task.tracee.readMemory(at: address, count: Int(mapping.end - mapping.start))
+    else { return [] }
+    return [MemoryChunk(address: address, bytes: bytes)]
   }
 
   /// Whether `pid` maps writable shared memory, which a forked child inherits: then parent

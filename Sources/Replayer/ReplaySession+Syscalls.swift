@@ -36,7 +36,8 @@ extension ReplaySession {
       return
     }
     if call.name == "exit" || call.name == "exit_group" { return }  // the exit event follows
-    if call.name == "mmap" { try setRegisters(fixedMapArguments(entry, event), task) }
+    let rewritten = try rewrittenArguments(call, entry, event, task)
+    if let rewritten { try setRegisters(rewritten, task) }
     let exit = try resumeAndWait(task, .syscall)
     guard exit == .syscallStop, try task.tracee.syscallStopKind() == .exit else {
       throw unexpected(exit, task, index: event.index, activity: "syscall \(call.name)", expected: "the call returns \(event.result)")
@@ -50,14 +51,17 @@ extension ReplaySession {
         eventIndex: event.index, tid: event.tid, activity: "syscall \(call.name)",
         differences: ["result: recorded \(describeResult(event.result)), replayed \(describeResult(replayed))"])
     }
-    if call.name == "mmap" {
-      // A system call keeps its argument registers; undo our rewrite of mmap's. (Only there:
+    if rewritten != nil {
+      // A system call keeps its argument registers; undo our rewrite. (Only then:
       // rt_sigreturn, for one, sets every register.)
       after.rdi = entry.rdi; after.rsi = entry.rsi; after.rdx = entry.rdx
       after.r10 = entry.r10; after.r8 = entry.r8; after.r9 = entry.r9
     }
     try setRegisters(after, task)
     if call.name == "mmap", let file = event.mappedFile { try fillMapping(event, file, task) }
+    if call.name == "shmat" {
+      for output in event.outputs { try task.tracee.writeMemory(at: output.address, bytes: output.bytes) }
+    }
   }
 
   /// Whether replay performs the call rather than emulating it.
@@ -67,7 +71,7 @@ extension ReplaySession {
     case .emulate, .unsupported: return false
     case .special:
       switch call.name {
-      case "mmap": return !isErrorResult(event.result)
+      case "mmap", "shmat", "shmdt": return !isErrorResult(event.result)
       case "exit", "exit_group": return true
       // rseq was failed with ENOSYS at record time; clone/fork children are not replayed yet;
       // signals a process sent itself are injected at their recorded delivery point.
@@ -124,6 +128,36 @@ extension ReplaySession {
     }
     task.atEmulatedEntry = true
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
+  }
+
+  /// The calls replay performs differently from the recording: mmap at the recorded
+  /// address, and System V shared memory (whose segments replay does not have) as anonymous
+  /// shared memory: shmat becomes mmap at the recorded address, shmdt munmap.
+  private func rewrittenArguments(_ call: Syscall, _ entry: Registers, _ event: SyscallEvent, _ task: ReplayTask) throws -> Registers? {
+    switch call.name {
+    case "mmap":
+      return fixedMapArguments(entry, event)
+    case "shmat":
+      var registers = entry
+      let readOnly = entry.rdx & 0o10000 != 0  // SHM_RDONLY
+      registers.origRax = 9
+      registers.rdi = UInt64(bitPattern: event.result)
+      registers.rsi = UInt64(event.outputs.first?.bytes.count ?? 0)
+      registers.rdx = (readOnly ? 1 : 3) | (entry.rdx & 0o100000 != 0 ? 4 : 0)  // PROT_READ|WRITE, SHM_EXEC
+      // Read-only pages of a shared mapping cannot be filled; nobody writes through them.
+      registers.r10 = (readOnly ? mapPrivate : mapShared) | mapAnonymous | mapFixed
+      registers.r8 = UInt64(bitPattern: -1)
+      registers.r9 = 0
+      return registers
+    case "shmdt":
+      guard let mapping = try readMaps(of: task.realTid).first(where: { $0.start == entry.rdi }) else { return nil }
+      var registers = entry
+      registers.origRax = 11
+      registers.rsi = mapping.end - mapping.start
+      return registers
+    default:
+      return nil
+    }
   }
 
   /// mmap at the recorded address; a file mapping becomes anonymous memory that

@@ -72,6 +72,14 @@ extension Syscall {
           request: request.rawValue, fd: Int(Int32(truncatingIfNeeded: arg[0])))
       }
       return [MemoryRegion(address: arg[2], count: count)]
+    case "shmctl":
+      guard succeeded else { return [] }
+      switch arg[1] & 0xff {  // without IPC_64
+      case 2, 13, 15: return [MemoryRegion(address: arg[2], count: 112)]  // IPC_STAT, SHM_STAT(_ANY): shmid_ds
+      case 3: return [MemoryRegion(address: arg[2], count: 72)]  // IPC_INFO: shminfo
+      case 14: return [MemoryRegion(address: arg[2], count: 48)]  // SHM_INFO: shm_info
+      default: return []
+      }
     case "fcntl":
       guard succeeded else { return [] }
       switch arg[1] {

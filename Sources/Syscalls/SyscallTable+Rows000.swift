@@ -44,11 +44,11 @@ extension SyscallTable {
     Syscall(26, "msync", [.address, .size, .hex], .emulate),
     Syscall(27, "mincore", [.address, .size, .outBytes(count: .pagesOfArg(1))], .emulate),
     Syscall(28, "madvise", [.address, .size, .madviseAdvice], .execute),
-    Syscall(29, "shmget", [.int, .size, .hex], .notYetRecorded("shmget", "System V IPC")),
+    Syscall(29, "shmget", [.int, .size, .hex], .emulate),
     Syscall(
-      30, "shmat", [.int, .address, .hex], .notYetRecorded("shmat", "System V IPC"),
+      30, "shmat", [.int, .address, .hex], .special,
       returns: .address),
-    Syscall(31, "shmctl", [.int, .int, .address], .notYetRecorded("shmctl", "System V IPC")),
+    Syscall(31, "shmctl", [.int, .int, .address], .emulate),
     Syscall(32, "dup", [.fd], .emulate),
     Syscall(33, "dup2", [.fd, .fd], .emulate),
     Syscall(34, "pause", [], .emulate),
@@ -104,7 +104,7 @@ extension SyscallTable {
     Syscall(65, "semop", [.int, .address, .unsigned], .notYetRecorded("semop", "System V IPC")),
     Syscall(
       66, "semctl", [.int, .int, .int, .address], .notYetRecorded("semctl", "System V IPC")),
-    Syscall(67, "shmdt", [.address], .notYetRecorded("shmdt", "System V IPC")),
+    Syscall(67, "shmdt", [.address], .special),
     Syscall(68, "msgget", [.int, .hex], .notYetRecorded("msgget", "System V IPC")),
     Syscall(
       69, "msgsnd", [.int, .address, .size, .hex], .notYetRecorded("msgsnd", "System V IPC")),

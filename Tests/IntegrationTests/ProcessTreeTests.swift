@@ -188,6 +188,25 @@ struct ProcessTreeTests {
     #expect(alone.stdout == "child read: written by the parent before fork\n", "\(alone.summary)")
   }
 
+  /// Two processes race on a shared counter: the values they print replay only because
+  /// recording ran them one at a time and kept the order of their slices.
+  @Test(arguments: 1...3) func sharedCounterRace(run: Int) throws {
+    let result = try assertRecordReplay("shared_counter")
+    #expect(result.record.stdout.contains("final 600\n"), "serialized increments are never lost: \(result.record.summary)")
+  }
+
+  /// System V shared memory: shmget/shmat before fork, shmdt in both, shmctl IPC_STAT.
+  @Test func systemVSharedMemory() throws {
+    let result = try assertRecordReplay("sysv_shm")
+    #expect(result.record.stdout.contains("child read: written by the parent\n"), "\(result.record.summary)")
+    #expect(result.record.stdout.contains("parent read: written back by the child\n"))
+    #expect(result.record.stdout.contains("segment size 8192\n"))
+    let processes = try Harness.ps(result.traceDir)
+    try #require(processes.count == 2, "\(processes)")
+    let alone = try assertReplayProcess(result.traceDir, processes[1].pid)
+    #expect(alone.stdout == "child read: written by the parent\n", "\(alone.summary)")
+  }
+
   /// The root exits at once; its child writes a file 300 ms later and exits 3.
   /// `rewind record` returns only after the daemon exited.
   @Test func daemonOutlivesItsParent() throws {
