@@ -23,10 +23,13 @@ extension MemoryGroupTracer {
   /// Resumes a task that will run user code, when it may.
   func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
+      if scheduler.holder != task.tid { scheduler.holderSince = nil }
       scheduler.holder = task.tid
-      scheduler.holderSince = monotonicSeconds()
       try task.tracee.resume(mode, signal: signal)
     } else {
+      // The holder's timeslice counts from when someone first waits for it: reading the
+      // clock at every resume would cost a system call per stop.
+      if scheduler.holderSince == nil { scheduler.holderSince = monotonicSeconds() }
       scheduler.waiting.append((task.tid, mode, signal))
     }
   }
@@ -44,7 +47,7 @@ extension MemoryGroupTracer {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
       guard let task = tasks[tid] else { continue }
       scheduler.holder = tid
-      scheduler.holderSince = monotonicSeconds()
+      scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
       do {
         try task.tracee.resume(mode, signal: signal)
       } catch let error as Errno where error == .noSuchProcess {
@@ -57,7 +60,7 @@ extension MemoryGroupTracer {
   /// system call is spinning on something only a waiting task can change.
   func checkTimeslice() {
     guard scheduler.isSerializing, scheduler.holder != nil, !scheduler.waiting.isEmpty,
-      monotonicSeconds() - scheduler.holderSince > MemoryGroupTracer.timeslice
+      let since = scheduler.holderSince, monotonicSeconds() - since > MemoryGroupTracer.timeslice
     else { return }
     scheduler.isSerializing = false
     printToStandardError(
@@ -106,7 +109,8 @@ extension MemoryGroupTracer {
 /// The token and the reorder buffer of one memory group.
 struct GroupScheduler {
   var holder: Int32?
-  var holderSince: Double = 0
+  /// When a task first waited for the current holder.
+  var holderSince: Double?
   var waiting: [(tid: Int32, mode: ResumeMode, signal: Signal?)] = []
   var isSerializing = true
   var slots: [EventSlot] = []
