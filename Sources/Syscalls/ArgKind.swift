@@ -72,6 +72,8 @@ public indirect enum ArgKind: Equatable, Sendable {
   case outMmsghdrs(countArg: Int)
   /// `O_*` flags of open, openat and their relatives.
   case openFlags
+  /// O_CLOEXEC, O_NONBLOCK, O_DIRECT without an access mode (pipe2, dup3): 0 prints as 0.
+  case descriptorFlags
   /// The mode of a file the call may create; printed only when argument `flagsArg` has
   /// `O_CREAT` or `O_TMPFILE`, as strace does.
   case creationMode(flagsArg: Int)

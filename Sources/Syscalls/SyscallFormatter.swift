@@ -116,6 +116,7 @@ struct FormattedCall {
     case .pollfds(let countArg): return pollfds(at: value, count: call.arguments[countArg])
     case .inMsghdr, .outMsghdr, .inMmsghdrs, .outMmsghdrs: return pointer(value)
     case .openFlags: return ConstantNames.openFlags(value)
+    case .descriptorFlags: return value == 0 ? "0" : ConstantNames.flags(value & 0xffff_ffff, ConstantNames.openFlagNames)
     case .creationMode, .mode: return ConstantNames.mode(value)
     case .accessMode: return ConstantNames.flags(value, ConstantNames.accessModeNames, zero: "F_OK")
     case .prot: return ConstantNames.flags(value, ConstantNames.protNames, zero: "PROT_NONE")

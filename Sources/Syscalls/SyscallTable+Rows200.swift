@@ -153,8 +153,8 @@ extension SyscallTable {
     Syscall(289, "signalfd4", [.fd, .inSigset(size: .arg(2)), .size, .hex], .emulate),
     Syscall(290, "eventfd2", [.unsigned, .hex], .emulate),
     Syscall(291, "epoll_create1", [.hex], .emulate),
-    Syscall(292, "dup3", [.fd, .fd, .openFlags], .emulate),
-    Syscall(293, "pipe2", [.outStruct(.fdPair), .openFlags], .emulate),
+    Syscall(292, "dup3", [.fd, .fd, .descriptorFlags], .emulate),
+    Syscall(293, "pipe2", [.outStruct(.fdPair), .descriptorFlags], .emulate),
     Syscall(294, "inotify_init1", [.hex], .emulate),
     // x86-64 passes the offset twice (pos_l, pos_h); the kernel uses pos_l.
     Syscall(295, "preadv", [.fd, .outIovecs(countArg: 2), .int, .offset, .offset], .emulate),

@@ -27,7 +27,7 @@ extension Rewind {
     @Option(name: .long, help: "text (default) or json (one object per line).")
     var format: String = "text"
 
-    @Flag(name: .long, help: "Without event numbers, as `strace -f` prints, for tools that parse strace logs.")
+    @Flag(name: .long, help: "Lines as `strace -f -o FILE` writes them (PID, then the call), for tools that parse strace logs.")
     var strace = false
 
     @Option(name: [.customShort("s"), .long], help: "Longest string to print, as strace -s.")
@@ -55,7 +55,13 @@ extension Rewind {
           guard case .syscall(let e) = event, let call = SyscallTable.syscall(numbered: e.number), names.contains(call.name)
           else { continue }
         }
-        output.write(format == "json" ? EventLine.json(event, stringLimit: stringLimit) : EventLine.text(event, stringLimit: stringLimit, withIndex: !strace))
+        if format == "json" {
+          output.write(EventLine.json(event, stringLimit: stringLimit))
+        } else if strace {
+          if let line = EventLine.straceText(event, stringLimit: stringLimit) { output.write(line) }
+        } else {
+          output.write(EventLine.text(event, stringLimit: stringLimit))
+        }
       }
       output.flush()
       if reader.isTruncated {

@@ -6,9 +6,17 @@ import TraceFormat
 /// How `rewind dump` prints one event: what strace would print for it, prefixed by the
 /// trace-wide event number and the pid (`1234 [14350] read(3, "GET /"..., 4096) = 78`).
 enum EventLine {
-  static func text(_ event: TraceEvent, stringLimit: Int, withIndex: Bool = true) -> String {
-    let prefix = withIndex ? "\(event.index) [\(event.tid)] " : "[pid \(event.tid)] "
-    return prefix + body(event, stringLimit: stringLimit)
+  static func text(_ event: TraceEvent, stringLimit: Int) -> String {
+    "\(event.index) [\(event.tid)] " + body(event, stringLimit: stringLimit)
+  }
+
+  /// The line `strace -f -o FILE` would write (`PID  call(...) = result`), or nil for events
+  /// strace has no line for (RDTSC, the exec marker), so that strace log parsers read it.
+  static func straceText(_ event: TraceEvent, stringLimit: Int) -> String? {
+    switch event {
+    case .rdtsc, .exec: return nil
+    default: return "\(event.tid)  " + body(event, stringLimit: stringLimit)
+    }
   }
 
   static func body(_ event: TraceEvent, stringLimit: Int) -> String {
