@@ -72,6 +72,21 @@ public final class Tracee {
     _ = try ptrace(0x4207)
   }
 
+  /// PTRACE_GETSIGMASK: the tracee's blocked signals.
+  public func signalMask() throws(Errno) -> UInt64 {
+    var mask: UInt64 = 0
+    let r = withUnsafeMutablePointer(to: &mask) { rewind_ptrace(0x420a, tid, 8, UInt(bitPattern: $0)) }
+    if r == -1 { throw Errno.current }
+    return mask
+  }
+
+  /// PTRACE_SETSIGMASK: sets the tracee's blocked signals (SIGKILL and SIGSTOP stay unblocked).
+  public func setSignalMask(_ mask: UInt64) throws(Errno) {
+    var value = mask
+    let r = withUnsafeMutablePointer(to: &value) { rewind_ptrace(0x420b, tid, 8, UInt(bitPattern: $0)) }
+    if r == -1 { throw Errno.current }
+  }
+
   /// PTRACE_DETACH: lets the stopped tracee go on untraced.
   public func detach() throws(Errno) {
     _ = try ptrace(17)

@@ -92,6 +92,9 @@ extension MemoryGroupTracer {
     fill(reserveSlot(), with: [event])
   }
 
+  /// Whether a reserved position is still waiting in the buffer (unfilled, or behind one).
+  func isSlotPending(_ slot: Int) -> Bool { scheduler.slots.contains { $0.id == slot } }
+
   /// Gives up a reservation that will never be filled (the task died inside the call).
   func dropSlot(_ slot: Int) {
     scheduler.slots.removeAll { $0.id == slot }

@@ -137,9 +137,13 @@ extension MemoryGroupTracer {
         task.vforkChild = childPid
         child.vforkParent = task.tid
       }
-      child.movesToOwnGroup = flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       let outputs = try readOutputs(of: pending, result: Int64(childPid), task)
       fill(pending.slot, with: [syscallEvent(pending, task, result: Int64(childPid), outputs: outputs)])
+      // A child on another tracer thread writes its events straight to the trace, so it may
+      // move only once its fork is written; while an earlier call of this group is still in
+      // progress the fork waits in the reorder buffer, and the child stays here.
+      let forkIsWritten = !isSlotPending(pending.slot)
+      child.movesToOwnGroup = forkIsWritten && flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       pending.isWritten = true
       task.pendingCall = pending
     }

@@ -63,25 +63,36 @@ final class MemoryGroupTracer {
 
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
   /// interrupts the pause, and puts back the registers it had at its fork.
-  func adopt(_ pid: Int32, registers: Registers) {
+  func adopt(_ pid: Int32, registers: Registers, signalMask: UInt64) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
     tasks[pid] = task
     do {
-      try Tracee.seize(pid, options: MemoryGroupTracer.traceOptions)
+      do {
+        try Tracee.seize(pid, options: MemoryGroupTracer.traceOptions)
+      } catch {
+        guard error == .noSuchProcess else { throw error }
+        // Killed (SIGKILL, the one signal it could not block) between detach and seize; its
+        // parent reaps it.
+        processEnded(task, .killed(signal: SIGKILL, coreDumped: false))
+        return
+      }
       try task.tracee.interrupt()
-      while true {
-        let status = try waitForTracee(pid, onlyOwnThread: true)
+      var status = try waitForTracee(pid, onlyOwnThread: true)
+      while status != .event(.stop) {
         if status.isTerminal {
           processEnded(task, status.exitStatus!)
           return
         }
-        if status == .event(.stop) { break }
-        try task.tracee.resume(.continue)  // a signal that raced the hand-off: leave it pending
+        try task.tracee.resume(.continue)
+        status = try waitForTracee(pid, onlyOwnThread: true)
       }
       if let cpu { _ = rewind_set_affinity(pid, cpu) }
-      var restored = registers
-      restored.origRax = UInt64(bitPattern: -1)  // no restart of the pause()
-      try task.tracee.setRegisterWords(restored.words)
+      // Exactly the registers of its fork's return, orig_rax included (a signal delivered now
+      // must see what it would have seen): their rax, 0, is no restart code, so the
+      // interrupted pause() is not restarted.
+      try task.tracee.setRegisterWords(registers.words)
+      // Signals that arrived meanwhile are pending; they are delivered, and recorded, here.
+      try task.tracee.setSignalMask(signalMask)
       task.isInsideSyscall = false
       try runInUser(task)
     } catch {
@@ -114,6 +125,8 @@ final class MemoryGroupTracer {
         try handle(status, of: task)
       } catch let error as Errno where error == .noSuchProcess {
         // Killed under us (SIGKILL from outside): its exit status arrives with the next wait.
+      } catch let error as RecordError where error.isNoSuchProcess {
+        // The same, noticed inside a step that wraps the error.
       } catch {
         session.abort(error)
       }
@@ -181,15 +194,19 @@ final class MemoryGroupTracer {
   /// detach it and the new thread seizes it; in between it must not run untraced. It is at
   /// its attach stop just past the `syscall` instruction of its fork, so we make it run that
   /// instruction again as pause(), which blocks until the new tracer interrupts it.
+  /// While it is untraced, every signal is blocked: a signal handled then would run outside
+  /// the recording (only SIGKILL cannot be blocked, and then it is dead either way).
   private func handOff(_ child: RecordedTask) throws {
     let saved = Registers(words: try child.tracee.registerWords())
+    let mask = try child.tracee.signalMask()
     var parked = saved
     parked.rax = 34  // pause
     parked.rip -= 2
     try child.tracee.setRegisterWords(parked.words)
+    try child.tracee.setSignalMask(~0)
     try child.tracee.detach()
     tasks[child.tid] = nil
-    session.startGroup(adopting: child.tid, registers: saved)
+    session.startGroup(adopting: child.tid, registers: saved, signalMask: mask)
   }
 
   func processEnded(_ task: RecordedTask, _ status: ExitStatus) {

@@ -10,6 +10,13 @@ public enum RecordError: Error, CustomStringConvertible {
   case syscallTable(description: String, event: UInt64)
   case trace(description: String)
 
+  /// The tracee vanished under us (killed from outside): its exit status is on its way, so
+  /// this is no reason to stop the recording.
+  var isNoSuchProcess: Bool {
+    if case .ptraceFailed(_, let errno) = self { return errno == .noSuchProcess }
+    return false
+  }
+
   public var description: String {
     switch self {
     case .spawnFailed(let path, let errno):

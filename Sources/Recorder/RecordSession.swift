@@ -86,14 +86,14 @@ public final class RecordSession: @unchecked Sendable {
 
   /// Starts a memory group for `pid`, a process a tracer has just let go parked in an
   /// injected pause() (see `MemoryGroupTracer.handOff`), on a thread of its own.
-  func startGroup(adopting pid: Int32, registers: Registers) {
+  func startGroup(adopting pid: Int32, registers: Registers, signalMask: UInt64) {
     let cpu: Int32? = lock.withLock {
       defer { nextCPU += 1 }
       return cpus.isEmpty ? nil : cpus[nextCPU % cpus.count]
     }
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
-      group.adopt(pid, registers: registers)
+      group.adopt(pid, registers: registers, signalMask: signalMask)
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }

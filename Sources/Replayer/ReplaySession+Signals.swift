@@ -45,7 +45,17 @@ extension ReplaySession {
 
   /// Runs the process to its end and checks it ends as recorded.
   func replayExit(_ event: ExitEvent, _ task: ReplayTask) throws {
-    var status = try resumeAndWait(task, .syscall)
+    if case .killed(let signal, _) = event.status, signal == SIGKILL {
+      // SIGKILL has no signal-delivery-stop, so the recording has no signal event for it:
+      // the process died wherever it was. Kill the replayed one where it stands.
+      _ = rewind_syscall6(234, Int(task.realTid), Int(task.realTid), Int(SIGKILL), 0, 0, 0)  // tgkill
+    }
+    var status: WaitStatus
+    if case .killed(let signal, _) = event.status, signal == SIGKILL {
+      status = try waitForNews(task, .continue)  // dying: nothing to resume
+    } else {
+      status = try resumeAndWait(task, .syscall)
+    }
     if status == .event(.exit) { status = try resumeAndWait(task, .continue) }
     let matches: Bool
     switch (status, event.status) {
