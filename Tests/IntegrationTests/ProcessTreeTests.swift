@@ -195,6 +195,24 @@ struct ProcessTreeTests {
     #expect(result.record.stdout.contains("final 600\n"), "serialized increments are never lost: \(result.record.summary)")
   }
 
+  /// A signal sent right after fork, while the child moves to its own tracer thread.
+  @Test func signalToANewChild() throws {
+    let result = try assertRecordReplay("signal_new_child")
+    #expect(result.record.stdout.components(separatedBy: "H").count == 9, "every handler ran: \(result.record.summary)")
+  }
+
+  /// SIGKILLed children, blocked or spinning, replay their deaths.
+  @Test func killedChildren() throws {
+    let result = try assertRecordReplay("kill_child")
+    #expect(result.record.stdout.contains("3: killed by 9\n"), "\(result.record.summary)")
+  }
+
+  /// A fork made while a posix_spawn'd program runs: the trace keeps fork before child.
+  @Test func spawnThenFork() throws {
+    let result = try assertRecordReplay("spawn_then_fork")
+    #expect(result.record.stdout.contains("child exited 7\n"), "\(result.record.summary)")
+  }
+
   /// System V shared memory: shmget/shmat before fork, shmdt in both, shmctl IPC_STAT.
   @Test func systemVSharedMemory() throws {
     let result = try assertRecordReplay("sysv_shm")
