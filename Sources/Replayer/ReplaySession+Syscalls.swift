@@ -9,6 +9,7 @@ private let protWrite: UInt64 = 0x02
 private let mapShared: UInt64 = 0x01
 private let mapPrivate: UInt64 = 0x02
 private let mapFixed: UInt64 = 0x10
+private let mapFixedNoReplace: UInt64 = 0x10_0000
 private let mapAnonymous: UInt64 = 0x20
 
 extension ReplaySession {
@@ -165,17 +166,21 @@ extension ReplaySession {
   private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent) -> Registers {
     var registers = entry
     registers.rdi = UInt64(bitPattern: event.result)
+    // Where the program did not ask for MAP_FIXED, a mapping already at the recorded address
+    // means replay's address space drifted: MAP_FIXED_NOREPLACE makes that an EEXIST, which
+    // the result check reports, instead of silently replacing it.
+    let placement = entry.r10 & mapFixed != 0 ? mapFixed : mapFixedNoReplace
     if registers.r10 & mapAnonymous == 0 {
       // A writable shared mapping stays shared, so that processes forked later still share
       // it. A read-only one is made private: nobody writes through it, and /proc/PID/mem can
       // fill only private read-only pages (glibc maps its gconv cache MAP_SHARED, PROT_READ).
       let isWritableShared = registers.r10 & mapTypeMask != mapPrivate && registers.rdx & protWrite != 0
       let type = isWritableShared ? mapShared : mapPrivate
-      registers.r10 = (registers.r10 & ~mapTypeMask) | type | mapAnonymous | mapFixed
+      registers.r10 = (registers.r10 & ~mapTypeMask) | type | mapAnonymous | placement
       registers.r8 = UInt64(bitPattern: -1)
       registers.r9 = 0
     } else {
-      registers.r10 |= mapFixed
+      registers.r10 |= placement
     }
     return registers
   }
