@@ -74,10 +74,10 @@ extension MemoryGroupTracer {
 
   // MARK: Event order
 
-  /// Reserves the trace position of `task`'s current system call.
-  func reserveSlot() -> Int {
+  /// Reserves the trace position of an event of `tid` (its current system call).
+  func reserveSlot(for tid: Int32) -> Int {
     defer { scheduler.nextSlot += 1 }
-    scheduler.slots.append(EventSlot(id: scheduler.nextSlot, events: nil))
+    scheduler.slots.append(EventSlot(id: scheduler.nextSlot, tid: tid, events: nil))
     return scheduler.nextSlot
   }
 
@@ -87,10 +87,14 @@ extension MemoryGroupTracer {
     flushSlots()
   }
 
-  /// An event whose position is now (a signal, an RDTSC, an exit).
-  func post(_ event: @escaping (UInt64) -> TraceEvent) {
-    fill(reserveSlot(), with: [event])
+  /// An event of `tid` whose position is now (a signal, an RDTSC, an exit).
+  func post(for tid: Int32, _ event: @escaping (UInt64) -> TraceEvent) {
+    fill(reserveSlot(for: tid), with: [event])
   }
+
+  /// Whether events of `tid` still wait in the buffer: it may not move to another tracer,
+  /// which writes straight to the trace, until they are written.
+  func hasBufferedEvents(of tid: Int32) -> Bool { scheduler.slots.contains { $0.tid == tid } }
 
   /// Whether a reserved position is still waiting in the buffer (unfilled, or behind one).
   func isSlotPending(_ slot: Int) -> Bool { scheduler.slots.contains { $0.id == slot } }
@@ -122,6 +126,7 @@ struct GroupScheduler {
 
 struct EventSlot {
   let id: Int
+  let tid: Int32
   /// nil while the system call is in progress.
   var events: [(UInt64) -> TraceEvent]?
 }

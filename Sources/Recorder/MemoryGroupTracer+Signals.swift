@@ -24,7 +24,7 @@ extension MemoryGroupTracer {
       try runInUser(task)
       return
     }
-    post { index in
+    post(for: task.tid) { index in
       .signal(
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
@@ -43,7 +43,7 @@ extension MemoryGroupTracer {
     if instruction == .rdtscp { registers.rcx = UInt64(aux) }
     registers.rip += instruction.length
     try task.tracee.setRegisterWords(registers.words)
-    post { index in
+    post(for: task.tid) { index in
       .rdtsc(
         RdtscEvent(
           index: index, tid: task.tid, rip: rip, isRdtscp: instruction == .rdtscp, value: value,

@@ -11,6 +11,12 @@ let mapAnonymousFlag: UInt64 = 0x20
 
 extension MemoryGroupTracer {
   func syscallEntered(_ task: RecordedTask) throws {
+    if task.movesAtNextEntry && !hasBufferedEvents(of: task.tid) {
+      task.movesAtNextEntry = false
+      task.isInsideSyscall = false
+      try handOffAtEntry(task)
+      return
+    }
     var registers = try registers(of: task)
     let number = Int(Int64(bitPattern: registers.origRax))
     if !task.hasExecuted && number != 59 {
@@ -34,7 +40,7 @@ extension MemoryGroupTracer {
       try task.tracee.setRegisterWords(registers.words)
     }
     var pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
-    pending.slot = reserveSlot()
+    pending.slot = reserveSlot(for: task.tid)
     if call.name == "exit" || call.name == "exit_group" {
       // These never reach a syscall-exit stop, so the event is complete now.
       fill(pending.slot, with: [syscallEvent(pending, task, result: 0, outputs: [])])
@@ -89,7 +95,13 @@ extension MemoryGroupTracer {
       }
     }
     fill(pending.slot, with: events)
-    if exec != nil { try releaseVforkParent(of: task) }
+    if exec != nil {
+      try releaseVforkParent(of: task)
+      if task.sharesMemoryUntilExec {
+        task.sharesMemoryUntilExec = false
+        task.movesAtNextEntry = !hasSharedWritableMemory(task.tid)
+      }
+    }
     try runInUser(task)
   }
 
@@ -144,6 +156,7 @@ extension MemoryGroupTracer {
       // progress the fork waits in the reorder buffer, and the child stays here.
       let forkIsWritten = !isSlotPending(pending.slot)
       child.movesToOwnGroup = forkIsWritten && flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
+      child.sharesMemoryUntilExec = flags & cloneVM != 0 && flags & cloneThreadFlag == 0
       pending.isWritten = true
       task.pendingCall = pending
     }

@@ -63,7 +63,7 @@ final class MemoryGroupTracer {
 
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
   /// interrupts the pause, and puts back the registers it had at its fork.
-  func adopt(_ pid: Int32, registers: Registers, signalMask: UInt64) {
+  func adopt(_ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal]) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
     tasks[pid] = task
     do {
@@ -93,6 +93,7 @@ final class MemoryGroupTracer {
       try task.tracee.setRegisterWords(registers.words)
       // Signals that arrived meanwhile are pending; they are delivered, and recorded, here.
       try task.tracee.setSignalMask(signalMask)
+      resendDeferredSignals(pid, deferredSignals)
       task.isInsideSyscall = false
       try runInUser(task)
     } catch {
@@ -136,8 +137,11 @@ final class MemoryGroupTracer {
   /// A child can report its first stop before its parent's fork event does.
   private func adoptNewChild(_ tid: Int32) -> RecordedTask {
     let task = RecordedTask(tid: tid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
+    task.parentPid = (try? readProcFile("/proc/\(tid)/status"))?.split(separator: "\n")
+      .first { $0.hasPrefix("PPid:") }.flatMap { Int32($0.dropFirst(5).trimmingCharacters(in: .whitespaces)) }
     tasks[tid] = task
     session.setLive(tid, true)
+    if session.hasFailed { kill(tid, SIGKILL) }  // born after the recording was stopped
     return task
   }
 
@@ -163,6 +167,11 @@ final class MemoryGroupTracer {
     case .signalStop(let signal):
       if task.awaitsAttachStop && signal == .stop {
         try attachStopReached(task)
+      } else if task.awaitsAttachStop {
+        // A lower-numbered signal is dequeued before the attach SIGSTOP: keep it for when
+        // the child runs, and go on to its attach stop.
+        task.deferredSignals.append(signal)
+        try task.tracee.resume(.syscall)
       } else {
         try signalArrived(signal, task)
       }
@@ -186,6 +195,8 @@ final class MemoryGroupTracer {
     if child.movesToOwnGroup {
       try handOff(child)
     } else {
+      resendDeferredSignals(child.tid, child.deferredSignals)
+      child.deferredSignals = []
       try runInUser(child)
     }
   }
@@ -206,15 +217,46 @@ final class MemoryGroupTracer {
     try child.tracee.setSignalMask(~0)
     try child.tracee.detach()
     tasks[child.tid] = nil
-    session.startGroup(adopting: child.tid, registers: saved, signalMask: mask)
+    session.startGroup(adopting: child.tid, registers: saved, signalMask: mask, deferredSignals: child.deferredSignals)
+  }
+
+  /// Hands a task to a new tracer at a syscall-entry stop: the call becomes pause() here, and
+  /// the new tracer makes it run its `syscall` instruction again, so the call is recorded there.
+  func handOffAtEntry(_ task: RecordedTask) throws {
+    let entry = Registers(words: try task.tracee.registerWords())
+    let mask = try task.tracee.signalMask()
+    var parked = entry
+    parked.origRax = 34  // pause, instead of the call
+    try task.tracee.setRegisterWords(parked.words)
+    try task.tracee.setSignalMask(~0)
+    try task.tracee.detach()
+    tasks[task.tid] = nil
+    if scheduler.holder == task.tid { try passToken() }
+    var again = entry
+    again.rip -= 2
+    again.rax = entry.origRax
+    again.origRax = UInt64(bitPattern: -1)
+    session.startGroup(adopting: task.tid, registers: again, signalMask: mask, deferredSignals: [])
+  }
+
+  /// Sends again, with tgkill, signals a child received before its attach stop (their
+  /// siginfo is not kept: they arrive as sent by rewind).
+  func resendDeferredSignals(_ tid: Int32, _ signals: [Signal]) {
+    for signal in signals { _ = rewind_syscall6(234, Int(tid), Int(tid), Int(signal.rawValue), 0, 0, 0) }
   }
 
   func processEnded(_ task: RecordedTask, _ status: ExitStatus) {
     if let pending = task.pendingCall, !pending.isWritten { dropSlot(pending.slot) }
-    post { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
+    post(for: task.tid) { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
     tasks[task.tid] = nil
     scheduler.waiting.removeAll { $0.tid == task.tid }
     if scheduler.holder == task.tid { try? passToken() }
+    // A parent killed right after a fork reports no fork event: its held child goes on.
+    for orphan in tasks.values where orphan.isHeldAtAttachStop && orphan.parentPid == task.tid {
+      orphan.isAnnounced = true
+      orphan.isHeldAtAttachStop = false
+      try? startRunning(orphan)
+    }
     session.setLive(task.tid, false)
     try? releaseVforkParent(of: task)
     if task.tid == session.rootProcess { session.rootEnded(status) }

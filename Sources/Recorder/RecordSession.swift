@@ -86,18 +86,20 @@ public final class RecordSession: @unchecked Sendable {
 
   /// Starts a memory group for `pid`, a process a tracer has just let go parked in an
   /// injected pause() (see `MemoryGroupTracer.handOff`), on a thread of its own.
-  func startGroup(adopting pid: Int32, registers: Registers, signalMask: UInt64) {
+  func startGroup(adopting pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal]) {
     let cpu: Int32? = lock.withLock {
       defer { nextCPU += 1 }
       return cpus.isEmpty ? nil : cpus[nextCPU % cpus.count]
     }
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
-      group.adopt(pid, registers: registers, signalMask: signalMask)
+      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals)
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }
   }
+
+  var hasFailed: Bool { lock.withLock { failure != nil } }
 
   /// Stops the whole recording: the first error is reported, every tracee is killed (their
   /// tracer threads then see them exit and finish).

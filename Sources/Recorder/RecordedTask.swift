@@ -32,6 +32,15 @@ final class RecordedTask {
   /// A forked process that shares no writable memory with its parent: it is traced by a
   /// tracer thread of its own once it reaches its attach stop.
   var movesToOwnGroup = false
+  /// Signals that reached a new child before its attach stop; sent again once it runs.
+  var deferredSignals: [Signal] = []
+  /// The parent of a child first seen before its fork event (from /proc), so that a child
+  /// whose parent died before that event is not held forever.
+  var parentPid: Int32?
+  /// A vfork or posix_spawn child shares its parent's memory only until it execs; after
+  /// that, it moves to a tracer of its own at its next system call.
+  var sharesMemoryUntilExec = false
+  var movesAtNextEntry = false
   /// For a vfork child: the parent waiting for its exec or exit.
   var vforkParent: Int32?
 
