@@ -61,6 +61,10 @@ public indirect enum ArgKind: Equatable, Sendable {
   case fdSet(nfdsArg: Int)
   /// An array of `struct pollfd` (count in argument `countArg`); the call writes `revents`.
   case pollfds(countArg: Int)
+  /// epoll_wait's output: as many 12-byte `struct epoll_event`s as the call returned.
+  case epollEvents
+  /// epoll_ctl's operation: EPOLL_CTL_ADD, _DEL, _MOD.
+  case epollOperation
   /// A `struct msghdr` of sendmsg, whose name, iovecs and control data the call reads.
   case inMsghdr
   /// A `struct msghdr` of recvmsg: the call fills the iovecs and name and control buffers and

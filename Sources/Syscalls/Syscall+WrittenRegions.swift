@@ -183,6 +183,8 @@ struct CallState {
       return try iovecRegions(at: pointer, count: arguments[countArg], byteCount: Int(result))
     case .fdSet(let nfdsArg):
       return [MemoryRegion(address: pointer, count: fdSetByteCount(nfds: arguments[nfdsArg]))]
+    case .epollEvents:
+      return result > 0 ? [MemoryRegion(address: pointer, count: Int(result) * 12)] : []
     case .pollfds(let countArg):
       // Only `revents` (offset 6 of each 8-byte pollfd) is written back.
       return (0..<min(arguments[countArg], 1 << 20)).map {

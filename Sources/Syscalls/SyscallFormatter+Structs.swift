@@ -157,6 +157,20 @@ extension FormattedCall {
     return "[" + set.map(String.init).joined(separator: " ") + "]"
   }
 
+  /// `[{events=EPOLLIN, data=0x3}]`: the events epoll_wait returned (its address on failure).
+  func epollEvents(at address: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    guard hasSucceeded else { return pointer(address) }
+    let count = min(Int(max(call.result, 0)), 64)
+    guard let bytes = try? memory.readBytes(at: address, count: count * 12) else { return pointer(address) }
+    let items = (0..<count).map { index -> String in
+      let events = bytes.littleEndianInteger(at: index * 12, count: 4)
+      let data = bytes.littleEndianInteger(at: index * 12 + 4, count: 8)
+      return "{events=\(ConstantNames.flags(events, ConstantNames.epollEventNames)), data=\(hex(data))}"
+    }
+    return "[" + items.joined(separator: ", ") + (Int(call.result) > count ? ", ...]" : "]")
+  }
+
   /// `[{fd=3, events=POLLIN}]`, with `revents` once the call has returned.
   func pollfds(at address: UInt64, count: UInt64) -> String {
     guard address != 0 else { return "NULL" }

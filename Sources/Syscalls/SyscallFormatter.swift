@@ -114,6 +114,9 @@ struct FormattedCall {
       return iovecs(at: value, count: call.arguments[countArg], shownBytes: Int(call.result))
     case .fdSet(let nfdsArg): return fdSet(at: value, nfds: call.arguments[nfdsArg])
     case .pollfds(let countArg): return pollfds(at: value, count: call.arguments[countArg])
+    case .epollEvents: return epollEvents(at: value)
+    case .epollOperation:
+      return ConstantNames.enumeration(value, [1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"], unknown: "EPOLL_CTL_")
     case .inMsghdr, .outMsghdr, .inMmsghdrs, .outMmsghdrs: return pointer(value)
     case .openFlags: return ConstantNames.openFlags(value)
     case .descriptorFlags: return value == 0 ? "0" : ConstantNames.flags(value & 0xffff_ffff, ConstantNames.openFlagNames)

@@ -54,8 +54,8 @@ extension SyscallTable {
     Syscall(231, "exit_group", [.int], .special, returns: .none),
     Syscall(
       232, "epoll_wait",
-      [.fd, .outBytes(count: .returnValueElements(elementSize: 12)), .int, .int], .emulate),
-    Syscall(233, "epoll_ctl", [.fd, .int, .fd, .inStruct(.epollEvent)], .emulate),
+      [.fd, .epollEvents, .int, .int], .emulate),
+    Syscall(233, "epoll_ctl", [.fd, .epollOperation, .fd, .inStruct(.epollEvent)], .emulate),
     Syscall(234, "tgkill", [.pid, .pid, .signal], .special),
     Syscall(235, "utimes", [.path, .inStruct(.timevalPair)], .emulate),
     Syscall(236, "vserver", [.hex, .hex, .hex, .hex, .hex], .emulate),
@@ -136,7 +136,7 @@ extension SyscallTable {
     Syscall(
       281, "epoll_pwait",
       [
-        .fd, .outBytes(count: .returnValueElements(elementSize: 12)), .int, .int,
+        .fd, .epollEvents, .int, .int,
         .inSigset(size: .arg(5)), .size,
       ], .emulate),
     Syscall(282, "signalfd", [.fd, .inSigset(size: .arg(2)), .size], .emulate),

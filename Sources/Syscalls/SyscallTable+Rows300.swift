@@ -90,7 +90,7 @@ extension SyscallTable {
     Syscall(
       441, "epoll_pwait2",
       [
-        .fd, .outBytes(count: .returnValueElements(elementSize: 12)), .int,
+        .fd, .epollEvents, .int,
         .inStruct(.timespec), .inSigset(size: .arg(5)), .size,
       ], .emulate),
     Syscall(442, "mount_setattr", [.dirfd, .path, .hex, .address, .size], .emulate),

@@ -34,3 +34,17 @@ struct RecordErrorTests {
     #expect(message.contains("swift build"))
   }
 }
+
+/// `rewind doctor` reports this machine's facts (DESIGN.md: no PMU, no CPUID faulting,
+/// RDTSC trapping and debug registers work) and says rewind can record here.
+@Suite struct DoctorTests {
+  @Test func doctorReportsThisMachine() throws {
+    let result = try Harness.rewind(["doctor"])
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    for line in ["yes  ptrace", "yes  disable ASLR", "yes  RDTSC trapping", "yes  hardware debug registers"] {
+      #expect(result.stdout.contains(line), "missing '\(line)':\n\(result.stdout)")
+    }
+    #expect(result.stdout.contains("hardware PMU"))
+    #expect(result.stdout.contains("rewind can record and replay on this machine."))
+  }
+}

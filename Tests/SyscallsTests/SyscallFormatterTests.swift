@@ -72,6 +72,15 @@ import Testing
     #expect(
       line("pipe2", [0x1000, 0o2000000], 0, [(0x1000, [3, 0, 0, 0, 4, 0, 0, 0])])
         == "pipe2([3, 4], O_CLOEXEC) = 0")
+    #expect(line("pipe2", [0x1000, 0], 0, [(0x1000, [3, 0, 0, 0, 4, 0, 0, 0])]) == "pipe2([3, 4], 0) = 0")
+    let event: [UInt8] = [1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]  // EPOLLIN, data 3
+    #expect(
+      line("epoll_ctl", [4, 1, 3, 0x1000], 0, [(0x1000, event)])
+        == "epoll_ctl(4, EPOLL_CTL_ADD, 3, {events=EPOLLIN, data=0x3}) = 0")
+    #expect(
+      line("epoll_wait", [4, 0x1000, 2, 100], 1, [(0x1000, event)])
+        == "epoll_wait(4, [{events=EPOLLIN, data=0x3}], 2, 100) = 1")
+    #expect(line("epoll_wait", [4, 0x1000, 2, 100], -4) == "epoll_wait(4, 0x1000, 2, 100) = -1 EINTR (Interrupted system call)")
   }
 
   @Test func signals() {
