@@ -236,5 +236,3 @@ extension MemoryGroupTracer {
   }
 }
 
-/// True for the -4095...-1 range the kernel uses for -errno.
-func isErrorResult(_ result: Int64) -> Bool { result < 0 && result >= -4095 }

@@ -259,7 +259,6 @@ private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
   }
 }
 
-func isErrorResult(_ result: Int64) -> Bool { result < 0 && result >= -4095 }
 
 func describeResult(_ result: Int64) -> String {
   isErrorResult(result) ? "-\(-result) (\(String(cString: strerror(Int32(-result)))))" : "\(result) (\(hex(UInt64(bitPattern: result))))"

@@ -72,3 +72,6 @@ extension ReplayPolicy {
         + "Record a program that does not call it, or describe it in Sources/Syscalls.")
   }
 }
+
+/// True for a system call result in the -4095...-1 range, where the kernel returns -errno.
+public func isErrorResult(_ result: Int64) -> Bool { result < 0 && result >= -4095 }
