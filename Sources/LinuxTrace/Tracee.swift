@@ -191,6 +191,23 @@ public final class Tracee {
     }
   }
 
+  /// Kills all of `tracees` and reaps every tracee of this thread. A thread group's leader
+  /// is reaped only after its other threads, and those stop at PTRACE_EVENT_EXIT on their
+  /// way out, so killing and reaping one tracee at a time can wait forever.
+  public static func killAndReapAll(_ tracees: [Tracee]) {
+    for tracee in tracees {
+      tracee.closeMemoryFile()
+      _ = Glibc.kill(tracee.tid, SIGKILL)
+    }
+    var status: Int32 = 0
+    while true {
+      let r = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+      if r == -1 && errno == EINTR { continue }
+      if r <= 0 { return }  // ECHILD: all reaped
+      if rewind_wifstopped(status) != 0 { _ = rewind_ptrace(7, r, 0, 0) }  // PTRACE_CONT
+    }
+  }
+
   func closeMemoryFile() {
     if memoryFile >= 0 { close(memoryFile) }
     memoryFile = -1

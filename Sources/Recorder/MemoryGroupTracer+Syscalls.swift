@@ -47,7 +47,14 @@ extension MemoryGroupTracer {
     } else {
       task.pendingCall = pending
     }
-    try runInKernel(task)
+    if call.name == "exit" && task.isThread {
+      // A thread's tid is cleared (CLONE_CHILD_CLEARTID) while it exits, after this entry:
+      // it keeps the token until it is gone, so that what the others see does not depend on
+      // how far its exit got. Replay runs the exit through at this event likewise.
+      try task.tracee.resume(.syscall)
+    } else {
+      try runInKernel(task)
+    }
   }
 
   func syscallExited(_ task: RecordedTask) throws {
@@ -157,6 +164,7 @@ extension MemoryGroupTracer {
       let forkIsWritten = !isSlotPending(pending.slot)
       child.movesToOwnGroup = forkIsWritten && flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       child.sharesMemoryUntilExec = flags & cloneVM != 0 && flags & cloneThreadFlag == 0
+      child.isThread = flags & cloneThreadFlag != 0
       pending.isWritten = true
       task.pendingCall = pending
     }
@@ -209,13 +217,16 @@ extension MemoryGroupTracer {
     }
   }
 
+  /// Threads are recorded (they share memory, so they stay in their process's memory group
+  /// and run one at a time). An exec from a process with several threads is not: the kernel
+  /// kills the other threads and gives the exec'ing one the process's pid.
   private func refuseThreads(_ call: Syscall, _ registers: Registers, _ task: RecordedTask) throws {
-    var flags: UInt64?
-    if call.name == "clone" { flags = registers.rdi }
-    if call.name == "clone3" { flags = try? task.tracee.readWord(at: registers.rdi) }
-    if let flags, flags & cloneThreadFlag != 0 {
+    guard call.name == "execve" || call.name == "execveat" else { return }
+    let threads = (try? readProcFile("/proc/\(task.tid)/status"))?.split(separator: "\n")
+      .first { $0.hasPrefix("Threads:") }.flatMap { Int($0.dropFirst(8).trimmingCharacters(in: .whitespaces)) } ?? 1
+    if threads > 1 {
       throw RecordError.unsupportedSyscall(
-        name: call.name, reason: "the program starts a thread, and recording threads is not built yet",
+        name: call.name, reason: "a process with \(threads) threads calls exec, and recording that is not built yet",
         event: session.eventCount)
     }
   }

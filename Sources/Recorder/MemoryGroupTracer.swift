@@ -158,7 +158,9 @@ final class MemoryGroupTracer {
       try task.tracee.resume(.syscall)  // on to the syscall-exit stop, in the kernel
     case .event(.exit):
       try task.tracee.resume(.continue)
-      if scheduler.holder == task.tid { try passToken() }
+      // A thread keeps the token until it is reaped (processEnded). A thread group's leader
+      // is reported only after all its threads, so it gives the token up here.
+      if scheduler.holder == task.tid && !task.isThread { try passToken() }
     case .event(.stop) where task.awaitsAttachStop:
       // Children of a seized tracee start with PTRACE_EVENT_STOP instead of SIGSTOP.
       try attachStopReached(task)

@@ -29,6 +29,8 @@ final class RecordedTask {
   /// parent) meets the events in an order it can follow.
   var vforkChild: Int32?
   var isHeldAfterVfork = false
+  /// A thread of another task's process (CLONE_THREAD), not a thread group leader.
+  var isThread = false
   /// A forked process that shares no writable memory with its parent: it is traced by a
   /// tracer thread of its own once it reaches its attach stop.
   var movesToOwnGroup = false

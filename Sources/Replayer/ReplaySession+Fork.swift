@@ -5,7 +5,9 @@ import TraceFormat
 
 /// clone(2) flags.
 private let cloneVfork: UInt64 = 0x4000
+private let cloneThread: UInt64 = 0x0001_0000
 private let cloneChildSetTID: UInt64 = 0x0100_0000
+private let cloneParentSetTID: UInt64 = 0x0010_0000
 
 extension ReplaySession {
   /// Replays fork, vfork, clone and clone3 by performing them: the child is a real process
@@ -19,20 +21,26 @@ extension ReplaySession {
       throw unexpected(forkStop, task, index: event.index, activity: activity, expected: "a new process \(event.result)")
     }
     let realChild = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
-    let child = ReplayTask(recordedTid: Int32(truncatingIfNeeded: event.result), realTid: realChild)
+    var flags: UInt64 = 0
+    if call.name == "clone" { flags = entry.rdi }
+    if call.name == "clone3" { flags = (try? task.tracee.readWord(at: entry.rdi)) ?? 0 }
+    let isThread = flags & cloneThread != 0
+    let child = ReplayTask(
+      recordedTid: Int32(truncatingIfNeeded: event.result), realTid: realChild, realTgid: isThread ? task.realTgid : realChild)
     tasks[child.recordedTid] = child
     guard case .signalStop(.stop) = try waitForTracee(realChild) else {
       throw ReplayError.setup("the replayed child \(realChild) of \(task.recordedTid) did not stop at its start")
     }
-    var flags: UInt64 = 0
-    if call.name == "clone" { flags = entry.rdi }
-    if call.name == "clone3" { flags = (try? task.tracee.readWord(at: entry.rdi)) ?? 0 }
+    // The kernel wrote the real tid where the program asked (glibc's fork and
+    // pthread_create: the new thread's tid field); the program must see the recorded one.
+    let recordedTid = (0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: child.recordedTid) >> (8 * UInt32($0))) }
     if flags & cloneChildSetTID != 0 {
-      // The kernel wrote the real pid into the child (glibc's fork: its thread's tid field);
-      // the program must see the recorded one.
       let address = call.name == "clone" ? entry.r10 : ((try? task.tracee.readWord(at: entry.rdi + 16)) ?? 0)
-      let recorded = UInt32(bitPattern: child.recordedTid)
-      try child.tracee.writeMemory(at: address, bytes: (0..<4).map { UInt8(truncatingIfNeeded: recorded >> (8 * UInt32($0))) })
+      try child.tracee.writeMemory(at: address, bytes: recordedTid)
+    }
+    if flags & cloneParentSetTID != 0 {
+      let address = call.name == "clone" ? entry.rdx : ((try? task.tracee.readWord(at: entry.rdi + 24)) ?? 0)
+      try task.tracee.writeMemory(at: address, bytes: recordedTid)
     }
     try task.tracee.resume(.syscall)
     if call.name == "vfork" || flags & cloneVfork != 0 {

@@ -12,7 +12,7 @@ extension ReplaySession {
     let activity = "signal \(signal)"
     let raisedByCPU = signal.canBeSynchronousFault && event.code > 0
     if !raisedByCPU {
-      _ = rewind_syscall6(234, Int(task.realTid), Int(task.realTid), Int(event.signal), 0, 0, 0)  // tgkill
+      _ = rewind_syscall6(234, Int(task.realTgid), Int(task.realTid), Int(event.signal), 0, 0, 0)  // tgkill
     }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)
     guard status == .signalStop(signal) else {
@@ -55,13 +55,24 @@ extension ReplaySession {
     if case .killed(let signal, _) = event.status, signal == SIGKILL {
       // SIGKILL has no signal-delivery-stop, so the recording has no signal event for it:
       // the process died wherever it was. Kill the replayed one where it stands.
-      _ = rewind_syscall6(234, Int(task.realTid), Int(task.realTid), Int(SIGKILL), 0, 0, 0)  // tgkill
+      _ = rewind_syscall6(234, Int(task.realTgid), Int(task.realTid), Int(SIGKILL), 0, 0, 0)  // tgkill
     }
     var status: WaitStatus
-    if case .killed(let signal, _) = event.status, signal == SIGKILL {
+    if let exited = task.exitedStatus {
+      status = exited
+    } else if task.isExiting {
+      status = try waitForNews(task, .continue)
+    } else if task.isAtExitStop {
+      status = .event(.exit)
+    } else if case .killed(let signal, _) = event.status, signal == SIGKILL {
       status = try waitForNews(task, .continue)  // dying: nothing to resume
     } else {
-      status = try resumeAndWait(task, .syscall)
+      do {
+        status = try resumeAndWait(task, .syscall)
+      } catch let error as Errno where error == .noSuchProcess {
+        // A thread that another thread's exit_group killed is on its way out, not stopped.
+        status = try waitForNews(task, .continue)
+      }
     }
     if status == .event(.exit) { status = try resumeAndWait(task, .continue) }
     let matches: Bool

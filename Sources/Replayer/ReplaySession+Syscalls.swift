@@ -36,7 +36,31 @@ extension ReplaySession {
       try emulate(event, call, task, registers: entry)
       return
     }
-    if call.name == "exit" || call.name == "exit_group" { return }  // the exit event follows
+    if call.name == "exit" {
+      // Run it through now: the kernel clears the thread's tid (CLONE_CHILD_CLEARTID) and
+      // wakes its joiners only as it exits, and the threads that join it see that next.
+      let exit = try resumeAndWait(task, .syscall)
+      guard exit == .event(.exit) else {
+        throw unexpected(exit, task, index: event.index, activity: "syscall exit", expected: "the thread exits")
+      }
+      try task.tracee.resume(.continue)
+      task.isExiting = true
+      if task.realTid != task.realTgid {
+        // Wait until it is gone: only then is its tid cleared for the threads that join it.
+        // (A thread group's leader is reported only once all its threads are, so not it.)
+        task.exitedStatus = try waitForNews(task, .continue)
+      }
+      return
+    }
+    if call.name == "exit_group" {
+      // Run it now: it kills the other threads, whose exit events may come first.
+      let exit = try resumeAndWait(task, .syscall)
+      guard exit == .event(.exit) else {
+        throw unexpected(exit, task, index: event.index, activity: "syscall exit_group", expected: "the process exits")
+      }
+      task.isAtExitStop = true
+      return
+    }
     let rewritten = try rewrittenArguments(call, entry, event, task)
     if let rewritten { try setRegisters(rewritten, task) }
     let exit = try resumeAndWait(task, .syscall)

@@ -76,6 +76,7 @@ public final class ReplaySession {
     do {
       events: while let event = try cursor.next() {
         guard scope.replays(event) else { continue }
+        if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
         let task = try task(for: event)
         switch event {
         case .syscall(let e):
@@ -142,7 +143,7 @@ public final class ReplaySession {
   }
 
   private func killAll() {
-    for task in tasks.values { task.tracee.killAndReap() }
+    Tracee.killAndReapAll(tasks.values.map(\.tracee))
     tasks = [:]
   }
 

@@ -6,6 +6,15 @@ final class ReplayTask {
   let recordedTid: Int32
   let tracee: Tracee
   var realTid: Int32 { tracee.tid }
+  /// The real thread group (process) id: the task's own for a process, its process's for a
+  /// thread. tgkill needs it.
+  let realTgid: Int32
+  /// exit_group ran and the task sits at its PTRACE_EVENT_EXIT stop.
+  var isAtExitStop = false
+  /// exit ran through: the thread is gone, its status waits to be reaped.
+  var isExiting = false
+  /// The status of a thread that exited (and was reaped) before its exit event.
+  var exitedStatus: WaitStatus?
   /// The tracee sits at a PTRACE_SYSEMU entry stop; resuming with PTRACE_SYSCALL will first
   /// report a syscall-exit-stop for the skipped call, which carries no news.
   var atEmulatedEntry = false
@@ -15,8 +24,9 @@ final class ReplayTask {
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
 
-  init(recordedTid: Int32, realTid: Int32) {
+  init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil) {
     self.recordedTid = recordedTid
     self.tracee = Tracee(tid: realTid)
+    self.realTgid = realTgid ?? realTid
   }
 }
