@@ -17,6 +17,9 @@ public struct ProcessTable: Sendable {
   /// In creation order, the root first.
   public private(set) var processes: [Process] = []
   private var positions: [Int32: Int] = [:]
+  /// Each thread (a CLONE_THREAD clone) with the process it belongs to and the event at
+  /// which it was made.
+  public private(set) var threads: [Int32: (process: Int32, createdAt: UInt64)] = [:]
 
   public init() {}
 
@@ -35,16 +38,34 @@ public struct ProcessTable: Sendable {
     switch event {
     case .syscall(let e) where ProcessTable.forkCalls.contains(e.number) && e.result > 0:
       let child = Int32(truncatingIfNeeded: e.result)
-      if positions[child] == nil {
+      if ProcessTable.makesThread(e) {
+        threads[child] = (processOf(e.tid), e.index)
+      } else if positions[child] == nil {
         insert(Process(pid: child, parent: e.tid, forkEvent: e.index, command: process(e.tid)?.command ?? [], exit: nil))
       }
     case .exec(let e):
-      update(e.tid) { $0.command = e.argv }
-    case .exit(let e):
+      update(processOf(e.tid)) { $0.command = e.argv }
+    case .exit(let e) where threads[e.tid] == nil:
       update(e.tid) { $0.exit = e.status }
     default:
       break
     }
+  }
+
+  /// The process a task belongs to: itself, or the process of a thread.
+  public func processOf(_ tid: Int32) -> Int32 { threads[tid]?.process ?? tid }
+
+  /// The threads of process `pid` (not its main thread).
+  public func threads(of pid: Int32) -> [Int32] { threads.filter { $0.value.process == pid }.map(\.key) }
+
+  /// clone with CLONE_THREAD, or clone3 whose captured clone_args say so.
+  static func makesThread(_ event: SyscallEvent) -> Bool {
+    let cloneThread: UInt64 = 0x0001_0000
+    if event.number == 56 { return event.entryRegisters.rdi & cloneThread != 0 }
+    guard event.number == 435,
+      let args = event.inputs.first(where: { $0.address == event.entryRegisters.rdi }), args.bytes.count >= 8
+    else { return false }
+    return args.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } & cloneThread != 0
   }
 
   /// The processes from the root down to `pid`, each with the event at which it forked the

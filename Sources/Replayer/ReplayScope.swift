@@ -9,10 +9,15 @@ struct ReplayScope {
   /// of the next process on the path); nil for the target itself.
   private let lastEvents: [Int32: UInt64?]
 
-  init(ancestry: [(pid: Int32, forksNextAt: UInt64?)]?) {
+  /// `threads` gives each process's threads: they replay with their process, up to the same
+  /// event.
+  init(ancestry: [(pid: Int32, forksNextAt: UInt64?)]?, threads: (Int32) -> [Int32] = { _ in [] }) {
     target = ancestry?.last?.pid
     var last: [Int32: UInt64?] = [:]
-    for (pid, forkEvent) in ancestry ?? [] { last[pid] = forkEvent }
+    for (pid, forkEvent) in ancestry ?? [] {
+      last[pid] = forkEvent
+      for thread in threads(pid) { last[thread] = forkEvent }
+    }
     lastEvents = last
   }
 
@@ -32,6 +37,10 @@ struct ReplayScope {
     return event.index == index
   }
 
-  /// Only the replayed process's output is echoed when it is replayed alone.
-  func echoes(_ tid: Int32) -> Bool { target == nil || target == tid }
+  /// Only the replayed process's output (its threads' too) is echoed when it is replayed alone.
+  func echoes(_ tid: Int32) -> Bool {
+    guard target != nil else { return true }
+    guard let last = lastEvents[tid] else { return false }
+    return last == nil  // the target and its threads, which replay to their end
+  }
 }

@@ -58,7 +58,10 @@ public final class ReplaySession {
         throw .setup(
           "the recording has no process \(target); its processes are \(table.processes.map { String($0.pid) }.joined(separator: ", ")) (see `rewind ps`)")
       }
-      scope = ReplayScope(ancestry: table.ancestry(of: target))
+      guard table.threads[target] == nil else {
+        throw .setup("\(target) is a thread of process \(table.processOf(target)); replay that process with --process \(table.processOf(target))")
+      }
+      scope = ReplayScope(ancestry: table.ancestry(of: target), threads: { table.threads(of: $0) })
     } else {
       scope = ReplayScope(ancestry: nil)
     }
