@@ -15,8 +15,7 @@ import TraceFormat
 /// reserved at its entry (where its slice ended) and filled at its exit.
 ///
 /// A task that runs more than `timeslice` without a system call while another waits (a
-/// spin-wait on shared memory) would need a recorded preemption point, which rewind cannot
-/// make yet (issue 7); the group then runs unserialized from there, with a warning.
+/// spin-wait on shared memory) is preempted, and its code point recorded for replay.
 extension MemoryGroupTracer {
   static let timeslice: Double = 0.05
 
@@ -57,19 +56,24 @@ extension MemoryGroupTracer {
   }
 
   /// Called while tasks wait for the token: a holder that ran a whole timeslice without a
-  /// system call is spinning on something only a waiting task can change.
+  /// system call (spinning on something only a waiting task can change) is preempted with a
+  /// SIGSTOP, which rewind suppresses; where it stops is the recorded code point.
   func checkTimeslice() {
-    guard scheduler.isSerializing, scheduler.holder != nil, !scheduler.waiting.isEmpty,
-      let since = scheduler.holderSince, monotonicSeconds() - since > MemoryGroupTracer.timeslice
+    guard scheduler.isSerializing, let holder = scheduler.holder, !scheduler.waiting.isEmpty,
+      let since = scheduler.holderSince, monotonicSeconds() - since > MemoryGroupTracer.timeslice,
+      let task = tasks[holder], !task.isBeingPreempted
     else { return }
-    scheduler.isSerializing = false
-    printToStandardError(
-      "rewind: process \(scheduler.holder!) ran \(Int(MemoryGroupTracer.timeslice * 1000)) ms without a system call while "
-        + "processes sharing memory with it waited; rewind cannot record that preemption yet, so from event "
-        + "\(session.eventCount) on these processes run concurrently and a replay may diverge there (it will say so).")
-    let waiting = scheduler.waiting
-    scheduler.waiting = []
-    for (tid, mode, signal) in waiting { try? tasks[tid]?.tracee.resume(mode, signal: signal) }
+    task.isBeingPreempted = true
+    _ = rewind_syscall6(234, Int(task.tgid), Int(holder), Int(SIGSTOP), 0, 0, 0)  // tgkill
+  }
+
+  /// The preempted task stopped: record its code point, and let the next task run.
+  func preempted(_ task: RecordedTask) throws {
+    task.isBeingPreempted = false
+    let registers = try registers(of: task)
+    post(for: task.tid) { index in .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers)) }
+    scheduler.waiting.append((task.tid, .syscall, nil))
+    if scheduler.holder == task.tid { try passToken() }
   }
 
   // MARK: Event order

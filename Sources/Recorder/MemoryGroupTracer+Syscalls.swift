@@ -165,6 +165,7 @@ extension MemoryGroupTracer {
       child.movesToOwnGroup = forkIsWritten && flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       child.sharesMemoryUntilExec = flags & cloneVM != 0 && flags & cloneThreadFlag == 0
       child.isThread = flags & cloneThreadFlag != 0
+      child.tgid = child.isThread ? task.tgid : childPid
       pending.isWritten = true
       task.pendingCall = pending
     }

@@ -167,7 +167,9 @@ final class MemoryGroupTracer {
     case .event:
       try runInUser(task)
     case .signalStop(let signal):
-      if task.awaitsAttachStop && signal == .stop {
+      if task.isBeingPreempted && signal == .stop {
+        try preempted(task)
+      } else if task.awaitsAttachStop && signal == .stop {
         try attachStopReached(task)
       } else if task.awaitsAttachStop {
         // A lower-numbered signal is dequeued before the attach SIGSTOP: keep it for when

@@ -31,6 +31,10 @@ final class RecordedTask {
   var isHeldAfterVfork = false
   /// A thread of another task's process (CLONE_THREAD), not a thread group leader.
   var isThread = false
+  /// Its process's id (tgkill needs it).
+  var tgid: Int32
+  /// A SIGSTOP was sent to preempt it; its signal-delivery-stop is the preemption point.
+  var isBeingPreempted = false
   /// A forked process that shares no writable memory with its parent: it is traced by a
   /// tracer thread of its own once it reaches its attach stop.
   var movesToOwnGroup = false
@@ -59,6 +63,7 @@ final class RecordedTask {
 
   init(tid: Int32, hasExecuted: Bool, awaitsAttachStop: Bool, isAnnounced: Bool) {
     tracee = Tracee(tid: tid)
+    tgid = tid
     self.hasExecuted = hasExecuted
     self.awaitsAttachStop = awaitsAttachStop
     self.isAnnounced = isAnnounced

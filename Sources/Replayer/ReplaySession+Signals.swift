@@ -12,6 +12,8 @@ extension ReplaySession {
     let activity = "signal \(signal)"
     let raisedByCPU = signal.canBeSynchronousFault && event.code > 0
     if !raisedByCPU {
+      // Sent by a process or the kernel at whatever point the thread had reached: go there.
+      try runToCodePoint(event.registers, task, index: event.index, activity: activity)
       _ = rewind_syscall6(234, Int(task.realTgid), Int(task.realTid), Int(event.signal), 0, 0, 0)  // tgkill
     }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)

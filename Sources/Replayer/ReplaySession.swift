@@ -46,6 +46,9 @@ public final class ReplaySession {
   let scope: ReplayScope
   /// Saved files already opened, by content hash.
   var savedFiles: [String: Int32] = [:]
+  /// Passes through a code point's instruction with other registers before the right one: a
+  /// measure of how ambiguous the recorded code points were.
+  public internal(set) var codePointPassesRejected = 0
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options
@@ -91,6 +94,7 @@ public final class ReplaySession {
           }
         case .signal(let e): try replaySignal(e, task)
         case .rdtsc(let e): try replayTimeStamp(e, task)
+        case .preemption(let e): try replayPreemption(e, task)
         case .exit(let e):
           try replayExit(e, task)
           tasks[e.tid] = nil

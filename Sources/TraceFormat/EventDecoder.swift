@@ -109,6 +109,10 @@ struct EventDecoder {
           index: try events.readUInt64(), tid: try events.readInt32(),
           rip: try events.readUInt64(), isRdtscp: try events.readBool(),
           value: try events.readUInt64(), aux: try events.readUInt32()))
+    case .preemption:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      return .preemption(PreemptionEvent(index: index, tid: tid, registers: try readRegisters()))
     case .exit:
       let index = try events.readUInt64()
       let tid = try events.readInt32()

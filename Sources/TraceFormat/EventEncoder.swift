@@ -16,6 +16,7 @@
 ///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
+/// kind 6 preemption  u64 index | i32 tid | regs
 /// kind 5 exit     u64 index | i32 tid | u8 how (0 exited, 1 killed) | i32 code or signal
 ///                 | u8 coreDumped
 /// ```
@@ -41,6 +42,7 @@ struct EventEncoder {
     case signal = 3
     case rdtsc = 4
     case exit = 5
+    case preemption = 6
   }
   enum MappingKind: UInt8 {
     case mappedFile = 1
@@ -116,6 +118,12 @@ struct EventEncoder {
       events.write(e.isRdtscp)
       events.write(e.value)
       events.write(e.aux)
+      endRecord(start)
+    case .preemption(let e):
+      let start = beginRecord(.preemption)
+      events.write(e.index)
+      events.write(e.tid)
+      writeRegisters(e.registers)
       endRecord(start)
     case .exit(let e):
       let start = beginRecord(.exit)

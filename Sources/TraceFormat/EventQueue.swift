@@ -133,6 +133,8 @@ final class EventQueue: @unchecked Sendable {
       return 40
     case .exit:
       return 24
+    case .preemption:
+      return 24 + Registers.count * 2
     }
   }
 }

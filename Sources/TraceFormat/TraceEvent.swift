@@ -14,6 +14,22 @@ public enum TraceEvent: Equatable, Sendable {
   case rdtsc(RdtscEvent)
   /// The process ended; the last event of a process.
   case exit(ExitEvent)
+  /// A thread was stopped between system calls so that another could run: replay runs it to
+  /// this code point (its registers) and no further before the next event.
+  case preemption(PreemptionEvent)
+}
+
+/// A code point at which a thread was preempted: its registers there. The same instruction
+/// with the same registers identifies the point (DESIGN.md, principle 4).
+public struct PreemptionEvent: Equatable, Sendable {
+  public var index: UInt64
+  public var tid: Int32
+  public var registers: Registers
+  public init(index: UInt64, tid: Int32, registers: Registers) {
+    self.index = index
+    self.tid = tid
+    self.registers = registers
+  }
 }
 
 /// The 27 general registers of `struct user_regs_struct`, in its order.
@@ -262,6 +278,7 @@ extension TraceEvent {
     case .signal(let e): e.index
     case .rdtsc(let e): e.index
     case .exit(let e): e.index
+    case .preemption(let e): e.index
     }
   }
   public var tid: Int32 {
@@ -271,6 +288,7 @@ extension TraceEvent {
     case .signal(let e): e.tid
     case .rdtsc(let e): e.tid
     case .exit(let e): e.tid
+    case .preemption(let e): e.tid
     }
   }
 }

@@ -14,7 +14,7 @@ enum EventLine {
   /// strace has no line for (RDTSC, the exec marker), so that strace log parsers read it.
   static func straceText(_ event: TraceEvent, stringLimit: Int) -> String? {
     switch event {
-    case .rdtsc, .exec: return nil
+    case .rdtsc, .exec, .preemption: return nil
     default: return "\(event.tid)  " + body(event, stringLimit: stringLimit)
     }
   }
@@ -37,6 +37,8 @@ enum EventLine {
       return "\(e.isRdtscp ? "rdtscp" : "rdtsc") = \(e.value)\(e.isRdtscp ? " aux=\(e.aux)" : "") (rip \(hex(e.rip)))"
     case .exec(let e):
       return "+++ exec \(e.executable.originalPath) [\(e.argv.map { "\"\($0)\"" }.joined(separator: ", "))] (\(e.mappings.count) mappings) +++"
+    case .preemption(let e):
+      return "--- preempted at rip \(hex(e.registers.rip)) ---"
     case .exit(let e):
       switch e.status {
       case .exited(let code): return "+++ exited with \(code) +++"
@@ -66,6 +68,9 @@ enum EventLine {
       object["kind"] = "exec"
       object["executable"] = e.executable.originalPath
       object["argv"] = e.argv
+    case .preemption(let e):
+      object["kind"] = "preemption"
+      object["rip"] = e.registers.rip
     case .exit(let e):
       object["kind"] = "exit"
       switch e.status {

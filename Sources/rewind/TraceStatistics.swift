@@ -21,7 +21,7 @@ struct TraceStatistics {
   var syscalls: [String: CallCount] = [:]
   var signals: [String: Int] = [:]
   var rdtscReads = 0
-  /// Preemptions are recorded as code points once threads are (issue 7); none yet.
+  /// Threads stopped at a code point so another could run.
   var preemptions = 0
   var memoryBytesRecorded = 0
   var processes: [Int32: ProcessCount] = [:]
@@ -49,6 +49,9 @@ struct TraceStatistics {
       eventsByKind["exec", default: 0] += 1
       processes[e.tid, default: ProcessCount()].command = e.argv
       memoryBytesRecorded += e.initialStack.bytes.count
+    case .preemption:
+      eventsByKind["preemption", default: 0] += 1
+      preemptions += 1
     case .exit(let e):
       eventsByKind["exit", default: 0] += 1
       processes[e.tid, default: ProcessCount()].exit = e.status
