@@ -53,4 +53,5 @@ func registerDifferences(recorded: Registers, replayed: Registers, ignoring igno
 /// Register indices in user_regs_struct.
 enum RegisterIndex {
   static let rax = 10
+  static let origRax = 15
 }

@@ -27,9 +27,18 @@ extension ReplaySession {
           status, task, index: index, activity: activity,
           expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(rejected) times with others)")
       }
-      if registerDifferences(recorded: target, replayed: try currentRegisters(task), ignoring: []).isEmpty {
+      // The #DB exception sets orig_rax to -1 (kernel bookkeeping, not a CPU register):
+      // compare without it, then give back the recorded one, which restart logic reads.
+      var registers = try currentRegisters(task)
+      if registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]).isEmpty {
+        registers.origRax = target.origRax
+        try setRegisters(registers, task)
         codePointPassesRejected += rejected
         return
+      }
+      if debugStops {
+        let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
+        printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \(differences.joined(separator: "; "))")
       }
       rejected += 1
     }

@@ -13,4 +13,20 @@ import Testing
     let alone = try assertReplayProcess(result.traceDir, processes[0].pid)
     #expect(alone.stdout == result.record.stdout, "\(alone.summary)")
   }
+
+  /// Threads spinning on an atomic: recording preempts the spinner at a code point, and
+  /// replay stops it there again.
+  @Test(arguments: 1...3) func spinHandoff(run: Int) throws {
+    let result = try assertRecordReplay("spin_handoff")
+    #expect(result.record.stdout.contains("passes 5 5\n"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    #expect((object["preemptions"] as? Int ?? 0) > 0, "the spinner was never preempted: \(stats.stdout)")
+  }
+
+  /// Signals that land between system calls (inside another signal's handler) replay at
+  /// their recorded code point.
+  @Test(arguments: 1...2) func signalInsideHandler(run: Int) throws {
+    try assertRecordReplay("signal_in_handler")
+  }
 }
