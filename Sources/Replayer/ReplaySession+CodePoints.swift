@@ -14,6 +14,7 @@ extension ReplaySession {
   /// its first pass; a point deep in a loop whose registers change costs a trap per pass,
   /// which the in-process compare stub of DESIGN.md will remove.
   func runToCodePoint(_ target: Registers, _ task: ReplayTask, index: UInt64, activity: String) throws {
+    codePointsReached += 1
     if registerDifferences(recorded: target, replayed: try currentRegisters(task), ignoring: []).isEmpty { return }
     try task.tracee.setDebugRegister(0, to: target.rip)
     try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)

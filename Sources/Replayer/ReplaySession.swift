@@ -49,6 +49,8 @@ public final class ReplaySession {
   /// Passes through a code point's instruction with other registers before the right one: a
   /// measure of how ambiguous the recorded code points were.
   public internal(set) var codePointPassesRejected = 0
+  /// Preemptions and asynchronous signals replayed at their code points.
+  public internal(set) var codePointsReached = 0
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options

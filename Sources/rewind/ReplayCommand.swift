@@ -48,6 +48,7 @@ extension Rewind {
       let result = TracerThread.run(pinnedTo: cpu) { Result { try session.run(cpu: cpu) } }
       switch result {
       case .success(let outcome):
+        recordCodePointStatistics(session, directory: directory)
         if outcome.recordingEndedEarly {
           FileHandle.standardError.write(
             Data("rewind: the recording ends after event \(outcome.eventsReplayed) before the program did (was the recorder killed?); all of it replayed.\n".utf8))
@@ -63,5 +64,18 @@ extension Rewind {
         throw ExitCode(ExitCodes.divergence)
       }
     }
+  }
+}
+
+/// Keeps how ambiguous the code points were in this replay (`replay-stats.json` in the
+/// trace), for `rewind stats`. A read-only trace simply keeps none.
+func recordCodePointStatistics(_ session: ReplaySession, directory: String) {
+  let object: [String: Any] = [
+    "codePointsReached": session.codePointsReached,
+    "passesRejected": session.codePointPassesRejected,
+    "replayedAt": ISO8601DateFormatter().string(from: Date()),
+  ]
+  if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+    try? data.write(to: URL(fileURLWithPath: directory + "/replay-stats.json"), options: .atomic)
   }
 }

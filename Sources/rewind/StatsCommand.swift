@@ -23,14 +23,18 @@ extension Rewind {
         return total + (stat(reader.directory + "/" + name, &info) == 0 ? UInt64(info.st_size) : 0)
       }
       let wallTime = reader.summary.map { $0.endTime.timeIntervalSince(reader.header.startTime) }
+      let replayed = (try? Data(contentsOf: URL(fileURLWithPath: reader.directory + "/replay-stats.json")))
+        .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
       if json {
-        printJSON(stats, streams: streams, files: files, wallTime: wallTime, complete: reader.summary != nil && !reader.isTruncated)
+        printJSON(stats, streams: streams, files: files, wallTime: wallTime, complete: reader.summary != nil && !reader.isTruncated, replayed: replayed)
       } else {
-        printTables(stats, streams: streams, files: files, wallTime: wallTime, reader: reader)
+        printTables(stats, streams: streams, files: files, wallTime: wallTime, reader: reader, replayed: replayed)
       }
     }
 
-    private func printTables(_ s: TraceStatistics, streams: UInt64, files: UInt64, wallTime: Double?, reader: TraceReader) {
+    private func printTables(
+      _ s: TraceStatistics, streams: UInt64, files: UInt64, wallTime: Double?, reader: TraceReader, replayed: [String: Any]?
+    ) {
       print("trace      \(reader.directory)")
       print("command    \(reader.header.command.joined(separator: " "))")
       print("recorded   \(ISO8601DateFormatter().string(from: reader.header.startTime)) on \(reader.header.hostname), \(reader.header.cpuModel)")
@@ -38,6 +42,11 @@ extension Rewind {
       print("events     \(s.events)  (" + s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
       print("rdtsc      \(s.rdtscReads) reads")
       print("preempted  \(s.preemptions) times")
+      let asynchronous = s.asynchronousSignals
+      print("code points \(s.preemptions + asynchronous) (\(s.preemptions) preemptions, \(asynchronous) signals sent by processes or timers)")
+      if let replayed, let reached = replayed["codePointsReached"] as? Int, let rejected = replayed["passesRejected"] as? Int {
+        print("ambiguity  the last replay passed a code point's instruction with other registers \(rejected) times, over \(reached) code points")
+      }
       print("recorded   \(byteCount(UInt64(s.memoryBytesRecorded))) of memory, \(byteCount(streams)) compressed in streams, \(byteCount(files)) of mapped files")
       print("\nsystem call            calls   errors")
       for (name, count) in s.syscalls.sorted(by: { ($0.value.calls, $1.key) > ($1.value.calls, $0.key) }) {
@@ -57,8 +66,12 @@ extension Rewind {
       }
     }
 
-    private func printJSON(_ s: TraceStatistics, streams: UInt64, files: UInt64, wallTime: Double?, complete: Bool) {
+    private func printJSON(
+      _ s: TraceStatistics, streams: UInt64, files: UInt64, wallTime: Double?, complete: Bool, replayed: [String: Any]?
+    ) {
       let object: [String: Any] = [
+        "codePoints": s.preemptions + s.asynchronousSignals,
+        "lastReplay": replayed.map { $0 as Any } ?? NSNull(),
         "events": s.events,
         "eventsByKind": s.eventsByKind,
         "syscalls": s.syscalls.mapValues { ["calls": $0.calls, "errors": $0.errors] },

@@ -20,6 +20,8 @@ struct TraceStatistics {
   var eventsByKind: [String: Int] = [:]
   var syscalls: [String: CallCount] = [:]
   var signals: [String: Int] = [:]
+  /// Signals not raised by the CPU for the instruction that ran: delivered at code points.
+  var asynchronousSignals = 0
   var rdtscReads = 0
   /// Threads stopped at a code point so another could run.
   var preemptions = 0
@@ -42,6 +44,7 @@ struct TraceStatistics {
     case .signal(let e):
       eventsByKind["signal", default: 0] += 1
       signals[Signal(rawValue: e.signal).description, default: 0] += 1
+      if !(Signal(rawValue: e.signal).canBeSynchronousFault && e.code > 0) { asynchronousSignals += 1 }
     case .rdtsc:
       eventsByKind["rdtsc", default: 0] += 1
       rdtscReads += 1

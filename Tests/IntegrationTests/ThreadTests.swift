@@ -22,6 +22,10 @@ import Testing
     let stats = try Harness.rewind(["stats", "--json", result.traceDir])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
     #expect((object["preemptions"] as? Int ?? 0) > 0, "the spinner was never preempted: \(stats.stdout)")
+    // The replay (by assertRecordReplay) left how ambiguous the code points were.
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReached"] as? Int ?? 0) >= (object["preemptions"] as? Int ?? 0))
+    #expect(lastReplay["passesRejected"] is Int)
   }
 
   /// Signals that land between system calls (inside another signal's handler) replay at
