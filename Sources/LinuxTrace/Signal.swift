@@ -1,3 +1,4 @@
+import CSupport
 import Glibc
 
 /// A signal number, printed with the kernel's name (`SIGSEGV`).
@@ -42,4 +43,10 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
   public var canBeSynchronousFault: Bool {
     [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP].contains(rawValue)
   }
+}
+
+/// Sends `signal` to thread `tid` of process `processID`. The C call is `tgkill(2)`.
+@discardableResult
+public func sendSignal(_ signal: Signal, toThread tid: Int32, ofProcess processID: Int32) -> Bool {
+  rewind_syscall6(234, Int(processID), Int(tid), Int(signal.rawValue), 0, 0, 0) == 0  // SYS_tgkill
 }

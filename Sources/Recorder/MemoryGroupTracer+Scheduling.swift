@@ -64,7 +64,7 @@ extension MemoryGroupTracer {
       let task = tasks[holder], !task.isBeingPreempted
     else { return }
     task.isBeingPreempted = true
-    _ = rewind_syscall6(234, Int(task.tgid), Int(holder), Int(SIGSTOP), 0, 0, 0)  // tgkill
+    sendSignal(.stop, toThread: holder, ofProcess: task.tgid)
   }
 
   /// The preempted task stopped: record its code point, and let the next task run.

@@ -93,7 +93,7 @@ final class MemoryGroupTracer {
       try task.tracee.setRegisterWords(registers.words)
       // Signals that arrived meanwhile are pending; they are delivered, and recorded, here.
       try task.tracee.setSignalMask(signalMask)
-      resendDeferredSignals(pid, deferredSignals)
+      resendDeferredSignals(pid, ofProcess: pid, deferredSignals)  // a process, not a thread
       task.isInsideSyscall = false
       try runInUser(task)
     } catch {
@@ -199,7 +199,7 @@ final class MemoryGroupTracer {
     if child.movesToOwnGroup {
       try handOff(child)
     } else {
-      resendDeferredSignals(child.tid, child.deferredSignals)
+      resendDeferredSignals(child.tid, ofProcess: child.tgid, child.deferredSignals)
       child.deferredSignals = []
       try runInUser(child)
     }
@@ -245,8 +245,8 @@ final class MemoryGroupTracer {
 
   /// Sends again, with tgkill, signals a child received before its attach stop (their
   /// siginfo is not kept: they arrive as sent by rewind).
-  func resendDeferredSignals(_ tid: Int32, _ signals: [Signal]) {
-    for signal in signals { _ = rewind_syscall6(234, Int(tid), Int(tid), Int(signal.rawValue), 0, 0, 0) }
+  func resendDeferredSignals(_ tid: Int32, ofProcess processID: Int32, _ signals: [Signal]) {
+    for signal in signals { sendSignal(signal, toThread: tid, ofProcess: processID) }
   }
 
   func processEnded(_ task: RecordedTask, _ status: ExitStatus) {

@@ -14,7 +14,7 @@ extension ReplaySession {
     if !raisedByCPU {
       // Sent by a process or the kernel at whatever point the thread had reached: go there.
       try runToCodePoint(event.registers, task, index: event.index, activity: activity)
-      _ = rewind_syscall6(234, Int(task.realTgid), Int(task.realTid), Int(event.signal), 0, 0, 0)  // tgkill
+      sendSignal(signal, toThread: task.realTid, ofProcess: task.realTgid)
     }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)
     guard status == .signalStop(signal) else {
@@ -57,7 +57,7 @@ extension ReplaySession {
     if case .killed(let signal, _) = event.status, signal == SIGKILL {
       // SIGKILL has no signal-delivery-stop, so the recording has no signal event for it:
       // the process died wherever it was. Kill the replayed one where it stands.
-      _ = rewind_syscall6(234, Int(task.realTgid), Int(task.realTid), Int(SIGKILL), 0, 0, 0)  // tgkill
+      sendSignal(.kill, toThread: task.realTid, ofProcess: task.realTgid)
     }
     var status: WaitStatus
     if let exited = task.exitedStatus {

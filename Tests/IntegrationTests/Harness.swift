@@ -63,7 +63,7 @@ struct TraceProcess: Decodable, Equatable {
 /// A started process, its stdio in files of its own; `finish` waits for it.
 final class BackgroundProcess {
   let command: [String]
-  private let process = Process()
+  private var process = Process()
   private let io: URL
   private let handles: [FileHandle]
   private let outPath: String
@@ -97,11 +97,31 @@ final class BackgroundProcess {
     process.standardInput = input
     process.standardOutput = output
     process.standardError = errors
-    do {
-      try process.run()
-    } catch {
-      closeAndRemove()
-      throw HarnessError.spawnFailed(command, "\(error)")
+    // ETXTBSY: tests run in parallel threads, and a process forked by another test at the
+    // moment a file was open for writing can hold that descriptor for a while; exec of the
+    // file then fails briefly. A retry is what a person would do.
+    var attempts = 0
+    while true {
+      do {
+        try process.run()
+        return
+      } catch let error as NSError where Harness.isTextFileBusy(error) && attempts < 10 {
+        attempts += 1
+        usleep(100_000)
+        // A Process is launched once; a fresh one, configured alike, for the next try.
+        let retry = Process()
+        retry.executableURL = process.executableURL
+        retry.arguments = process.arguments
+        retry.environment = process.environment
+        retry.currentDirectoryURL = process.currentDirectoryURL
+        retry.standardInput = process.standardInput
+        retry.standardOutput = process.standardOutput
+        retry.standardError = process.standardError
+        process = retry
+      } catch {
+        closeAndRemove()
+        throw HarnessError.spawnFailed(command, "\(error)")
+      }
     }
   }
 
@@ -202,6 +222,13 @@ enum Harness {
 
   /// `$REWIND_BIN`, else `rewind` next to the test runner (the build products
   /// directory of this very build), else `<root>/.build/debug/rewind`.
+  /// Whether spawning failed with ETXTBSY ("Text file busy").
+  static func isTextFileBusy(_ error: NSError) -> Bool {
+    let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
+    return (error.domain == NSPOSIXErrorDomain && error.code == Int(ETXTBSY))
+      || (underlying?.domain == NSPOSIXErrorDomain && underlying?.code == Int(ETXTBSY))
+  }
+
   static func rewindPath() throws -> String {
     let fm = FileManager.default
     if let path = ProcessInfo.processInfo.environment["REWIND_BIN"], !path.isEmpty {
