@@ -33,4 +33,23 @@ import Testing
   @Test(arguments: 1...2) func signalInsideHandler(run: Int) throws {
     try assertRecordReplay("signal_in_handler")
   }
+
+  /// A signal to one thread blocked in read: its handler runs there, the read fails EINTR.
+  @Test(arguments: 1...3) func signalToASpecificThread(run: Int) throws {
+    let result = try assertRecordReplay("thread_signal")
+    #expect(result.record.stdout.contains("thread 3: read returned -1 (Interrupted system call)\n"), "\(result.record.summary)")
+    #expect(result.record.stdout.contains("handled by thread 3\n"))
+  }
+
+  /// exit_group from one thread while the others block in system calls.
+  @Test(arguments: 1...3) func exitGroupWhileThreadsBlock(run: Int) throws {
+    let result = try assertRecordReplay("exit_group_threads", expectedStatus: 3, printsExitSuccess: false)
+    #expect(result.replay.stdout == "quitter: exiting the whole process with 3\n", "\(result.replay.summary)")
+  }
+
+  /// epoll over timerfd, eventfd and signalfd, then SIGALRM from setitimer during pause().
+  @Test(arguments: 1...3) func descriptorEventsAndTimers(run: Int) throws {
+    let result = try assertRecordReplay("fd_events")
+    #expect(result.record.stdout.contains("alarms 3, seen 1 1 1\n"), "\(result.record.summary)")
+  }
 }
