@@ -122,7 +122,12 @@ extension ReplaySession {
     for input in event.inputs {
       let now = (try? task.tracee.readMemory(at: input.address, count: input.bytes.count)) ?? []
       if now != input.bytes {
-        differences.append("input memory at \(hex(input.address)): recorded \(preview(input.bytes)), replayed \(preview(now))")
+        // Show where they part: the bytes from a little before the first difference.
+        let first = zip(input.bytes, now).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(input.bytes.count, now.count)
+        let from = max(0, first - 16)
+        differences.append(
+          "input memory at \(hex(input.address)) differs from byte \(first): recorded \(preview(Array(input.bytes.dropFirst(from)))), "
+            + "replayed \(preview(Array(now.dropFirst(from))))")
       }
     }
     if !differences.isEmpty {

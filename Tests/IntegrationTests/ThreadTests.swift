@@ -52,4 +52,12 @@ import Testing
     let result = try assertRecordReplay("fd_events")
     #expect(result.record.stdout.contains("alarms 3, seen 1 1 1\n"), "\(result.record.summary)")
   }
+
+  /// A handler on the alternate signal stack interrupts a read that SA_RESTART restarts.
+  @Test(arguments: 1...3) func alternateStackAndRestart(run: Int) throws {
+    let result = try assertRecordReplay("signal_stack_restart")
+    #expect(
+      result.record.stdout.contains("read 1 byte 'y' after a restart; handler on the alternate stack: 1\n"),
+      "\(result.record.summary)")
+  }
 }
