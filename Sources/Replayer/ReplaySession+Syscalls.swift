@@ -148,6 +148,7 @@ extension ReplaySession {
     registers.rax = UInt64(bitPattern: event.result)
     try setRegisters(registers, task)
     for output in event.outputs {
+      if debugStops { printToStandardError("[replay] event \(event.index) writes \(output.bytes.count) bytes at \(hex(output.address))") }
       do {
         try task.tracee.writeMemory(at: output.address, bytes: output.bytes)
       } catch {
