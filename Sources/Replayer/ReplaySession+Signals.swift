@@ -14,6 +14,9 @@ extension ReplaySession {
     if !raisedByCPU {
       // Sent by a process or the kernel at whatever point the thread had reached: go there.
       try runToCodePoint(event.registers, task, index: event.index, activity: activity)
+      // With this signal pending the kernel itself restarts (or fails with EINTR) a call
+      // it interrupted, as it did while recording.
+      task.restartCode = nil
       sendSignal(signal, toThread: task.realTid, ofProcess: task.realTgid)
     }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)

@@ -9,6 +9,13 @@ extension ReplaySession {
     try collectPendingFork(task)
     let signal = task.signalToDeliver
     task.signalToDeliver = nil
+    if let code = task.restartCode {
+      task.restartCode = nil
+      // Delivering a signal, the kernel restarts (or fails with EINTR) by itself. Without
+      // one it would restart the call on the way back to user space, as it did while
+      // recording (a suppressed preemption SIGSTOP): do what it would.
+      if signal == nil { try restartInterruptedCall(task, code: code) }
+    }
     let skipExitStop = task.atEmulatedEntry && mode == .syscall
     task.atEmulatedEntry = false
     try task.tracee.resume(mode, signal: signal)
@@ -38,6 +45,17 @@ extension ReplaySession {
       }
       return status
     }
+  }
+
+  /// The kernel's restart of an interrupted call when no handler runs: -ERESTARTSYS,
+  /// -ERESTARTNOINTR and -ERESTARTNOHAND run the call again, -ERESTART_RESTARTBLOCK runs
+  /// restart_syscall.
+  func restartInterruptedCall(_ task: ReplayTask, code: Int64) throws {
+    var registers = try currentRegisters(task)
+    guard Int64(bitPattern: registers.rax) == code, Int64(bitPattern: registers.origRax) >= 0 else { return }
+    registers.rax = code == -516 ? 219 : registers.origRax
+    registers.rip -= 2
+    try setRegisters(registers, task)
   }
 
   /// A vfork parent's syscall-exit stop comes once its child has exec'd or exited.

@@ -158,6 +158,7 @@ extension ReplaySession {
       }
     }
     task.atEmulatedEntry = true
+    task.restartCode = (-516 ... -512).contains(event.result) ? event.result : nil
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }
 

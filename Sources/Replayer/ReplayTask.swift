@@ -20,6 +20,9 @@ final class ReplayTask {
   var atEmulatedEntry = false
   /// A signal to deliver with the next resume (the recording delivered it here).
   var signalToDeliver: Signal?
+  /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a
+  /// signal, the kernel would restart it, but after PTRACE_SYSEMU it does not look.
+  var restartCode: Int64?
   /// A vfork parent runs on (in the kernel) until its child execs or exits; its syscall-exit
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
