@@ -105,22 +105,27 @@ extension ReplaySession {
   }
 }
 
-/// Compares two files byte for byte (the loader is a few hundred KiB).
+/// Compares two files byte for byte (the loader is a few hundred KiB): same size, then the
+/// same bytes, each read in full (a read may return less than asked).
 func sameContents(_ a: String, _ b: String) -> Bool {
-  let fa = open(a, O_RDONLY | O_CLOEXEC)
-  let fb = open(b, O_RDONLY | O_CLOEXEC)
-  defer {
-    if fa >= 0 { close(fa) }
-    if fb >= 0 { close(fb) }
+  guard let first = readWholeFile(a), let second = readWholeFile(b) else { return false }
+  return first == second
+}
+
+/// The bytes of a file, or nil when it cannot be read.
+func readWholeFile(_ path: String) -> [UInt8]? {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var info = stat()
+  guard fstat(fd, &info) == 0 else { return nil }
+  var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+  var done = 0
+  while done < bytes.count {
+    let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+    if n < 0 && errno == EINTR { continue }
+    guard n > 0 else { return nil }
+    done += n
   }
-  guard fa >= 0, fb >= 0 else { return false }
-  var ba = [UInt8](repeating: 0, count: 1 << 16)
-  var bb = [UInt8](repeating: 0, count: 1 << 16)
-  while true {
-    let na = ba.withUnsafeMutableBytes { read(fa, $0.baseAddress, $0.count) }
-    let nb = bb.withUnsafeMutableBytes { read(fb, $0.baseAddress, $0.count) }
-    if na != nb || na < 0 { return false }
-    if na == 0 { return true }
-    if ba[..<na] != bb[..<nb] { return false }
-  }
+  return bytes
 }
