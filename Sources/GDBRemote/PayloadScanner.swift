@@ -31,8 +31,9 @@ struct PayloadScanner {
     return true
   }
 
+  /// `what` continues the message after the character: `"<length>' after the address"`.
   mutating func expect(_ character: Character, _ what: String) throws(GDBProtocolError) {
-    guard skip(character) else { throw fail("expected '\(character)\(what)'") }
+    guard skip(character) else { throw fail("expected '\(character)\(what)") }
   }
 
   mutating func expect(_ text: String) throws(GDBProtocolError) {
