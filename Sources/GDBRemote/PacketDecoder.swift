@@ -24,8 +24,9 @@ public struct PacketDecoder: Sendable {
   }
 
   /// Set once the server has answered `OK` to `QStartNoAckMode`. Then neither side
-  /// sends `+`/`-`; the decoder still checks checksums, but the server does not ask
-  /// for a retransmission (gdb would not send one).
+  /// sends `+`/`-` (see `acknowledgement(for:)`). Checksums are still checked: gdb
+  /// cannot be asked to retransmit any more, so the server answers a malformed
+  /// packet with an error reply instead of the `-` it sends in ack mode.
   public var noAckMode = false
 
   /// Longer packets are refused instead of growing the buffer without bound; gdb
@@ -35,6 +36,9 @@ public struct PacketDecoder: Sendable {
   private var state = State.idle
   private var raw: [UInt8] = []
   private var sum: UInt8 = 0
+  /// The packet outgrew `maximumPacketSize`; the rest of it is read (so its bytes
+  /// are not taken for acks or ^C) but not kept.
+  private var overflowed = false
 
   public init(maximumPacketSize: Int = 1 << 20) {
     self.maximumPacketSize = maximumPacketSize
@@ -72,14 +76,12 @@ public struct PacketDecoder: Sendable {
         startPacket()
         return .malformed(reason)
       default:
-        guard raw.count < maximumPacketSize else {
-          state = .idle
-          let reason = "packet longer than \(maximumPacketSize) bytes"
-          raw = []
-          return .malformed(reason)
-        }
-        raw.append(byte)
         sum &+= byte
+        if raw.count < maximumPacketSize {
+          raw.append(byte)
+        } else {
+          overflowed = true
+        }
         return nil
       }
     case .checksumHigh:
@@ -89,6 +91,7 @@ public struct PacketDecoder: Sendable {
     case .checksumLow(let high):
       guard let low = hexValue(byte) else { return badChecksumDigit(byte) }
       state = .idle
+      guard !overflowed else { return .malformed("packet longer than \(maximumPacketSize) bytes") }
       let sent = high << 4 | low
       guard sent == sum else {
         return .malformed(
@@ -98,10 +101,23 @@ public struct PacketDecoder: Sendable {
     }
   }
 
+  /// What the server sends back for `frame` before anything else: `+` for a good
+  /// packet, `-` to ask for a bad one again, nothing in no-ack mode or for the
+  /// frames that are not packets.
+  public func acknowledgement(for frame: Frame) -> UInt8? {
+    guard !noAckMode else { return nil }
+    switch frame {
+    case .packet: return UInt8(ascii: "+")
+    case .malformed: return UInt8(ascii: "-")
+    case .interrupt, .ack, .nack: return nil
+    }
+  }
+
   private mutating func startPacket() {
     state = .payload
     raw = []
     sum = 0
+    overflowed = false
   }
 
   private mutating func badChecksumDigit(_ byte: UInt8) -> Frame {

@@ -92,14 +92,27 @@ import Testing
 
   @Test func anOverlongPacketIsRefusedAndDecodingRecovers() {
     var decoder = PacketDecoder(maximumPacketSize: 4)
-    #expect(decoder.feed(Array("$123456#00".utf8)) == [.malformed("packet longer than 4 bytes")])
+    // The '-' and '+' inside the refused packet are not taken for acks.
+    #expect(decoder.feed(Array("$12-4+6#00".utf8)) == [.malformed("packet longer than 4 bytes")])
     #expect(decoder.feed(Array("$g#67".utf8)) == [packet("g")])
   }
 
-  @Test func noAckModeIsAFlagTheServerSets() {
+  @Test func acksAreSentUntilNoAckModeStarts() {
     var decoder = PacketDecoder()
     #expect(!decoder.noAckMode)
+    #expect(decoder.acknowledgement(for: packet("g")) == UInt8(ascii: "+"))
+    #expect(decoder.acknowledgement(for: .malformed("bad checksum")) == UInt8(ascii: "-"))
+    #expect(decoder.acknowledgement(for: .interrupt) == nil)
+    #expect(decoder.acknowledgement(for: .ack) == nil)
     decoder.noAckMode = true
-    #expect(decoder.feed(Array("$g#67".utf8)) == [packet("g")])
+    // gdb acks the OK to QStartNoAckMode after switching; the frame is still reported.
+    #expect(decoder.feed(Array("+$g#67".utf8)) == [.ack, packet("g")])
+    #expect(decoder.acknowledgement(for: packet("g")) == nil)
+    #expect(decoder.acknowledgement(for: .malformed("bad checksum")) == nil)
+  }
+
+  @Test func anInterruptByteInsideAPacketIsData() {
+    let frames = decode(PacketEncoderTests.frame(Array("X0,1:".utf8) + [0x03]), chunks: [])
+    #expect(frames == [.packet(Array("X0,1:".utf8) + [0x03])])
   }
 }
