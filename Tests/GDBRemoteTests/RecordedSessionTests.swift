@@ -5,7 +5,8 @@ import Testing
 /// Packets gdb 13.1 sent to a stub server advertising what rewind will advertise,
 /// captured byte for byte (checksums included) while it connected, read target.xml,
 /// set a catchpoint for write, a breakpoint, a hardware breakpoint and a watchpoint,
-/// continued, reverse-continued and killed.
+/// continued, reverse-continued, read the executable through vFile, ran
+/// `monitor when` and killed.
 @Suite struct RecordedSessionTests {
   static let session: [(wire: String, request: GDBRequest)] = {
     let all = ThreadSelector(process: .id(0x1f), thread: .all)
@@ -48,6 +49,14 @@ import Testing
       ("$bc#c5", .resume([ResumeAction(.continue)], direction: .backward)),
       ("$qThreadExtraInfo,p1f.1f#51", .unsupported("qThreadExtraInfo,p1f.1f")),
       ("$qP0000001f000000000000001f#af", .unsupported("qP0000001f000000000000001f")),
+      ("$qXfer:auxv:read::0,1000#6b", .readAuxv(offset: 0, length: 0x1000)),
+      ("$qXfer:exec-file:read:1f:0,1000#b0", .readExecFile(pid: 0x1f, offset: 0, length: 0x1000)),
+      // gdb probes whether vFile works by opening "just probing".
+      ("$vFile:setfs:0#bf", .file(.setfs(pid: 0))),
+      ("$vFile:open:6a7573742070726f62696e67,0,1c0#ed", .file(.open(path: "just probing", flags: 0, mode: 0o700))),
+      ("$vFile:setfs:1f#26", .file(.setfs(pid: 0x1f))),
+      ("$vFile:open:2f62696e2f74727565,0,0#21", .file(.open(path: "/bin/true", flags: 0, mode: 0))),
+      ("$qRcmd,7768656e#05", .monitor("when")),
       ("$vKill;1f#d4", .kill(pid: 0x1f)),
     ]
   }()
