@@ -5,7 +5,7 @@
 /// Escapes and run-length encoding are undone here because the checksum covers the
 /// bytes as sent, not the payload they stand for.
 public struct PacketDecoder: Sendable {
-  public enum Frame: Equatable, Sendable {
+  public enum Frame: Equatable, Sendable, CustomStringConvertible {
     /// A packet whose checksum matched: its payload, unescaped and run-length decoded.
     case packet([UInt8])
     /// The 0x03 byte gdb sends between packets when the user presses ^C.
@@ -14,6 +14,17 @@ public struct PacketDecoder: Sendable {
     case nack
     /// A packet that cannot be used (bad checksum, too long); the server answers `-`.
     case malformed(String)
+
+    /// Payloads as quoted text, so logs and test failures are readable.
+    public var description: String {
+      switch self {
+      case .packet(let payload): return "packet " + quoted(payload, limit: 200)
+      case .interrupt: return "interrupt"
+      case .ack: return "ack"
+      case .nack: return "nack"
+      case .malformed(let reason): return "malformed: " + reason
+      }
+    }
   }
 
   private enum State: Sendable {
