@@ -19,6 +19,7 @@ let package = Package(
     .target(name: "TraceFormat", dependencies: ["CZstd", "CXXHash"]),
     .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
     .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
+    .target(name: "GDBRemote"),
     .executableTarget(
       name: "rewind",
       dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
       ]),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
     .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat"]),
+    .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
   ]
