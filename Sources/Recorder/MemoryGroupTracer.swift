@@ -250,7 +250,11 @@ final class MemoryGroupTracer {
   }
 
   func processEnded(_ task: RecordedTask, _ status: ExitStatus) {
-    if let pending = task.pendingCall, !pending.isWritten { dropSlot(pending.slot) }
+    if let pending = task.pendingCall, !pending.isWritten {
+      // Its slice up to this call ran (it may have released a lock others then took), so the
+      // call stays in the trace, marked as never returning.
+      fill(pending.slot, with: [syscallEvent(pending, task, result: SyscallEvent.unfinished, outputs: [])])
+    }
     post(for: task.tid) { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
     tasks[task.tid] = nil
     scheduler.waiting.removeAll { $0.tid == task.tid }

@@ -29,6 +29,12 @@ extension ReplaySession {
       try performFork(event, call, task)
       return
     }
+    if event.isUnfinished {
+      // The thread never came back from this call: run it to the call and leave it there;
+      // its process's end (a kill, another thread's exit_group) follows.
+      _ = try checkEntry(try resumeAndWait(task, .syscallEmulation), event, task, activity: "syscall \(call.name)", knownToBeEntry: true)
+      return
+    }
     let performs = performsForReal(call, event)
     let status = try resumeAndWait(task, performs ? .syscall : .syscallEmulation)
     let entry = try checkEntry(status, event, task, activity: "syscall \(call.name)", knownToBeEntry: !performs)

@@ -130,6 +130,12 @@ public struct SyscallEvent: Equatable, Sendable {
     self.mappedFile = mappedFile
   }
   public var number: Int { Int(Int64(bitPattern: entryRegisters.origRax)) }
+
+  /// The `result` of a call the process never returned from (it was killed, or its thread
+  /// group exited, while the call blocked). Replay runs the thread up to the call's entry:
+  /// what it did before the call still happened.
+  public static let unfinished = Int64.min
+  public var isUnfinished: Bool { result == SyscallEvent.unfinished }
 }
 
 /// A file mapped by mmap (or by the kernel at exec), saved in the trace by content hash.

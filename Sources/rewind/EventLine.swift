@@ -26,7 +26,7 @@ enum EventLine {
         return "syscall_\(e.number)(\(e.entryRegisters.syscallArguments.map { hex($0) }.joined(separator: ", "))) = \(e.result)"
       }
       let memory = MemorySnapshot(chunks: (e.inputs + e.outputs).map { ($0.address, $0.bytes) })
-      let hasNoReturn = call.name == "exit" || call.name == "exit_group"
+      let hasNoReturn = call.name == "exit" || call.name == "exit_group" || e.isUnfinished
       return SyscallFormatter.format(
         call, arguments: e.entryRegisters.syscallArguments, result: hasNoReturn ? nil : e.result, memory: memory,
         stringLimit: stringLimit)

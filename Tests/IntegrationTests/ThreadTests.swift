@@ -60,4 +60,13 @@ import Testing
       result.record.stdout.contains("read 1 byte 'y' after a restart; handler on the alternate stack: 1\n"),
       "\(result.record.summary)")
   }
+
+  /// A SIGEV_THREAD timer: glibc's helper thread is still blocked in rt_sigtimedwait when the
+  /// process exits; the slice it ran before that call must replay.
+  @Test(arguments: 1...3) func sigevThreadTimer(run: Int) throws {
+    let result = try assertRecordReplay("sigev_thread_timer")
+    #expect(result.record.stdout.contains("SIGEV_THREAD timer ran with value 7\n"), "\(result.record.summary)")
+    let dump = try Harness.rewind(["dump", "--syscall", "rt_sigtimedwait", result.traceDir])
+    #expect(dump.stdout.contains(") = ?"), "the unfinished call is in the trace: \(dump.stdout)")
+  }
 }

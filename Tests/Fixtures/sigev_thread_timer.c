@@ -1,9 +1,9 @@
-/* KNOWN TO DIVERGE IN REPLAY (issue 7), kept to reproduce it; the tests do not build it.
-   A sigaltstack handler (sent by another thread) interrupts a read that SA_RESTART
-   restarts; then a timer_create(SIGEV_THREAD) timer runs its function in a new thread while
-   main waits on a condition variable. Replay diverges at exit's flush: the stdio buffer has
-   zeros where "EXIT-SUCCESS\n" was. Either half alone replays faithfully. */
-#include "../fixture.h"
+/* A sigaltstack handler (sent by another thread) interrupts a read that SA_RESTART restarts;
+   then a timer_create(SIGEV_THREAD) timer runs its function in a new thread while main waits
+   on a condition variable. glibc's timer helper thread releases a lock and then blocks in
+   rt_sigtimedwait until the process exits: that unfinished call must stay in the trace, or
+   replay never runs the release and main deadlocks in timer_delete. */
+#include "fixture.h"
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
