@@ -84,10 +84,13 @@ extension MemoryGroupTracer {
     }
     let passedThrough = bytesPassedThrough(pending.call, arguments: arguments, result: result, task)
     let echoFD = echoFD(of: pending.call, arguments: arguments, result: result, task)
+    // Other tasks of the group took positions while this call was in the kernel: what it
+    // wrote becomes visible to them only here, at its return.
+    let writesLater = !outputs.isEmpty && scheduler.nextSlot > pending.slot + 1 && tasks.count > 1
     var events = [
       syscallEvent(
         pending, task, result: result, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-        echoFD: echoFD)
+        echoFD: echoFD, outputsWrittenLater: writesLater)
     ]
     if !task.hasExecuted && pending.call.name == "execve" && isErrorResult(result) {
       printToStandardError("rewind: cannot execute '\(session.options.executablePath)': \(Errno(rawValue: Int32(-result)))")
@@ -102,6 +105,10 @@ extension MemoryGroupTracer {
       }
     }
     fill(pending.slot, with: events)
+    if writesLater {
+      let tid = task.tid
+      post(for: tid) { index in .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: outputs)) }
+    }
     if exec != nil {
       try releaseVforkParent(of: task)
       if task.sharesMemoryUntilExec {
@@ -195,7 +202,7 @@ extension MemoryGroupTracer {
   /// The event of a finished call, numbered when the group's event order writes it.
   func syscallEvent(
     _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
-    mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
+    mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false
   ) -> (UInt64) -> TraceEvent {
     let tid = task.tid
     return { index in
@@ -203,7 +210,7 @@ extension MemoryGroupTracer {
         SyscallEvent(
           index: index, tid: tid, entryRegisters: pending.entryRegisters, result: result,
           inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-          echoFD: echoFD))
+          echoFD: echoFD, outputsWrittenLater: outputsWrittenLater))
     }
   }
 

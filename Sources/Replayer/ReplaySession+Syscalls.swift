@@ -153,7 +153,7 @@ extension ReplaySession {
     var registers = registers
     registers.rax = UInt64(bitPattern: event.result)
     try setRegisters(registers, task)
-    for output in event.outputs {
+    for output in event.outputs where !event.outputsWrittenLater {
       if debugStops { printToStandardError("[replay] event \(event.index) writes \(output.bytes.count) bytes at \(hex(output.address))") }
       do {
         try task.tracee.writeMemory(at: output.address, bytes: output.bytes)

@@ -97,6 +97,8 @@ public final class ReplaySession {
         case .signal(let e): try replaySignal(e, task)
         case .rdtsc(let e): try replayTimeStamp(e, task)
         case .preemption(let e): try replayPreemption(e, task)
+        case .memoryWrite(let e):
+          for chunk in e.chunks { try task.tracee.writeMemory(at: chunk.address, bytes: chunk.bytes) }
         case .exit(let e):
           try replayExit(e, task)
           tasks[e.tid] = nil

@@ -86,12 +86,13 @@ struct EventDecoder {
       var passedThrough: [UInt8]?
       for _ in 0..<(try events.readCount(minimumSize: 16)) { passedThrough = try readChunk().bytes }
       let echoFD = try events.readInt32()
+      let outputsWrittenLater = try events.readBool()
       let mappedFile = hasMappedFile ? try readMappedFileRecord() : nil
       return .syscall(
         SyscallEvent(
           index: index, tid: tid, entryRegisters: registers, result: result, inputs: inputs,
           outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-          echoFD: echoFD < 0 ? nil : echoFD))
+          echoFD: echoFD < 0 ? nil : echoFD, outputsWrittenLater: outputsWrittenLater))
     case .signal:
       let index = try events.readUInt64()
       let tid = try events.readInt32()
@@ -109,6 +110,12 @@ struct EventDecoder {
           index: try events.readUInt64(), tid: try events.readInt32(),
           rip: try events.readUInt64(), isRdtscp: try events.readBool(),
           value: try events.readUInt64(), aux: try events.readUInt32()))
+    case .memoryWrite:
+      let index = try events.readUInt64()
+      let tid = try events.readInt32()
+      var chunks: [MemoryChunk] = []
+      for _ in 0..<(try events.readCount(minimumSize: 16)) { chunks.append(try readChunk()) }
+      return .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: chunks))
     case .preemption:
       let index = try events.readUInt64()
       let tid = try events.readInt32()

@@ -14,9 +14,11 @@
 ///                 | u32 inputCount | chunk* inputs | u32 outputCount | chunk* outputs
 ///                 | u8 hasMappedFile (mmaps: one MappedFile record when 1)
 ///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
+///                 | u8 outputsWrittenLater
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
 /// kind 6 preemption  u64 index | i32 tid | regs
+/// kind 7 memoryWrite u64 index | i32 tid | u32 n | chunk*
 /// kind 5 exit     u64 index | i32 tid | u8 how (0 exited, 1 killed) | i32 code or signal
 ///                 | u8 coreDumped
 /// ```
@@ -43,6 +45,7 @@ struct EventEncoder {
     case rdtsc = 4
     case exit = 5
     case preemption = 6
+    case memoryWrite = 7
   }
   enum MappingKind: UInt8 {
     case mappedFile = 1
@@ -99,6 +102,7 @@ struct EventEncoder {
       events.write(UInt32(e.passedThrough == nil ? 0 : 1))
       if let bytes = e.passedThrough { writeChunk(MemoryChunk(address: 0, bytes: bytes)) }
       events.write(e.echoFD ?? -1)
+      events.write(e.outputsWrittenLater)
       endRecord(start)
       if let file = e.mappedFile { writeMappedFile(file) }
     case .signal(let e):
@@ -118,6 +122,13 @@ struct EventEncoder {
       events.write(e.isRdtscp)
       events.write(e.value)
       events.write(e.aux)
+      endRecord(start)
+    case .memoryWrite(let e):
+      let start = beginRecord(.memoryWrite)
+      events.write(e.index)
+      events.write(e.tid)
+      events.write(UInt32(e.chunks.count))
+      for chunk in e.chunks { writeChunk(chunk) }
       endRecord(start)
     case .preemption(let e):
       let start = beginRecord(.preemption)

@@ -135,6 +135,8 @@ final class EventQueue: @unchecked Sendable {
       return 24
     case .preemption:
       return 24 + Registers.count * 2
+    case .memoryWrite(let e):
+      return 24 + e.chunks.reduce(0) { $0 + 16 + $1.bytes.count }
     }
   }
 }

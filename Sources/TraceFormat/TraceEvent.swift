@@ -17,6 +17,20 @@ public enum TraceEvent: Equatable, Sendable {
   /// A thread was stopped between system calls so that another could run: replay runs it to
   /// this code point (its registers) and no further before the next event.
   case preemption(PreemptionEvent)
+  /// The memory a blocking call wrote, where the call returned: other tasks of its memory
+  /// group ran while it blocked and must not see those bytes earlier.
+  case memoryWrite(MemoryWriteEvent)
+}
+
+public struct MemoryWriteEvent: Equatable, Sendable {
+  public var index: UInt64
+  public var tid: Int32
+  public var chunks: [MemoryChunk]
+  public init(index: UInt64, tid: Int32, chunks: [MemoryChunk]) {
+    self.index = index
+    self.tid = tid
+    self.chunks = chunks
+  }
 }
 
 /// A code point at which a thread was preempted: its registers there. The same instruction
@@ -114,11 +128,15 @@ public struct SyscallEvent: Equatable, Sendable {
   /// writes the same bytes to its own fd of that number. Nil for writes that went elsewhere
   /// (a pipe to another recorded process, a file), whatever the program's fd number was.
   public var echoFD: Int32?
+  /// The outputs reach memory at a later `memoryWrite` event, not here (the call blocked
+  /// while other tasks of its memory group ran); they stay here for `dump`.
+  public var outputsWrittenLater: Bool = false
   public init(
     index: UInt64, tid: Int32, entryRegisters: Registers, result: Int64,
     inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = [], mappedFile: MappedFile? = nil,
-    passedThrough: [UInt8]? = nil, echoFD: Int32? = nil
+    passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false
   ) {
+    self.outputsWrittenLater = outputsWrittenLater
     self.passedThrough = passedThrough
     self.echoFD = echoFD
     self.index = index
@@ -285,6 +303,7 @@ extension TraceEvent {
     case .rdtsc(let e): e.index
     case .exit(let e): e.index
     case .preemption(let e): e.index
+    case .memoryWrite(let e): e.index
     }
   }
   public var tid: Int32 {
@@ -295,6 +314,7 @@ extension TraceEvent {
     case .rdtsc(let e): e.tid
     case .exit(let e): e.tid
     case .preemption(let e): e.tid
+    case .memoryWrite(let e): e.tid
     }
   }
 }

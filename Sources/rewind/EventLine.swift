@@ -14,7 +14,7 @@ enum EventLine {
   /// strace has no line for (RDTSC, the exec marker), so that strace log parsers read it.
   static func straceText(_ event: TraceEvent, stringLimit: Int) -> String? {
     switch event {
-    case .rdtsc, .exec, .preemption: return nil
+    case .rdtsc, .exec, .preemption, .memoryWrite: return nil
     default: return "\(event.tid)  " + body(event, stringLimit: stringLimit)
     }
   }
@@ -39,6 +39,8 @@ enum EventLine {
       return "+++ exec \(e.executable.originalPath) [\(e.argv.map { "\"\($0)\"" }.joined(separator: ", "))] (\(e.mappings.count) mappings) +++"
     case .preemption(let e):
       return "--- preempted at rip \(hex(e.registers.rip)) ---"
+    case .memoryWrite(let e):
+      return "--- its blocking call's writes land here: " + e.chunks.map { "\($0.bytes.count) bytes at \(hex($0.address))" }.joined(separator: ", ") + " ---"
     case .exit(let e):
       switch e.status {
       case .exited(let code): return "+++ exited with \(code) +++"
@@ -68,6 +70,9 @@ enum EventLine {
       object["kind"] = "exec"
       object["executable"] = e.executable.originalPath
       object["argv"] = e.argv
+    case .memoryWrite(let e):
+      object["kind"] = "memoryWrite"
+      object["bytes"] = e.chunks.reduce(0) { $0 + $1.bytes.count }
     case .preemption(let e):
       object["kind"] = "preemption"
       object["rip"] = e.registers.rip

@@ -52,6 +52,8 @@ struct TraceStatistics {
       eventsByKind["exec", default: 0] += 1
       processes[e.tid, default: ProcessCount()].command = e.argv
       memoryBytesRecorded += e.initialStack.bytes.count
+    case .memoryWrite:
+      eventsByKind["memoryWrite", default: 0] += 1
     case .preemption:
       eventsByKind["preemption", default: 0] += 1
       preemptions += 1

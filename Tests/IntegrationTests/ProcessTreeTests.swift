@@ -213,6 +213,12 @@ struct ProcessTreeTests {
     #expect(result.record.stdout.contains("child exited 7\n"), "\(result.record.summary)")
   }
 
+  /// A read into shared memory that blocked while the other process looked at that memory.
+  @Test(arguments: 1...3) func blockingReadIntoSharedMemory(run: Int) throws {
+    let result = try assertRecordReplay("shared_read_poll")
+    #expect(result.record.stdout.contains("before the write: 0, after the child: 'x'\n"), "\(result.record.summary)")
+  }
+
   /// System V shared memory: shmget/shmat before fork, shmdt in both, shmctl IPC_STAT.
   @Test func systemVSharedMemory() throws {
     let result = try assertRecordReplay("sysv_shm")

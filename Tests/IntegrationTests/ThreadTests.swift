@@ -65,8 +65,8 @@ import Testing
   /// process exits; the slice it ran before that call must replay.
   @Test(arguments: 1...3) func sigevThreadTimer(run: Int) throws {
     let result = try assertRecordReplay("sigev_thread_timer")
+    // Whether the helper thread reached its second rt_sigtimedwait before the exit depends on
+    // timing; when it did, the faithful replay above needed that unfinished call.
     #expect(result.record.stdout.contains("SIGEV_THREAD timer ran with value 7\n"), "\(result.record.summary)")
-    let dump = try Harness.rewind(["dump", "--syscall", "rt_sigtimedwait", result.traceDir])
-    #expect(dump.stdout.contains(") = ?"), "the unfinished call is in the trace: \(dump.stdout)")
   }
 }
