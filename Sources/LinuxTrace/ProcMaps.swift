@@ -60,3 +60,17 @@ public func readLink(_ path: String) -> String? {
   if n < 0 { return nil }
   return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// A numeric field of /proc/PID/status (`PPid`, `Threads`...), or nil.
+public func procStatusField(_ name: String, of pid: Int32) -> Int? {
+  procField(name, inFile: "/proc/\(pid)/status")
+}
+
+/// The number on the `NAME:` line of a /proc file made of such lines (status, fdinfo).
+public func procField(_ name: String, inFile path: String) -> Int? {
+  guard let text = try? readProcFile(path) else { return nil }
+  for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+    return Int(line.dropFirst(name.count + 1).drop { $0 == " " || $0 == "\t" })
+  }
+  return nil
+}

@@ -39,7 +39,7 @@ public final class Tracee {
   // ptrace request numbers from <sys/ptrace.h>.
   private static let getRegs: Int32 = 12, setRegs: Int32 = 13, setOptionsRequest: Int32 = 0x4200
   private static let getEventMsg: Int32 = 0x4201, getSigInfo: Int32 = 0x4202
-  private static let getSyscallInfo: Int32 = 0x420e, peekUser: Int32 = 3, pokeUser: Int32 = 6
+  private static let getSyscallInfo: Int32 = 0x420e, pokeUser: Int32 = 6
 
   /// PTRACE_O_* bits.
   public struct Options: OptionSet, Sendable {
@@ -165,14 +165,6 @@ public final class Tracee {
   /// Writes debug register `index` (0-3 addresses, 6 status, 7 control) with PTRACE_POKEUSER.
   public func setDebugRegister(_ index: Int, to value: UInt64) throws(Errno) {
     _ = try ptrace(Tracee.pokeUser, rewind_offsetof_user_debugreg(Int32(index)), UInt(value))
-  }
-
-  /// Reads debug register `index` with PTRACE_PEEKUSER.
-  public func debugRegister(_ index: Int) throws(Errno) -> UInt64 {
-    errno = 0
-    let value = rewind_ptrace(Tracee.peekUser, tid, rewind_offsetof_user_debugreg(Int32(index)), 0)
-    if value == -1 && errno != 0 { throw Errno.current }
-    return UInt64(bitPattern: Int64(value))
   }
 
   /// Kills the tracee with SIGKILL and reaps it, so nothing is left stopped or as a zombie.

@@ -62,19 +62,10 @@ extension MemoryGroupTracer {
 
   /// The `pos:` line of /proc/PID/fdinfo/FD.
   private func filePosition(of fd: UInt64, pid: Int32) -> Int64? {
-    guard let text = try? readProcFile("/proc/\(pid)/fdinfo/\(fd)") else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("pos:") {
-      return Int64(line.dropFirst(4).trimmingCharacters(in: " \t"))
-    }
-    return nil
+    procField("pos", inFile: "/proc/\(pid)/fdinfo/\(fd)").map(Int64.init)
   }
 }
 
-extension Substring {
-  fileprivate func trimmingCharacters(in set: String) -> String {
-    String(drop(while: { set.contains($0) }).reversed().drop(while: { set.contains($0) }).reversed())
-  }
-}
 
 /// A file's identity (device and inode), to tell whether two descriptors name one file.
 struct FileIdentity: Equatable {

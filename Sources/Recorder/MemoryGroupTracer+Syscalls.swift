@@ -230,8 +230,7 @@ extension MemoryGroupTracer {
   /// kills the other threads and gives the exec'ing one the process's pid.
   private func refuseThreads(_ call: Syscall, _ registers: Registers, _ task: RecordedTask) throws {
     guard call.name == "execve" || call.name == "execveat" else { return }
-    let threads = (try? readProcFile("/proc/\(task.tid)/status"))?.split(separator: "\n")
-      .first { $0.hasPrefix("Threads:") }.flatMap { Int($0.dropFirst(8).trimmingCharacters(in: .whitespaces)) } ?? 1
+    let threads = procStatusField("Threads", of: task.tid) ?? 1
     if threads > 1 {
       throw RecordError.unsupportedSyscall(
         name: call.name, reason: "a process with \(threads) threads calls exec, and recording that is not built yet",

@@ -137,8 +137,7 @@ final class MemoryGroupTracer {
   /// A child can report its first stop before its parent's fork event does.
   private func adoptNewChild(_ tid: Int32) -> RecordedTask {
     let task = RecordedTask(tid: tid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
-    task.parentPid = (try? readProcFile("/proc/\(tid)/status"))?.split(separator: "\n")
-      .first { $0.hasPrefix("PPid:") }.flatMap { Int32($0.dropFirst(5).trimmingCharacters(in: .whitespaces)) }
+    task.parentPid = procStatusField("PPid", of: tid).map(Int32.init)
     tasks[tid] = task
     session.setLive(tid, true)
     if session.hasFailed { kill(tid, SIGKILL) }  // born after the recording was stopped
