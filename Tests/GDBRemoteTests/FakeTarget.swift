@@ -63,6 +63,44 @@ final class FakeTarget: ReversibleTarget {
     }
   }
 
+  var currentStop: StopReason {
+    position == 0 ? .signal(5, thread: threads[0]) : script[position - 1]
+  }
+  private(set) var breakpoints: Set<Breakpoint> = []
+  private(set) var syscallCatch: GDBRequest.SyscallCatch = .none
+  private(set) var interrupted = false
+  private(set) var killed = false
+  /// Target paths gdb may read, and where they are on this machine.
+  var files: [String: String] = [:]
+  var auxv: [UInt8] = []
+  var executable = "/usr/bin/fake"
+
+  func writeMemory(at address: UInt64, bytes: [UInt8]) throws {
+    throw TargetError.refused("a replay cannot change memory outside a diversion")
+  }
+
+  func writeRegisters(_ registers: RegisterFile, of thread: ThreadID) throws {
+    throw TargetError.refused("a replay cannot change registers outside a diversion")
+  }
+
+  func interrupt() { interrupted = true }
+  func insertBreakpoint(_ breakpoint: Breakpoint) throws { breakpoints.insert(breakpoint) }
+  func removeBreakpoint(_ breakpoint: Breakpoint) throws { breakpoints.remove(breakpoint) }
+  func catchSyscalls(_ which: GDBRequest.SyscallCatch) throws { syscallCatch = which }
+
+  func monitor(_ command: String) throws -> String {
+    switch command {
+    case "when": return "Current event: \(position)\n"
+    case "help": return "when: the current event\n"
+    default: throw TargetError("unknown monitor command '\(command)'; try 'monitor help'")
+    }
+  }
+
+  func auxiliaryVector() throws -> [UInt8] { auxv }
+  func executablePath(pid: Int32?) throws -> String { executable }
+  func hostPath(forTargetFile path: String) -> String? { files[path] }
+  func kill() { killed = true }
+
   func checkpoint() throws -> CheckpointID {
     checkpoints.append(position)
     return CheckpointID(checkpoints.count - 1)
