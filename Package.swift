@@ -14,11 +14,12 @@ let package = Package(
     .target(name: "CSupport"),
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
+    .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),
     .target(name: "LinuxTrace", dependencies: ["CSupport"]),
     .target(name: "Syscalls", dependencies: ["CSupport"]),
     .target(name: "TraceFormat", dependencies: ["CZstd", "CXXHash"]),
     .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
-    .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
+    .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
     .target(name: "GDBRemote"),
     .executableTarget(
       name: "rewind",

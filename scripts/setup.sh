@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rewind needs to build and test (Debian packages), once.
 set -euo pipefail
-packages=(libzstd-dev libxxhash-dev gcc gdb strace)
+packages=(libzstd-dev libxxhash-dev libcapstone-dev gcc gdb strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

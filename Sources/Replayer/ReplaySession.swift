@@ -47,10 +47,16 @@ public final class ReplaySession {
   /// Saved files already opened, by content hash.
   var savedFiles: [String: Int32] = [:]
   /// Passes through a code point's instruction with other registers before the right one: a
-  /// measure of how ambiguous the recorded code points were.
+  /// measure of how ambiguous the recorded code points were. Exact for points reached with
+  /// the hardware breakpoint; for those reached with a compare stub, which rejects passes
+  /// inside the tracee without a stop, only the stub's matches that the tracer then rejected
+  /// (same general registers and flags, other fs_base, gs_base or segments) are counted.
   public internal(set) var codePointPassesRejected = 0
   /// Preemptions and asynchronous signals replayed at their code points.
   public internal(set) var codePointsReached = 0
+  /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
+  /// there already, or were found with the hardware breakpoint).
+  public internal(set) var codePointsReachedByStub = 0
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options

@@ -1,0 +1,118 @@
+/* What rewind's compare stub needs from Capstone (libcapstone-dev), flattened into one plain
+   struct: Swift imports Capstone's nested unions and operand tuples awkwardly. */
+#include <capstone/capstone.h>
+#include <stdint.h>
+#include <string.h>
+
+/* How an instruction may be moved to another address. */
+enum {
+  /* Runs the same anywhere once a RIP-relative operand (if any) is re-aimed. */
+  REWIND_INSTRUCTION_PLAIN = 0,
+  /* jmp rel8/rel32: re-encoded as jmp rel32 to the same target. */
+  REWIND_INSTRUCTION_JUMP = 1,
+  /* jcc rel8/rel32: re-encoded as jcc rel32; `condition` is its condition code. */
+  REWIND_INSTRUCTION_CONDITIONAL_JUMP = 2,
+  /* call rel32: emulated (push the original return address, jmp). */
+  REWIND_INSTRUCTION_CALL = 3,
+  /* ret, or an indirect jmp: position-independent, and nothing after it runs. */
+  REWIND_INSTRUCTION_END = 4,
+  /* loop/jrcxz (rel8 only), an indirect call, int/syscall, a 16-bit branch: not moved. */
+  REWIND_INSTRUCTION_UNMOVABLE = 5,
+  /* Capstone could not decode it. */
+  REWIND_INSTRUCTION_INVALID = 6,
+};
+
+typedef struct {
+  uint16_t size;
+  int32_t kind;
+  /* jcc: the condition code (low nibble of 0x70+cc or 0x0f 0x80+cc). */
+  uint8_t condition;
+  /* jmp/jcc/call: the absolute target. */
+  uint64_t target;
+  /* A RIP-relative memory operand: where its disp32 sits in the bytes, and the absolute
+     address it refers to. */
+  uint8_t has_rip_operand;
+  uint8_t displacement_offset;
+  uint64_t rip_target;
+} rewind_instruction;
+
+/* Decodes the instruction at the start of `code` (which sits at `address`). Returns 0 when
+   Capstone cannot open or decode; `out->kind` says so too. */
+static inline int rewind_decode_instruction(const uint8_t *code, size_t size, uint64_t address,
+                                            rewind_instruction *out) {
+  static __thread csh handle;
+  static __thread int opened;
+  memset(out, 0, sizeof *out);
+  out->kind = REWIND_INSTRUCTION_INVALID;
+  if (!opened) {
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return 0;
+    cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+    opened = 1;
+  }
+  cs_insn *insn = NULL;
+  if (cs_disasm(handle, code, size, address, 1, &insn) != 1) return 0;
+  out->size = insn->size;
+  out->kind = REWIND_INSTRUCTION_PLAIN;
+  const cs_x86 *x86 = &insn->detail->x86;
+  for (int i = 0; i < x86->op_count; i++) {
+    const cs_x86_op *op = &x86->operands[i];
+    if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP) {
+      out->has_rip_operand = 1;
+      out->displacement_offset = x86->encoding.disp_offset;
+      out->rip_target = address + insn->size + (uint64_t)op->mem.disp;
+      if (x86->encoding.disp_offset == 0 || x86->encoding.disp_size != 4)
+        out->kind = REWIND_INSTRUCTION_UNMOVABLE;
+    }
+  }
+  /* Legacy prefixes a branch may carry (bnd, branch hints); 0x66 would make it a 16-bit
+     branch, which we refuse. */
+  size_t p = 0;
+  int operand_size_prefix = 0;
+  while (p < insn->size && (code[p] == 0xf2 || code[p] == 0xf3 || code[p] == 0x2e ||
+                            code[p] == 0x3e || code[p] == 0x66)) {
+    if (code[p] == 0x66) operand_size_prefix = 1;
+    p++;
+  }
+  uint8_t op0 = p < insn->size ? code[p] : 0;
+  uint8_t op1 = p + 1 < insn->size ? code[p + 1] : 0;
+  int is_relative_branch = 0;
+  if (op0 >= 0x70 && op0 <= 0x7f) {
+    out->kind = REWIND_INSTRUCTION_CONDITIONAL_JUMP;
+    out->condition = op0 & 0x0f;
+    out->target = address + insn->size + (int64_t)(int8_t)code[p + 1];
+    is_relative_branch = 1;
+  } else if (op0 == 0x0f && op1 >= 0x80 && op1 <= 0x8f && insn->size >= p + 6) {
+    int32_t rel;
+    memcpy(&rel, code + p + 2, 4);
+    out->kind = REWIND_INSTRUCTION_CONDITIONAL_JUMP;
+    out->condition = op1 & 0x0f;
+    out->target = address + insn->size + (int64_t)rel;
+    is_relative_branch = 1;
+  } else if (op0 == 0xeb) {
+    out->kind = REWIND_INSTRUCTION_JUMP;
+    out->target = address + insn->size + (int64_t)(int8_t)code[p + 1];
+    is_relative_branch = 1;
+  } else if (op0 == 0xe9 && insn->size >= p + 5) {
+    int32_t rel;
+    memcpy(&rel, code + p + 1, 4);
+    out->kind = REWIND_INSTRUCTION_JUMP;
+    out->target = address + insn->size + (int64_t)rel;
+    is_relative_branch = 1;
+  } else if (op0 == 0xe8 && insn->size >= p + 5) {
+    int32_t rel;
+    memcpy(&rel, code + p + 1, 4);
+    out->kind = REWIND_INSTRUCTION_CALL;
+    out->target = address + insn->size + (int64_t)rel;
+    is_relative_branch = 1;
+  } else if (op0 >= 0xe0 && op0 <= 0xe3) {
+    out->kind = REWIND_INSTRUCTION_UNMOVABLE; /* loopne, loope, loop, jrcxz */
+  } else if (cs_insn_group(handle, insn, CS_GRP_CALL) || cs_insn_group(handle, insn, CS_GRP_INT) ||
+             cs_insn_group(handle, insn, CS_GRP_IRET)) {
+    out->kind = REWIND_INSTRUCTION_UNMOVABLE;
+  } else if (cs_insn_group(handle, insn, CS_GRP_RET) || cs_insn_group(handle, insn, CS_GRP_JUMP)) {
+    if (out->kind == REWIND_INSTRUCTION_PLAIN) out->kind = REWIND_INSTRUCTION_END;
+  }
+  if (is_relative_branch && operand_size_prefix) out->kind = REWIND_INSTRUCTION_UNMOVABLE;
+  cs_free(insn, 1);
+  return 1;
+}

@@ -1,0 +1,210 @@
+import CCapstone
+import TraceFormat
+
+/// The machine code of an in-process compare stub (DESIGN.md, principle 4): the code point's
+/// first instructions jump here; the stub compares the thread's registers with the recorded
+/// ones and executes `int3` only when all match, else runs the displaced instructions and
+/// jumps back. A pass that does not match costs about a nanosecond, against ~20 µs for a
+/// hardware-breakpoint trap (notes/in-process-compare-stub.md, stub B).
+///
+/// Layout (rcx and rdx are the scratch registers, saved on the thread's own stack):
+///
+///     the site's instructions before the code point, if it starts earlier
+///     lea -128(%rsp),%rsp; push %rcx; push %rdx        skip the red zone, save scratch
+///     for each register r:                             no instruction here writes flags
+///       [mov 8(%rsp),%rdx | mov (%rsp),%rdx | lea 144(%rsp),%rdx | rdfsbase %rdx]
+///       movabs $-expected,%rcx; lea (%rcx,%r),%rcx     rcx = r - expected
+///       jrcxz next; jmp fail
+///     pushfq; mov (%rsp),%rcx; and $0xcd5,%ecx         CF PF AF ZF SF DF OF only: RF, TF
+///     cmp $expected,%ecx; jne flagsFail                and IF depend on how it stopped
+///     popfq; pop %rdx; pop %rcx; lea 128(%rsp),%rsp
+///     int3                                             every register is as it was
+///     ud2
+///   flagsFail: popfq
+///   fail: pop %rdx; pop %rcx; lea 128(%rsp),%rsp
+///   displaced: the relocated instructions from the code point on; jmp back
+///
+/// Thread identity: the patch is in the process's code, so any thread of it could pass.
+/// Only the replayed task runs while the stub is there (replay runs one task of a memory
+/// group at a time), but the stub checks identity anyway: rsp is compared like every
+/// register, and threads have disjoint stacks, so no other thread can match it; where the
+/// kernel lets user code read fs_base (FSGSBASE), the thread pointer is compared too.
+/// `%fs:0x10` would also name the thread, but faults before the program sets up its TLS.
+/// A pass by another thread that does not match simply runs the displaced instructions.
+///
+/// The stub writes 16 bytes below the red zone (`rsp - 144`), which the program may not
+/// rely on; a program that reads uninitialized stack memory there could see them.
+struct CompareStub {
+  /// Where the stub's page is mapped in the tracee.
+  let address: UInt64
+  let code: [UInt8]
+  /// The address of the `int3` executed on a match.
+  let trapAddress: UInt64
+  /// Where a pass continues that the tracer rejects after a match (registers already restored).
+  let displacedAddress: UInt64
+  /// Where a task stopped at each displaced instruction goes on in the stub, in order (for
+  /// the code point's, the compare).
+  let relocatedAddresses: [UInt64]
+
+  /// Registers compared, as indices into `Registers.words`, with their x86 encoding.
+  static let generalRegisters: [(index: Int, encoding: UInt8)] = [
+    (10, 0), (11, 1), (12, 2), (5, 3), (19, 4), (4, 5), (13, 6), (14, 7),
+    (9, 8), (8, 9), (7, 10), (6, 11), (3, 12), (2, 13), (1, 14), (0, 15),
+  ]
+  static let fsBaseIndex = 21
+  /// The eflags bits compared: CF PF AF ZF SF DF OF.
+  static let flagsMask: UInt64 = 0xcd5
+
+  /// Builds the stub for `site` at `address`, comparing `target`'s registers in `order`
+  /// (indices into `Registers.words`; `fsBaseIndex` uses rdfsbase). Nil when a rel32 cannot
+  /// reach from `address`.
+  init?(site: PatchSite, at address: UInt64, target: Registers, order: [Int]) {
+    var a = Assembler(base: address)
+    // Instructions the site starts with before the code point run first.
+    var relocated: [UInt64] = []
+    let codePointIndex = site.codePointIndex
+    for instruction in site.instructions[..<codePointIndex] {
+      relocated.append(a.address)
+      guard a.relocate(instruction) else { return nil }
+    }
+    relocated.append(a.address)  // a task stopped at the code point resumes at the compare
+    a.emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
+    a.emit(0x51, 0x52)  // push %rcx; push %rdx
+    var failJumps: [Int] = []
+    for index in order {
+      var source: UInt8
+      switch index {
+      case 11: a.emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
+      case 12: a.emit(0x48, 0x8b, 0x14, 0x24); source = 2  // mov (%rsp),%rdx
+      case 19: a.emit(0x48, 0x8d, 0x94, 0x24, 0x90, 0, 0, 0); source = 2  // lea 144(%rsp),%rdx
+      case CompareStub.fsBaseIndex: a.emit(0xf3, 0x48, 0x0f, 0xae, 0xc2); source = 2  // rdfsbase %rdx
+      default:
+        guard let entry = CompareStub.generalRegisters.first(where: { $0.index == index }) else { return nil }
+        source = entry.encoding
+      }
+      a.emit(0x48, 0xb9)  // movabs $-expected,%rcx
+      a.emit64(0 &- target.words[index])
+      // lea (%rcx,%source,1),%rcx: REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=source base=rcx
+      a.emit(source >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((source & 7) << 3) | 1)
+      a.emit(0xe3, 0x05)  // jrcxz +5
+      a.emit(0xe9)  // jmp fail
+      failJumps.append(a.here)
+      a.emit32(0)
+    }
+    a.emit(0x9c)  // pushfq
+    a.emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
+    a.emit(0x81, 0xe1)  // and $mask,%ecx
+    a.emit32(UInt32(CompareStub.flagsMask))
+    a.emit(0x81, 0xf9)  // cmp $expected,%ecx
+    a.emit32(UInt32(truncatingIfNeeded: target.eflags & CompareStub.flagsMask))
+    a.emit(0x75)  // jne flagsFail (rel8)
+    let flagsJump = a.here
+    a.emit(0)
+    a.emit(0x9d, 0x5a, 0x59)  // popfq; pop %rdx; pop %rcx
+    a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+    let trap = a.address
+    a.emit(0xcc)  // int3
+    a.emit(0x0f, 0x0b)  // ud2: the tracer moves rip on, never here
+    a.patch8(at: flagsJump, to: a.here)
+    a.emit(0x9d)  // flagsFail: popfq
+    for jump in failJumps { a.patch32(at: jump, to: a.address) }
+    a.emit(0x5a, 0x59)  // fail: pop %rdx; pop %rcx
+    a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+    let displaced = a.address
+    for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
+      if i > codePointIndex { relocated.append(a.address) }
+      guard a.relocate(instruction) else { return nil }
+    }
+    guard a.jump(to: site.end) else { return nil }
+    self.address = address
+    self.code = a.bytes
+    self.trapAddress = trap
+    self.displacedAddress = displaced
+    self.relocatedAddresses = relocated
+  }
+
+  /// The bytes written over the site: `jmp rel32` to the stub, then int3 up to the end of
+  /// the displaced instructions (never run: nothing branches there).
+  static func patch(_ site: PatchSite, jumpingTo stub: UInt64) -> [UInt8]? {
+    let rel = Int64(bitPattern: stub &- (site.address + 5))
+    guard let rel32 = Int32(exactly: rel) else { return nil }
+    return [0xe9] + littleEndian(UInt32(bitPattern: rel32)) + Array(repeating: 0xcc, count: site.length - 5)
+  }
+}
+
+/// Just enough of an x86-64 assembler for the stub: bytes at a known address, rel32 fixups.
+private struct Assembler {
+  let base: UInt64
+  var bytes: [UInt8] = []
+  init(base: UInt64) { self.base = base }
+
+  var here: Int { bytes.count }
+  var address: UInt64 { base + UInt64(bytes.count) }
+
+  mutating func emit(_ values: UInt8...) { bytes += values }
+  mutating func emit32(_ value: UInt32) { bytes += littleEndian(value) }
+  mutating func emit64(_ value: UInt64) { bytes += littleEndian(value) }
+
+  /// Aims the rel32 at byte `offset` (which ends 4 bytes later) at `target`.
+  mutating func patch32(at offset: Int, to target: UInt64) {
+    let rel = UInt32(truncatingIfNeeded: target &- (base + UInt64(offset + 4)))
+    bytes.replaceSubrange(offset..<offset + 4, with: littleEndian(rel))
+  }
+
+  mutating func patch8(at offset: Int, to targetOffset: Int) {
+    let rel = targetOffset - (offset + 1)
+    precondition(rel >= -128 && rel < 128, "the stub's rel8 does not reach")
+    bytes[offset] = UInt8(bitPattern: Int8(rel))
+  }
+
+  /// The rel32 from the end of an instruction ending at `end` to `target`, if it fits.
+  func rel32(from end: UInt64, to target: UInt64) -> [UInt8]? {
+    guard let rel = Int32(exactly: Int64(bitPattern: target &- end)) else { return nil }
+    return littleEndian(UInt32(bitPattern: rel))
+  }
+
+  mutating func jump(to target: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 5, to: target) else { return false }
+    bytes += [0xe9] + rel
+    return true
+  }
+
+  /// Appends `instruction` so that it does here what it did where it was.
+  mutating func relocate(_ instruction: PatchSite.Instruction) -> Bool {
+    let decoded = instruction.decoded
+    switch Int32(decoded.kind) {
+    case Int32(REWIND_INSTRUCTION_JUMP):
+      return jump(to: decoded.target)
+    case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
+      guard let rel = rel32(from: address + 6, to: decoded.target) else { return false }
+      bytes += [0x0f, 0x80 | decoded.condition] + rel
+      return true
+    case Int32(REWIND_INSTRUCTION_CALL):
+      // call rel32, emulated without touching flags: make room for the return address,
+      // store it through rax, jmp.
+      emit(0x48, 0x8d, 0x64, 0x24, 0xf8)  // lea -8(%rsp),%rsp
+      emit(0x50)  // push %rax
+      emit(0x48, 0xb8)  // movabs $return,%rax
+      emit64(instruction.address + UInt64(instruction.bytes.count))
+      emit(0x48, 0x89, 0x44, 0x24, 0x08)  // mov %rax,8(%rsp)
+      emit(0x58)  // pop %rax
+      return jump(to: decoded.target)
+    default:
+      var copy = instruction.bytes
+      if decoded.has_rip_operand != 0 {
+        let offset = Int(decoded.displacement_offset)
+        guard let rel = rel32(from: address + UInt64(copy.count), to: decoded.rip_target) else { return false }
+        copy.replaceSubrange(offset..<offset + 4, with: rel)
+        // Decode the copy where it will run: it must refer to the very same address.
+        var check = rewind_instruction()
+        let ok = copy.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress!, $0.count, address, &check) }
+        guard ok != 0, check.size == decoded.size, check.has_rip_operand != 0, check.rip_target == decoded.rip_target else { return false }
+      }
+      bytes += copy
+      return true
+    }
+  }
+}
+
+func littleEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) } }
+func littleEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
