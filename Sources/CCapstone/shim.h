@@ -116,3 +116,58 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   cs_free(insn, 1);
   return 1;
 }
+
+/* Decodes `code` (at `address`) linearly and returns the address of the first direct jmp,
+   jcc, call, loop or jrcxz whose target lies in [low, high), or 0. Undecodable bytes are
+   stepped over one at a time. */
+static inline uint64_t rewind_find_branch_into(const uint8_t *code, size_t size, uint64_t address,
+                                               uint64_t low, uint64_t high) {
+  static __thread csh handle;
+  static __thread int opened;
+  if (!opened) {
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return address;
+    opened = 1;
+  }
+  cs_insn *insn = cs_malloc(handle);
+  const uint8_t *cursor = code;
+  size_t left = size;
+  uint64_t at = address;
+  uint64_t found = 0;
+  while (left > 0 && !found) {
+    const uint8_t *start = cursor;
+    uint64_t start_address = at;
+    if (!cs_disasm_iter(handle, &cursor, &left, &at, insn)) {
+      cursor = start + 1;
+      left -= 1;
+      at = start_address + 1;
+      continue;
+    }
+    size_t p = 0, n = insn->size;
+    while (p < n && (start[p] == 0xf2 || start[p] == 0xf3 || start[p] == 0x2e || start[p] == 0x3e ||
+                     start[p] == 0x66))
+      p++;
+    int64_t rel = 0;
+    int is_branch = 0;
+    if (p + 2 == n && ((start[p] >= 0x70 && start[p] <= 0x7f) || start[p] == 0xeb ||
+                       (start[p] >= 0xe0 && start[p] <= 0xe3))) {
+      rel = (int8_t)start[p + 1];
+      is_branch = 1;
+    } else if (p + 5 == n && (start[p] == 0xe8 || start[p] == 0xe9)) {
+      int32_t r;
+      memcpy(&r, start + p + 1, 4);
+      rel = r;
+      is_branch = 1;
+    } else if (p + 6 == n && start[p] == 0x0f && start[p + 1] >= 0x80 && start[p + 1] <= 0x8f) {
+      int32_t r;
+      memcpy(&r, start + p + 2, 4);
+      rel = r;
+      is_branch = 1;
+    }
+    if (is_branch) {
+      uint64_t target = start_address + n + (uint64_t)rel;
+      if (target >= low && target < high) found = start_address;
+    }
+  }
+  cs_free(insn, 1);
+  return found;
+}

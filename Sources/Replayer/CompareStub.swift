@@ -10,11 +10,15 @@ import TraceFormat
 /// Layout (rcx and rdx are the scratch registers, saved on the thread's own stack):
 ///
 ///     the site's instructions before the code point, if it starts earlier
-///     lea -128(%rsp),%rsp; push %rcx; push %rdx        skip the red zone, save scratch
+///     lea -128(%rsp),%rsp; push %rcx                   skip the red zone, save scratch
+///     [the first register's check, if it needs no rdx]
+///     push %rdx
 ///     for each register r:                             no instruction here writes flags
 ///       [mov 8(%rsp),%rdx | mov (%rsp),%rdx | lea 144(%rsp),%rdx | rdfsbase %rdx]
 ///       movabs $-expected,%rcx; lea (%rcx,%r),%rcx     rcx = r - expected
-///       jrcxz next; jmp fail
+///       jrcxz next
+///       [pop %rdx]; pop %rcx; lea 128(%rsp),%rsp;      a pass that differs leaves at once
+///       a copy of the displaced instructions; jmp back
 ///     pushfq; mov (%rsp),%rcx; and $0xcd5,%ecx         CF PF AF ZF SF DF OF only: RF, TF
 ///     cmp $expected,%ecx; jne flagsFail                and IF depend on how it stopped
 ///     popfq; pop %rdx; pop %rcx; lea 128(%rsp),%rsp
@@ -69,9 +73,49 @@ struct CompareStub {
     }
     relocated.append(a.address)  // a task stopped at the code point resumes at the compare
     a.emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
-    a.emit(0x51, 0x52)  // push %rcx; push %rdx
+    a.emit(0x51)  // push %rcx
     var failJumps: [Int] = []
-    for index in order {
+    // After each compare rcx is 0 on a match: jrcxz goes on to the next register; a pass
+    // that differs falls through into its own way out (a copy of the displaced instructions),
+    // so it takes no jump in the stub. When a copy is too long for jrcxz's rel8, it jumps to
+    // the shared way out instead.
+    func exitUnlessMatched(savedRdx: Bool) -> Bool {
+      a.emit(0xe3)  // jrcxz next
+      let next = a.here
+      a.emit(0)
+      let exitStart = a.bytes.count
+      if savedRdx { a.emit(0x5a) }  // pop %rdx
+      a.emit(0x59)  // pop %rcx
+      a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+      for instruction in site.instructions[codePointIndex...] {
+        guard a.relocate(instruction) else { return false }
+      }
+      guard a.jump(to: site.end) else { return false }
+      if a.here - (next + 1) < 128 {
+        a.patch8(at: next, to: a.here)
+        return true
+      }
+      guard savedRdx else { return false }
+      a.bytes.removeSubrange(exitStart...)
+      a.bytes[next] = 5
+      a.emit(0xe9)  // jmp fail
+      failJumps.append(a.here)
+      a.emit32(0)
+      return true
+    }
+    var checks = order[...]
+    if let first = order.first, ![11, 12, 19, CompareStub.fsBaseIndex].contains(first),
+      let entry = CompareStub.generalRegisters.first(where: { $0.index == first })
+    {
+      // The common pass fails at the first register, which needs only rcx to compare.
+      a.emit(0x48, 0xb9)  // movabs $-expected,%rcx
+      a.emit64(0 &- target.words[first])
+      a.emit(entry.encoding >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((entry.encoding & 7) << 3) | 1)  // lea (%rcx,%r),%rcx
+      guard exitUnlessMatched(savedRdx: false) else { return nil }
+      checks = checks.dropFirst()
+    }
+    a.emit(0x52)  // push %rdx
+    for index in checks {
       var source: UInt8
       switch index {
       case 11: a.emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
@@ -86,10 +130,7 @@ struct CompareStub {
       a.emit64(0 &- target.words[index])
       // lea (%rcx,%source,1),%rcx: REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=source base=rcx
       a.emit(source >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((source & 7) << 3) | 1)
-      a.emit(0xe3, 0x05)  // jrcxz +5
-      a.emit(0xe9)  // jmp fail
-      failJumps.append(a.here)
-      a.emit32(0)
+      guard exitUnlessMatched(savedRdx: true) else { return nil }
     }
     a.emit(0x9c)  // pushfq
     a.emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx

@@ -99,31 +99,26 @@ struct PatchSite {
   }
 
   /// The first address in `window` (tracee bytes starting at `windowStart`) from which a
-  /// direct jmp, jcc, call, loop or jrcxz could reach the inside of the patched bytes
-  /// (past their first byte), or nil. Every byte offset is tried, not only the instruction
-  /// boundaries a linear decode would find, so a misaligned decode cannot hide one; the
-  /// price is a rare false alarm, which only costs the faster method.
+  /// direct jmp, jcc, call, loop or jrcxz reaches the inside of the patched bytes (past
+  /// their first byte), or nil.
+  ///
+  /// The window is decoded linearly from its start, and from the site (a known instruction
+  /// start) on. A linear decode that starts in the middle of an instruction falls back in
+  /// step within a few instructions, so the window's first 64 bytes are also tried at every
+  /// byte offset. Jumps through a register or a table cannot be seen: one into the patched
+  /// bytes would run the jump's bytes and end in a divergence report.
   func branchIntoInterior(window: [UInt8], windowStart: UInt64) -> UInt64? {
-    let interior = (address + 1)..<end
+    let (low, high) = (address + 1, end)
     return window.withUnsafeBufferPointer { bytes -> UInt64? in
-      let n = bytes.count
-      func target(_ i: Int, _ size: Int, rel: Int64) -> UInt64 { windowStart &+ UInt64(i + size) &+ UInt64(bitPattern: rel) }
-      func rel32(_ i: Int) -> Int64 {
-        Int64(Int32(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24))
-      }
-      var i = 0
-      while i < n {
-        let b = bytes[i]
-        if i + 1 < n, (0x70...0x7f).contains(b) || b == 0xeb || (0xe0...0xe3).contains(b) {
-          if interior.contains(target(i, 2, rel: Int64(Int8(bitPattern: bytes[i + 1])))) { return windowStart + UInt64(i) }
-        }
-        if i + 4 < n, b == 0xe8 || b == 0xe9 {
-          if interior.contains(target(i, 5, rel: rel32(i + 1))) { return windowStart + UInt64(i) }
-        }
-        if i + 5 < n, b == 0x0f, (0x80...0x8f).contains(bytes[i + 1]) {
-          if interior.contains(target(i, 6, rel: rel32(i + 2))) { return windowStart + UInt64(i) }
-        }
-        i += 1
+      let base = bytes.baseAddress!
+      let found = rewind_find_branch_into(base, bytes.count, windowStart, low, high)
+      if found != 0 { return found }
+      let siteOffset = Int(address - windowStart)
+      let fromSite = rewind_find_branch_into(base + siteOffset, bytes.count - siteOffset, address, low, high)
+      if fromSite != 0 { return fromSite }
+      for offset in 1..<min(64, bytes.count) {
+        let near = rewind_find_branch_into(base + offset, min(80, bytes.count - offset), windowStart + UInt64(offset), low, high)
+        if near != 0 { return near }
       }
       return nil
     }

@@ -244,13 +244,21 @@ extension ReplaySession {
     return atCodePoint
   }
 
-  /// The registers the stub compares, those that differ now first: they are the ones that
-  /// change from pass to pass (a loop counter, a pointer), so a pass fails at its first test.
+  /// The registers the stub compares, those that differ now first: they are the ones likely
+  /// to change from pass to pass (a loop counter, a pointer), so a pass fails at its first
+  /// test, the cheap one. rax, rcx and r11 come after the others that differ: a system call
+  /// or a signal return just set them, and they often hold a value the loop keeps.
   private func comparisonOrder(_ target: Registers, _ current: Registers) -> [Int] {
     let general = CompareStub.generalRegisters.map(\.index)
-    let changing = general.filter { target.words[$0] != current.words[$0] }
+    let clobbered: Set<Int> = [10, 11, 6]  // rax, rcx, r11
+    // Of those, the ones that moved furthest first: a register that moved by 1 since the
+    // last event (a count of events) is likelier to stay put within a loop than a counter
+    // that moved by millions.
+    let differing = general.filter { target.words[$0] != current.words[$0] }
+      .sorted { distance(target.words[$0], current.words[$0]) > distance(target.words[$1], current.words[$1]) }
     let steady = general.filter { target.words[$0] == current.words[$0] }
-    return changing + steady + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
+    return differing.filter { !clobbered.contains($0) } + differing.filter { clobbered.contains($0) } + steady
+      + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
   }
 
   /// A free page within ±2 GiB (less a margin) of every address in `reached`, as close to
