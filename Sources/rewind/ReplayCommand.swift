@@ -73,6 +73,7 @@ func recordCodePointStatistics(_ session: ReplaySession, directory: String) {
   let object: [String: Any] = [
     "codePointsReached": session.codePointsReached,
     "passesRejected": session.codePointPassesRejected,
+    "codePointsReachedByStub": session.codePointsReachedByStub,
     "replayedAt": ISO8601DateFormatter().string(from: Date()),
   ]
   if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {

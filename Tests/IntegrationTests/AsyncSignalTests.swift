@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// Timer signals that land in a busy loop without system calls: replay must reach each at its
+/// recorded code point, a pass among millions, and quickly (DESIGN.md, principle 4: the
+/// in-process compare stub, not a hardware-breakpoint trap per pass).
+@Suite struct AsyncSignalTests {
+  /// SIGALRM from setitimer and from timer_create every 2 ms; the handler notes the loop
+  /// counter. Each recording differs (timing), and each replays with the same counters.
+  @Test(arguments: 1...5) func alarmsInABusyLoop(run: Int) throws {
+    let started = Date()
+    let result = try assertRecordReplay("alarm_busy_loop")
+    #expect(result.record.stdout.contains("setitimer: 12 signals"), "\(result.record.summary)")
+    #expect(result.record.stdout.contains("timer_create: 12 signals"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    let reached = lastReplay["codePointsReached"] as? Int ?? 0
+    #expect(reached >= 24, "every SIGALRM is a code point: \(stats.stdout)")
+    // A point the thread already stands at (a signal right after the last one returned)
+    // needs no stub; most do. With the hardware breakpoint alone, each pass of the loop
+    // would trap (~20 µs): minutes for this fixture.
+    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) > 0, "\(stats.stdout)")
+    #expect(Date().timeIntervalSince(started) < 30, "record + replay took \(Date().timeIntervalSince(started)) s")
+  }
+}
