@@ -45,51 +45,66 @@ extension ReplaySession {
   /// `target.rip` with every register as recorded (DESIGN.md, principle 4).
   ///
   /// When the task is there already (a spin-wait preempted again, a signal at a call's
-  /// return), nothing runs. Otherwise an in-process compare stub finds the point at about a
-  /// nanosecond a pass (`installCompareStub`); where patching is impossible or unsure, a
-  /// hardware breakpoint does, at ~20 µs a pass.
+  /// return), nothing runs. Otherwise a hardware breakpoint watches the first two passes
+  /// through the instruction (a point reached at once costs no more), which also shows which
+  /// registers change from pass to pass; then an in-process compare stub, comparing those
+  /// first, finds the point at about a nanosecond a pass (`installCompareStub`). Where
+  /// patching is impossible or unsure, the hardware breakpoint goes on, at ~20 µs a pass.
   func runToCodePoint(_ target: Registers, _ task: ReplayTask, index: UInt64, activity: String) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty { return }
-    switch try installCompareStub(for: target, task, current: current) {
+    guard case .passed(let passes) = try runWithBreakpoint(to: target, task, index: index, activity: activity, passLimit: 2) else {
+      return
+    }
+    switch try installCompareStub(for: target, task, current: passes[1], previousPass: passes[0]) {
     case .success(let installed):
       codePointsReachedByStub += 1
       try runToCodePoint(target, task, through: installed, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
-      try runToCodePointWithBreakpoint(target, task, index: index, activity: activity)
+      _ = try runWithBreakpoint(to: target, task, index: index, activity: activity, passLimit: nil)
     }
   }
 
-  /// The hardware-breakpoint form: a trap at each pass through the instruction, and a compare.
-  private func runToCodePointWithBreakpoint(_ target: Registers, _ task: ReplayTask, index: UInt64, activity: String) throws {
+  private enum BreakpointOutcome {
+    case reached
+    /// The registers of the passes that did not match, when `passLimit` of them came.
+    case passed([Registers])
+  }
+
+  /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
+  /// compare; at most `passLimit` passes that do not match, if given.
+  private func runWithBreakpoint(
+    to target: Registers, _ task: ReplayTask, index: UInt64, activity: String, passLimit: Int?
+  ) throws -> BreakpointOutcome {
     try task.tracee.setDebugRegister(0, to: target.rip)
     try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)
     defer { try? task.tracee.setDebugRegister(7, to: 0) }
-    var rejected = 0
+    var passes: [Registers] = []
     while true {
       // PTRACE_SYSEMU: reaching a system call first means the point was missed.
       let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
       guard status == .signalStop(.trap), try currentRegisters(task).rip == target.rip else {
         throw unexpected(
           status, task, index: index, activity: activity,
-          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(rejected) times with others)")
+          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(passes.count) times with others)")
       }
       // The #DB exception sets orig_rax to -1 (kernel bookkeeping, not a CPU register):
       // compare without it, then give back the recorded one, which restart logic reads.
       var registers = try currentRegisters(task)
-      if registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]).isEmpty {
+      let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
+      if differences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
-        codePointPassesRejected += rejected
-        return
+        return .reached
       }
       if debugStops {
-        let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
         printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \(differences.joined(separator: "; "))")
       }
-      rejected += 1
+      codePointPassesRejected += 1
+      passes.append(registers)
+      if let limit = passLimit, passes.count >= limit { return .passed(passes) }
     }
   }
 
@@ -161,7 +176,9 @@ extension ReplaySession {
   /// instructions; no free page lies within ±2 GiB of
   /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
-  func installCompareStub(for target: Registers, _ task: ReplayTask, current: Registers) throws -> Result<InstalledStub, InjectionRefusal> {
+  func installCompareStub(
+    for target: Registers, _ task: ReplayTask, current: Registers, previousPass: Registers
+  ) throws -> Result<InstalledStub, InjectionRefusal> {
     let stop: InjectionStop
     switch injectionStop(task) {
     case .success(let s): stop = s
@@ -197,7 +214,7 @@ extension ReplaySession {
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
       return .failure("no free page within ±2 GiB of the code point")
     }
-    guard let stub = CompareStub(site: site, at: address, target: target, order: comparisonOrder(target, current)),
+    guard let stub = CompareStub(site: site, at: address, target: target, order: comparisonOrder(target, current, previousPass)),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: address)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(
@@ -244,21 +261,22 @@ extension ReplaySession {
     return atCodePoint
   }
 
-  /// The registers the stub compares, those that differ now first: they are the ones likely
-  /// to change from pass to pass (a loop counter, a pointer), so a pass fails at its first
-  /// test, the cheap one. rax, rcx and r11 come after the others that differ: a system call
-  /// or a signal return just set them, and they often hold a value the loop keeps.
-  private func comparisonOrder(_ target: Registers, _ current: Registers) -> [Int] {
+  /// The registers the stub compares, in the order most likely to fail a pass at the first
+  /// test, the cheap one: those that changed between the last two passes (a loop counter, a
+  /// pointer) and still differ from the recording; then the others that differ, those that
+  /// moved furthest first (one that moved by 1 since the last event, a count of events,
+  /// likely stays put in a loop); then the rest. A register that changed only since the first
+  /// pass (the loop reread what a signal handler wrote) equals the recording already.
+  private func comparisonOrder(_ target: Registers, _ current: Registers, _ previous: Registers) -> [Int] {
     let general = CompareStub.generalRegisters.map(\.index)
-    let clobbered: Set<Int> = [10, 11, 6]  // rax, rcx, r11
-    // Of those, the ones that moved furthest first: a register that moved by 1 since the
-    // last event (a count of events) is likelier to stay put within a loop than a counter
-    // that moved by millions.
+    func furthestFirst(_ indices: [Int]) -> [Int] {
+      indices.sorted { distance(target.words[$0], current.words[$0]) > distance(target.words[$1], current.words[$1]) }
+    }
     let differing = general.filter { target.words[$0] != current.words[$0] }
-      .sorted { distance(target.words[$0], current.words[$0]) > distance(target.words[$1], current.words[$1]) }
-    let steady = general.filter { target.words[$0] == current.words[$0] }
-    return differing.filter { !clobbered.contains($0) } + differing.filter { clobbered.contains($0) } + steady
-      + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
+    let changing = differing.filter { current.words[$0] != previous.words[$0] }
+    let steady = differing.filter { current.words[$0] == previous.words[$0] }
+    let equal = general.filter { target.words[$0] == current.words[$0] }
+    return furthestFirst(changing) + furthestFirst(steady) + equal + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
   }
 
   /// A free page within ±2 GiB (less a margin) of every address in `reached`, as close to

@@ -48,9 +48,10 @@ public final class ReplaySession {
   var savedFiles: [String: Int32] = [:]
   /// Passes through a code point's instruction with other registers before the right one: a
   /// measure of how ambiguous the recorded code points were. Exact for points reached with
-  /// the hardware breakpoint; for those reached with a compare stub, which rejects passes
-  /// inside the tracee without a stop, only the stub's matches that the tracer then rejected
-  /// (same general registers and flags, other fs_base, gs_base or segments) are counted.
+  /// the hardware breakpoint. A compare stub rejects passes inside the tracee without a
+  /// stop, so for points it reached this counts the two passes the breakpoint watched
+  /// before the stub went in, plus the stub's matches that the tracer then rejected (same
+  /// general registers and flags, other fs_base, gs_base or segments); not the rest.
   public internal(set) var codePointPassesRejected = 0
   /// Preemptions and asynchronous signals replayed at their code points.
   public internal(set) var codePointsReached = 0
