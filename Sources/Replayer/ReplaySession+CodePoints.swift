@@ -54,16 +54,21 @@ extension ReplaySession {
     codePointsReached += 1
     let current = try currentRegisters(task)
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty { return }
-    guard case .passed(let passes) = try runWithBreakpoint(to: target, task, index: index, activity: activity, passLimit: 2) else {
-      return
-    }
-    switch try installCompareStub(for: target, task, current: passes[1], previousPass: passes[0]) {
+    let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
+    guard
+      case .passed(let passes) = try runWithBreakpoint(
+        to: target, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
+    else { return }
+    switch try installCompareStub(
+      for: target, task, current: passes[1], previousPass: passes[0],
+      ignoring: repeated == nil ? [] : RepeatedString.iteratingRegisters)
+    {
     case .success(let installed):
       codePointsReachedByStub += 1
-      try runToCodePoint(target, task, through: installed, index: index, activity: activity)
+      try runToCodePoint(target, task, through: installed, repeated: repeated, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
-      _ = try runWithBreakpoint(to: target, task, index: index, activity: activity, passLimit: nil)
+      _ = try runWithBreakpoint(to: target, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
     }
   }
 
@@ -76,7 +81,7 @@ extension ReplaySession {
   /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
   /// compare; at most `passLimit` passes that do not match, if given.
   private func runWithBreakpoint(
-    to target: Registers, _ task: ReplayTask, index: UInt64, activity: String, passLimit: Int?
+    to target: Registers, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
   ) throws -> BreakpointOutcome {
     try task.tracee.setDebugRegister(0, to: target.rip)
     try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)
@@ -99,6 +104,10 @@ extension ReplaySession {
         try setRegisters(registers, task)
         return .reached
       }
+      if let repeated, let count = repeated.iterations(from: registers, to: target) {
+        try finishIterations(count, of: repeated, from: registers, to: target, task, index: index, activity: activity)
+        return .reached
+      }
       if debugStops {
         printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \(differences.joined(separator: "; "))")
       }
@@ -116,7 +125,8 @@ extension ReplaySession {
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
   private func runToCodePoint(
-    _ target: Registers, _ task: ReplayTask, through installed: InstalledStub, index: UInt64, activity: String
+    _ target: Registers, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
+    activity: String
   ) throws {
     var rejected = 0
     while true {
@@ -138,10 +148,15 @@ extension ReplaySession {
       registers.rip = target.rip
       // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded one.
       let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
-      if differences.isEmpty {
+      let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
+      if differences.isEmpty || iterations != nil {
         try task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
-        registers.origRax = target.origRax
-        try setRegisters(registers, task)
+        if let repeated, let iterations {
+          try finishIterations(iterations, of: repeated, from: registers, to: target, task, index: index, activity: activity)
+        } else {
+          registers.origRax = target.origRax
+          try setRegisters(registers, task)
+        }
         let result = try injectSyscall(
           munmapNumber, [installed.stub.address, pageSize], in: task, from: .suppressedSignal, using: installed.syscallInstruction)
         guard result == 0 else {
@@ -161,6 +176,37 @@ extension ReplaySession {
     }
   }
 
+  /// Runs the `count` iterations of a `rep movs/stos` that take the task, stopped at its
+  /// start with `registers`, to `target` inside it (`RepeatedString`): rcx set to `count`,
+  /// a hardware breakpoint on the next instruction, then rip and rcx as recorded.
+  private func finishIterations(
+    _ count: UInt64, of repeated: RepeatedString, from registers: Registers, to target: Registers, _ task: ReplayTask,
+    index: UInt64, activity: String
+  ) throws {
+    var start = registers
+    start.rcx = count
+    start.rip = target.rip
+    try setRegisters(start, task)
+    try task.tracee.setDebugRegister(0, to: target.rip + repeated.length)
+    try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)
+    defer { try? task.tracee.setDebugRegister(7, to: 0) }
+    let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+    var after = try currentRegisters(task)
+    guard status == .signalStop(.trap), after.rip == target.rip + repeated.length else {
+      throw unexpected(
+        status, task, index: index, activity: activity,
+        expected: "\(count) iterations of the string instruction at \(hex(target.rip)), where the recording stopped inside it")
+    }
+    after.rip = target.rip
+    after.rcx = target.rcx
+    after.origRax = target.origRax
+    let differences = registerDifferences(recorded: target, replayed: after, ignoring: [])
+    guard differences.isEmpty else {
+      throw Divergence(eventIndex: index, tid: task.recordedTid, activity: activity, differences: differences)
+    }
+    try setRegisters(after, task)
+  }
+
   /// Puts the original bytes back after a failure (the replay ends; the page stays mapped).
   private func restoreSite(_ installed: InstalledStub, _ task: ReplayTask) {
     try? task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
@@ -177,7 +223,7 @@ extension ReplaySession {
   /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
   func installCompareStub(
-    for target: Registers, _ task: ReplayTask, current: Registers, previousPass: Registers
+    for target: Registers, _ task: ReplayTask, current: Registers, previousPass: Registers, ignoring ignored: Set<Int>
   ) throws -> Result<InstalledStub, InjectionRefusal> {
     let stop: InjectionStop
     switch injectionStop(task) {
@@ -214,7 +260,7 @@ extension ReplaySession {
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
       return .failure("no free page within ±2 GiB of the code point")
     }
-    guard let stub = CompareStub(site: site, at: address, target: target, order: comparisonOrder(target, current, previousPass)),
+    guard let stub = CompareStub(site: site, at: address, target: target, order: comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: address)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(
