@@ -1,0 +1,107 @@
+import CCapstone
+import Testing
+import TraceFormat
+
+@testable import Replayer
+
+/// The loop of bench/alarm_loop.c at -O1, as gcc 12 lays it out at 0x12ab:
+///   12ab: cmp %r12d,%ebx          12ae: jge 1298       12b0: add $0x1,%rbp
+///   12b4: mov 0x2d7a(%rip),%eax   12ba: cmp %ebx,%eax  12bc: jle 12ab
+///   12be: mov 0x2d70(%rip),%ebx   12c4: mov %rbp,%rdx
+/// and, at 0x120c, the `jmp 12b0` that enters it in the middle.
+private let loopStart: UInt64 = 0x12ab
+private let loop: [UInt8] = [
+  0x44, 0x39, 0xe3, 0x7d, 0xe8, 0x48, 0x83, 0xc5, 0x01, 0x8b, 0x05, 0x7a, 0x2d, 0x00, 0x00, 0x39, 0xd8, 0x7e, 0xed,
+  0x8b, 0x1d, 0x70, 0x2d, 0x00, 0x00, 0x48, 0x89, 0xea,
+] + Array(repeating: 0x90, count: 32)
+
+private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - loopStart)...]) }
+
+@Suite struct PatchSiteTests {
+  @Test func displacesWholeInstructionsAndKnowsWhatTheyReach() throws {
+    let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
+    #expect(site.instructions.map(\.address) == [0x12bc, 0x12be])
+    #expect(site.length == 8)
+    #expect(site.instructions[0].decoded.kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP))
+    #expect(site.instructions[0].decoded.target == 0x12ab)
+    #expect(site.instructions[1].decoded.has_rip_operand == 1)
+    #expect(site.instructions[1].decoded.rip_target == 0x4034)
+    #expect(Set(site.reachedAddresses) == [0x12bc, 0x12c4, 0x12ab, 0x4034])
+  }
+
+  @Test func findsADirectJumpIntoThePatchedBytes() throws {
+    let site = try PatchSite.plan(at: 0x12ae, codePoint: 0x12ae, code: code(from: 0x12ae)).get()
+    #expect(site.end == 0x12b4)
+    // 0x1200: mov $0,%ebp; lea 0xdf8(%rip),%r13; jmp 12b0 — then the loop.
+    let before: [UInt8] = [0xbd, 0, 0, 0, 0, 0x4c, 0x8d, 0x2d, 0xf8, 0x0d, 0, 0, 0xe9, 0x9f, 0, 0, 0]
+    let window = before + Array(repeating: 0x90, count: Int(loopStart) - 0x1200 - before.count) + loop
+    #expect(site.branchIntoInterior(window: window, windowStart: 0x1200) == 0x120c)
+    // The loop's own jle goes to the site's start, which is fine.
+    let sameLoop = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ab, code: code(from: 0x12ab)).get()
+    #expect(sameLoop.branchIntoInterior(window: window, windowStart: 0x1200) == nil)
+  }
+
+  @Test func refusesWhatCannotMove() {
+    // jrcxz, then too short before a ret.
+    guard case .failure = PatchSite.plan(at: 0x1000, codePoint: 0x1000, code: [0xe3, 0x10] + Array(repeating: 0x90, count: 30)) else {
+      Issue.record("jrcxz was displaced")
+      return
+    }
+    guard case .failure = PatchSite.plan(at: 0x1000, codePoint: 0x1000, code: [0x5d, 0xc3] + Array(repeating: 0xcc, count: 30)) else {
+      Issue.record("pop %rbp; ret was patched with a 5-byte jump")
+      return
+    }
+  }
+
+  @Test func startsEarlierOnlyFromCertainInstructionStarts() throws {
+    // 80 bytes of nops, then the loop: every decode agrees on the loop's instructions.
+    let padded = Array(repeating: UInt8(0x90), count: 80) + loop
+    let starts = PatchSite.instructionStarts(before: 0x12ae, code: padded, codeStart: loopStart - 80)
+    #expect(starts.first == 0x12ab)
+    let site = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ae, code: code(from: 0x12ab)).get()
+    #expect(site.codePointIndex == 1 && site.length == 5)
+  }
+}
+
+@Suite struct CompareStubTests {
+  @Test func trapsOnlyAfterEveryCompareAndJumpsBack() throws {
+    let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
+    var target = Registers()
+    target.rip = 0x12bc
+    target.rbp = 123_456
+    target.eflags = 0x246
+    let order = CompareStub.generalRegisters.map(\.index)
+    let stub = try #require(CompareStub(site: site, at: 0x10000, target: target, order: order))
+    #expect(stub.code[Int(stub.trapAddress - 0x10000)] == 0xcc)
+    #expect(stub.code.count < 4096)
+    // The displaced jle still goes to 0x12ab, the mov still reads 0x4034, and the copy ends
+    // with a jump to 0x12c4: decode the second exit path.
+    var address = stub.displacedAddress
+    var targets: [UInt64] = []
+    for _ in 0..<3 {
+      let offset = Int(address - 0x10000)
+      var decoded = rewind_instruction()
+      #expect(stub.code.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, address, &decoded) } == 1)
+      targets.append(decoded.has_rip_operand != 0 ? decoded.rip_target : decoded.target)
+      address += UInt64(decoded.size)
+    }
+    #expect(targets == [0x12ab, 0x4034, 0x12c4])
+    let patch = try #require(CompareStub.patch(site, jumpingTo: 0x10000))
+    #expect(patch.count == 8 && patch[0] == 0xe9 && patch[5...].allSatisfy { $0 == 0xcc })
+  }
+
+  @Test func recognizesInterruptibleStringInstructions() throws {
+    let movsq = try #require(RepeatedString(bytes: [0xf3, 0x48, 0xa5]))
+    #expect(movsq.length == 3 && movsq.elementSize == 8 && movsq.usesSource)
+    let stosb = try #require(RepeatedString(bytes: [0xf3, 0xaa]))
+    #expect(stosb.elementSize == 1 && !stosb.usesSource)
+    #expect(RepeatedString(bytes: [0xa5]) == nil)
+    var target = Registers()
+    (target.rip, target.rcx, target.rsi, target.rdi, target.eflags) = (0x1354, 10, 0x2050, 0x3050, 0x246)
+    var start = target
+    (start.rcx, start.rsi, start.rdi) = (20, 0x2000, 0x3000)
+    #expect(movsq.iterations(from: start, to: target) == 10)
+    start.rdi += 8
+    #expect(movsq.iterations(from: start, to: target) == nil)
+  }
+}
