@@ -49,5 +49,4 @@ for p in spin_handoff alarm_loop; do
   replay=$(seconds timeout "$limit" "$REWIND_BIN" replay -a --quiet "$work/t-$p")
   printf '%-20s %10s %10s %12s\n' "$p" "$native" "$record" "$replay"
 done
-echo "(replay of alarm_loop needs the in-process compare stub of DESIGN.md: with the hardware"
-echo " breakpoint alone every pass through the loop traps, ~20 us each)"
+echo "(bench/code_points.sh times these against native runs, with ratios)"
