@@ -10,9 +10,11 @@ import TraceFormat
 /// Layout (rcx and rdx are the scratch registers, saved on the thread's own stack):
 ///
 ///     the site's instructions before the code point, if it starts earlier
-///     lea -128(%rsp),%rsp; push %rcx                   skip the red zone, save scratch
-///     [the first register's check, if it needs no rdx]
-///     push %rdx
+///     [if the first register is not rcx, rdx or rsp:    the common pass, rsp untouched:
+///       mov %rcx,scratch(%rip); movabs $-expected,%rcx; lea (%rcx,%r),%rcx; jrcxz more
+///       mov scratch(%rip),%rcx; a copy of the displaced instructions; jmp back
+///      more: mov scratch(%rip),%rcx]
+///     lea -128(%rsp),%rsp; push %rcx; push %rdx        skip the red zone, save scratch
 ///     for each register r:                             no instruction here writes flags
 ///       [mov 8(%rsp),%rdx | mov (%rsp),%rdx | lea 144(%rsp),%rdx | rdfsbase %rdx]
 ///       movabs $-expected,%rcx; lea (%rcx,%r),%rcx     rcx = r - expected
@@ -36,8 +38,9 @@ import TraceFormat
 /// `%fs:0x10` would also name the thread, but faults before the program sets up its TLS.
 /// A pass by another thread that does not match simply runs the displaced instructions.
 ///
-/// The stub writes 16 bytes below the red zone (`rsp - 144`), which the program may not
-/// rely on; a program that reads uninitialized stack memory there could see them.
+/// A pass whose first register matches writes 16 bytes below the red zone (`rsp - 144`),
+/// which the program may not rely on; a program that reads uninitialized stack memory there
+/// could see them. The common pass writes only the scratch word, in the stub's own mapping.
 struct CompareStub {
   /// Where the stub's page is mapped in the tracee.
   let address: UInt64
@@ -62,7 +65,7 @@ struct CompareStub {
   /// Builds the stub for `site` at `address`, comparing `target`'s registers in `order`
   /// (indices into `Registers.words`; `fsBaseIndex` uses rdfsbase). Nil when a rel32 cannot
   /// reach from `address`.
-  init?(site: PatchSite, at address: UInt64, target: Registers, order: [Int]) {
+  init?(site: PatchSite, at address: UInt64, scratch: UInt64, target: Registers, order: [Int]) {
     var a = Assembler(base: address)
     // Instructions the site starts with before the code point run first.
     var relocated: [UInt64] = []
@@ -72,20 +75,17 @@ struct CompareStub {
       guard a.relocate(instruction) else { return nil }
     }
     relocated.append(a.address)  // a task stopped at the code point resumes at the compare
-    a.emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
-    a.emit(0x51)  // push %rcx
     var failJumps: [Int] = []
     // After each compare rcx is 0 on a match: jrcxz goes on to the next register; a pass
     // that differs falls through into its own way out (a copy of the displaced instructions),
     // so it takes no jump in the stub. When a copy is too long for jrcxz's rel8, it jumps to
     // the shared way out instead.
-    func exitUnlessMatched(savedRdx: Bool) -> Bool {
+    func exitUnlessMatched() -> Bool {
       a.emit(0xe3)  // jrcxz next
       let next = a.here
       a.emit(0)
       let exitStart = a.bytes.count
-      if savedRdx { a.emit(0x5a) }  // pop %rdx
-      a.emit(0x59)  // pop %rcx
+      a.emit(0x5a, 0x59)  // pop %rdx; pop %rcx
       a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
       for instruction in site.instructions[codePointIndex...] {
         guard a.relocate(instruction) else { return false }
@@ -95,7 +95,6 @@ struct CompareStub {
         a.patch8(at: next, to: a.here)
         return true
       }
-      guard savedRdx else { return false }
       a.bytes.removeSubrange(exitStart...)
       a.bytes[next] = 5
       a.emit(0xe9)  // jmp fail
@@ -107,13 +106,27 @@ struct CompareStub {
     if let first = order.first, ![11, 12, 19, CompareStub.fsBaseIndex].contains(first),
       let entry = CompareStub.generalRegisters.first(where: { $0.index == first })
     {
-      // The common pass fails at the first register, which needs only rcx to compare.
+      // The common pass fails at the first register. Its compare saves rcx in the scratch
+      // word rather than on the stack: rsp stays untouched, so the loop's own stack work
+      // does not wait on ours.
+      guard a.movToMemory(rcxTo: scratch) else { return nil }
       a.emit(0x48, 0xb9)  // movabs $-expected,%rcx
       a.emit64(0 &- target.words[first])
       a.emit(entry.encoding >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((entry.encoding & 7) << 3) | 1)  // lea (%rcx,%r),%rcx
-      guard exitUnlessMatched(savedRdx: false) else { return nil }
+      a.emit(0xe3)  // jrcxz more
+      let more = a.here
+      a.emit(0)
+      guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+      for instruction in site.instructions[codePointIndex...] {
+        guard a.relocate(instruction) else { return nil }
+      }
+      guard a.jump(to: site.end), a.here - (more + 1) < 128 else { return nil }
+      a.patch8(at: more, to: a.here)
+      guard a.movFromMemory(rcxFrom: scratch) else { return nil }
       checks = checks.dropFirst()
     }
+    a.emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
+    a.emit(0x51)  // push %rcx
     a.emit(0x52)  // push %rdx
     for index in checks {
       var source: UInt8
@@ -130,7 +143,7 @@ struct CompareStub {
       a.emit64(0 &- target.words[index])
       // lea (%rcx,%source,1),%rcx: REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=source base=rcx
       a.emit(source >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((source & 7) << 3) | 1)
-      guard exitUnlessMatched(savedRdx: true) else { return nil }
+      guard exitUnlessMatched() else { return nil }
     }
     a.emit(0x9c)  // pushfq
     a.emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
@@ -183,6 +196,20 @@ private struct Assembler {
   var address: UInt64 { base + UInt64(bytes.count) }
 
   mutating func emit(_ values: UInt8...) { bytes += values }
+
+  /// mov %rcx,scratch(%rip)
+  mutating func movToMemory(rcxTo scratch: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: scratch) else { return false }
+    bytes += [0x48, 0x89, 0x0d] + rel
+    return true
+  }
+
+  /// mov scratch(%rip),%rcx
+  mutating func movFromMemory(rcxFrom scratch: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: scratch) else { return false }
+    bytes += [0x48, 0x8b, 0x0d] + rel
+    return true
+  }
   mutating func emit32(_ value: UInt32) { bytes += littleEndian(value) }
   mutating func emit64(_ value: UInt64) { bytes += littleEndian(value) }
 

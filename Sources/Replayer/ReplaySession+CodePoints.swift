@@ -7,9 +7,12 @@ import TraceFormat
 private let debugControlExecuteDR0: UInt64 = 0x1
 
 private let pageSize: UInt64 = 4096
+/// The stub's mapping: a page of code, then a page for the scratch word it saves rcx in
+/// (apart, so that writing it never looks like self-modifying code to the CPU).
+private let stubMappingSize: UInt64 = 2 * pageSize
 /// mmap(2) and munmap(2) numbers and flags.
 private let mmapNumber = 9, munmapNumber = 11
-private let protReadExec: UInt64 = 0x1 | 0x4
+private let protReadWriteExec: UInt64 = 0x1 | 0x2 | 0x4
 private let mapPrivateAnonymousFixedNoReplace: UInt64 = 0x02 | 0x20 | 0x10_0000
 /// How far from the code point the branch scan looks for jumps into the patched bytes.
 private let branchScanReach: UInt64 = 4096
@@ -158,7 +161,7 @@ extension ReplaySession {
           try setRegisters(registers, task)
         }
         let result = try injectSyscall(
-          munmapNumber, [installed.stub.address, pageSize], in: task, from: .suppressedSignal, using: installed.syscallInstruction)
+          munmapNumber, [installed.stub.address, stubMappingSize], in: task, from: .suppressedSignal, using: installed.syscallInstruction)
         guard result == 0 else {
           throw Divergence(
             eventIndex: index, tid: task.recordedTid, activity: activity,
@@ -260,14 +263,14 @@ extension ReplaySession {
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
       return .failure("no free page within ±2 GiB of the code point")
     }
-    guard let stub = CompareStub(site: site, at: address, target: target, order: comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }),
+    guard let stub = CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: address)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(
-      mmapNumber, [address, pageSize, protReadExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
+      mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
       in: task, from: stop, using: syscall)
     guard UInt64(bitPattern: mapped) == address else {
-      if mapped >= 0 { _ = try injectSyscall(munmapNumber, [UInt64(bitPattern: mapped), pageSize], in: task, from: .syscallExit, using: syscall) }
+      if mapped >= 0 { _ = try injectSyscall(munmapNumber, [UInt64(bitPattern: mapped), stubMappingSize], in: task, from: .syscallExit, using: syscall) }
       return .failure(InjectionRefusal("the injected mmap at \(hex(address)) returned \(describeResult(mapped))"))
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
@@ -350,19 +353,19 @@ extension ReplaySession {
     gaps.append(previousEnd..<0x7fff_ffff_f000)
     let wanted = site & ~(pageSize - 1)
     var best: UInt64?
-    for gap in gaps where gap.upperBound > gap.lowerBound + 3 * pageSize {
+    for gap in gaps where gap.upperBound > gap.lowerBound + stubMappingSize + 2 * pageSize {
       var first = max(gap.lowerBound + pageSize, low)
-      let last = min(gap.upperBound - 2 * pageSize, high)  // the page's start
+      let last = min(gap.upperBound - stubMappingSize - pageSize, high)  // the mapping's start
       first = (first + pageSize - 1) & ~(pageSize - 1)
       guard first <= last else { continue }
       var candidate = min(max(wanted, first), last) & ~(pageSize - 1)
       if candidate < first { continue }
-      if let clash = avoided.first(where: { $0.overlaps(candidate..<(candidate + pageSize)) }) {
+      if let clash = avoided.first(where: { $0.overlaps(candidate..<(candidate + stubMappingSize)) }) {
         // Step out of the avoided range, to whichever side still lies in the gap.
         if clash.upperBound <= last {
           candidate = (clash.upperBound + pageSize - 1) & ~(pageSize - 1)
-        } else if clash.lowerBound >= first + pageSize {
-          candidate = (clash.lowerBound - pageSize) & ~(pageSize - 1)
+        } else if clash.lowerBound >= first + stubMappingSize {
+          candidate = (clash.lowerBound - stubMappingSize) & ~(pageSize - 1)
         } else {
           continue
         }

@@ -71,7 +71,7 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     target.rbp = 123_456
     target.eflags = 0x246
     let order = CompareStub.generalRegisters.map(\.index)
-    let stub = try #require(CompareStub(site: site, at: 0x10000, target: target, order: order))
+    let stub = try #require(CompareStub(site: site, at: 0x10000, scratch: 0x11000, target: target, order: order))
     #expect(stub.code[Int(stub.trapAddress - 0x10000)] == 0xcc)
     #expect(stub.code.count < 4096)
     // The displaced jle still goes to 0x12ab, the mov still reads 0x4034, and the copy ends
