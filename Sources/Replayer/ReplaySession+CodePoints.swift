@@ -15,7 +15,7 @@ private let mmapNumber = 9, munmapNumber = 11
 private let protReadWriteExec: UInt64 = 0x1 | 0x2 | 0x4
 private let mapPrivateAnonymousFixedNoReplace: UInt64 = 0x02 | 0x20 | 0x10_0000
 /// How far from the code point the branch scan looks for jumps into the patched bytes.
-private let branchScanReach: UInt64 = 4096
+private let branchScanReach: UInt64 = 16384
 /// The room left free after the program break: the heap grows there.
 private let heapGrowthReserve: UInt64 = 256 << 20
 /// Whether user code may run rdfsbase (the kernel enabled FSGSBASE): AT_HWCAP2 bit 1.
@@ -286,6 +286,18 @@ extension ReplaySession {
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
   }
 
+  /// `PatchSite.branchIntoInterior`, remembered: a timer landing in the same loop again and
+  /// again asks about the same site, and decoding 32 KiB each time would add up. An entry
+  /// holds only while the code around the site has not changed.
+  private func branchIntoInterior(of site: PatchSite, window: [UInt8], windowStart: UInt64) -> UInt64? {
+    let key = BranchScanKey(windowStart: windowStart, site: site.address, end: site.end)
+    if let known = branchScans[key], known.window == window { return known.from }
+    let from = site.branchIntoInterior(window: window, windowStart: windowStart)
+    if branchScans.count > 64 { branchScans.removeAll() }
+    branchScans[key] = (window, from)
+    return from
+  }
+
   /// Where to patch: at the code point when the instructions there can be displaced and
   /// nothing branches into them; else from a certain instruction start shortly before it,
   /// whose instructions fall through to it (a loop entered in the middle, say, or a site cut
@@ -296,7 +308,7 @@ extension ReplaySession {
       guard offset + 32 <= window.count else { return .failure(InjectionRefusal("the code at \(hex(start)) ends too soon")) }
       let planned = PatchSite.plan(at: start, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]))
       guard case .success(let site) = planned else { return planned }
-      if let from = site.branchIntoInterior(window: window, windowStart: windowStart) {
+      if let from = branchIntoInterior(of: site, window: window, windowStart: windowStart) {
         return .failure(InjectionRefusal("a branch at \(hex(from)) may land inside the bytes patched from \(hex(start))"))
       }
       return .success(site)
@@ -392,4 +404,11 @@ extension ReplaySession {
   func replayPreemption(_ event: PreemptionEvent, _ task: ReplayTask) throws {
     try runToCodePoint(event.registers, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
   }
+}
+
+/// A branch scan's question: which bytes were patched, seen from which window.
+struct BranchScanKey: Hashable {
+  var windowStart: UInt64
+  var site: UInt64
+  var end: UInt64
 }

@@ -58,6 +58,8 @@ public final class ReplaySession {
   /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
   /// there already, or were found with the hardware breakpoint).
   public internal(set) var codePointsReachedByStub = 0
+  /// Branch scans of compare-stub sites, by site (`ReplaySession+CodePoints.swift`).
+  var branchScans: [BranchScanKey: (window: [UInt8], from: UInt64?)] = [:]
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options
