@@ -1,0 +1,232 @@
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+private let pageSize: UInt64 = 4096
+/// The stub's mapping: a page of code, then a page for the scratch word it saves rcx in
+/// (apart, so that writing it never looks like self-modifying code to the CPU).
+let stubMappingSize: UInt64 = 2 * pageSize
+/// mmap(2) and munmap(2) numbers and flags.
+let mmapNumber = 9, munmapNumber = 11
+private let protReadWriteExec: UInt64 = 0x1 | 0x2 | 0x4
+private let mapPrivateAnonymousFixedNoReplace: UInt64 = 0x02 | 0x20 | 0x10_0000
+/// How far from the code point the branch scan looks for jumps into the patched bytes.
+private let branchScanReach: UInt64 = 16384
+/// The room left free after the program break: the heap grows there.
+private let heapGrowthReserve: UInt64 = 256 << 20
+/// Whether user code may run rdfsbase (the kernel enabled FSGSBASE): AT_HWCAP2 bit 1.
+private let canReadFSBase: Bool = {
+  // getauxval is not in Swift's Glibc module map; the auxiliary vector says the same.
+  let fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  var vector = [UInt8](repeating: 0, count: 4096)
+  let count = vector.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+  guard count > 0 else { return false }
+  return vector[..<count].withUnsafeBytes { bytes in
+    stride(from: 0, to: bytes.count - 15, by: 16).contains { offset in
+      bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == 26  // AT_HWCAP2
+        && bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) & 0x2 != 0
+    }
+  }
+}()
+
+/// A compare stub in place: its page is mapped and the code point's bytes jump to it.
+struct InstalledStub {
+  let site: PatchSite
+  let stub: CompareStub
+  /// The `syscall` instruction the injected calls use.
+  let syscallInstruction: UInt64
+}
+
+extension ReplaySession {
+  /// Maps a compare stub for `target` into the task and patches the code point to jump to
+  /// it, or says why not (then nothing has changed).
+  ///
+  /// Refused when: the task's stop does not allow an injected call (`injectionStop`); the
+  /// code is not in a private executable mapping; the instructions there cannot be moved
+  /// (`PatchSite.plan`, `choosePatchSite`); a direct branch within `branchScanReach` bytes
+  /// would land inside the patched bytes, or the task is stopped in the middle of one of the displaced
+  /// instructions; no free page lies within ±2 GiB of
+  /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
+  /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
+  func installCompareStub(
+    for target: Registers, _ task: ReplayTask, current: Registers, previousPass: Registers, ignoring ignored: Set<Int>
+  ) throws -> Result<InstalledStub, InjectionRefusal> {
+    let stop: InjectionStop
+    switch injectionStop(task) {
+    case .success(let s): stop = s
+    case .failure(let refusal): return .failure(refusal)
+    }
+    guard let maps = try? readMaps(of: task.realTid) else { return .failure(InjectionRefusal("cannot read /proc/PID/maps")) }
+    guard let mapping = maps.first(where: { $0.start <= target.rip && target.rip < $0.end }),
+      mapping.permissions.hasPrefix("r"), mapping.permissions.contains("x"), mapping.permissions.hasSuffix("p")
+    else { return .failure("the code point is not in a private executable mapping") }
+    let windowStart = max(mapping.start, target.rip &- branchScanReach)
+    let windowEnd = min(mapping.end, target.rip + 32 + branchScanReach)
+    guard let window = try? task.tracee.readMemory(at: windowStart, count: Int(windowEnd - windowStart)) else {
+      return .failure("cannot read the code around the code point")
+    }
+    let site: PatchSite
+    switch choosePatchSite(codePoint: target.rip, window: window, windowStart: windowStart) {
+    case .success(let s): site = s
+    case .failure(let refusal): return .failure(refusal)
+    }
+    // The task may be stopped inside the patched bytes (a signal at the next instruction
+    // returned there): it goes on from that instruction's copy in the stub. Other threads
+    // of the process may be stopped there too; they stay stopped until the bytes are back.
+    var resumeInStub: Int?
+    if current.rip > site.address && current.rip < site.end || current.rip == site.codePoint {
+      guard let i = site.instructions.firstIndex(where: { $0.address == current.rip }) else {
+        return .failure(InjectionRefusal("the task stopped inside the instruction at \(hex(site.address))"))
+      }
+      resumeInStub = i
+    }
+    guard let syscall = syscallInstruction(for: task, rip: current.rip) else {
+      return .failure("no syscall instruction to inject mmap with")
+    }
+    guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
+      return .failure("no free page within ±2 GiB of the code point")
+    }
+    guard let stub = CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }),
+      stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: address)
+    else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
+    let mapped = try injectSyscall(
+      mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
+      in: task, from: stop, using: syscall)
+    guard UInt64(bitPattern: mapped) == address else {
+      if mapped >= 0 { _ = try injectSyscall(munmapNumber, [UInt64(bitPattern: mapped), stubMappingSize], in: task, from: .syscallExit, using: syscall) }
+      return .failure(InjectionRefusal("the injected mmap at \(hex(address)) returned \(describeResult(mapped))"))
+    }
+    try task.tracee.writeMemory(at: address, bytes: stub.code)
+    try task.tracee.writeMemory(at: site.address, bytes: patch)
+    if let i = resumeInStub {
+      var registers = current
+      registers.rip = stub.relocatedAddresses[i]
+      try setRegisters(registers, task)
+    }
+    if debugStops {
+      printToStandardError("[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))")
+    }
+    return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
+  }
+
+  /// `PatchSite.branchIntoInterior`, remembered: a timer landing in the same loop again and
+  /// again asks about the same site, and decoding 32 KiB each time would add up. An entry
+  /// holds only while the code around the site has not changed.
+  private func branchIntoInterior(of site: PatchSite, window: [UInt8], windowStart: UInt64) -> UInt64? {
+    let key = BranchScanKey(windowStart: windowStart, site: site.address, end: site.end)
+    if let known = branchScans[key], known.window == window { return known.from }
+    let from = site.branchIntoInterior(window: window, windowStart: windowStart)
+    if branchScans.count > 64 { branchScans.removeAll() }
+    branchScans[key] = (window, from)
+    return from
+  }
+
+  /// Where to patch: at the code point when the instructions there can be displaced and
+  /// nothing branches into them; else from a certain instruction start shortly before it,
+  /// whose instructions fall through to it (a loop entered in the middle, say, or a site cut
+  /// short by a ret).
+  private func choosePatchSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> Result<PatchSite, InjectionRefusal> {
+    func site(from start: UInt64) -> Result<PatchSite, InjectionRefusal> {
+      let offset = Int(start - windowStart)
+      guard offset + 32 <= window.count else { return .failure(InjectionRefusal("the code at \(hex(start)) ends too soon")) }
+      let planned = PatchSite.plan(at: start, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]))
+      guard case .success(let site) = planned else { return planned }
+      if let from = branchIntoInterior(of: site, window: window, windowStart: windowStart) {
+        return .failure(InjectionRefusal("a branch at \(hex(from)) may land inside the bytes patched from \(hex(start))"))
+      }
+      return .success(site)
+    }
+    let atCodePoint = site(from: codePoint)
+    guard case .failure = atCodePoint, codePoint >= windowStart + 80 else { return atCodePoint }
+    let before = Array(window[..<min(window.count, Int(codePoint + 32 - windowStart))])
+    for start in PatchSite.instructionStarts(before: codePoint, code: before, codeStart: windowStart).prefix(4) {
+      if case .success(let site) = site(from: start) { return .success(site) }
+    }
+    return atCodePoint
+  }
+
+  /// The registers the stub compares, in the order most likely to fail a pass at the first
+  /// test, the cheap one: those that changed between the last two passes (a loop counter, a
+  /// pointer) and still differ from the recording; then the others that differ, those that
+  /// moved furthest first (one that moved by 1 since the last event, a count of events,
+  /// likely stays put in a loop); then the rest. A register that changed only since the first
+  /// pass (the loop reread what a signal handler wrote) equals the recording already.
+  private func comparisonOrder(_ target: Registers, _ current: Registers, _ previous: Registers) -> [Int] {
+    let general = CompareStub.generalRegisters.map(\.index)
+    func furthestFirst(_ indices: [Int]) -> [Int] {
+      indices.sorted { distance(target.words[$0], current.words[$0]) > distance(target.words[$1], current.words[$1]) }
+    }
+    let differing = general.filter { target.words[$0] != current.words[$0] }
+    let changing = differing.filter { current.words[$0] != previous.words[$0] }
+    let steady = differing.filter { current.words[$0] == previous.words[$0] }
+    let equal = general.filter { target.words[$0] == current.words[$0] }
+    return furthestFirst(changing) + furthestFirst(steady) + equal + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
+  }
+
+  /// A free page within ±2 GiB (less a margin) of every address in `reached`, as close to
+  /// `site` as possible, with a free page on either side (so the kernel merges it with no
+  /// neighbour) and away from where the heap grows. Nil when there is none.
+  private func stubAddress(reaching reached: [UInt64], near site: UInt64, maps: [MapsEntry], task: ReplayTask) -> UInt64? {
+    let reach: UInt64 = (1 << 31) - 4 * pageSize
+    guard let highest = reached.max(), let lowest = reached.min() else { return nil }
+    let low = max(highest > reach ? highest - reach : 0, 1 << 20)
+    let high = min(lowest + reach, 0x7fff_ffff_0000)
+    guard low < high else { return nil }
+    var avoided: [Range<UInt64>] = []
+    let heapEnd = maps.first(where: { $0.name == "[heap]" })?.end
+    if let startBrk = programBreakStart(of: task.realTid) {
+      let end = max(heapEnd ?? startBrk, startBrk)
+      avoided.append(startBrk..<(end + heapGrowthReserve))
+    }
+    let userMaps = maps.filter { $0.end <= 0x8000_0000_0000 }.sorted { $0.start < $1.start }
+    var gaps: [Range<UInt64>] = []
+    var previousEnd: UInt64 = 0
+    for mapping in userMaps {
+      if mapping.start > previousEnd { gaps.append(previousEnd..<mapping.start) }
+      previousEnd = max(previousEnd, mapping.end)
+    }
+    gaps.append(previousEnd..<0x7fff_ffff_f000)
+    let wanted = site & ~(pageSize - 1)
+    var best: UInt64?
+    for gap in gaps where gap.upperBound > gap.lowerBound + stubMappingSize + 2 * pageSize {
+      var first = max(gap.lowerBound + pageSize, low)
+      let last = min(gap.upperBound - stubMappingSize - pageSize, high)  // the mapping's start
+      first = (first + pageSize - 1) & ~(pageSize - 1)
+      guard first <= last else { continue }
+      var candidate = min(max(wanted, first), last) & ~(pageSize - 1)
+      if candidate < first { continue }
+      if let clash = avoided.first(where: { $0.overlaps(candidate..<(candidate + stubMappingSize)) }) {
+        // Step out of the avoided range, to whichever side still lies in the gap.
+        if clash.upperBound <= last {
+          candidate = (clash.upperBound + pageSize - 1) & ~(pageSize - 1)
+        } else if clash.lowerBound >= first + stubMappingSize {
+          candidate = (clash.lowerBound - stubMappingSize) & ~(pageSize - 1)
+        } else {
+          continue
+        }
+        if candidate < first || candidate > last { continue }
+      }
+      if best.map({ distance($0, site) > distance(candidate, site) }) ?? true { best = candidate }
+    }
+    return best
+  }
+}
+
+private func distance(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : b - a }
+
+/// start_brk, field 47 of /proc/PID/stat: where the program break began.
+private func programBreakStart(of pid: Int32) -> UInt64? {
+  guard let text = try? readProcFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+  // Fields from 3 on follow the command name in parentheses (which may hold spaces).
+  let fields = text[text.index(after: close)...].split(separator: " ")
+  return fields.count > 44 ? UInt64(fields[44]) : nil
+}
+
+/// A branch scan's question: which bytes were patched, seen from which window.
+struct BranchScanKey: Hashable {
+  var windowStart: UInt64
+  var site: UInt64
+  var end: UInt64
+}
