@@ -34,6 +34,8 @@ typedef struct {
   uint8_t has_rip_operand;
   uint8_t displacement_offset;
   uint64_t rip_target;
+  /* A nop or int3: what compilers pad between functions with. */
+  uint8_t is_padding;
 } rewind_instruction;
 
 /* Decodes the instruction at the start of `code` (which sits at `address`). Returns 0 when
@@ -53,6 +55,7 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   if (cs_disasm(handle, code, size, address, 1, &insn) != 1) return 0;
   out->size = insn->size;
   out->kind = REWIND_INSTRUCTION_PLAIN;
+  out->is_padding = insn->id == X86_INS_NOP || insn->id == X86_INS_INT3;
   const cs_x86 *x86 = &insn->detail->x86;
   for (int i = 0; i < x86->op_count; i++) {
     const cs_x86_op *op = &x86->operands[i];

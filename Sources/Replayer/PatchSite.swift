@@ -73,6 +73,14 @@ struct PatchSite {
       if at < codePoint && decoded.kind != Int32(REWIND_INSTRUCTION_PLAIN) {
         return .failure(InjectionRefusal("the instruction at \(hex(at)) before the code point is a branch"))
       }
+      // Padding before the code point means it starts a function (or an aligned loop), which
+      // calls through pointers or tables may enter directly; so does an endbr64.
+      if at < codePoint && decoded.is_padding != 0 {
+        return .failure(InjectionRefusal("padding at \(hex(at)) precedes the code point"))
+      }
+      if at == codePoint && address < codePoint && code[offset..<min(code.count, offset + 4)].elementsEqual([0xf3, 0x0f, 0x1e, 0xfa]) {
+        return .failure(InjectionRefusal("the code point is an indirect branch target (endbr64)"))
+      }
       let size = Int(decoded.size)
       instructions.append(Instruction(address: at, bytes: Array(code[offset..<offset + size]), decoded: decoded))
       offset += size

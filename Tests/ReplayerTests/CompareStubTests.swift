@@ -53,6 +53,22 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     }
   }
 
+  @Test func neverStartsEarlierAcrossPadding() {
+    // nop; nopl 0(%rax); then an endbr64 function entry: calls through pointers land there.
+    let bytes: [UInt8] = [0x90, 0x0f, 0x1f, 0x40, 0x00, 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5] + Array(repeating: 0xcc, count: 20)
+    guard case .failure = PatchSite.plan(at: 0x1000, codePoint: 0x1005, code: bytes) else {
+      Issue.record("patched across padding")
+      return
+    }
+    // mov %rax,%rax; endbr64; push %rbp
+    let entry: [UInt8] = [0x48, 0x89, 0xc0, 0xf3, 0x0f, 0x1e, 0xfa, 0x55] + Array(repeating: 0xcc, count: 24)
+    guard case .failure(let refusal) = PatchSite.plan(at: 0x1000, codePoint: 0x1003, code: entry) else {
+      Issue.record("patched from before an endbr64")
+      return
+    }
+    #expect(refusal.description.contains("endbr64"))
+  }
+
   @Test func startsEarlierOnlyFromCertainInstructionStarts() throws {
     // 80 bytes of nops, then the loop: every decode agrees on the loop's instructions.
     let padded = Array(repeating: UInt8(0x90), count: 80) + loop
