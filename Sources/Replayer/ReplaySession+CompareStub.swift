@@ -187,7 +187,7 @@ extension ReplaySession {
       if mapping.start > previousEnd { gaps.append(previousEnd..<mapping.start) }
       previousEnd = max(previousEnd, mapping.end)
     }
-    gaps.append(previousEnd..<0x7fff_ffff_f000)
+    if previousEnd < 0x7fff_ffff_f000 { gaps.append(previousEnd..<0x7fff_ffff_f000) }
     let wanted = site & ~(pageSize - 1)
     var best: UInt64?
     for gap in gaps where gap.upperBound > gap.lowerBound + stubMappingSize + 2 * pageSize {
