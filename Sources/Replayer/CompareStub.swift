@@ -75,95 +75,29 @@ struct CompareStub {
       guard a.relocate(instruction) else { return nil }
     }
     relocated.append(a.address)  // a task stopped at the code point resumes at the compare
-    var failJumps: [Int] = []
-    // After each compare rcx is 0 on a match: jrcxz goes on to the next register; a pass
-    // that differs falls through into its own way out (a copy of the displaced instructions),
-    // so it takes no jump in the stub. When a copy is too long for jrcxz's rel8, it jumps to
-    // the shared way out instead.
-    func exitUnlessMatched() -> Bool {
-      a.emit(0xe3)  // jrcxz next
-      let next = a.here
-      a.emit(0)
-      let exitStart = a.bytes.count
-      a.emit(0x5a, 0x59)  // pop %rdx; pop %rcx
-      a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+    /// The way out for a pass that differs, once rcx is its own again.
+    func displacedCopy(_ a: inout Assembler) -> Bool {
       for instruction in site.instructions[codePointIndex...] {
         guard a.relocate(instruction) else { return false }
       }
-      guard a.jump(to: site.end) else { return false }
-      if a.here - (next + 1) < 128 {
-        a.patch8(at: next, to: a.here)
-        return true
-      }
-      a.bytes.removeSubrange(exitStart...)
-      a.bytes[next] = 5
-      a.emit(0xe9)  // jmp fail
-      failJumps.append(a.here)
-      a.emit32(0)
-      return true
+      return a.jump(to: site.end)
     }
     var checks = order[...]
-    if let first = order.first, ![11, 12, 19, CompareStub.fsBaseIndex].contains(first),
-      let entry = CompareStub.generalRegisters.first(where: { $0.index == first })
-    {
+    if let first = order.first, let entry = CompareStub.fastRegister(first) {
       // The common pass fails at the first register. Its compare saves rcx in the scratch
       // word rather than on the stack: rsp stays untouched, so the loop's own stack work
       // does not wait on ours.
       guard a.movToMemory(rcxTo: scratch) else { return nil }
-      a.emit(0x48, 0xb9)  // movabs $-expected,%rcx
-      a.emit64(0 &- target.words[first])
-      a.emit(entry.encoding >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((entry.encoding & 7) << 3) | 1)  // lea (%rcx,%r),%rcx
+      a.compareRcx(with: target.words[first], register: entry)
       a.emit(0xe3)  // jrcxz more
       let more = a.here
       a.emit(0)
-      guard a.movFromMemory(rcxFrom: scratch) else { return nil }
-      for instruction in site.instructions[codePointIndex...] {
-        guard a.relocate(instruction) else { return nil }
-      }
-      guard a.jump(to: site.end), a.here - (more + 1) < 128 else { return nil }
+      guard a.movFromMemory(rcxFrom: scratch), displacedCopy(&a), a.here - (more + 1) < 128 else { return nil }
       a.patch8(at: more, to: a.here)
       guard a.movFromMemory(rcxFrom: scratch) else { return nil }
       checks = checks.dropFirst()
     }
-    a.emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
-    a.emit(0x51)  // push %rcx
-    a.emit(0x52)  // push %rdx
-    for index in checks {
-      var source: UInt8
-      switch index {
-      case 11: a.emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
-      case 12: a.emit(0x48, 0x8b, 0x14, 0x24); source = 2  // mov (%rsp),%rdx
-      case 19: a.emit(0x48, 0x8d, 0x94, 0x24, 0x90, 0, 0, 0); source = 2  // lea 144(%rsp),%rdx
-      case CompareStub.fsBaseIndex: a.emit(0xf3, 0x48, 0x0f, 0xae, 0xc2); source = 2  // rdfsbase %rdx
-      default:
-        guard let entry = CompareStub.generalRegisters.first(where: { $0.index == index }) else { return nil }
-        source = entry.encoding
-      }
-      a.emit(0x48, 0xb9)  // movabs $-expected,%rcx
-      a.emit64(0 &- target.words[index])
-      // lea (%rcx,%source,1),%rcx: REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=source base=rcx
-      a.emit(source >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((source & 7) << 3) | 1)
-      guard exitUnlessMatched() else { return nil }
-    }
-    a.emit(0x9c)  // pushfq
-    a.emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
-    a.emit(0x81, 0xe1)  // and $mask,%ecx
-    a.emit32(UInt32(CompareStub.flagsMask))
-    a.emit(0x81, 0xf9)  // cmp $expected,%ecx
-    a.emit32(UInt32(truncatingIfNeeded: target.eflags & CompareStub.flagsMask))
-    a.emit(0x75)  // jne flagsFail (rel8)
-    let flagsJump = a.here
-    a.emit(0)
-    a.emit(0x9d, 0x5a, 0x59)  // popfq; pop %rdx; pop %rcx
-    a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
-    let trap = a.address
-    a.emit(0xcc)  // int3
-    a.emit(0x0f, 0x0b)  // ud2: the tracer moves rip on, never here
-    a.patch8(at: flagsJump, to: a.here)
-    a.emit(0x9d)  // flagsFail: popfq
-    for jump in failJumps { a.patch32(at: jump, to: a.address) }
-    a.emit(0x5a, 0x59)  // fail: pop %rdx; pop %rcx
-    a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+    guard let trap = a.fullCompare(checks, target: target, leave: displacedCopy) else { return nil }
     let displaced = a.address
     for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
       if i > codePointIndex { relocated.append(a.address) }
@@ -177,6 +111,13 @@ struct CompareStub {
     self.relocatedAddresses = relocated
   }
 
+  /// The register a pass is first compared on without saving more than rcx, if `index`
+  /// can be: not rcx, rdx, rsp or fs_base, which need rdx to compare.
+  static func fastRegister(_ index: Int) -> UInt8? {
+    guard ![11, 12, 19, fsBaseIndex].contains(index) else { return nil }
+    return generalRegisters.first { $0.index == index }?.encoding
+  }
+
   /// The bytes written over the site: `jmp rel32` to the stub, then int3 up to the end of
   /// the displaced instructions (never run: nothing branches there).
   static func patch(_ site: PatchSite, jumpingTo stub: UInt64) -> [UInt8]? {
@@ -187,7 +128,7 @@ struct CompareStub {
 }
 
 /// Just enough of an x86-64 assembler for the stub: bytes at a known address, rel32 fixups.
-private struct Assembler {
+struct Assembler {
   let base: UInt64
   var bytes: [UInt8] = []
   init(base: UInt64) { self.base = base }
@@ -196,6 +137,77 @@ private struct Assembler {
   var address: UInt64 { base + UInt64(bytes.count) }
 
   mutating func emit(_ values: UInt8...) { bytes += values }
+
+  /// movabs $-expected,%rcx; lea (%rcx,%r),%rcx: rcx becomes 0 exactly when r == expected.
+  mutating func compareRcx(with expected: UInt64, register encoding: UInt8) {
+    emit(0x48, 0xb9)
+    emit64(0 &- expected)
+    // REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=r base=rcx
+    emit(encoding >= 8 ? 0x4a : 0x48, 0x8d, 0x0c, ((encoding & 7) << 3) | 1)
+  }
+
+  /// The compare of every register in `checks`, then the flags, then int3; returns the
+  /// int3's address. Starts with rcx the thread's own; saves rcx and rdx below the red zone.
+  /// After each compare rcx is 0 on a match: jrcxz goes on to the next register, and a pass
+  /// that differs falls through into its own way out (`leave`, with rcx and rdx restored),
+  /// so it takes no jump here; a way out too long for jrcxz's rel8 jumps to a shared one.
+  mutating func fullCompare(_ checks: ArraySlice<Int>, target: Registers, leave: (inout Assembler) -> Bool) -> UInt64? {
+    emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
+    emit(0x51, 0x52)  // push %rcx; push %rdx
+    func restoreScratch(_ a: inout Assembler) {
+      a.emit(0x5a, 0x59)  // pop %rdx; pop %rcx
+      a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+    }
+    var sharedExitJumps: [Int] = []
+    for index in checks {
+      var source: UInt8
+      switch index {
+      case 11: emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
+      case 12: emit(0x48, 0x8b, 0x14, 0x24); source = 2  // mov (%rsp),%rdx
+      case 19: emit(0x48, 0x8d, 0x94, 0x24, 0x90, 0, 0, 0); source = 2  // lea 144(%rsp),%rdx
+      case CompareStub.fsBaseIndex: emit(0xf3, 0x48, 0x0f, 0xae, 0xc2); source = 2  // rdfsbase %rdx
+      default:
+        guard let entry = CompareStub.generalRegisters.first(where: { $0.index == index }) else { return nil }
+        source = entry.encoding
+      }
+      compareRcx(with: target.words[index], register: source)
+      emit(0xe3)  // jrcxz next
+      let next = here
+      emit(0)
+      let exitStart = here
+      restoreScratch(&self)
+      guard leave(&self) else { return nil }
+      if here - (next + 1) < 128 {
+        patch8(at: next, to: here)
+      } else {
+        bytes.removeSubrange(exitStart...)
+        bytes[next] = 5
+        emit(0xe9)  // jmp sharedExit
+        sharedExitJumps.append(here)
+        emit32(0)
+      }
+    }
+    emit(0x9c)  // pushfq
+    emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
+    emit(0x81, 0xe1)  // and $mask,%ecx
+    emit32(UInt32(CompareStub.flagsMask))
+    emit(0x81, 0xf9)  // cmp $expected,%ecx
+    emit32(UInt32(truncatingIfNeeded: target.eflags & CompareStub.flagsMask))
+    emit(0x75)  // jne flagsFail (rel8)
+    let flagsJump = here
+    emit(0)
+    emit(0x9d)  // popfq
+    restoreScratch(&self)
+    let trap = address
+    emit(0xcc)  // int3
+    emit(0x0f, 0x0b)  // ud2: the tracer moves rip on, never here
+    patch8(at: flagsJump, to: here)
+    emit(0x9d)  // flagsFail: popfq
+    for jump in sharedExitJumps { patch32(at: jump, to: address) }
+    restoreScratch(&self)  // sharedExit
+    guard leave(&self) else { return nil }
+    return trap
+  }
 
   /// mov %rcx,scratch(%rip)
   mutating func movToMemory(rcxTo scratch: UInt64) -> Bool {
