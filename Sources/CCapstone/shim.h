@@ -36,6 +36,8 @@ typedef struct {
   uint64_t rip_target;
   /* A nop or int3: what compilers pad between functions with. */
   uint8_t is_padding;
+  /* Reads or writes rcx (or ecx, cx, cl, ch), explicitly or implicitly; 1 when unknown. */
+  uint8_t touches_rcx;
 } rewind_instruction;
 
 /* Decodes the instruction at the start of `code` (which sits at `address`). Returns 0 when
@@ -56,6 +58,17 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   out->size = insn->size;
   out->kind = REWIND_INSTRUCTION_PLAIN;
   out->is_padding = insn->id == X86_INS_NOP || insn->id == X86_INS_INT3;
+  out->touches_rcx = 1;
+  cs_regs read, written;
+  uint8_t read_count = 0, written_count = 0;
+  if (cs_regs_access(handle, insn, read, &read_count, written, &written_count) == CS_ERR_OK) {
+    out->touches_rcx = 0;
+    for (int i = 0; i < read_count + written_count; i++) {
+      uint16_t r = i < read_count ? read[i] : written[i - read_count];
+      if (r == X86_REG_RCX || r == X86_REG_ECX || r == X86_REG_CX || r == X86_REG_CL || r == X86_REG_CH)
+        out->touches_rcx = 1;
+    }
+  }
   const cs_x86 *x86 = &insn->detail->x86;
   for (int i = 0; i < x86->op_count; i++) {
     const cs_x86_op *op = &x86->operands[i];

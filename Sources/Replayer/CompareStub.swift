@@ -44,6 +44,8 @@ import TraceFormat
 struct CompareStub {
   /// Where the stub's page is mapped in the tracee.
   let address: UInt64
+  /// Where the code point's patch jumps to.
+  let entryAddress: UInt64
   let code: [UInt8]
   /// The address of the `int3` executed on a match.
   let trapAddress: UInt64
@@ -105,6 +107,7 @@ struct CompareStub {
     }
     guard a.jump(to: site.end) else { return nil }
     self.address = address
+    self.entryAddress = address
     self.code = a.bytes
     self.trapAddress = trap
     self.displacedAddress = displaced
@@ -116,6 +119,127 @@ struct CompareStub {
   static func fastRegister(_ index: Int) -> UInt8? {
     guard ![11, 12, 19, fsBaseIndex].contains(index) else { return nil }
     return generalRegisters.first { $0.index == index }?.encoding
+  }
+
+  /// A stub that runs the whole loop through the code point, compare included, instead of
+  /// leaving it at each pass: for a point in a tight loop the round trip to the stub and
+  /// back costs several times the loop's own work, while this adds three instructions a pass.
+  ///
+  /// From the code point, instructions are copied along the loop's path (a backward jcc is
+  /// followed, a forward one leaves) until the path comes back to the code point, which
+  /// jumps to the compare at the top. rcx serves the compare throughout, its value kept in
+  /// the scratch word, so no instruction of the loop may touch rcx; every way out of the
+  /// copy (the other side of each jcc) restores it first and goes on in the original code,
+  /// or in copies of the patched instructions when it leads into them.
+  /// Nil when the path does not close within 64 instructions of `window` (tracee bytes from
+  /// `windowStart`), or meets a call, a return or an instruction that cannot move.
+  init?(
+    loopAt site: PatchSite, window: [UInt8], windowStart: UInt64, at address: UInt64, scratch: UInt64,
+    target: Registers, order: [Int]
+  ) {
+    let codePoint = site.codePoint
+    guard site.address == codePoint, let first = order.first, let firstEncoding = CompareStub.fastRegister(first) else {
+      return nil
+    }
+    var a = Assembler(base: address)
+    a.emit(0xe9)  // more: jmp to the full compare (placed here, in reach of the jrcxz below)
+    let toFullCompare = a.here
+    a.emit32(0)
+    let entry = a.address
+    guard a.movToMemory(rcxTo: scratch) else { return nil }
+    let top = a.address
+    a.compareRcx(with: target.words[first], register: firstEncoding)
+    a.emit(0xe3)  // jrcxz more
+    a.emit(UInt8(bitPattern: Int8(0 - (a.here + 1))))
+    let body = a.address
+    guard let path = CompareStub.loopPath(from: codePoint, window: window, windowStart: windowStart) else { return nil }
+    var exits: [(jump: Int, target: UInt64)] = []
+    for step in path {
+      let decoded = step.instruction.decoded
+      switch Int32(decoded.kind) {
+      case Int32(REWIND_INSTRUCTION_PLAIN):
+        guard a.relocate(step.instruction) else { return nil }
+      case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
+        // Stay on the loop's side; the other side leaves.
+        let next = step.instruction.address + UInt64(decoded.size)
+        a.emit(0x0f, 0x80 | (step.takesBranch ? decoded.condition ^ 1 : decoded.condition))
+        exits.append((a.here, step.takesBranch ? next : decoded.target))
+        a.emit32(0)
+      default:
+        break  // a jmp: the path goes on at its target
+      }
+    }
+    guard a.jump(to: top) else { return nil }
+    for exit in exits {
+      a.patch32(at: exit.jump, to: a.address)
+      guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+      if exit.target > site.address && exit.target < site.end {
+        // A way out into the patched bytes runs their copies, as the other stub does.
+        guard let first = site.instructions.firstIndex(where: { $0.address == exit.target }) else { return nil }
+        for instruction in site.instructions[first...] {
+          guard a.relocate(instruction) else { return nil }
+        }
+        guard a.jump(to: site.end) else { return nil }
+      } else {
+        guard a.jump(to: exit.target) else { return nil }
+      }
+    }
+    a.patch32(at: toFullCompare, to: a.address)
+    guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+    func rejoin(_ a: inout Assembler) -> Bool { a.movToMemory(rcxTo: scratch) && a.jump(to: body) }
+    guard let trap = a.fullCompare(order.dropFirst(), target: target, leave: rejoin) else { return nil }
+    let displaced = a.address
+    guard rejoin(&a), a.bytes.count <= 4096 else { return nil }
+    self.address = address
+    self.entryAddress = entry
+    self.code = a.bytes
+    self.trapAddress = trap
+    self.displacedAddress = displaced
+    self.relocatedAddresses = [entry]
+  }
+
+  /// One instruction on a loop's path, and for a jcc, whether the path takes it.
+  struct LoopStep {
+    var instruction: PatchSite.Instruction
+    var takesBranch: Bool
+  }
+
+  /// A path of at most 64 instructions of `window` that leads from `codePoint` back to it
+  /// without touching rcx, calls or returns, or nil. At a jcc the backward side is tried
+  /// first; a start from which the code point cannot be reached is remembered as such.
+  static func loopPath(from codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> [LoopStep]? {
+    var dead: Set<UInt64> = []
+    var onPath: Set<UInt64> = []
+    func search(_ pc: UInt64) -> [LoopStep]? {
+      if pc == codePoint && !onPath.isEmpty { return [] }
+      let offset = Int(Int64(bitPattern: pc &- windowStart))
+      guard !dead.contains(pc), !onPath.contains(pc), onPath.count < 64, pc >= windowStart, offset + 15 <= window.count
+      else { return nil }
+      var decoded = rewind_instruction()
+      let ok = window.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, pc, &decoded) }
+      guard ok != 0, decoded.touches_rcx == 0 else {
+        dead.insert(pc)
+        return nil
+      }
+      let instruction = PatchSite.Instruction(address: pc, bytes: Array(window[offset..<offset + Int(decoded.size)]), decoded: decoded)
+      let next = pc + UInt64(decoded.size)
+      var choices: [(takesBranch: Bool, to: UInt64)]
+      switch Int32(decoded.kind) {
+      case Int32(REWIND_INSTRUCTION_PLAIN): choices = [(false, next)]
+      case Int32(REWIND_INSTRUCTION_JUMP): choices = [(true, decoded.target)]
+      case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
+        choices = decoded.target <= pc ? [(true, decoded.target), (false, next)] : [(false, next), (true, decoded.target)]
+      default: choices = []
+      }
+      onPath.insert(pc)
+      defer { onPath.remove(pc) }
+      for choice in choices {
+        if let rest = search(choice.to) { return [LoopStep(instruction: instruction, takesBranch: choice.takesBranch)] + rest }
+      }
+      dead.insert(pc)
+      return nil
+    }
+    return search(codePoint)
   }
 
   /// The bytes written over the site: `jmp rel32` to the stub, then int3 up to the end of

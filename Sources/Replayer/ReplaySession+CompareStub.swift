@@ -88,8 +88,17 @@ extension ReplaySession {
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
       return .failure("no free page within ±2 GiB of the code point")
     }
-    guard let stub = CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }),
-      stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: address)
+    let order = comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }
+    // The loop form when the point's loop can be copied whole, else the one that leaves the
+    // stub at each pass.
+    let loop =
+      resumeInStub ?? site.codePointIndex == site.codePointIndex
+      ? CompareStub(
+        loopAt: site, window: window, windowStart: windowStart, at: address, scratch: address + pageSize, target: target,
+        order: order)
+      : nil
+    guard let stub = loop ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order),
+      stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(
       mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
@@ -106,7 +115,8 @@ extension ReplaySession {
       try setRegisters(registers, task)
     }
     if debugStops {
-      printToStandardError("[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))")
+      printToStandardError(
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")")
     }
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
   }

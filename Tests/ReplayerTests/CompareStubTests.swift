@@ -106,6 +106,21 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     #expect(patch.count == 8 && patch[0] == 0xe9 && patch[5...].allSatisfy { $0 == 0xcc })
   }
 
+  @Test func copiesATightLoopWholeWhenRcxIsFree() throws {
+    let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
+    var target = Registers()
+    target.rip = 0x12bc
+    target.rbp = 123_456
+    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
+    let stub = try #require(
+      CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    #expect(stub.entryAddress == 0x10005)
+    // A loop that uses rcx cannot keep it for the compare: 12bc jle 12ab; 12ab add %rcx,%rbp; 12ae jmp 12bc.
+    let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
+    let rcxSite = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: Array(rcxLoop[17...])).get()
+    #expect(CompareStub(loopAt: rcxSite, window: rcxLoop, windowStart: 0x12ab, at: 0x10000, scratch: 0x11000, target: target, order: order) == nil)
+  }
+
   @Test func recognizesInterruptibleStringInstructions() throws {
     let movsq = try #require(RepeatedString(bytes: [0xf3, 0x48, 0xa5]))
     #expect(movsq.length == 3 && movsq.elementSize == 8 && movsq.usesSource)
