@@ -141,35 +141,67 @@ struct CompareStub {
     guard site.address == codePoint, let first = order.first, let firstEncoding = CompareStub.fastRegister(first) else {
       return nil
     }
-    var a = Assembler(base: address)
-    a.emit(0xe9)  // more: jmp to the full compare (placed here, in reach of the jrcxz below)
-    let toFullCompare = a.here
-    a.emit32(0)
-    let entry = a.address
-    guard a.movToMemory(rcxTo: scratch) else { return nil }
-    let top = a.address
-    a.compareRcx(with: target.words[first], register: firstEncoding)
-    a.emit(0xe3)  // jrcxz more
-    a.emit(UInt8(bitPattern: Int8(0 - (a.here + 1))))
-    let body = a.address
     guard let path = CompareStub.loopPath(from: codePoint, window: window, windowStart: windowStart) else { return nil }
+    // Laid out rotated, so that a pass runs the loop's own instructions, the compare, and the
+    // code point's instruction, whose jump back is the loop's:
+    //   entry: mov %rcx,scratch; jmp top
+    //   rest:  the path's instructions after the code point's
+    //   top:   compare the first register; jrcxz more
+    //   body:  the code point's instruction, going on at rest; the way out
+    //   more:  jmp to the full compare
+    var a = Assembler(base: address)
     var exits: [(jump: Int, target: UInt64)] = []
-    for step in path {
+    func leave(_ a: inout Assembler, to target: UInt64) {
+      a.emit(0xe9)  // jmp to a way out, below
+      exits.append((a.here, target))
+      a.emit32(0)
+    }
+    func emit(_ step: LoopStep, _ a: inout Assembler) -> Bool {
       let decoded = step.instruction.decoded
       switch Int32(decoded.kind) {
       case Int32(REWIND_INSTRUCTION_PLAIN):
-        guard a.relocate(step.instruction) else { return nil }
+        return a.relocate(step.instruction)
       case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
         // Stay on the loop's side; the other side leaves.
         let next = step.instruction.address + UInt64(decoded.size)
         a.emit(0x0f, 0x80 | (step.takesBranch ? decoded.condition ^ 1 : decoded.condition))
         exits.append((a.here, step.takesBranch ? next : decoded.target))
         a.emit32(0)
+        return true
       default:
-        break  // a jmp: the path goes on at its target
+        return true  // a jmp: the path goes on at its target
       }
     }
-    guard a.jump(to: top) else { return nil }
+    let entry = a.address
+    guard a.movToMemory(rcxTo: scratch) else { return nil }
+    a.emit(0xe9)  // jmp top
+    let toTop = a.here
+    a.emit32(0)
+    let rest = a.address
+    for step in path.dropFirst() {
+      guard emit(step, &a) else { return nil }
+    }
+    a.patch32(at: toTop, to: a.address)
+    a.compareRcx(with: target.words[first], register: firstEncoding)
+    a.emit(0xe3)  // jrcxz more
+    let toMore = a.here
+    a.emit(0)
+    let body = a.address
+    let head = path[0]
+    if head.takesBranch && Int32(head.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) {
+      // The loop's own backward jcc closes the copy; falling through leaves.
+      guard let rel = a.rel32(from: a.address + 6, to: rest) else { return nil }
+      a.emit(0x0f, 0x80 | head.instruction.decoded.condition)
+      a.bytes += rel
+      leave(&a, to: head.instruction.address + UInt64(head.instruction.decoded.size))
+    } else {
+      guard emit(head, &a), a.jump(to: rest) else { return nil }
+    }
+    guard a.here - (toMore + 1) < 128 else { return nil }
+    a.patch8(at: toMore, to: a.here)
+    a.emit(0xe9)  // more: jmp to the full compare
+    let toFullCompare = a.here
+    a.emit32(0)
     for exit in exits {
       a.patch32(at: exit.jump, to: a.address)
       guard a.movFromMemory(rcxFrom: scratch) else { return nil }
@@ -186,6 +218,7 @@ struct CompareStub {
     }
     a.patch32(at: toFullCompare, to: a.address)
     guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+    // A pass the full compare rejects goes on with the code point's instruction.
     func rejoin(_ a: inout Assembler) -> Bool { a.movToMemory(rcxTo: scratch) && a.jump(to: body) }
     guard let trap = a.fullCompare(order.dropFirst(), target: target, leave: rejoin) else { return nil }
     let displaced = a.address
@@ -262,8 +295,16 @@ struct Assembler {
 
   mutating func emit(_ values: UInt8...) { bytes += values }
 
-  /// movabs $-expected,%rcx; lea (%rcx,%r),%rcx: rcx becomes 0 exactly when r == expected.
+  /// movabs $-expected,%rcx; lea (%rcx,%r),%rcx (or lea -expected(%r),%rcx): rcx becomes 0
+  /// exactly when r == expected.
   mutating func compareRcx(with expected: UInt64, register encoding: UInt8) {
+    if let displacement = Int32(exactly: Int64(bitPattern: 0 &- expected)) {
+      // lea -expected(%r),%rcx: one instruction when the value fits a disp32.
+      emit(encoding >= 8 ? 0x49 : 0x48, 0x8d, 0x88 | (encoding & 7))
+      if encoding & 7 == 4 { emit(0x24) }  // r12 (and rsp) as a base need a SIB byte
+      emit32(UInt32(bitPattern: displacement))
+      return
+    }
     emit(0x48, 0xb9)
     emit64(0 &- expected)
     // REX.W (+X for r8-r15), 8d, modrm 0x0c, SIB index=r base=rcx

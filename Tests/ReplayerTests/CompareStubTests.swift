@@ -114,7 +114,7 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
     let stub = try #require(
       CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
-    #expect(stub.entryAddress == 0x10005)
+    #expect(stub.entryAddress == 0x10000)
     // A loop that uses rcx cannot keep it for the compare: 12bc jle 12ab; 12ab add %rcx,%rbp; 12ae jmp 12bc.
     let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
     let rcxSite = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: Array(rcxLoop[17...])).get()
