@@ -5,9 +5,11 @@ import TraceFormat
 /// first instructions jump here; the stub compares the thread's registers with the recorded
 /// ones and executes `int3` only when all match, else runs the displaced instructions and
 /// jumps back. A pass that does not match costs about a nanosecond, against ~20 µs for a
-/// hardware-breakpoint trap (notes/in-process-compare-stub.md, stub B).
+/// hardware-breakpoint trap (notes/in-process-compare-stub.md, stub B). When the code point
+/// lies on a small loop that leaves rcx alone, `init(loopAt:...)` builds a stub that runs the
+/// loop itself, compare included, which costs less still.
 ///
-/// Layout (rcx and rdx are the scratch registers, saved on the thread's own stack):
+/// Layout (rcx and rdx are the scratch registers, saved in a scratch word or on the stack):
 ///
 ///     the site's instructions before the code point, if it starts earlier
 ///     [if the first register is not rcx, rdx or rsp:    the common pass, rsp untouched:
