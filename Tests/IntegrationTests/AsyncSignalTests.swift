@@ -23,4 +23,15 @@ import Testing
     #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) > 0, "\(stats.stdout)")
     #expect(Date().timeIntervalSince(started) < 30, "record + replay took \(Date().timeIntervalSince(started)) s")
   }
+
+  /// SIGALRM landing inside libc's memcpy, memset and strlen, far from the program and often
+  /// between two iterations of a `rep movsb` or `rep stosb`, which no pass starts at.
+  @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
+    let result = try assertRecordReplay("alarm_in_libc")
+    #expect(result.record.stdout.contains("20 signals; the loop had run"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReached"] as? Int ?? 0) >= 20, "\(stats.stdout)")
+  }
 }
