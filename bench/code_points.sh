@@ -4,6 +4,7 @@
 # (DESIGN.md, principle 4), and their ratios to a native run measured here too:
 #   alarm_loop N       bench/alarm_loop.c: SIGALRM every 2 ms in a busy loop, N alarms
 #   alarm_busy_loop    Tests/Fixtures/alarm_busy_loop.c: 24 SIGALRMs (setitimer, timer_create)
+#   alarm_in_libc      Tests/Fixtures/alarm_in_libc.c: 20 SIGALRMs inside memcpy/memset/strlen
 #   spin_handoff       Tests/Fixtures/spin_handoff.c: two threads spinning on an atomic
 # Each row is the median of RUNS (default 5) runs; every replay's stdout is compared with
 # its recording's ("faithful" counts the identical ones). "by stub" is how many of the
@@ -26,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 export REWIND_TRACE_DIR="$work/traces"
 
 "$cc" -O1 -o "$work/alarm_loop" "$root/bench/alarm_loop.c"
-for f in alarm_busy_loop spin_handoff; do
+for f in alarm_busy_loop alarm_in_libc spin_handoff; do
   "$cc" -O0 -g -o "$work/$f" "$root/Tests/Fixtures/$f.c" -I "$root/Tests/Fixtures" -pthread
 done
 
@@ -79,4 +80,5 @@ bench() {
 }
 for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done
 bench alarm_busy_loop "$work/alarm_busy_loop"
+bench alarm_in_libc "$work/alarm_in_libc"
 bench spin_handoff "$work/spin_handoff"
