@@ -18,7 +18,7 @@ extension ReplaySession {
     }
     let skipExitStop = task.atEmulatedEntry && mode == .syscall
     task.atEmulatedEntry = false
-    try task.tracee.resume(mode, signal: signal)
+    try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode, signal: signal)
     return try waitForNews(task, mode, skippingExitStop: skipExitStop, expecting: expectedSignal)
   }
 
@@ -37,6 +37,7 @@ extension ReplaySession {
         try task.tracee.resume(mode)
         continue
       }
+      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       if status == .signalStop(.child) && expectedSignal != .child {
         // A replayed child really exited; the recorded SIGCHLD, if the program got one,
         // is a signal event of its own and is delivered where the recording had it.
@@ -45,6 +46,34 @@ extension ReplaySession {
       }
       return status
     }
+  }
+
+  /// A stop seen while a debugger is attached: true when it was the debugger's (a
+  /// breakpoint, a step) and the task has been resumed as the replay wanted.
+  private func debug(
+    _ status: WaitStatus, _ task: ReplayTask, _ mode: ResumeMode, _ debugger: ReplayDebugger, skippingExitStop: inout Bool
+  ) throws -> Bool {
+    let stepping = debugger.resumeMode(for: task, mode) == .syscallEmulationSingleStep
+    if status == .signalStop(.trap), try debugger.claimTrap(task) {
+      try task.tracee.resume(debugger.resumeMode(for: task, mode))
+      return true
+    }
+    guard stepping else { return false }
+    if status == .syscallStop && mode == .syscall {
+      // The step reached a call replay performs, but PTRACE_SYSEMU_SINGLESTEP skipped it:
+      // back up to the `syscall` instruction and enter it again for real. The skipped
+      // call's exit stop comes first.
+      var registers = try currentRegisters(task)
+      registers.rax = registers.origRax
+      registers.rip -= 2
+      try setRegisters(registers, task)
+      debugger.stepRanIntoEvent(task)
+      skippingExitStop = true
+      try task.tracee.resume(.syscall)
+      return true
+    }
+    debugger.stepRanIntoEvent(task)
+    return false
   }
 
   /// The kernel's restart of an interrupted call when no handler runs: -ERESTARTSYS,

@@ -145,6 +145,7 @@ extension ReplaySession {
       }
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
+    try debugger?.syscallEntered(event, task)
     return registers
   }
 

@@ -51,6 +51,8 @@ public final class ReplaySession {
   public internal(set) var codePointPassesRejected = 0
   /// Preemptions and asynchronous signals replayed at their code points.
   public internal(set) var codePointsReached = 0
+  /// The debugger attached to this replay, if any.
+  var debugger: ReplayDebugger?
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options
@@ -85,10 +87,14 @@ public final class ReplaySession {
       events: while let event = try cursor.next() {
         guard scope.replays(event) else { continue }
         if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
+        try debugger?.beforeEvent(event)
         let task = try task(for: event)
         switch event {
         case .syscall(let e):
           try replaySyscall(e, task)
+          if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
+            try debugger.syscallReturned(e, task)
+          }
           if scope.isLastEvent(e) {
             // This ancestor has made the process on the path; the rest of it is not replayed.
             task.tracee.killAndReap()
@@ -102,6 +108,7 @@ public final class ReplaySession {
         case .exit(let e):
           try replayExit(e, task)
           tasks[e.tid] = nil
+          try debugger?.processExited(e.status, task)
           if e.tid == scope.target ?? rootTid {
             rootStatus = e.status
             if scope.target != nil { break events }  // what comes after is not replayed
@@ -110,6 +117,7 @@ public final class ReplaySession {
           throw Divergence(eventIndex: e.index, tid: e.tid, activity: "exec", differences: ["an exec event without its execve call"])
         }
       }
+      try debugger?.recordingEnded()
     } catch {
       killAll()
       throw error

@@ -9,6 +9,8 @@ final class ReplayTask {
   /// The real thread group (process) id: the task's own for a process, its process's for a
   /// thread. tgkill needs it.
   let realTgid: Int32
+  /// The recorded pid of the task's process (its own for a process's main thread).
+  let recordedTgid: Int32
   /// exit_group ran and the task sits at its PTRACE_EVENT_EXIT stop.
   var isAtExitStop = false
   /// exit ran through: the thread is gone, its status waits to be reaped.
@@ -27,9 +29,10 @@ final class ReplayTask {
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
 
-  init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil) {
+  init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil, recordedTgid: Int32? = nil) {
     self.recordedTid = recordedTid
     self.tracee = Tracee(tid: realTid)
     self.realTgid = realTgid ?? realTid
+    self.recordedTgid = recordedTgid ?? recordedTid
   }
 }

@@ -21,23 +21,49 @@ extension Rewind {
     @Flag(name: .shortAndLong, help: "Do not echo what the program wrote to stdout and stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "Replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.")
+    @Option(name: .long, help: "With -a: replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.")
     var process: Int32?
+
+    @Option(name: .customShort("f"), help: "Debug the recorded process PID from its fork.")
+    var forked: Int32?
+
+    @Option(name: .customShort("p"), help: "Debug the recorded process PID from its last exec.")
+    var execed: Int32?
+
+    @Option(name: .customShort("g"), help: "Start debugging at trace-wide event EVENT (see `rewind dump`).")
+    var goto: UInt64?
+
+    @Option(name: .customShort("s"), help: "Serve the replay on PORT without launching gdb, and print the gdb command that connects.")
+    var serve: UInt16?
+
+    @Option(name: .long, help: "The address the gdb server listens on (default 127.0.0.1: this machine only).")
+    var bind = "127.0.0.1"
 
     @Argument(help: "The trace to replay (default: the latest recording).")
     var trace: String?
 
+    @Argument(parsing: .postTerminator, help: "Arguments for gdb, after --.")
+    var gdbArguments: [String] = []
+
     func validate() throws {
-      if !autopilot {
-        throw ValidationError(
-          "Replaying under gdb is not built yet; replay without a debugger with: rewind replay -a \(trace ?? "")")
+      if autopilot && (forked != nil || execed != nil || goto != nil || serve != nil || !gdbArguments.isEmpty) {
+        throw ValidationError("-a replays without a debugger; -f, -p, -g, -s and gdb arguments are for debugging (use --process PID with -a)")
       }
+      if forked != nil && execed != nil { throw ValidationError("give either -f PID (from its fork) or -p PID (from its exec), not both") }
+      if process != nil && !autopilot { throw ValidationError("--process is for -a; to debug one process use -f PID or -p PID") }
     }
 
     func run() throws {
       let directory: String
       do { directory = try TraceLocation.resolve(trace, root: TraceLocation.defaultRoot()) } catch {
         throw fail("\(error)", status: ExitCodes.badTrace)
+      }
+      guard autopilot else {
+        try DebugCommand(
+          directory: directory, forked: forked, execed: execed, event: goto, port: serve, host: bind, quiet: quiet,
+          gdbArguments: gdbArguments
+        ).run()
+        return
       }
       let session: ReplaySession
       do { session = try ReplaySession(options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: process)) } catch {

@@ -1,0 +1,247 @@
+import Glibc
+import LinuxTrace
+import Synchronization
+import TraceFormat
+
+/// DR6 bits: DR0 hit (the replay's own code-point breakpoint), DR1-DR3 hits (the
+/// debugger's), and single step.
+private let dr6HitDR0: UInt64 = 0x1
+private let dr6HitsDebugger: UInt64 = 0xe
+private let dr6SingleStep: UInt64 = 0x4000
+private let int3: UInt8 = 0xcc
+
+/// The debugger's side of a replay, on the tracer thread: breakpoints, single steps and
+/// caught system calls in the debugged process, and the stops they cause.
+///
+/// The replay calls its hooks as it goes; each hook that has something to report parks the
+/// replay in `TracerHandoff.report` until gdb resumes. The replay itself stays unaware of
+/// breakpoints: they are traps it never sees, claimed in `claimTrap`.
+final class ReplayDebugger {
+  unowned var session: ReplaySession!
+  /// The debugged process, by its recorded pid.
+  let pid: Int32
+  let start: DebugStart
+  let handoff: TracerHandoff
+  private(set) var started = false
+  /// gdb killed, detached or went away: the next report ends the replay.
+  var terminate = false
+  /// Inserted software breakpoints: address and the byte the int3 replaced.
+  private(set) var softwareBreakpoints: [UInt64: UInt8] = [:]
+  /// DR1-DR3, for hardware breakpoints and watchpoints.
+  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int)?] = [nil, nil, nil]
+  var catchSet: SyscallCatchSet = .none
+  /// The thread gdb asked to step.
+  var stepTid: Int32?
+  /// That thread's step ran into an event (a system call, a trapped RDTSC); the step is done
+  /// once the event has replayed.
+  var stepEndsAfterEvent: Int32?
+  let interruptRequested = Atomic<Bool>(false)
+  private(set) var lastStop: DebugStop?
+  /// The next event to replay: `monitor when`.
+  private(set) var nextEventIndex: UInt64 = 0
+  private(set) var processEnded = false
+
+  init(pid: Int32, start: DebugStart, handoff: TracerHandoff) {
+    self.pid = pid
+    self.start = start
+    self.handoff = handoff
+  }
+
+  func isDebugged(_ task: ReplayTask) -> Bool { task.recordedTgid == pid }
+
+  /// The tasks of the debugged process, its main thread first.
+  var threads: [ReplayTask] {
+    session.tasks.values.filter { isDebugged($0) && !$0.isExiting && $0.exitedStatus == nil }
+      .sorted { ($0.recordedTid != pid ? 1 : 0, $0.recordedTid) < ($1.recordedTid != pid ? 1 : 0, $1.recordedTid) }
+  }
+
+  private var mainTask: ReplayTask? { session.tasks[pid] ?? threads.first }
+
+  // MARK: reporting
+
+  /// Parks the replay with `kind` for gdb to see, until gdb resumes it.
+  func report(_ kind: DebugStop.Kind, _ task: ReplayTask) throws {
+    let stop = DebugStop(kind: kind, pid: pid, tid: task.recordedTid, eventIndex: nextEventIndex)
+    lastStop = stop
+    // Whatever gdb asked for ends with this stop.
+    stepTid = nil
+    stepEndsAfterEvent = nil
+    handoff.report(stop)
+    if terminate { throw DebugSessionEnded() }
+  }
+
+  // MARK: hooks the replay calls
+
+  /// Before each event: the first stop, a step that ended in the last event, a ^C.
+  func beforeEvent(_ event: TraceEvent) throws {
+    nextEventIndex = event.index
+    if !started {
+      guard let task = mainTask, startReached(event) else { return }
+      started = true
+      try report(.signal(SIGTRAP, cause: nil), task)
+      return
+    }
+    if let tid = stepEndsAfterEvent, let task = session.tasks[tid] {
+      try report(.signal(SIGTRAP, cause: nil), task)
+    }
+    if interruptRequested.exchange(false, ordering: .relaxed), let task = mainTask {
+      try report(.signal(SIGINT, cause: nil), task)
+    }
+  }
+
+  private func startReached(_ event: TraceEvent) -> Bool {
+    switch start {
+    case .processStart: return true
+    case .afterExec(let index): return event.index > index
+    case .event(let index): return event.index >= index
+    }
+  }
+
+  /// A SIGTRAP stop: a breakpoint or a step of the debugger's reports to gdb and returns
+  /// true (the caller resumes the task as before); anything else is the replay's.
+  func claimTrap(_ task: ReplayTask) throws -> Bool {
+    guard started, isDebugged(task) else { return false }
+    let status = try task.tracee.debugRegister(6)
+    if status & dr6HitDR0 != 0 { return false }
+    if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
+    var registers = try session.currentRegisters(task)
+    if status & dr6SingleStep == 0, softwareBreakpoints[registers.rip &- 1] != nil {
+      registers.rip -= 1
+      try session.setRegisters(registers, task)
+      try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
+      return true
+    }
+    if status & dr6HitsDebugger != 0 {
+      let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
+      guard let hit = hardwareSlots[slot - 1] else { return false }
+      let cause: DebugStop.Cause =
+        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.address, access: hit.kind == .readWrite)
+      try report(.signal(SIGTRAP, cause: cause), task)
+      return true
+    }
+    if stepTid == task.recordedTid {
+      // A step's trap, or the kernel's report of one that entered a signal handler.
+      try report(.signal(SIGTRAP, cause: nil), task)
+      return true
+    }
+    return false
+  }
+
+  /// How to resume `task` when the replay wants `mode`: a single step when gdb asked for
+  /// one. PTRACE_SYSEMU_SINGLESTEP stops at a system call's entry too, which the replay
+  /// needs.
+  func resumeMode(for task: ReplayTask, _ mode: ResumeMode) -> ResumeMode {
+    guard stepTid == task.recordedTid, stepEndsAfterEvent == nil, mode == .syscall || mode == .syscallEmulation else { return mode }
+    return .syscallEmulationSingleStep
+  }
+
+  /// A step stopped somewhere the replay must handle (a system call, a signal): it ends
+  /// once that event has replayed.
+  func stepRanIntoEvent(_ task: ReplayTask) {
+    if stepTid == task.recordedTid { stepEndsAfterEvent = task.recordedTid }
+  }
+
+  func syscallEntered(_ event: SyscallEvent, _ task: ReplayTask) throws {
+    guard started, isDebugged(task), catchSet.contains(Int(event.number)) else { return }
+    try report(.signal(SIGTRAP, cause: .syscallEntry(Int(event.number))), task)
+  }
+
+  func syscallReturned(_ event: SyscallEvent, _ task: ReplayTask) throws {
+    guard started, isDebugged(task), catchSet.contains(Int(event.number)) else { return }
+    try report(.signal(SIGTRAP, cause: .syscallReturn(Int(event.number))), task)
+  }
+
+  /// The recorded signal is about to be delivered: gdb shows it ("Program received signal").
+  func signalDelivered(_ signal: Signal, _ task: ReplayTask) throws {
+    guard started, isDebugged(task) else { return }
+    try report(.signal(signal.rawValue, cause: nil), task)
+  }
+
+  /// The debugged process ended: gdb hears how, as often as it resumes, until it lets go.
+  func processExited(_ status: ExitStatus, _ task: ReplayTask) throws {
+    guard started, task.recordedTid == pid else { return }
+    processEnded = true
+    let kind: DebugStop.Kind
+    switch status {
+    case .exited(let code): kind = .exited(code: code)
+    case .killed(let signal, _): kind = .killed(signal: signal)
+    }
+    while true { try report(kind, task) }
+  }
+
+  /// The replay ran out of events with the process still there.
+  func recordingEnded() throws {
+    guard started, !processEnded, let task = mainTask else { return }
+    while true { try report(.signal(SIGTRAP, cause: .endOfRecording), task) }
+  }
+
+  /// A new task of the debugged process: a thread gets the hardware breakpoints; a forked
+  /// child loses the software ones, which it copied with the memory.
+  func taskCreated(_ child: ReplayTask, by parent: ReplayTask, isThread: Bool) throws {
+    guard started, isDebugged(parent) else { return }
+    if isThread {
+      try applyHardwareSlots(to: child)
+    } else {
+      for (address, original) in softwareBreakpoints { try child.tracee.writeMemory(at: address, bytes: [original]) }
+    }
+  }
+
+  /// The debugged process exec'd: its breakpoints went with the old image.
+  func execed(_ task: ReplayTask) {
+    guard isDebugged(task) else { return }
+    softwareBreakpoints = [:]
+  }
+
+  // MARK: what gdb asks for, on the tracer thread
+
+  func insertSoftwareBreakpoint(at address: UInt64) throws {
+    guard softwareBreakpoints[address] == nil, let task = mainTask else { return }
+    let original = try task.tracee.readMemory(at: address, count: 1)
+    try task.tracee.writeMemory(at: address, bytes: [int3])
+    softwareBreakpoints[address] = original[0]
+  }
+
+  func removeSoftwareBreakpoint(at address: UInt64) throws {
+    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask else { return }
+    try task.tracee.writeMemory(at: address, bytes: [original])
+  }
+
+  /// Memory as the program has it: inserted breakpoints show their original bytes.
+  func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
+    guard let task = mainTask else { throw Errno.noSuchProcess }
+    var bytes = try task.tracee.readMemory(at: address, count: count)
+    for (breakpoint, original) in softwareBreakpoints where breakpoint >= address && breakpoint < address + UInt64(bytes.count) {
+      bytes[Int(breakpoint - address)] = original
+    }
+    return bytes
+  }
+
+  /// Returns false when all of DR1-DR3 are taken.
+  func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
+    guard let free = hardwareSlots.firstIndex(where: { $0 == nil }) else { return false }
+    hardwareSlots[free] = (address, kind, length)
+    for task in threads { try applyHardwareSlots(to: task) }
+    return true
+  }
+
+  func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
+    guard let slot = hardwareSlots.firstIndex(where: { $0?.address == address && $0?.kind == kind }) else { return }
+    hardwareSlots[slot] = nil
+    for task in threads { try applyHardwareSlots(to: task) }
+  }
+
+  /// DR7's bits for DR1-DR3, leaving DR0's (the replay's code points) as they are.
+  private func applyHardwareSlots(to task: ReplayTask) throws {
+    var control = try task.tracee.debugRegister(7) & 0x000f_0003
+    for (index, slot) in hardwareSlots.enumerated() {
+      guard let slot else { continue }
+      let register = index + 1
+      try task.tracee.setDebugRegister(register, to: slot.address)
+      let condition: UInt64 = slot.kind == .execute ? 0 : slot.kind == .write ? 1 : 3
+      let length: UInt64 = slot.kind == .execute ? 0 : [1: 0, 2: 1, 8: 2, 4: 3][slot.length] ?? 3
+      control |= 1 << UInt64(2 * register)
+      control |= (condition | length << 2) << UInt64(16 + 4 * register)
+    }
+    try task.tracee.setDebugRegister(7, to: control)
+  }
+}
