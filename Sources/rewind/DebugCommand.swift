@@ -20,13 +20,8 @@ struct DebugCommand {
 
   func run() throws {
     let files: RecordingFiles
-    let table: ProcessTable
-    do {
-      files = try RecordingFiles(directory: directory)
-      table = try ProcessTable(reader: try TraceReader(directory: directory))
-    } catch {
-      throw fail("\(error)", status: ExitCodes.badTrace)
-    }
+    do { files = try RecordingFiles(directory: directory) } catch { throw fail("\(error)", status: ExitCodes.badTrace) }
+    let table = files.processes
     let (pid, start) = try debuggedProcess(table, files)
     let replay: DebugReplay
     do {

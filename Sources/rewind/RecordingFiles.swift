@@ -9,11 +9,14 @@ struct RecordingFiles {
   /// Exec events by the recorded pid that exec'd, in order.
   private(set) var execs: [Int32: [ExecEvent]] = [:]
   private(set) var eventCount: UInt64 = 0
+  /// Who forked whom, for the image a child runs before it execs.
+  private(set) var processes = ProcessTable()
 
   init(directory: String) throws {
     let reader = try TraceReader(directory: directory)
     while let event = try reader.nextEvent() {
       eventCount = event.index + 1
+      processes.add(event)
       switch event {
       case .exec(let exec):
         execs[exec.tid, default: []].append(exec)
@@ -33,9 +36,17 @@ struct RecordingFiles {
     savedCopies[file.originalPath] = reader.savedFilePath(for: file)
   }
 
-  /// The exec that made the image `pid` runs at event `index`.
+  /// The exec that made the image `pid` runs at event `index`: its own last exec by then,
+  /// or, for a child that has not exec'd, its parent's at the fork.
   func exec(of pid: Int32, before index: UInt64) -> ExecEvent? {
-    execs[pid]?.last { $0.index <= index } ?? execs[pid]?.first
+    var (pid, index) = (processes.processOf(pid), index)
+    while true {
+      if let exec = execs[pid]?.last(where: { $0.index <= index }) { return exec }
+      guard let process = processes.process(pid), let parent = process.parent, let fork = process.forkEvent else {
+        return execs[pid]?.first
+      }
+      (pid, index) = (parent, fork)
+    }
   }
 }
 

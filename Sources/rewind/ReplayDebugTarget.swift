@@ -34,16 +34,15 @@ final class ReplayDebugTarget: DebugTarget {
   }
 
   func writeMemory(at address: UInt64, bytes: [UInt8]) throws {
-    throw TargetError.refused(
-      "gdb tried to write \(bytes.count) bytes at 0x\(String(address, radix: 16)): a replay runs the recording as it "
-        + "was; memory and registers can change only inside a diversion")
+    throw TargetError.refused(diversionOnly)
   }
 
   func writeRegisters(_ registers: RegisterFile, of thread: ThreadID) throws {
-    throw TargetError.refused(
-      "gdb tried to change registers of thread \(thread.tid): a replay runs the recording as it was; memory and "
-        + "registers can change only inside a diversion")
+    throw TargetError.refused(diversionOnly)
   }
+
+  private let diversionOnly =
+    "a replay runs the recording exactly as it was, so memory and registers cannot change (only a diversion could change them)"
 
   func resume(_ actions: [ResumeAction]) throws -> StopReason {
     // All-stop: a step action for one thread is the step; the others just go on with it.
