@@ -52,7 +52,8 @@ struct DebugCommand {
     let address = "\(host == "0.0.0.0" ? "127.0.0.1" : host):\(server.port)"
     var gdb: pid_t?
     if port != nil {
-      FileHandle.standardError.write(
+      // On stdout, before anything the replay echoes: scripts read the port from it (-s 0).
+      FileHandle.standardOutput.write(
         Data("rewind: serving process \(pid) at event \(firstStop.eventIndex) on \(host):\(server.port); connect with:\n  gdb -ex 'target remote \(address)'\n".utf8))
     } else {
       rewind_ignore_interrupts()

@@ -33,7 +33,7 @@ extension Rewind {
     @Option(name: .customShort("g"), help: "Start debugging at trace-wide event EVENT (see `rewind dump`).")
     var goto: UInt64?
 
-    @Option(name: .customShort("s"), help: "Serve the replay on PORT without launching gdb, and print the gdb command that connects.")
+    @Option(name: .customShort("s"), help: "Serve the replay on PORT (0: any free port) without launching gdb, and print the gdb command that connects.")
     var serve: UInt16?
 
     @Option(name: .long, help: "The address the gdb server listens on (default 127.0.0.1: this machine only).")

@@ -1,0 +1,163 @@
+// `rewind replay` as a debugger: the real gdb, in batch mode, against
+// `rewind replay -s 0` serving a recorded fixture (debug_target.c; its lines 10,
+// 16 and 24 are named below). Each test reads what gdb printed.
+
+import Foundation
+import Testing
+
+/// A recording of debug_target, and gdb sessions against its replay.
+struct DebugSession {
+  let trace: String
+  let work: String
+
+  /// Records debug_target with `args`.
+  static func record(_ args: [String] = [], expectedStatus: Int32 = 0) throws -> DebugSession {
+    let work = try Harness.makeWorkDir("debug")
+    let exe = try Harness.fixtureCopy("debug_target", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe] + args, env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == expectedStatus, "\(record.summary)")
+    return DebugSession(trace: trace, work: work)
+  }
+
+  /// Serves the replay with `rewind replay -s 0 [replayArguments]`, runs gdb with
+  /// `commands` against it, and returns what gdb printed (stdout and stderr) and what
+  /// rewind printed.
+  func gdb(_ commands: [String], replayArguments: [String] = []) throws -> (gdb: String, rewind: ProcessResult) {
+    let server = try Harness.start(
+      [try Harness.rewindPath(), "replay", "-s", "0"] + replayArguments + [trace], env: ["REWIND_TRACE_DIR": work + "/traces"],
+      cwd: work)
+    guard let line = server.waitForLine(startingWith: "rewind: serving ", timeout: 30),
+      let address = line.split(separator: " ").last(where: { $0.hasPrefix("127.0.0.1:") })?.dropLast()
+    else {
+      let result = server.finish(timeout: 5)
+      Issue.record("rewind replay -s 0 never said where it serves\n\(result.summary)")
+      return ("", result)
+    }
+    let gdb = try Harness.run(
+      ["/usr/bin/env", "gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "target remote \(address)"]
+        + commands.flatMap { ["-ex", $0] }, cwd: work, timeout: 60)
+    #expect(!gdb.timedOut, "gdb timed out\n\(gdb.summary)")
+    let rewind = server.finish(timeout: 30)
+    return (gdb.stdout + gdb.stderr, rewind)
+  }
+}
+
+@Suite(
+  .enabled(if: Harness.hasCompiler, "needs a C compiler: apt-get install gcc"),
+  .enabled(if: Harness.which("gdb") != nil, "needs gdb: apt-get install gdb"))
+struct DebuggerTests {
+  @Test func breakpointInAFunctionShowsItsArguments() throws {
+    let session = try DebugSession.record()
+    let (gdb, rewind) = try session.gdb(["break scale", "continue", "info args", "continue", "info args", "bt"])
+    #expect(gdb.contains("Breakpoint 1, scale (value=0, factor=3) at "), "\(gdb)")
+    #expect(gdb.contains("value = 1\nfactor = 3"), "\(gdb)")
+    #expect(gdb.contains(" in main (argc=1, argv=") && gdb.contains("debug_target.c:16"), "\(gdb)")
+    #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
+  }
+
+  @Test func steppingThroughTheLoopAndPrintingAVariable() throws {
+    let session = try DebugSession.record()
+    let (gdb, _) = try session.gdb([
+      "break debug_target.c:16", "continue", "continue", "continue", "continue", "print i", "print sum",
+      "next", "print sum", "next", "step", "print value", "finish", "stepi", "info registers rip",
+    ])
+    // Fourth stop at line 16: i is 3 and sum is 0 + 3 + 6.
+    #expect(gdb.contains("$1 = 3\n$2 = 9\n"), "\(gdb)")
+    // `next` ran scale(3, 3) and the addition, to the loop's increment (line 15); the
+    // next `next` comes back to line 16 with i = 4, and `step` enters scale(4, 3).
+    #expect(gdb.contains("\n15\t  for (int i = 0; i < 6; i++) {\n$3 = 18\n"), "\(gdb)")
+    #expect(gdb.contains("scale (value=4, factor=3) at ") && gdb.contains("$4 = 4\n"), "\(gdb)")
+    #expect(gdb.contains("Value returned is $5 = 12"), "\(gdb)")
+    #expect(gdb.contains("rip            0x"), "\(gdb)")
+  }
+
+  @Test func catchSyscallWriteStopsAtEntryAndReturn() throws {
+    let session = try DebugSession.record()
+    let (gdb, _) = try session.gdb([
+      "catch syscall write", "continue", "print $orig_rax", "print $rdx", "continue", "print $rax", "continue", "continue",
+      "print $rax", "continue",
+    ])
+    let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call") || $0.hasPrefix("Catchpoint 1 (returned") }
+      .map { $0.prefix { $0 != ")" } + ")" }
+    #expect(
+      stops == [
+        "Catchpoint 1 (call to syscall write)", "Catchpoint 1 (returned from syscall write)",
+        "Catchpoint 1 (call to syscall write)", "Catchpoint 1 (returned from syscall write)",
+      ], "\(gdb)")
+    // Entry: write(1, "sum=45\n", 7); return: 7. The second returns 4 ("bye\n").
+    #expect(gdb.contains("$1 = 1\n$2 = 7\n") && gdb.contains("$3 = 7\n"), "\(gdb)")
+    #expect(gdb.contains("$4 = 4\n"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+  }
+
+  @Test func catchSyscallWithoutArgumentStopsAtEveryCallInOrder() throws {
+    let session = try DebugSession.record()
+    let count = 12
+    let (gdb, _) = try session.gdb(["catch syscall"] + Array(repeating: "continue", count: 2 * count))
+    let stops = gdb.split(separator: "\n").compactMap { line -> (entry: Bool, name: String)? in
+      guard line.hasPrefix("Catchpoint 1 (call") || line.hasPrefix("Catchpoint 1 (returned") else { return nil }
+      let entry = line.hasPrefix("Catchpoint 1 (call to syscall ")
+      let rest = line.drop { $0 != "s" }.dropFirst("syscall ".count)
+      return (entry, String(rest.prefix { $0 != ")" }))
+    }
+    try #require(stops.count == 2 * count, "\(gdb)")
+    // Entries and returns alternate, each return naming the call its entry named.
+    for (index, stop) in stops.enumerated() {
+      #expect(stop.entry == (index % 2 == 0), "stop \(index): \(stop)\n\(gdb)")
+      if index % 2 == 1 { #expect(stop.name == stops[index - 1].name, "\(gdb)") }
+    }
+    // The calls are the recording's, in its order (from the first one after the exec).
+    let dump = try Harness.rewind(["dump", "--format", "json", session.trace])
+    let recorded = dump.stdout.split(separator: "\n").compactMap { line -> String? in
+      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        object["kind"] as? String == "syscall", let name = object["syscall"] as? String
+      else { return nil }
+      return name
+    }.dropFirst()  // the execve the replay starts after
+    #expect(stops.enumerated().filter { $0.offset % 2 == 0 }.map(\.element.name) == Array(recorded.prefix(count)), "\(gdb)")
+  }
+
+  @Test func theRecordedCrashIsReportedAtTheFaultingLine() throws {
+    let session = try DebugSession.record(["crash"], expectedStatus: 139)
+    let (gdb, rewind) = try session.gdb(["continue", "bt", "continue"])
+    #expect(gdb.contains("Program received signal SIGSEGV, Segmentation fault."), "\(gdb)")
+    #expect(gdb.contains("main (argc=2, argv=") && gdb.contains("debug_target.c:24"), "\(gdb)")
+    #expect(gdb.contains("24\t    *nowhere = sum;"), "\(gdb)")
+    #expect(gdb.contains("Program terminated with signal SIGSEGV"), "\(gdb)")
+    #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
+  }
+
+  @Test func hardwareBreakpointsAndWatchpoints() throws {
+    let session = try DebugSession.record()
+    let (gdb, _) = try session.gdb(["hbreak scale", "continue", "delete", "up", "watch sum", "continue", "continue"])
+    #expect(gdb.contains("Hardware assisted breakpoint 1 at "), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 1, scale (value=0, factor=3)"), "\(gdb)")
+    // sum goes 0 -> 0 (not reported) -> 3 -> 9.
+    #expect(gdb.contains("Old value = 0\nNew value = 3\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 3\nNew value = 9\n"), "\(gdb)")
+  }
+
+  @Test func writesAreRefusedAndMonitorCommandsAnswer() throws {
+    let session = try DebugSession.record()
+    let (gdb, rewind) = try session.gdb([
+      "break scale", "continue", "set var value = 7", "print value", "monitor help", "monitor when", "monitor frobnicate",
+    ])
+    #expect(gdb.contains("$1 = 0"), "the write must not have happened\n\(gdb)")
+    #expect(rewind.stderr.contains("refused"), "\(rewind.summary)")
+    #expect(gdb.contains("monitor when"), "\(gdb)")
+    let when = try #require(gdb.split(separator: "\n").first { $0.hasPrefix("Current event: ") }, "\(gdb)")
+    let index = try #require(UInt64(when.dropFirst("Current event: ".count)), "\(when)")
+    #expect(index > 2, "\(gdb)")
+    #expect(rewind.stderr.contains("unknown monitor command"), "\(rewind.summary)")
+  }
+
+  @Test func startingAtAnEvent() throws {
+    let session = try DebugSession.record()
+    let (gdb, _) = try session.gdb(["monitor when", "catch syscall write", "continue"], replayArguments: ["-g", "20"])
+    #expect(gdb.contains("Current event: 20"), "\(gdb)")
+    #expect(gdb.contains("Catchpoint 1 (call to syscall write)"), "\(gdb)")
+    let past = try Harness.rewind(["replay", "-g", "99999", session.trace])
+    #expect(past.exitedNormally && past.status != 0 && past.stderr.contains("past the end of the recording"), "\(past.summary)")
+  }
+}
