@@ -1,4 +1,3 @@
-import Glibc
 /// What each request does to the target, and the replies gdb gets.
 extension GDBSession {
   func dispatch(_ request: GDBRequest) -> Outcome {
@@ -54,12 +53,12 @@ extension GDBSession {
     case .haltReason:
       return Outcome(replies: [.stop(target.currentStop)])
     case .readRegisters:
-      return attempt("read registers") { .registers(try target.registers(of: try registerThreadNow())) }
+      return attempt("read registers", textual: true) { .registers(try target.registers(of: try registerThreadNow())) }
     case .readRegister(let number):
       guard let register = X86_64Register.all.first(where: { $0.number == number }) else {
         return Outcome(replies: [.error(1)])
       }
-      return attempt("read register \(register.name)") {
+      return attempt("read register \(register.name)", textual: true) {
         .register(try target.registers(of: try registerThreadNow())[bytes: register], size: register.byteSize)
       }
     case .writeRegisters(let bytes):
@@ -67,7 +66,7 @@ extension GDBSession {
         log("gdb wrote \(bytes.count) bytes of registers; the x86-64 description has a different size")
         return Outcome(replies: [.error(1)])
       }
-      return attempt("write registers") {
+      return attempt("write registers", textual: true) {
         try target.writeRegisters(registers, of: try registerThreadNow())
         return .ok
       }
@@ -128,26 +127,30 @@ extension GDBSession {
   }
 
   /// Runs a target call, turning a thrown error into an error reply (see `errorReply`).
-  func attempt(_ what: String, _ body: () throws -> GDBReply) -> Outcome {
+  func attempt(_ what: String, textual: Bool = false, _ body: () throws -> GDBReply) -> Outcome {
     do {
       return Outcome(replies: [try body()])
     } catch {
-      return Outcome(replies: [errorReply(error, attempting: what)])
+      return Outcome(replies: [errorReply(error, attempting: what, textual: textual)])
     }
   }
 
-  /// The error reply for a failed target call. A `TargetError` is logged with what gdb
-  /// tried, since gdb 13 shows no more than "E01" for most packets; its code is sent.
-  func errorReply(_ error: any Error, attempting what: String) -> GDBReply {
-    guard let error = error as? TargetError else {
-      log("gdb tried to \(what): \(error)")
-      return .error(1)
-    }
-    if !error.message.isEmpty {
-      log("gdb tried to \(what): " + (error.isRefusal ? "refused: " : "") + error.message)
-    }
-    if getenv("REWIND_ETEXT") != nil { return .text("E." + error.message) }
-    return .error(error.code)
+  /// The error reply for a failed target call, which is also logged with what gdb tried.
+  ///
+  /// The manual lists `E.text` among the standard replies, but gdb 13.1 (tried against
+  /// this server) only prints it for some packets: "Could not read registers; remote
+  /// failure reply '…'" for `g`, likewise `G`, `p`, `P`, and "Remote failure reply: …"
+  /// for a resume. For `m` and `qRcmd` it fails with "Invalid hex digit 46" (only gdb
+  /// 15's `error-message` feature fixes that), and for `M`, `X`, `Z`, `QCatchSyscalls`
+  /// and `qXfer` it shows nothing of it. So `textual` is set only where gdb prints it;
+  /// elsewhere the `Exx` code goes out and the log is where the user reads why.
+  func errorReply(_ error: any Error, attempting what: String, textual: Bool = false) -> GDBReply {
+    let targetError = error as? TargetError
+    let message = targetError?.message ?? "\(error)"
+    let refused = targetError?.isRefusal == true ? "refused: " : ""
+    if !message.isEmpty { log("gdb tried to \(what): \(refused)\(message)") }
+    if textual && !message.isEmpty { return .errorText(refused + message) }
+    return .error(targetError?.code ?? 1)
   }
 
   private func selectRegisterThread(_ selector: ThreadSelector) -> Outcome {
@@ -172,7 +175,7 @@ extension GDBSession {
       log("gdb wrote \(bytes.count) bytes to register number \(number), which does not take them")
       return Outcome(replies: [.error(1)])
     }
-    return attempt("write register \(register.name)") {
+    return attempt("write register \(register.name)", textual: true) {
       let thread = try registerThreadNow()
       var registers = try target.registers(of: thread)
       registers[bytes: register] = bytes

@@ -35,7 +35,7 @@ extension GDBSession {
       registerThread = nil
       return .stop(stop)
     case .failure(let error):
-      return errorReply(error, attempting: direction == .forward ? "resume" : "resume backward")
+      return errorReply(error, attempting: direction == .forward ? "resume" : "resume backward", textual: true)
     }
   }
 }
