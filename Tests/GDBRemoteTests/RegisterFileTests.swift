@@ -74,7 +74,10 @@ import Testing
     for register in X86_64Register.all {
       #expect(xml.contains("<reg name=\"\(register.name)\" bitsize=\"\(register.bitSize)\""))
     }
-    #expect(xml.split(separator: "<feature ").count == 5)
-    #expect(xml.split(separator: "</feature>").count == 5)
+    // core, sse, linux, segments, avx
+    #expect(xml.split(separator: "<feature ").count == 6)
+    #expect(xml.split(separator: "</feature>").count == 6)
+    #expect(xml.contains("<feature name=\"org.gnu.gdb.i386.avx\">"))
+    #expect(xml.contains("<reg name=\"ymm15h\" bitsize=\"128\" type=\"uint128\" regnum=\"75\"/>"))
   }
 }
