@@ -47,6 +47,8 @@ public final class DebugReplay: @unchecked Sendable {
   /// Lets the replay run, or step one thread, until its next stop.
   public func resume(_ how: DebugResume) -> Result<DebugStop, Error> {
     handoff.resume { [debugger] in
+      // A ^C that came after the last stop was reported is old news.
+      debugger.interruptRequested.store(false, ordering: .relaxed)
       switch how {
       case .continue: debugger.stepTid = nil
       case .step(let tid): debugger.stepTid = tid

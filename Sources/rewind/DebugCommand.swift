@@ -42,7 +42,10 @@ struct DebugCommand {
     let target = ReplayDebugTarget(replay: replay, files: files, firstStop: firstStop)
     let server: GDBServer
     do {
+      // With gdb launched here, its connecting and leaving is no news to the user.
+      let launched = port == nil
       server = try GDBServer(target: target, host: host, port: port ?? 0, log: { message in
+        if launched && (message.hasPrefix("gdb connected on port") || message.hasPrefix("gdb session ended")) { return }
         FileHandle.standardError.write(Data("rewind: \(message)\n".utf8))
       })
     } catch {

@@ -161,3 +161,104 @@ struct DebuggerTests {
     #expect(past.exitedNormally && past.status != 0 && past.stderr.contains("past the end of the recording"), "\(past.summary)")
   }
 }
+
+extension DebuggerTests {
+  @Test func debuggingAnExecdChildFromItsExec() throws {
+    let work = try Harness.makeWorkDir("debug-exec")
+    let exe = try Harness.fixtureCopy("debug_target", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, "/bin/sh", "-c", "\(exe); echo done"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let processes = try Harness.ps(trace)
+    let child = try #require(processes.first { $0.command.first == exe }, "\(processes)")
+    let session = DebugSession(trace: trace, work: work)
+    let (gdb, rewind) = try session.gdb(["info inferiors", "break scale", "continue", "info args"], replayArguments: ["-p", "\(child.pid)"])
+    #expect(gdb.contains("process \(child.pid)"), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 1, scale (value=0, factor=3)"), "\(gdb)")
+    #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
+    let wrong = try Harness.rewind(["replay", "-p", "\(processes[0].pid + 100_000)", trace])
+    #expect(wrong.exitedNormally && wrong.status != 0 && wrong.stderr.contains("has no process"), "\(wrong.summary)")
+  }
+
+  /// gdb's ^C is byte 0x03 while the replay runs: it stops at the next event with SIGINT.
+  @Test func anInterruptStopsARunningReplay() throws {
+    let work = try Harness.makeWorkDir("debug-interrupt")
+    let exe = try Harness.fixtureCopy("syscall_loop", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe, "30000"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let server = try Harness.start([try Harness.rewindPath(), "replay", "-q", "-s", "0", trace], cwd: work)
+    let line = try #require(server.waitForLine(startingWith: "rewind: serving ", timeout: 30))
+    let address = try #require(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }, "\(line)")
+    let port = try #require(UInt16(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber }), "\(line)")
+    let connection = try RawGDBConnection(port: port)
+    #expect(try connection.request("QStartNoAckMode") == "OK")
+    try connection.send("vCont;c")
+    usleep(300_000)
+    try connection.sendInterrupt()
+    let stop = try connection.reply()
+    #expect(stop.hasPrefix("T02thread:"), "\(stop)")
+    let when = try connection.request("qRcmd," + Array("when".utf8).map { String(format: "%02x", $0) }.joined())
+    #expect(when.hasPrefix("O"), "\(when)")
+    try connection.send("k")
+    let result = server.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+  }
+}
+
+/// Just enough of the remote protocol to send packets and a ^C by hand.
+final class RawGDBConnection {
+  private let fd: Int32
+  private var buffer: [UInt8] = []
+
+  init(port: UInt16) throws {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    let r = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if r != 0 { throw HarnessError.commandFailed("connect to 127.0.0.1:\(port)", ProcessResult(command: [], status: errno, reason: .exit, stdout: "", stderr: "", timedOut: false)) }
+  }
+
+  deinit { close(fd) }
+
+  func send(_ payload: String) throws {
+    let checksum = payload.utf8.reduce(UInt8(0)) { $0 &+ $1 }
+    let packet = Array("$\(payload)#\(String(format: "%02x", checksum))".utf8)
+    _ = packet.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+  }
+
+  func sendInterrupt() throws {
+    var byte: UInt8 = 3
+    _ = write(fd, &byte, 1)
+  }
+
+  /// The next packet's payload (acks skipped); gives up after 30 s.
+  func reply() throws -> String {
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+      if let start = buffer.firstIndex(of: UInt8(ascii: "$")), let end = buffer[start...].firstIndex(of: UInt8(ascii: "#")),
+        buffer.count >= end + 3
+      {
+        let payload = String(decoding: buffer[(start + 1)..<end], as: UTF8.self)
+        buffer.removeSubrange(..<(end + 3))
+        return payload
+      }
+      var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      guard poll(&pollfd, 1, 1000) > 0 else { continue }
+      var chunk = [UInt8](repeating: 0, count: 4096)
+      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n <= 0 { break }
+      buffer += chunk.prefix(n)
+    }
+    return ""
+  }
+
+  func request(_ payload: String) throws -> String {
+    try send(payload)
+    return try reply()
+  }
+}
