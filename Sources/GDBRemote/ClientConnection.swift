@@ -3,9 +3,12 @@ import Glibc
 /// The one gdb connection a session serves. While it waits for gdb's bytes it also
 /// watches the listening socket, so a second client is turned away at once instead of
 /// hanging in the backlog until the first session ends.
-final class ClientConnection {
+///
+/// Only `refuseWaitingClient()` is called from another thread (the interrupt watcher's,
+/// while the server's is inside `resume`); it touches nothing but the listener.
+final class ClientConnection: @unchecked Sendable {
   let descriptor: CInt
-  private let listener: ListeningSocket
+  let listener: ListeningSocket
   private let log: @Sendable (String) -> Void
   private(set) var isClosed = false
 
@@ -69,7 +72,7 @@ final class ClientConnection {
     }
   }
 
-  private func refuseWaitingClient() {
+  func refuseWaitingClient() {
     guard let second = try? listener.accept() else { return }
     Glibc.close(second)
     log("refused a second gdb connection on port \(listener.port): a client is already connected")
