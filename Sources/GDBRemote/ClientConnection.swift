@@ -5,12 +5,14 @@ import Glibc
 /// hanging in the backlog until the first session ends.
 ///
 /// Only `refuseWaitingClient()` is called from another thread (the interrupt watcher's,
-/// while the server's is inside `resume`); it touches nothing but the listener.
+/// while the server's is inside `resume`, so never at the same time as the rest).
 final class ClientConnection: @unchecked Sendable {
   let descriptor: CInt
   let listener: ListeningSocket
   private let log: @Sendable (String) -> Void
   private(set) var isClosed = false
+  /// Whether a second client is refused at once; off once refusing failed.
+  private(set) var watchesListener = true
 
   init(descriptor: CInt, listener: ListeningSocket, log: @escaping @Sendable (String) -> Void) {
     self.descriptor = descriptor
@@ -31,7 +33,7 @@ final class ClientConnection: @unchecked Sendable {
     while true {
       var fds = [
         pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
-        pollfd(fd: listener.descriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: watchesListener ? listener.descriptor : -1, events: Int16(POLLIN), revents: 0),
       ]
       let ready = poll(&fds, nfds_t(fds.count), -1)
       if ready < 0 {
@@ -73,8 +75,15 @@ final class ClientConnection: @unchecked Sendable {
   }
 
   func refuseWaitingClient() {
-    guard let second = try? listener.accept() else { return }
-    Glibc.close(second)
-    log("refused a second gdb connection on port \(listener.port): a client is already connected")
+    do {
+      guard let second = try listener.acceptPending() else { return }
+      Glibc.close(second)
+      log("refused a second gdb connection on port \(listener.port): a client is already connected")
+    } catch {
+      // Out of descriptors, say: the connection stays in the backlog, and polling the
+      // listener again would only spin until this session ends.
+      watchesListener = false
+      log("\(error); it waits until this session ends")
+    }
   }
 }

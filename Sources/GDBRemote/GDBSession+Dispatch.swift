@@ -82,12 +82,12 @@ extension GDBSession {
         return .ok
       }
     case .insertBreakpoint(let breakpoint):
-      return attempt("insert a \(breakpoint.kind) breakpoint at 0x\(String(breakpoint.address, radix: 16))") {
+      return attempt("insert \(Self.describe(breakpoint))") {
         try target.insertBreakpoint(breakpoint)
         return .ok
       }
     case .removeBreakpoint(let breakpoint):
-      return attempt("remove a \(breakpoint.kind) breakpoint at 0x\(String(breakpoint.address, radix: 16))") {
+      return attempt("remove \(Self.describe(breakpoint))") {
         try target.removeBreakpoint(breakpoint)
         return .ok
       }
@@ -167,6 +167,18 @@ extension GDBSession {
     return Outcome(replies: [.ok])
   }
 
+  /// "a write watchpoint on 4 bytes at 0x404028", for the log.
+  static func describe(_ breakpoint: Breakpoint) -> String {
+    let at = "at 0x" + String(breakpoint.address, radix: 16)
+    switch breakpoint.kind {
+    case .software: return "a breakpoint \(at)"
+    case .hardware: return "a hardware breakpoint \(at)"
+    case .writeWatchpoint: return "a write watchpoint on \(breakpoint.size) bytes \(at)"
+    case .readWatchpoint: return "a read watchpoint on \(breakpoint.size) bytes \(at)"
+    case .accessWatchpoint: return "an access watchpoint on \(breakpoint.size) bytes \(at)"
+    }
+  }
+
   /// `P`: gdb writes one register; the target takes whole register files.
   private func writeRegister(_ number: Int, _ bytes: [UInt8]) -> Outcome {
     guard let register = X86_64Register.all.first(where: { $0.number == number }),
@@ -190,7 +202,7 @@ extension GDBSession {
   /// readable prefix, so `x/64xb` near the end of a mapping shows what is there; an
   /// error only when not even the first byte can be read.
   func readMemory(at address: UInt64, count requested: Int) -> GDBReply {
-    // Two hex digits a byte must fit the packet size gdb was told.
+    // At two hex digits a byte, the reply must fit the packet size gdb was told.
     let count = min(requested, Self.packetSize / 2)
     let firstError: any Error
     do {

@@ -65,7 +65,7 @@ final class InterruptWatcher: @unchecked Sendable {
       var fds = [
         pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0),
         pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
-        pollfd(fd: connection.listener.descriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: connection.watchesListener ? connection.listener.descriptor : -1, events: Int16(POLLIN), revents: 0),
       ]
       if poll(&fds, nfds_t(fds.count), -1) < 0 {
         if errno == EINTR { continue }
