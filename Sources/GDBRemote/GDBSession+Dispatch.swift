@@ -63,7 +63,8 @@ extension GDBSession {
       }
     case .writeRegisters(let bytes):
       guard let registers = RegisterFile(wireBytes: bytes) else {
-        log("gdb wrote \(bytes.count) bytes of registers; the x86-64 description has a different size")
+        let size = X86_64Register.all.reduce(0) { $0 + $1.byteSize }
+        log("gdb wrote \(Self.byteCount(bytes.count)) of registers, but the x86-64 description has \(size)")
         return Outcome(replies: [.error(1)])
       }
       return attempt("write registers", textual: true) {
@@ -181,10 +182,12 @@ extension GDBSession {
 
   /// `P`: gdb writes one register; the target takes whole register files.
   private func writeRegister(_ number: Int, _ bytes: [UInt8]) -> Outcome {
-    guard let register = X86_64Register.all.first(where: { $0.number == number }),
-      bytes.count == register.byteSize
-    else {
-      log("gdb wrote \(bytes.count) bytes to register number \(number), which does not take them")
+    guard let register = X86_64Register.all.first(where: { $0.number == number }) else {
+      log("gdb wrote register number \(number), which the x86-64 description does not have")
+      return Outcome(replies: [.error(1)])
+    }
+    guard bytes.count == register.byteSize else {
+      log("gdb wrote \(Self.byteCount(bytes.count)) to \(register.name), which has \(register.byteSize)")
       return Outcome(replies: [.error(1)])
     }
     return attempt("write register \(register.name)", textual: true) {
@@ -195,6 +198,8 @@ extension GDBSession {
       return .ok
     }
   }
+
+  static func byteCount(_ count: Int) -> String { count == 1 ? "1 byte" : "\(count) bytes" }
 }
 
 extension GDBSession {
