@@ -26,7 +26,7 @@ final class InterruptWatcher: @unchecked Sendable {
   private var frames: [PacketDecoder.Frame] = []
   private var thread = pthread_t()
 
-  /// Starts watching `socket` at once.
+  /// Starts watching at once, on a new thread.
   init(
     connection: ClientConnection, decoder: PacketDecoder,
     log: @escaping @Sendable (String) -> Void, onInterrupt: @escaping @Sendable () -> Void
