@@ -3,11 +3,16 @@ import Glibc
 /// The one gdb connection a session serves. While it waits for gdb's bytes it also
 /// watches the listening socket, so a second client is turned away at once instead of
 /// hanging in the backlog until the first session ends.
-final class ClientConnection {
+///
+/// Only `refuseWaitingClient()` is called from another thread (the interrupt watcher's,
+/// while the server's is inside `resume`, so never at the same time as the rest).
+final class ClientConnection: @unchecked Sendable {
   let descriptor: CInt
-  private let listener: ListeningSocket
+  let listener: ListeningSocket
   private let log: @Sendable (String) -> Void
   private(set) var isClosed = false
+  /// Whether a second client is refused at once; off once refusing failed.
+  private(set) var watchesListener = true
 
   init(descriptor: CInt, listener: ListeningSocket, log: @escaping @Sendable (String) -> Void) {
     self.descriptor = descriptor
@@ -28,7 +33,7 @@ final class ClientConnection {
     while true {
       var fds = [
         pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
-        pollfd(fd: listener.descriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: watchesListener ? listener.descriptor : -1, events: Int16(POLLIN), revents: 0),
       ]
       let ready = poll(&fds, nfds_t(fds.count), -1)
       if ready < 0 {
@@ -69,9 +74,16 @@ final class ClientConnection {
     }
   }
 
-  private func refuseWaitingClient() {
-    guard let second = try? listener.accept() else { return }
-    Glibc.close(second)
-    log("refused a second gdb connection on port \(listener.port): a client is already connected")
+  func refuseWaitingClient() {
+    do {
+      guard let second = try listener.acceptPending() else { return }
+      Glibc.close(second)
+      log("refused a second gdb connection on port \(listener.port): a client is already connected")
+    } catch {
+      // Out of descriptors, say: the connection stays in the backlog, and polling the
+      // listener again would only spin until this session ends.
+      watchesListener = false
+      log("\(error); it waits until this session ends")
+    }
   }
 }

@@ -37,9 +37,10 @@ public final class GDBServer: @unchecked Sendable {
   }
 
   /// Waits for gdb to connect and serves it until it kills the target (`k`, `vKill`),
-  /// detaches (`D`) or disconnects. Throws only when no client can be accepted; what
-  /// happens within a session is logged and answered, never thrown. May be called
-  /// again afterwards to serve the next client.
+  /// detaches (`D`) or disconnects. Killing and detaching call `DebugTarget.kill()`; a
+  /// disconnect leaves the target as it is, to the caller. Throws only when no client
+  /// can be accepted; what happens within a session is logged and answered, never
+  /// thrown. May be called again afterwards to serve the next client.
   public func serve() throws {
     let connection = ClientConnection(descriptor: try listener.accept(), listener: listener, log: log)
     log("gdb connected on port \(port)")

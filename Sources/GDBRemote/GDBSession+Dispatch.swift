@@ -63,7 +63,8 @@ extension GDBSession {
       }
     case .writeRegisters(let bytes):
       guard let registers = RegisterFile(wireBytes: bytes) else {
-        log("gdb wrote \(bytes.count) bytes of registers; the x86-64 description has a different size")
+        let size = X86_64Register.all.reduce(0) { $0 + $1.byteSize }
+        log("gdb wrote \(Self.byteCount(bytes.count)) of registers, but the x86-64 description has \(size)")
         return Outcome(replies: [.error(1)])
       }
       return attempt("write registers", textual: true) {
@@ -82,12 +83,12 @@ extension GDBSession {
         return .ok
       }
     case .insertBreakpoint(let breakpoint):
-      return attempt("insert a \(breakpoint.kind) breakpoint at 0x\(String(breakpoint.address, radix: 16))") {
+      return attempt("insert \(Self.describe(breakpoint))") {
         try target.insertBreakpoint(breakpoint)
         return .ok
       }
     case .removeBreakpoint(let breakpoint):
-      return attempt("remove a \(breakpoint.kind) breakpoint at 0x\(String(breakpoint.address, radix: 16))") {
+      return attempt("remove \(Self.describe(breakpoint))") {
         try target.removeBreakpoint(breakpoint)
         return .ok
       }
@@ -167,12 +168,26 @@ extension GDBSession {
     return Outcome(replies: [.ok])
   }
 
+  /// "a write watchpoint on 4 bytes at 0x404028", for the log.
+  static func describe(_ breakpoint: Breakpoint) -> String {
+    let at = "at 0x" + String(breakpoint.address, radix: 16)
+    switch breakpoint.kind {
+    case .software: return "a breakpoint \(at)"
+    case .hardware: return "a hardware breakpoint \(at)"
+    case .writeWatchpoint: return "a write watchpoint on \(breakpoint.size) bytes \(at)"
+    case .readWatchpoint: return "a read watchpoint on \(breakpoint.size) bytes \(at)"
+    case .accessWatchpoint: return "an access watchpoint on \(breakpoint.size) bytes \(at)"
+    }
+  }
+
   /// `P`: gdb writes one register; the target takes whole register files.
   private func writeRegister(_ number: Int, _ bytes: [UInt8]) -> Outcome {
-    guard let register = X86_64Register.all.first(where: { $0.number == number }),
-      bytes.count == register.byteSize
-    else {
-      log("gdb wrote \(bytes.count) bytes to register number \(number), which does not take them")
+    guard let register = X86_64Register.all.first(where: { $0.number == number }) else {
+      log("gdb wrote register number \(number), which the x86-64 description does not have")
+      return Outcome(replies: [.error(1)])
+    }
+    guard bytes.count == register.byteSize else {
+      log("gdb wrote \(Self.byteCount(bytes.count)) to \(register.name), which has \(register.byteSize)")
       return Outcome(replies: [.error(1)])
     }
     return attempt("write register \(register.name)", textual: true) {
@@ -183,6 +198,8 @@ extension GDBSession {
       return .ok
     }
   }
+
+  static func byteCount(_ count: Int) -> String { count == 1 ? "1 byte" : "\(count) bytes" }
 }
 
 extension GDBSession {
@@ -190,7 +207,7 @@ extension GDBSession {
   /// readable prefix, so `x/64xb` near the end of a mapping shows what is there; an
   /// error only when not even the first byte can be read.
   func readMemory(at address: UInt64, count requested: Int) -> GDBReply {
-    // Two hex digits a byte must fit the packet size gdb was told.
+    // At two hex digits a byte, the reply must fit the packet size gdb was told.
     let count = min(requested, Self.packetSize / 2)
     let firstError: any Error
     do {

@@ -18,7 +18,7 @@ extension GDBSession {
     }
 
     let interruptible = InterruptibleTarget(target: target)
-    let watcher = InterruptWatcher(socket: connection.descriptor, decoder: decoder, log: log) {
+    let watcher = InterruptWatcher(connection: connection, decoder: decoder, log: log) {
       interruptible.interrupt()
     }
     let result = Result { () throws -> StopReason in

@@ -6,7 +6,8 @@ import Glibc
 /// It decodes with the session's decoder, handed over for the duration, so a byte is
 /// read once and means the same thing whichever thread reads it; `stop()` hands the
 /// decoder back with every frame other than the ^Cs it acted on. A disconnect also
-/// interrupts: nobody is left to wait for the stop.
+/// interrupts: nobody is left to wait for the stop. A second client, which a long
+/// resume would otherwise leave hanging in the backlog, is refused from here too.
 ///
 /// The thread blocks in poll(2) on the socket and a pipe that `stop()` writes to;
 /// joining it in `stop()` is what makes its decoder and frames safe to read.
@@ -16,7 +17,7 @@ final class InterruptWatcher: @unchecked Sendable {
     var frames: [PacketDecoder.Frame]
   }
 
-  private let socket: CInt
+  private let connection: ClientConnection
   /// A pipe: `stop()` writes to the second end to wake the thread blocked on the first.
   private let wake: (read: CInt, write: CInt)
   private let onInterrupt: @Sendable () -> Void
@@ -25,12 +26,12 @@ final class InterruptWatcher: @unchecked Sendable {
   private var frames: [PacketDecoder.Frame] = []
   private var thread = pthread_t()
 
-  /// Starts watching `socket` at once.
+  /// Starts watching at once, on a new thread.
   init(
-    socket: CInt, decoder: PacketDecoder, log: @escaping @Sendable (String) -> Void,
-    onInterrupt: @escaping @Sendable () -> Void
+    connection: ClientConnection, decoder: PacketDecoder,
+    log: @escaping @Sendable (String) -> Void, onInterrupt: @escaping @Sendable () -> Void
   ) {
-    self.socket = socket
+    self.connection = connection
     self.decoder = decoder
     self.log = log
     self.onInterrupt = onInterrupt
@@ -62,16 +63,18 @@ final class InterruptWatcher: @unchecked Sendable {
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
       var fds = [
-        pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0),
         pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: connection.watchesListener ? connection.listener.descriptor : -1, events: Int16(POLLIN), revents: 0),
       ]
       if poll(&fds, nfds_t(fds.count), -1) < 0 {
         if errno == EINTR { continue }
         return
       }
       if fds[1].revents != 0 { return }
+      if fds[2].revents != 0 { connection.refuseWaitingClient() }
       guard fds[0].revents != 0 else { continue }
-      let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+      let count = buffer.withUnsafeMutableBytes { recv(connection.descriptor, $0.baseAddress, $0.count, 0) }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else {
         // The server's next read sees the same end of stream and ends the session.

@@ -38,6 +38,9 @@ final class ListeningSocket {
         close(fd)
         continue
       }
+      // Non-blocking, so refusing a client that already went away cannot block the
+      // session in accept(2) (poll can report a connection that is gone by then).
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
       descriptor = fd
       self.port = Self.boundPort(of: fd)
       return
@@ -50,19 +53,36 @@ final class ListeningSocket {
   /// Waits for a client; the connection is set up for small packets sent one by one.
   func accept() throws(GDBServerError) -> CInt {
     while true {
+      if let fd = try acceptPending() { return fd }
+      var listening = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+      if poll(&listening, 1, -1) < 0 && errno != EINTR {
+        throw GDBServerError("cannot wait for gdb on port \(port): \(String(cString: strerror(errno)))")
+      }
+    }
+  }
+
+  /// A client waiting in the backlog, or nil when there is none (any more).
+  func acceptPending() throws(GDBServerError) -> CInt? {
+    while true {
       let fd = Glibc.accept(descriptor, nil, nil)
       if fd >= 0 {
-        // Glibc's module map hides accept4, so close-on-exec comes right after: a tracee
-        // the target spawns must not hold gdb's connection open.
+        // Glibc's module map hides accept4, so the flags come right after: close-on-exec
+        // so a tracee the target spawns cannot hold gdb's connection open, and blocking
+        // (Linux does not pass O_NONBLOCK on from the listener, but say so).
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         // Every reply is one small write that gdb waits for; Nagle would hold it back.
         var one: CInt = 1
         _ = setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
         return fd
       }
-      // ECONNABORTED: the client gave up between connecting and our accept; wait for another.
-      if errno == EINTR || errno == ECONNABORTED { continue }
-      throw GDBServerError("cannot accept a gdb connection on port \(port): \(String(cString: strerror(errno)))")
+      switch errno {
+      case EINTR: continue
+      // ECONNABORTED: the client gave up between connecting and our accept.
+      case EAGAIN, EWOULDBLOCK, ECONNABORTED: return nil
+      default:
+        throw GDBServerError("cannot accept a gdb connection on port \(port): \(String(cString: strerror(errno)))")
+      }
     }
   }
 

@@ -49,6 +49,7 @@ final class FakeTarget: ReversibleTarget {
   /// first is its beginning, as a replay reports them.
   func resume(_ actions: [ResumeAction], direction: Direction) throws -> StopReason {
     resumes.append((actions, direction))
+    if let resumeFailure { throw resumeFailure }
     let thread = threads[0]
     if blocksUntilInterrupted {
       // Like a replay running far: only interrupt() ends it. The timeout keeps a broken
@@ -79,6 +80,8 @@ final class FakeTarget: ReversibleTarget {
   }
   private(set) var breakpoints: Set<Breakpoint> = []
   private(set) var syscallCatch: GDBRequest.SyscallCatch = .none
+  /// Thrown by every resume when set.
+  var resumeFailure: TargetError?
   /// Makes a resume block until `interrupt()`, as a long replay would.
   var blocksUntilInterrupted = false
   /// Signalled when a blocking resume starts, so a test sends ^C only then.

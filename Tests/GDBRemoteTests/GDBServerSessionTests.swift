@@ -25,6 +25,18 @@ import Testing
     #expect(try client.request("?") == "T05thread:p1f.1f;")
   }
 
+  @Test func aSecondClientIsRefusedDuringAResumeToo() throws {
+    let target = GDBServerTests.makeTarget()
+    target.blocksUntilInterrupted = true
+    let (server, client) = try GDBServerTests.connect(to: target)
+    client.send(packet: "c")
+    #expect(target.resumeStarted.wait(timeout: .now() + 5) == .success)
+    let intruder = try TestClient(port: server.port)
+    #expect(intruder.isClosedByServer())
+    client.send(raw: [0x03])
+    #expect(try client.reply() == "T02thread:p1f.1f;")
+  }
+
   @Test func controlCDuringAResumeInterruptsTheTargetAndLosesNoBytes() throws {
     let target = GDBServerTests.makeTarget()
     target.blocksUntilInterrupted = true
@@ -46,6 +58,15 @@ import Testing
     client.send(raw: PacketEncoder.encode("vCont;c") + [0x03])
     #expect(try client.reply() == "T02thread:p1f.1f;")
     #expect(target.resumes.isEmpty)
+  }
+
+  @Test func aNackGetsTheLastReplyAgain() throws {
+    let (_, client) = try GDBServerTests.connect(to: GDBServerTests.makeTarget(), noAck: false)
+    client.send(packet: "qC")
+    #expect(try client.nextFrame() == .ack)
+    #expect(try client.nextFrame() == .packet(Array("QCp1f.1f".utf8)))
+    client.send(raw: Array("-".utf8))
+    #expect(try client.nextFrame() == .packet(Array("QCp1f.1f".utf8)))
   }
 
   @Test func killEndsServe() throws {

@@ -130,6 +130,25 @@ import Testing
     #expect(target.resumes.last?.1 == .backward)
   }
 
+  @Test func aFailedResumeIsAnErrorGDBPrints() throws {
+    let target = Self.makeTarget()
+    target.resumeFailure = TargetError("the replay diverged at event 12")
+    let (server, client) = try Self.connect(to: target)
+    // gdb 13 prints this as "warning: Remote failure reply: E.the replay diverged…".
+    #expect(try client.request("vCont;c") == "E.the replay diverged at event 12")
+    #expect(server.log.waitForLine(containing: "gdb tried to resume: the replay diverged at event 12"))
+    #expect(try client.request("?") == "T05thread:p1f.1f;")
+  }
+
+  @Test func registerWritesOfTheWrongSizeAreErrors() throws {
+    let (server, client) = try Self.connect(to: Self.makeTarget())
+    #expect(try client.request("G0011") == "E01")
+    #expect(server.log.waitForLine(containing: "gdb wrote 2 bytes of registers, but the x86-64 description has 560"))
+    #expect(try client.request("P10=00") == "E01")
+    #expect(server.log.waitForLine(containing: "gdb wrote 1 byte to rip, which has 8"))
+    #expect(try client.request("P99=00") == "E01")
+  }
+
   @Test func aForwardOnlyTargetOffersNoReverseExecution() throws {
     let fake = Self.makeTarget()
     let (_, client) = try Self.connect(to: ForwardOnlyTarget(fake))
