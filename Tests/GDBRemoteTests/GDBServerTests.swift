@@ -143,7 +143,7 @@ import Testing
   @Test func registerWritesOfTheWrongSizeAreErrors() throws {
     let (server, client) = try Self.connect(to: Self.makeTarget())
     #expect(try client.request("G0011") == "E01")
-    #expect(server.log.waitForLine(containing: "gdb wrote 2 bytes of registers, but the x86-64 description has 560"))
+    #expect(server.log.waitForLine(containing: "gdb wrote 2 bytes of registers, but the x86-64 description has 816"))
     #expect(try client.request("P10=00") == "E01")
     #expect(server.log.waitForLine(containing: "gdb wrote 1 byte to rip, which has 8"))
     #expect(try client.request("P99=00") == "E01")
