@@ -131,7 +131,8 @@ final class ReplayDebugger {
   /// one. PTRACE_SYSEMU_SINGLESTEP stops at a system call's entry too, which the replay
   /// needs.
   func resumeMode(for task: ReplayTask, _ mode: ResumeMode) -> ResumeMode {
-    guard stepTid == task.recordedTid, stepEndsAfterEvent == nil, mode == .syscall || mode == .syscallEmulation else { return mode }
+    guard stepTid == task.recordedTid, stepEndsAfterEvent == nil, !task.insideSyscall, mode == .syscall || mode == .syscallEmulation
+    else { return mode }
     return .syscallEmulationSingleStep
   }
 

@@ -59,6 +59,15 @@ extension ReplaySession {
       return true
     }
     guard stepping else { return false }
+    if status == .syscallStop {
+      // `syscall` saved rflags in r11 with the trap flag the step set; the program would see
+      // it there (and replay would call that a divergence).
+      var registers = try currentRegisters(task)
+      if registers.r11 & trapFlag != 0 {
+        registers.r11 &= ~trapFlag
+        try setRegisters(registers, task)
+      }
+    }
     if status == .syscallStop && mode == .syscall {
       // The step reached a call replay performs, but PTRACE_SYSEMU_SINGLESTEP skipped it:
       // back up to the `syscall` instruction and enter it again for real. The skipped
@@ -96,6 +105,7 @@ extension ReplaySession {
       throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
     }
     try finishFork(event, outputs, task)
+    try debugger?.syscallReturned(event, task)
   }
 
   func currentRegisters(_ task: ReplayTask) throws -> Registers { Registers(words: try task.tracee.registerWords()) }
@@ -118,6 +128,9 @@ extension ReplaySession {
     return Divergence(eventIndex: index, tid: task.recordedTid, activity: activity, differences: ["recorded: \(expected)", "replayed: \(found)"])
   }
 }
+
+/// EFLAGS.TF, which single-stepping sets.
+private let trapFlag: UInt64 = 0x100
 
 /// REWIND_DEBUG_STOPS=1 prints every ptrace stop replay sees, for debugging rewind itself.
 let debugStops = getenv("REWIND_DEBUG_STOPS") != nil

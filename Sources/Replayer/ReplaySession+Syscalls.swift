@@ -145,6 +145,7 @@ extension ReplaySession {
       }
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
+    task.insideSyscall = true
     try debugger?.syscallEntered(event, task)
     return registers
   }
@@ -165,6 +166,7 @@ extension ReplaySession {
       }
     }
     task.atEmulatedEntry = true
+    task.insideSyscall = false
     task.restartCode = (-516 ... -512).contains(event.result) ? event.result : nil
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }

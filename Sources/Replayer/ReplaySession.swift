@@ -92,6 +92,7 @@ public final class ReplaySession {
         switch event {
         case .syscall(let e):
           try replaySyscall(e, task)
+          task.insideSyscall = false
           if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
             try debugger.syscallReturned(e, task)
           }

@@ -20,6 +20,9 @@ final class ReplayTask {
   /// The tracee sits at a PTRACE_SYSEMU entry stop; resuming with PTRACE_SYSCALL will first
   /// report a syscall-exit-stop for the skipped call, which carries no news.
   var atEmulatedEntry = false
+  /// Between a system call's entry stop and the end of its replay: resuming it continues
+  /// the call in the kernel, where a debugger's single step does not belong.
+  var insideSyscall = false
   /// A signal to deliver with the next resume (the recording delivered it here).
   var signalToDeliver: Signal?
   /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a

@@ -128,6 +128,24 @@ struct DebuggerTests {
     #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
   }
 
+  /// stepi onto a `syscall` instruction: replay still sees the call's entry (and emulates
+  /// or performs it) and the step ends after it, with the recorded result.
+  @Test func stepiOverSystemCallInstructions() throws {
+    let session = try DebugSession.record()
+    let (gdb, rewind) = try session.gdb([
+      // mmap, which replay performs: the loader's first two, from the same instruction.
+      "catch syscall mmap", "continue", "delete", "break *($pc-2)", "continue", "set $at = $pc", "stepi", "p $pc - $at",
+      "p $rax > 0x10000", "delete",
+      // write, which replay emulates: the second one ("bye\n") returns 4.
+      "catch syscall write", "continue", "delete", "break *($pc-2)", "continue", "stepi", "p $rax", "delete",
+      "catch syscall exit_group", "continue", "stepi",
+    ])
+    #expect(gdb.contains("$1 = 2\n$2 = 1\n"), "\(gdb)")
+    #expect(gdb.contains("$3 = 4\n"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   @Test func hardwareBreakpointsAndWatchpoints() throws {
     let session = try DebugSession.record()
     let (gdb, _) = try session.gdb(["hbreak scale", "continue", "delete", "up", "watch sum", "continue", "continue"])
