@@ -146,6 +146,34 @@ struct DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  @Test func registersLibrariesAndABacktraceThroughLibc() throws {
+    let session = try DebugSession.record()
+    let (gdb, _) = try session.gdb([
+      "catch syscall write", "continue", "bt", "info sharedlibrary", "p $orig_rax", "p $fs_base != 0", "p $gs_base",
+      "p sizeof($xmm0)", "p sizeof($ymm0)", "p $st0", "p $fctrl", "p $mxcsr",
+    ])
+    // The write's entry: orig_rax is the call's number, fs_base glibc's thread pointer.
+    #expect(gdb.contains("$1 = 1\n$2 = 1\n$3 = 0\n"), "\(gdb)")
+    #expect(gdb.contains("$4 = 16\n$5 = 32\n$6 = 0\n$7 = 895\n"), "x87 control word 0x37f at start\n\(gdb)")
+    #expect(gdb.contains("$8 = [ IM DM ZM OM UM PM ]"), "\(gdb)")
+    #expect(gdb.contains("__GI___libc_write (fd=1") && gdb.contains(" in main (argc=1, argv="), "\(gdb)")
+    #expect(gdb.contains("Yes         target:/lib/x86_64-linux-gnu/libc.so.6"), "\(gdb)")
+  }
+
+  @Test func threadsAreListedWithTheirRecordedIDs() throws {
+    let work = try Harness.makeWorkDir("debug-threads")
+    let exe = try Harness.fixtureCopy("threads_mutex", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let (gdb, _) = try DebugSession(trace: trace, work: work).gdb(["break consume", "continue", "info threads", "continue"])
+    #expect(gdb.contains("hit Breakpoint 1, consume (arg=0x0)"), "\(gdb)")
+    let root = try Harness.ps(trace)[0].pid
+    let threads = gdb.split(separator: "\n").filter { $0.contains("Thread \(root).") }
+    #expect(threads.count >= 2, "\(gdb)")
+    #expect(threads.contains { $0.contains("Thread \(root).\(root) ") }, "the main thread has the recorded pid\n\(gdb)")
+  }
+
   @Test func hardwareBreakpointsAndWatchpoints() throws {
     let session = try DebugSession.record()
     let (gdb, _) = try session.gdb(["hbreak scale", "continue", "delete", "up", "watch sum", "continue", "continue"])
