@@ -7,10 +7,12 @@ import TraceFormat
 extension Rewind {
   struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Replay a recorded trace.",
+      abstract: "Replay a recorded trace under gdb, or to its end with -a.",
       discussion: """
         TRACE is a trace directory or the name of one in the trace directory; without it, \
-        the latest recording. Exit status: 0 when the whole recording replayed faithfully, \
+        the latest recording. Without -a, rewind serves the replay over the GDB remote \
+        protocol and launches gdb on it (`monitor help` in gdb lists rewind's commands). \
+        Exit status: 0 when the whole recording replayed faithfully (or the gdb session ended without a divergence), \
         \(ExitCodes.divergence) when replay diverged from the recording (a report says where), \
         \(ExitCodes.badTrace) when the trace cannot be read.
         """)
@@ -21,22 +23,26 @@ extension Rewind {
     @Flag(name: .shortAndLong, help: "Do not echo what the program wrote to stdout and stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "With -a: replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.")
+    @Option(
+      name: .long,
+      help: ArgumentHelp("With -a: replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.", valueName: "pid"))
     var process: Int32?
 
-    @Option(name: .customShort("f"), help: "Debug the recorded process PID from its fork.")
+    @Option(name: .customShort("f"), help: ArgumentHelp("Debug the recorded process PID from its fork.", valueName: "pid"))
     var forked: Int32?
 
-    @Option(name: .customShort("p"), help: "Debug the recorded process PID from its last exec.")
+    @Option(name: .customShort("p"), help: ArgumentHelp("Debug the recorded process PID from its last exec.", valueName: "pid"))
     var execed: Int32?
 
-    @Option(name: .customShort("g"), help: "Start debugging at trace-wide event EVENT (see `rewind dump`).")
+    @Option(name: .customShort("g"), help: ArgumentHelp("Start debugging at trace-wide event EVENT (see `rewind dump`).", valueName: "event"))
     var goto: UInt64?
 
-    @Option(name: .customShort("s"), help: "Serve the replay on PORT (0: any free port) without launching gdb, and print the gdb command that connects.")
+    @Option(
+      name: .customShort("s"),
+      help: ArgumentHelp("Serve the replay on PORT (0: any free port) without launching gdb, and print the gdb command that connects.", valueName: "port"))
     var serve: UInt16?
 
-    @Option(name: .long, help: "The address the gdb server listens on (default 127.0.0.1: this machine only).")
+    @Option(name: .long, help: ArgumentHelp("The address the gdb server listens on (default 127.0.0.1: this machine only).", valueName: "address"))
     var bind = "127.0.0.1"
 
     @Argument(help: "The trace to replay (default: the latest recording).")
