@@ -4,11 +4,12 @@ import Synchronization
 import TraceFormat
 
 /// DR6 bits: DR0 hit (the replay's own code-point breakpoint), DR1-DR3 hits (the
-/// debugger's), and single step.
+/// debugger's).
 private let dr6HitDR0: UInt64 = 0x1
 private let dr6HitsDebugger: UInt64 = 0xe
-private let dr6SingleStep: UInt64 = 0x4000
 private let int3: UInt8 = 0xcc
+/// si_code of the SIGTRAP an int3 raises.
+private let siKernel: Int32 = 0x80
 
 /// The debugger's side of a replay, on the tracer thread: breakpoints, single steps and
 /// caught system calls in the debugged process, and the stops they cause.
@@ -101,16 +102,21 @@ final class ReplayDebugger {
   /// true (the caller resumes the task as before); anything else is the replay's.
   func claimTrap(_ task: ReplayTask) throws -> Bool {
     guard started, isDebugged(task) else { return false }
-    let status = try task.tracee.debugRegister(6)
-    if status & dr6HitDR0 != 0 { return false }
-    if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
-    var registers = try session.currentRegisters(task)
-    if status & dr6SingleStep == 0, softwareBreakpoints[registers.rip &- 1] != nil {
+    // An int3 raises SIGTRAP with si_code SI_KERNEL and leaves DR6 as the last #DB left it
+    // (the replay's DR0 code point, say), so DR6 speaks only for a debug exception.
+    let info = try task.tracee.signalInfo()
+    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    if code == siKernel {
+      var registers = try session.currentRegisters(task)
+      guard softwareBreakpoints[registers.rip &- 1] != nil else { return false }
       registers.rip -= 1
       try session.setRegisters(registers, task)
       try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
       return true
     }
+    let status = try task.tracee.debugRegister(6)
+    if status & dr6HitDR0 != 0 { return false }
+    if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
     if status & dr6HitsDebugger != 0 {
       let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
       guard let hit = hardwareSlots[slot - 1] else { return false }

@@ -252,6 +252,29 @@ extension DebuggerTests {
   }
 }
 
+extension DebuggerTests {
+  /// Records fixture `name` and returns a session on its trace.
+  private func recorded(_ name: String) throws -> DebugSession {
+    let work = try Harness.makeWorkDir("debug-" + name)
+    let exe = try Harness.fixtureCopy(name, in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    return DebugSession(trace: trace, work: work)
+  }
+
+  /// Replay runs a preempted thread to its code point with a DR0 breakpoint; the DR6 that
+  /// hit leaves behind must not make a later int3 look like the replay's own trap.
+  @Test func softwareBreakpointsInThreadsThatReachedCodePoints() throws {
+    let session = try recorded("spin_handoff")
+    let (gdb, rewind) = try session.gdb(["break spin_handoff.c:16"] + Array(repeating: "continue", count: 11))
+    let hits = gdb.split(separator: "\n").filter { $0.contains("hit Breakpoint 1, player (arg=") }
+    #expect(hits.count == 10, "five rounds in each thread\n\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
+
 /// Just enough of the remote protocol to send packets and a ^C by hand.
 final class RawGDBConnection {
   private let fd: Int32
