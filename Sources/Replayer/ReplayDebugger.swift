@@ -28,6 +28,9 @@ final class ReplayDebugger {
   var terminate = false
   /// Inserted software breakpoints: address and the byte the int3 replaced.
   private(set) var softwareBreakpoints: [UInt64: UInt8] = [:]
+  /// A vfork child shares the debugged process's memory: the breakpoints' original bytes
+  /// are in place until the parent's vfork returns.
+  private var breakpointsLifted = false
   /// DR1-DR3, for hardware breakpoints and watchpoints.
   private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int)?] = [nil, nil, nil]
   var catchSet: SyscallCatchSet = .none
@@ -183,20 +186,32 @@ final class ReplayDebugger {
   }
 
   /// A new task of the debugged process: a thread gets the hardware breakpoints; a forked
-  /// child loses the software ones, which it copied with the memory.
-  func taskCreated(_ child: ReplayTask, by parent: ReplayTask, isThread: Bool) throws {
+  /// child loses the software ones, which it copied with the memory. A vfork child borrows
+  /// the parent's memory: the breakpoints are lifted from it until the parent's vfork
+  /// returns (`vforkReturned`), since the child would trap on them.
+  func taskCreated(_ child: ReplayTask, by parent: ReplayTask, isThread: Bool, isVfork: Bool) throws {
     guard started, isDebugged(parent) else { return }
     if isThread {
       try applyHardwareSlots(to: child)
     } else {
       for (address, original) in softwareBreakpoints { try child.tracee.writeMemory(at: address, bytes: [original]) }
+      if isVfork { breakpointsLifted = true }
     }
+  }
+
+  /// The debugged process's vfork returned: its child has exec'd or exited and no longer
+  /// shares its memory, so the breakpoints go back in.
+  func vforkReturned(_ task: ReplayTask) throws {
+    guard breakpointsLifted, isDebugged(task) else { return }
+    breakpointsLifted = false
+    for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
   }
 
   /// The debugged process exec'd: its breakpoints went with the old image.
   func execed(_ task: ReplayTask) {
     guard isDebugged(task) else { return }
     softwareBreakpoints = [:]
+    breakpointsLifted = false
   }
 
   // MARK: what gdb asks for, on the tracer thread
@@ -204,12 +219,12 @@ final class ReplayDebugger {
   func insertSoftwareBreakpoint(at address: UInt64) throws {
     guard softwareBreakpoints[address] == nil, let task = mainTask else { return }
     let original = try task.tracee.readMemory(at: address, count: 1)
-    try task.tracee.writeMemory(at: address, bytes: [int3])
+    if !breakpointsLifted { try task.tracee.writeMemory(at: address, bytes: [int3]) }
     softwareBreakpoints[address] = original[0]
   }
 
   func removeSoftwareBreakpoint(at address: UInt64) throws {
-    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask else { return }
+    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask, !breakpointsLifted else { return }
     try task.tracee.writeMemory(at: address, bytes: [original])
   }
 

@@ -105,6 +105,7 @@ extension ReplaySession {
       throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
     }
     try finishFork(event, outputs, task)
+    try debugger?.vforkReturned(task)
     try debugger?.syscallReturned(event, task)
   }
 

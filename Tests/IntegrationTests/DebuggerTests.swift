@@ -273,6 +273,17 @@ extension DebuggerTests {
     #expect(gdb.contains("exited normally"), "\(gdb)")
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
+
+  /// A vfork child borrows its parent's memory until it execs: the parent's breakpoints
+  /// must be back once vfork returns.
+  @Test func breakpointsSurviveAVfork() throws {
+    let session = try recorded("vfork_exec")
+    let (gdb, rewind) = try session.gdb(["break vfork_exec.c:17", "break vfork_exec.c:19", "continue", "continue", "continue"])
+    #expect(gdb.contains("Breakpoint 1, main () at ") && gdb.contains("vfork_exec.c:17"), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 2, main () at ") && gdb.contains("vfork_exec.c:19"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
 }
 
 /// Just enough of the remote protocol to send packets and a ^C by hand.
