@@ -117,6 +117,13 @@ final class ReplayDebugger {
       try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
       return true
     }
+    if code == SIGTRAP {
+      // No exception at all: the kernel's report that a step entered a signal handler
+      // (ptrace_notify), with DR6 as stale as for an int3.
+      guard stepTid == task.recordedTid else { return false }
+      try report(.signal(SIGTRAP, cause: nil), task)
+      return true
+    }
     let status = try task.tracee.debugRegister(6)
     if status & dr6HitDR0 != 0 { return false }
     if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }

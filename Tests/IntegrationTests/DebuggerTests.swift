@@ -284,6 +284,17 @@ extension DebuggerTests {
     #expect(gdb.contains("exited normally"), "\(gdb)")
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
+
+  /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
+  /// without a debug exception, and DR6 still holds the code point's DR0 hit.
+  @Test func stepiIntoASignalHandler() throws {
+    let session = try recorded("spin_until_alarm")
+    let (gdb, rewind) = try session.gdb(["handle SIGALRM stop print pass", "continue", "stepi", "bt", "continue"])
+    #expect(gdb.contains("Program received signal SIGALRM"), "\(gdb)")
+    #expect(gdb.contains("#0  on_alarm (signal=") && gdb.contains("<signal handler called>"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
 }
 
 /// Just enough of the remote protocol to send packets and a ^C by hand.
