@@ -80,17 +80,26 @@ final class ReplayDebugger {
   func beforeEvent(_ event: TraceEvent) throws {
     nextEventIndex = event.index
     if !started {
-      guard let task = mainTask, startReached(event) else { return }
+      guard startReached(event), let task = stoppableTask else { return }
       started = true
       try report(.signal(SIGTRAP, cause: nil), task)
       return
     }
-    if let tid = stepEndsAfterEvent, let task = session.tasks[tid] {
+    // A step into a vfork ends when the vfork returns (`vforkReturned`).
+    if let tid = stepEndsAfterEvent, let task = session.tasks[tid], task.pendingForkResult == nil {
       try report(.signal(SIGTRAP, cause: nil), task)
     }
-    if interruptRequested.exchange(false, ordering: .relaxed), let task = mainTask {
+    if interruptRequested.load(ordering: .relaxed), let task = stoppableTask {
+      interruptRequested.store(false, ordering: .relaxed)
       try report(.signal(SIGINT, cause: nil), task)
     }
+  }
+
+  /// The thread a stop not tied to one names: the main thread, unless it waits in the
+  /// kernel for its vfork child (running, so its registers cannot be read).
+  private var stoppableTask: ReplayTask? {
+    if let main = mainTask, main.pendingForkResult == nil { return main }
+    return threads.first { $0.pendingForkResult == nil }
   }
 
   private func startReached(_ event: TraceEvent) -> Bool {
@@ -206,12 +215,17 @@ final class ReplayDebugger {
     }
   }
 
-  /// The debugged process's vfork returned: its child has exec'd or exited and no longer
-  /// shares its memory, so the breakpoints go back in.
-  func vforkReturned(_ task: ReplayTask) throws {
-    guard breakpointsLifted, isDebugged(task) else { return }
-    breakpointsLifted = false
-    for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+  /// A vfork returned in the debugged process: its child has exec'd or exited and no
+  /// longer shares its memory, so the breakpoints go back in; then gdb hears of the return
+  /// (catch syscall) or of the end of a step into the call.
+  func vforkReturned(_ event: SyscallEvent, _ task: ReplayTask) throws {
+    guard started, isDebugged(task) else { return }
+    if breakpointsLifted {
+      breakpointsLifted = false
+      for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+    }
+    try syscallReturned(event, task)
+    if stepEndsAfterEvent == task.recordedTid { try report(.signal(SIGTRAP, cause: nil), task) }
   }
 
   /// The debugged process exec'd: its breakpoints went with the old image.

@@ -105,8 +105,7 @@ extension ReplaySession {
       throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
     }
     try finishFork(event, outputs, task)
-    try debugger?.vforkReturned(task)
-    try debugger?.syscallReturned(event, task)
+    try debugger?.vforkReturned(event, task)
   }
 
   func currentRegisters(_ task: ReplayTask) throws -> Registers { Registers(words: try task.tracee.registerWords()) }

@@ -285,6 +285,33 @@ extension DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// A vfork parent waits in the kernel until its child execs: a step into the call ends,
+  /// and a start inside the child's life happens, only once the parent is back and its
+  /// registers can be read.
+  @Test func stepiIntoVforkAndAStartWhileTheChildRuns() throws {
+    let session = try recorded("vfork_exec")
+    let (gdb, rewind) = try session.gdb([
+      "break vfork", "continue", "stepi", "stepi", "stepi", "p $pc == __libc_vfork + 8", "p $rax > 0", "continue",
+    ])
+    #expect(gdb.contains("$1 = 1\n$2 = 1\n"), "the step ends after the syscall, with the child's pid\n\(gdb)")
+    #expect(!gdb.contains("Could not read registers"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+
+    let dump = try Harness.rewind(["dump", "--format", "json", session.trace])
+    let childExec = try #require(
+      dump.stdout.split(separator: "\n").compactMap { line -> Int? in
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          object["syscall"] as? String == "execve", let event = object["event"] as? Int, event > 0
+        else { return nil }
+        return event
+      }.first, "\(dump.stdout)")
+    let (started, _) = try session.gdb(["p $pc != 0", "continue"], replayArguments: ["-g", "\(childExec)"])
+    #expect(started.contains("$1 = 1\n"), "\(started)")
+    #expect(!started.contains("Could not read registers"), "\(started)")
+    #expect(started.contains("exited normally"), "\(started)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
