@@ -32,7 +32,9 @@ final class ReplayDebugger {
   /// are in place until the parent's vfork returns.
   private var breakpointsLifted = false
   /// DR1-DR3, for hardware breakpoints and watchpoints.
-  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int)?] = [nil, nil, nil]
+  /// A watched region takes one slot per aligned piece of 1, 2, 4 or 8 bytes, each knowing
+  /// the address gdb asked to watch.
+  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int, watched: UInt64)?] = [nil, nil, nil]
   var catchSet: SyscallCatchSet = .none
   /// The thread gdb asked to step.
   var stepTid: Int32?
@@ -140,7 +142,7 @@ final class ReplayDebugger {
       let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
       guard let hit = hardwareSlots[slot - 1] else { return false }
       let cause: DebugStop.Cause =
-        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.address, access: hit.kind == .readWrite)
+        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.watched, access: hit.kind == .readWrite)
       try report(.signal(SIGTRAP, cause: cause), task)
       return true
     }
@@ -261,15 +263,31 @@ final class ReplayDebugger {
 
   /// Returns false when all of DR1-DR3 are taken.
   func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
-    guard let free = hardwareSlots.firstIndex(where: { $0 == nil }) else { return false }
-    hardwareSlots[free] = (address, kind, length)
+    // A debug register watches 1, 2, 4 or 8 bytes aligned to their size (the CPU ignores
+    // the address's lower bits): a longer or unaligned region takes several.
+    var pieces: [(address: UInt64, length: Int)] = []
+    if kind == .execute {
+      pieces = [(address, 1)]
+    } else {
+      var (start, remaining) = (address, max(length, 1))
+      while remaining > 0 {
+        let size = [8, 4, 2, 1].first { start % UInt64($0) == 0 && $0 <= remaining }!
+        pieces.append((start, size))
+        start += UInt64(size)
+        remaining -= size
+      }
+    }
+    let free = hardwareSlots.indices.filter { hardwareSlots[$0] == nil }
+    guard free.count >= pieces.count else { return false }
+    for (slot, piece) in zip(free, pieces) { hardwareSlots[slot] = (piece.address, kind, piece.length, address) }
     for task in threads { try applyHardwareSlots(to: task) }
     return true
   }
 
   func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
-    guard let slot = hardwareSlots.firstIndex(where: { $0?.address == address && $0?.kind == kind }) else { return }
-    hardwareSlots[slot] = nil
+    let slots = hardwareSlots.indices.filter { hardwareSlots[$0]?.watched == address && hardwareSlots[$0]?.kind == kind }
+    guard !slots.isEmpty else { return }
+    for slot in slots { hardwareSlots[slot] = nil }
     for task in threads { try applyHardwareSlots(to: task) }
   }
 

@@ -312,6 +312,22 @@ extension DebuggerTests {
     #expect(started.contains("exited normally"), "\(started)")
   }
 
+  /// A debug register watches 1, 2, 4 or 8 aligned bytes: a 16-byte struct, or a short at
+  /// an odd address, takes several.
+  @Test func watchpointsOnLongAndUnalignedRegions() throws {
+    let session = try recorded("watch_target")
+    let (gdb, rewind) = try session.gdb([
+      "break main", "continue", "watch quad", "continue", "continue", "delete",
+      "watch -l *(short *)&bytes[3]", "continue", "continue",
+    ])
+    #expect(gdb.contains("Old value = {a = 0, b = 0, c = 0, d = 0}\nNew value = {a = 0, b = 0, c = 0, d = 1}"), "\(gdb)")
+    #expect(gdb.contains("Old value = {a = 0, b = 0, c = 0, d = 1}\nNew value = {a = 0, b = 0, c = 0, d = 2}"), "\(gdb)")
+    // touch(2) wrote the short before the second stop: it goes 257 -> 514 -> 771.
+    #expect(gdb.contains("Old value = 257\nNew value = 514\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 514\nNew value = 771\n"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
