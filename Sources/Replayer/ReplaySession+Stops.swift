@@ -37,13 +37,14 @@ extension ReplaySession {
         try task.tracee.resume(mode)
         continue
       }
-      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       if status == .signalStop(.child) && expectedSignal != .child {
         // A replayed child really exited; the recorded SIGCHLD, if the program got one,
-        // is a signal event of its own and is delivered where the recording had it.
-        try task.tracee.resume(mode)
+        // is a signal event of its own and is delivered where the recording had it. (The
+        // stop came before the instruction a debugger's step asked for: step it still.)
+        try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode)
         continue
       }
+      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       return status
     }
   }

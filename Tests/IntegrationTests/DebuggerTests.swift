@@ -328,6 +328,20 @@ extension DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// The child dies before the parent runs again, so the parent's next resume first stops
+  /// for the real SIGCHLD, which replay passes over: a stepi must still be one
+  /// instruction (the `cmp` after fork's `syscall` is 6 bytes).
+  @Test func stepiWithARealSIGCHLDPending() throws {
+    let session = try recorded("crash_child")
+    let (gdb, rewind) = try session.gdb([
+      "catch syscall clone", "continue", "continue", "set $at = $pc", "stepi", "p $pc - $at", "delete", "continue",
+    ])
+    #expect(gdb.contains("Catchpoint 1 (returned from syscall clone)"), "\(gdb)")
+    #expect(gdb.contains("$1 = 6\n"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
