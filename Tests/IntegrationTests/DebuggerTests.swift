@@ -342,6 +342,16 @@ extension DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// A launched gdb that cannot start must not leave rewind waiting for it to connect.
+  @Test func aMissingGdbIsReportedNotWaitedFor() throws {
+    let session = try DebugSession.record()
+    let result = try Harness.run(
+      [try Harness.rewindPath(), "replay", "-q", session.trace], env: ["PATH": "/nonexistent"], cwd: session.work, timeout: 30)
+    #expect(!result.timedOut, "\(result.summary)")
+    #expect(result.exitedNormally && result.status == 1, "\(result.summary)")
+    #expect(result.stderr.contains("gdb could not be started"), "\(result.summary)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
