@@ -352,6 +352,18 @@ extension DebuggerTests {
     #expect(result.stderr.contains("gdb could not be started"), "\(result.summary)")
   }
 
+  /// gdb numbers signals its own way: a realtime signal or SIGSTKFLT reported under its
+  /// Linux number was another signal to gdb (SIG36 became SIGWAITING, which gdb does not
+  /// even stop for).
+  @Test func signalsAreReportedUnderGdbsNumbers() throws {
+    let session = try recorded("raise_signals")
+    let (gdb, _) = try session.gdb(["continue", "continue", "continue", "continue"])
+    #expect(gdb.contains("Program received signal SIGUSR1, User defined signal 1."), "\(gdb)")
+    #expect(gdb.contains("Program received signal SIG36, Real-time event 36."), "\(gdb)")
+    #expect(gdb.contains("Program received signal ?, Unknown signal."), "SIGSTKFLT, as gdb shows it natively\n\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
