@@ -158,7 +158,7 @@ final class ReplayDebugTarget: DebugTarget {
     let thread = ThreadID(pid: stop.pid, tid: stop.tid)
     switch stop.kind {
     case .exited(let code): return .exited(status: UInt8(truncatingIfNeeded: code), pid: stop.pid)
-    case .killed(let signal): return .killed(signal: UInt8(truncatingIfNeeded: signal), pid: stop.pid)
+    case .killed(let signal): return .killed(signal: UInt8(truncatingIfNeeded: gdbSignal(signal)), pid: stop.pid)
     case .signal(let signal, let cause):
       let gdbCause: StopReason.Cause?
       switch cause {

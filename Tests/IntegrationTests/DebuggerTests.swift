@@ -20,6 +20,16 @@ struct DebugSession {
     return DebugSession(trace: trace, work: work)
   }
 
+  /// Records fixture `name` (no arguments), which must exit with `expectedStatus`.
+  static func recordFixture(_ name: String, expectedStatus: Int32 = 0) throws -> DebugSession {
+    let work = try Harness.makeWorkDir("debug-" + name)
+    let exe = try Harness.fixtureCopy(name, in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == expectedStatus, "\(record.summary)")
+    return DebugSession(trace: trace, work: work)
+  }
+
   /// Serves the replay with `rewind replay -s 0 [replayArguments]`, runs gdb with
   /// `commands` against it, and returns what gdb printed (stdout and stderr) and what
   /// rewind printed.
@@ -254,14 +264,7 @@ extension DebuggerTests {
 
 extension DebuggerTests {
   /// Records fixture `name` and returns a session on its trace.
-  private func recorded(_ name: String) throws -> DebugSession {
-    let work = try Harness.makeWorkDir("debug-" + name)
-    let exe = try Harness.fixtureCopy(name, in: work)
-    let trace = work + "/trace"
-    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
-    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
-    return DebugSession(trace: trace, work: work)
-  }
+  private func recorded(_ name: String) throws -> DebugSession { try DebugSession.recordFixture(name) }
 
   /// Replay runs a preempted thread to its code point with a DR0 breakpoint; the DR6 that
   /// hit leaves behind must not make a later int3 look like the replay's own trap.
@@ -362,6 +365,11 @@ extension DebuggerTests {
     #expect(gdb.contains("Program received signal SIG36, Real-time event 36."), "\(gdb)")
     #expect(gdb.contains("Program received signal ?, Unknown signal."), "SIGSTKFLT, as gdb shows it natively\n\(gdb)")
     #expect(gdb.contains("exited normally"), "\(gdb)")
+
+    let killed = try DebugSession.recordFixture("raise_usr1", expectedStatus: 138)
+    let (death, _) = try killed.gdb(["continue", "continue"])
+    #expect(death.contains("Program received signal SIGUSR1"), "\(death)")
+    #expect(death.contains("Program terminated with signal SIGUSR1, User defined signal 1."), "\(death)")
   }
 
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
