@@ -88,7 +88,7 @@ final class ReplayDebugger {
       return
     }
     // A step into a vfork ends when the vfork returns (`vforkReturned`).
-    if let tid = stepEndsAfterEvent, let task = session.tasks[tid], task.pendingForkResult == nil {
+    if let tid = stepEndsAfterEvent, let task = session.tasks[tid], isStoppable(task) {
       try report(.signal(SIGTRAP, cause: nil), task)
     }
     if interruptRequested.load(ordering: .relaxed), let task = stoppableTask {
@@ -97,11 +97,17 @@ final class ReplayDebugger {
     }
   }
 
-  /// The thread a stop not tied to one names: the main thread, unless it waits in the
-  /// kernel for its vfork child (running, so its registers cannot be read).
+  /// The thread a stop not tied to one names: the main thread, unless it has exited or
+  /// waits in the kernel for its vfork child (running, so its registers cannot be read).
   private var stoppableTask: ReplayTask? {
-    if let main = mainTask, main.pendingForkResult == nil { return main }
-    return threads.first { $0.pendingForkResult == nil }
+    if let main = mainTask, isStoppable(main) { return main }
+    return threads.first(where: isStoppable)
+  }
+
+  /// Whether a stop can name `task`: it is stopped, not gone (an exited thread) nor in the
+  /// kernel waiting for its vfork child.
+  private func isStoppable(_ task: ReplayTask) -> Bool {
+    task.pendingForkResult == nil && !task.isExiting && task.exitedStatus == nil
   }
 
   private func startReached(_ event: TraceEvent) -> Bool {
@@ -167,6 +173,13 @@ final class ReplayDebugger {
   /// once that event has replayed.
   func stepRanIntoEvent(_ task: ReplayTask) {
     if stepTid == task.recordedTid { stepEndsAfterEvent = task.recordedTid }
+  }
+
+  /// A thread is at the entry of its `exit`, about to be gone. A step that ran into the
+  /// call ends here, while gdb can still read the thread's registers.
+  func threadExiting(_ task: ReplayTask) throws {
+    guard stepEndsAfterEvent == task.recordedTid else { return }
+    try report(.signal(SIGTRAP, cause: nil), task)
   }
 
   func syscallEntered(_ event: SyscallEvent, _ task: ReplayTask) throws {

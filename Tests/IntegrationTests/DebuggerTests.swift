@@ -372,6 +372,22 @@ extension DebuggerTests {
     #expect(death.contains("Program terminated with signal SIGUSR1, User defined signal 1."), "\(death)")
   }
 
+  /// A thread is gone once its `exit` runs, so a stepi onto that call ends at its entry,
+  /// where gdb can still read the thread (a stop naming the dead thread left gdb unable to
+  /// read registers or go on).
+  @Test func stepiOntoAThreadsExit() throws {
+    let session = try recorded("threads_mutex")
+    let (gdb, rewind) = try session.gdb([
+      "catch syscall exit", "continue", "set $exit = $pc - 2", "delete", "break *$exit", "continue", "stepi",
+      "p $pc == $exit + 2", "info threads", "delete", "continue",
+    ])
+    #expect(gdb.contains("hit Breakpoint 2, "), "another thread reaches the same exit\n\(gdb)")
+    #expect(gdb.contains("$1 = 1\n"), "\(gdb)")
+    #expect(!gdb.contains("Could not read registers") && !gdb.contains("has terminated"), "\(gdb)")
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
