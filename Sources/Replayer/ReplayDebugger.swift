@@ -283,17 +283,26 @@ final class ReplayDebugger {
       pieces = [(address, 1)]
     } else {
       var (start, remaining) = (address, max(length, 1))
-      while remaining > 0 {
+      // (More pieces than debug registers cannot be had; an address gdb makes up may wrap.)
+      while remaining > 0 && pieces.count <= hardwareSlots.count {
         let size = [8, 4, 2, 1].first { start % UInt64($0) == 0 && $0 <= remaining }!
         pieces.append((start, size))
-        start += UInt64(size)
+        start &+= UInt64(size)
         remaining -= size
       }
     }
     let free = hardwareSlots.indices.filter { hardwareSlots[$0] == nil }
     guard free.count >= pieces.count else { return false }
     for (slot, piece) in zip(free, pieces) { hardwareSlots[slot] = (piece.address, kind, piece.length, address) }
-    for task in threads { try applyHardwareSlots(to: task) }
+    do {
+      for task in threads { try applyHardwareSlots(to: task) }
+    } catch {
+      // The kernel refused it (an address outside user space, say): give the registers
+      // back, or every later insertion would carry the refused one along and fail too.
+      for slot in free.prefix(pieces.count) { hardwareSlots[slot] = nil }
+      for task in threads { try? applyHardwareSlots(to: task) }
+      throw error
+    }
     return true
   }
 

@@ -388,6 +388,20 @@ extension DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// A hardware watchpoint the kernel refuses (outside user space) must not keep its
+  /// debug register: every later hardware breakpoint failed along with it. (A region that
+  /// wraps around the address space must not crash rewind either.)
+  @Test func aRefusedWatchpointGivesItsDebugRegisterBack() throws {
+    let session = try DebugSession.record()
+    let (gdb, rewind) = try session.gdb([
+      "break scale", "continue", "watch -l *(char *)0xffffffffffffffff", "continue", "delete", "hbreak scale", "continue",
+      "info args",
+    ])
+    #expect(gdb.contains("Could not insert hardware watchpoint 2"), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 3, scale (value=1, factor=3)"), "\(gdb)")
+    #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
+  }
+
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
   /// without a debug exception, and DR6 still holds the code point's DR0 hit.
   @Test func stepiIntoASignalHandler() throws {
