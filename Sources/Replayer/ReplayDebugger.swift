@@ -28,9 +28,10 @@ final class ReplayDebugger {
   var terminate = false
   /// Inserted software breakpoints: address and the byte the int3 replaced.
   private(set) var softwareBreakpoints: [UInt64: UInt8] = [:]
-  /// A vfork child shares the debugged process's memory: the breakpoints' original bytes
-  /// are in place until the parent's vfork returns.
-  private var breakpointsLifted = false
+  /// vfork children sharing the debugged process's memory (its threads may each have
+  /// one): the breakpoints' original bytes are in place until the last vfork returns.
+  private var vforkChildrenSharingMemory = 0
+  private var breakpointsLifted: Bool { vforkChildrenSharingMemory > 0 }
   /// DR1-DR3, for hardware breakpoints and watchpoints.
   /// A watched region takes one slot per aligned piece of 1, 2, 4 or 8 bytes, each knowing
   /// the address gdb asked to watch.
@@ -226,7 +227,7 @@ final class ReplayDebugger {
       try applyHardwareSlots(to: child)
     } else {
       for (address, original) in softwareBreakpoints { try child.tracee.writeMemory(at: address, bytes: [original]) }
-      if isVfork { breakpointsLifted = true }
+      if isVfork { vforkChildrenSharingMemory += 1 }
     }
   }
 
@@ -236,8 +237,10 @@ final class ReplayDebugger {
   func vforkReturned(_ event: SyscallEvent, _ task: ReplayTask) throws {
     guard started, isDebugged(task) else { return }
     if breakpointsLifted {
-      breakpointsLifted = false
-      for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+      vforkChildrenSharingMemory -= 1
+      if !breakpointsLifted {
+        for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+      }
     }
     try syscallReturned(event, task)
     if stepEndsAfterEvent == task.recordedTid { try report(.signal(SIGTRAP, cause: nil), task) }
@@ -247,7 +250,7 @@ final class ReplayDebugger {
   func execed(_ task: ReplayTask) {
     guard isDebugged(task) else { return }
     softwareBreakpoints = [:]
-    breakpointsLifted = false
+    vforkChildrenSharingMemory = 0
   }
 
   // MARK: what gdb asks for, on the tracer thread
