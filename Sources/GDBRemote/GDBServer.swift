@@ -41,12 +41,19 @@ public final class GDBServer: @unchecked Sendable {
   /// disconnect leaves the target as it is, to the caller. Throws only when no client
   /// can be accepted; what happens within a session is logged and answered, never
   /// thrown. May be called again afterwards to serve the next client.
-  public func serve() throws {
-    let connection = ClientConnection(descriptor: try listener.accept(), listener: listener, log: log)
+  ///
+  /// `stopWaiting`, asked every 100 ms until a client connects, gives up the wait (the gdb
+  /// the caller launched died before it connected): then no session is served and
+  /// `serve` returns false.
+  @discardableResult
+  public func serve(stopWaiting: (() -> Bool)? = nil) throws -> Bool {
+    guard let descriptor = try listener.accept(stopWaiting: stopWaiting) else { return false }
+    let connection = ClientConnection(descriptor: descriptor, listener: listener, log: log)
     log("gdb connected on port \(port)")
     let session = GDBSession(target: target, connection: connection, log: log)
     let end = session.run()
     connection.close()
     log("gdb session ended: \(end)")
+    return true
   }
 }

@@ -51,11 +51,13 @@ final class ListeningSocket {
   deinit { close(descriptor) }
 
   /// Waits for a client; the connection is set up for small packets sent one by one.
-  func accept() throws(GDBServerError) -> CInt {
+  /// Waits for a client; nil once `stopWaiting` (asked every 100 ms) says to give up.
+  func accept(stopWaiting: (() -> Bool)? = nil) throws(GDBServerError) -> CInt? {
     while true {
       if let fd = try acceptPending() { return fd }
+      if let stopWaiting, stopWaiting() { return nil }
       var listening = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-      if poll(&listening, 1, -1) < 0 && errno != EINTR {
+      if poll(&listening, 1, stopWaiting == nil ? -1 : 100) < 0 && errno != EINTR {
         throw GDBServerError("cannot wait for gdb on port \(port): \(String(cString: strerror(errno)))")
       }
     }

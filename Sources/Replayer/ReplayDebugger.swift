@@ -4,11 +4,12 @@ import Synchronization
 import TraceFormat
 
 /// DR6 bits: DR0 hit (the replay's own code-point breakpoint), DR1-DR3 hits (the
-/// debugger's), and single step.
+/// debugger's).
 private let dr6HitDR0: UInt64 = 0x1
 private let dr6HitsDebugger: UInt64 = 0xe
-private let dr6SingleStep: UInt64 = 0x4000
 private let int3: UInt8 = 0xcc
+/// si_code of the SIGTRAP an int3 raises.
+private let siKernel: Int32 = 0x80
 
 /// The debugger's side of a replay, on the tracer thread: breakpoints, single steps and
 /// caught system calls in the debugged process, and the stops they cause.
@@ -27,8 +28,14 @@ final class ReplayDebugger {
   var terminate = false
   /// Inserted software breakpoints: address and the byte the int3 replaced.
   private(set) var softwareBreakpoints: [UInt64: UInt8] = [:]
+  /// vfork children sharing the debugged process's memory (its threads may each have
+  /// one): the breakpoints' original bytes are in place until the last vfork returns.
+  private var vforkChildrenSharingMemory = 0
+  private var breakpointsLifted: Bool { vforkChildrenSharingMemory > 0 }
   /// DR1-DR3, for hardware breakpoints and watchpoints.
-  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int)?] = [nil, nil, nil]
+  /// A watched region takes one slot per aligned piece of 1, 2, 4 or 8 bytes, each knowing
+  /// the address gdb asked to watch.
+  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int, watched: UInt64)?] = [nil, nil, nil]
   var catchSet: SyscallCatchSet = .none
   /// The thread gdb asked to step.
   var stepTid: Int32?
@@ -76,17 +83,32 @@ final class ReplayDebugger {
   func beforeEvent(_ event: TraceEvent) throws {
     nextEventIndex = event.index
     if !started {
-      guard let task = mainTask, startReached(event) else { return }
+      guard startReached(event), let task = stoppableTask else { return }
       started = true
       try report(.signal(SIGTRAP, cause: nil), task)
       return
     }
-    if let tid = stepEndsAfterEvent, let task = session.tasks[tid] {
+    // A step into a vfork ends when the vfork returns (`vforkReturned`).
+    if let tid = stepEndsAfterEvent, let task = session.tasks[tid], isStoppable(task) {
       try report(.signal(SIGTRAP, cause: nil), task)
     }
-    if interruptRequested.exchange(false, ordering: .relaxed), let task = mainTask {
+    if interruptRequested.load(ordering: .relaxed), let task = stoppableTask {
+      interruptRequested.store(false, ordering: .relaxed)
       try report(.signal(SIGINT, cause: nil), task)
     }
+  }
+
+  /// The thread a stop not tied to one names: the main thread, unless it has exited or
+  /// waits in the kernel for its vfork child (running, so its registers cannot be read).
+  private var stoppableTask: ReplayTask? {
+    if let main = mainTask, isStoppable(main) { return main }
+    return threads.first(where: isStoppable)
+  }
+
+  /// Whether a stop can name `task`: it is stopped, not gone (an exited thread) nor in the
+  /// kernel waiting for its vfork child.
+  private func isStoppable(_ task: ReplayTask) -> Bool {
+    task.pendingForkResult == nil && !task.isExiting && task.exitedStatus == nil
   }
 
   private func startReached(_ event: TraceEvent) -> Bool {
@@ -101,21 +123,33 @@ final class ReplayDebugger {
   /// true (the caller resumes the task as before); anything else is the replay's.
   func claimTrap(_ task: ReplayTask) throws -> Bool {
     guard started, isDebugged(task) else { return false }
-    let status = try task.tracee.debugRegister(6)
-    if status & dr6HitDR0 != 0 { return false }
-    if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
-    var registers = try session.currentRegisters(task)
-    if status & dr6SingleStep == 0, softwareBreakpoints[registers.rip &- 1] != nil {
+    // An int3 raises SIGTRAP with si_code SI_KERNEL and leaves DR6 as the last #DB left it
+    // (the replay's DR0 code point, say), so DR6 speaks only for a debug exception.
+    let info = try task.tracee.signalInfo()
+    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    if code == siKernel {
+      var registers = try session.currentRegisters(task)
+      guard softwareBreakpoints[registers.rip &- 1] != nil else { return false }
       registers.rip -= 1
       try session.setRegisters(registers, task)
       try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
       return true
     }
+    if code == SIGTRAP {
+      // No exception at all: the kernel's report that a step entered a signal handler
+      // (ptrace_notify), with DR6 as stale as for an int3.
+      guard stepTid == task.recordedTid else { return false }
+      try report(.signal(SIGTRAP, cause: nil), task)
+      return true
+    }
+    let status = try task.tracee.debugRegister(6)
+    if status & dr6HitDR0 != 0 { return false }
+    if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
     if status & dr6HitsDebugger != 0 {
       let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
       guard let hit = hardwareSlots[slot - 1] else { return false }
       let cause: DebugStop.Cause =
-        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.address, access: hit.kind == .readWrite)
+        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.watched, access: hit.kind == .readWrite)
       try report(.signal(SIGTRAP, cause: cause), task)
       return true
     }
@@ -140,6 +174,13 @@ final class ReplayDebugger {
   /// once that event has replayed.
   func stepRanIntoEvent(_ task: ReplayTask) {
     if stepTid == task.recordedTid { stepEndsAfterEvent = task.recordedTid }
+  }
+
+  /// A thread is at the entry of its `exit`, about to be gone. A step that ran into the
+  /// call ends here, while gdb can still read the thread's registers.
+  func threadExiting(_ task: ReplayTask) throws {
+    guard stepEndsAfterEvent == task.recordedTid else { return }
+    try report(.signal(SIGTRAP, cause: nil), task)
   }
 
   func syscallEntered(_ event: SyscallEvent, _ task: ReplayTask) throws {
@@ -177,20 +218,39 @@ final class ReplayDebugger {
   }
 
   /// A new task of the debugged process: a thread gets the hardware breakpoints; a forked
-  /// child loses the software ones, which it copied with the memory.
-  func taskCreated(_ child: ReplayTask, by parent: ReplayTask, isThread: Bool) throws {
+  /// child loses the software ones, which it copied with the memory. A vfork child borrows
+  /// the parent's memory: the breakpoints are lifted from it until the parent's vfork
+  /// returns (`vforkReturned`), since the child would trap on them.
+  func taskCreated(_ child: ReplayTask, by parent: ReplayTask, isThread: Bool, isVfork: Bool) throws {
     guard started, isDebugged(parent) else { return }
     if isThread {
       try applyHardwareSlots(to: child)
     } else {
       for (address, original) in softwareBreakpoints { try child.tracee.writeMemory(at: address, bytes: [original]) }
+      if isVfork { vforkChildrenSharingMemory += 1 }
     }
+  }
+
+  /// A vfork returned in the debugged process: its child has exec'd or exited and no
+  /// longer shares its memory, so the breakpoints go back in; then gdb hears of the return
+  /// (catch syscall) or of the end of a step into the call.
+  func vforkReturned(_ event: SyscallEvent, _ task: ReplayTask) throws {
+    guard started, isDebugged(task) else { return }
+    if breakpointsLifted {
+      vforkChildrenSharingMemory -= 1
+      if !breakpointsLifted {
+        for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+      }
+    }
+    try syscallReturned(event, task)
+    if stepEndsAfterEvent == task.recordedTid { try report(.signal(SIGTRAP, cause: nil), task) }
   }
 
   /// The debugged process exec'd: its breakpoints went with the old image.
   func execed(_ task: ReplayTask) {
     guard isDebugged(task) else { return }
     softwareBreakpoints = [:]
+    vforkChildrenSharingMemory = 0
   }
 
   // MARK: what gdb asks for, on the tracer thread
@@ -198,12 +258,12 @@ final class ReplayDebugger {
   func insertSoftwareBreakpoint(at address: UInt64) throws {
     guard softwareBreakpoints[address] == nil, let task = mainTask else { return }
     let original = try task.tracee.readMemory(at: address, count: 1)
-    try task.tracee.writeMemory(at: address, bytes: [int3])
+    if !breakpointsLifted { try task.tracee.writeMemory(at: address, bytes: [int3]) }
     softwareBreakpoints[address] = original[0]
   }
 
   func removeSoftwareBreakpoint(at address: UInt64) throws {
-    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask else { return }
+    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask, !breakpointsLifted else { return }
     try task.tracee.writeMemory(at: address, bytes: [original])
   }
 
@@ -219,15 +279,40 @@ final class ReplayDebugger {
 
   /// Returns false when all of DR1-DR3 are taken.
   func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
-    guard let free = hardwareSlots.firstIndex(where: { $0 == nil }) else { return false }
-    hardwareSlots[free] = (address, kind, length)
-    for task in threads { try applyHardwareSlots(to: task) }
+    // A debug register watches 1, 2, 4 or 8 bytes aligned to their size (the CPU ignores
+    // the address's lower bits): a longer or unaligned region takes several.
+    var pieces: [(address: UInt64, length: Int)] = []
+    if kind == .execute {
+      pieces = [(address, 1)]
+    } else {
+      var (start, remaining) = (address, max(length, 1))
+      // (More pieces than debug registers cannot be had; an address gdb makes up may wrap.)
+      while remaining > 0 && pieces.count <= hardwareSlots.count {
+        let size = [8, 4, 2, 1].first { start % UInt64($0) == 0 && $0 <= remaining }!
+        pieces.append((start, size))
+        start &+= UInt64(size)
+        remaining -= size
+      }
+    }
+    let free = hardwareSlots.indices.filter { hardwareSlots[$0] == nil }
+    guard free.count >= pieces.count else { return false }
+    for (slot, piece) in zip(free, pieces) { hardwareSlots[slot] = (piece.address, kind, piece.length, address) }
+    do {
+      for task in threads { try applyHardwareSlots(to: task) }
+    } catch {
+      // The kernel refused it (an address outside user space, say): give the registers
+      // back, or every later insertion would carry the refused one along and fail too.
+      for slot in free.prefix(pieces.count) { hardwareSlots[slot] = nil }
+      for task in threads { try? applyHardwareSlots(to: task) }
+      throw error
+    }
     return true
   }
 
   func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
-    guard let slot = hardwareSlots.firstIndex(where: { $0?.address == address && $0?.kind == kind }) else { return }
-    hardwareSlots[slot] = nil
+    let slots = hardwareSlots.indices.filter { hardwareSlots[$0]?.watched == address && hardwareSlots[$0]?.kind == kind }
+    guard !slots.isEmpty else { return }
+    for slot in slots { hardwareSlots[slot] = nil }
     for task in threads { try applyHardwareSlots(to: task) }
   }
 

@@ -43,9 +43,10 @@ extension ReplaySession {
       let address = call.name == "clone" ? entry.rdx : ((try? task.tracee.readWord(at: entry.rdi + 24)) ?? 0)
       try task.tracee.writeMemory(at: address, bytes: recordedTid)
     }
-    try debugger?.taskCreated(child, by: task, isThread: isThread)
+    let isVfork = call.name == "vfork" || flags & cloneVfork != 0
+    try debugger?.taskCreated(child, by: task, isThread: isThread, isVfork: isVfork)
     try task.tracee.resume(.syscall)
-    if call.name == "vfork" || flags & cloneVfork != 0 {
+    if isVfork {
       // The parent stays in the kernel until the child execs or exits.
       task.pendingForkResult = (event, event.outputs)
       return

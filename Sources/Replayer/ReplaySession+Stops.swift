@@ -37,13 +37,14 @@ extension ReplaySession {
         try task.tracee.resume(mode)
         continue
       }
-      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       if status == .signalStop(.child) && expectedSignal != .child {
         // A replayed child really exited; the recorded SIGCHLD, if the program got one,
-        // is a signal event of its own and is delivered where the recording had it.
-        try task.tracee.resume(mode)
+        // is a signal event of its own and is delivered where the recording had it. (The
+        // stop came before the instruction a debugger's step asked for: step it still.)
+        try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode)
         continue
       }
+      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       return status
     }
   }
@@ -105,7 +106,7 @@ extension ReplaySession {
       throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
     }
     try finishFork(event, outputs, task)
-    try debugger?.syscallReturned(event, task)
+    try debugger?.vforkReturned(event, task)
   }
 
   func currentRegisters(_ task: ReplayTask) throws -> Registers { Registers(words: try task.tracee.registerWords()) }

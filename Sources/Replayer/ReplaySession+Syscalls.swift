@@ -43,6 +43,7 @@ extension ReplaySession {
       return
     }
     if call.name == "exit" {
+      try debugger?.threadExiting(task)
       // Run it through now: the kernel clears the thread's tid (CLONE_CHILD_CLEARTID) and
       // wakes its joiners only as it exits, and the threads that join it see that next.
       let exit = try resumeAndWait(task, .syscall)

@@ -62,10 +62,16 @@ struct DebugCommand {
       rewind_ignore_interrupts()
       gdb = try launchGDB(address)
     }
-    let served = Result { try server.serve() }
-    if let gdb { waitForGDB(gdb) }
+    // A gdb that dies before it connects (not installed, a bad argument) must not leave
+    // the server waiting for it.
+    var gdbStatus: Int32?
+    let served = Result {
+      try server.serve(stopWaiting: gdb.map { pid in { gdbStatus = reaped(pid); return gdbStatus != nil } })
+    }
+    let gdbMissing = gdb.map { !waitForGDB($0, status: gdbStatus) } ?? false
     let outcome = replay.end()
     if case .failure(let error) = served { throw fail("\(error)", status: 1) }
+    if gdbMissing { throw ExitCode(1) }
     switch outcome ?? (target.failure.map { .failure($0) }) {
     case .failure(let error as Divergence)?:
       FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -115,12 +121,22 @@ struct DebugCommand {
     return pid
   }
 
-  private func waitForGDB(_ pid: pid_t) {
+  /// gdb's wait status if it has ended (and is now reaped), else nil.
+  private func reaped(_ pid: pid_t) -> Int32? {
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return waitpid(pid, &status, WNOHANG) == pid ? status : nil
+  }
+
+  /// Waits for gdb unless `status` says it was already reaped; false when gdb could not
+  /// be started.
+  private func waitForGDB(_ pid: pid_t, status reapedStatus: Int32?) -> Bool {
+    var status: Int32 = reapedStatus ?? 0
+    if reapedStatus == nil { while waitpid(pid, &status, 0) == -1 && errno == EINTR {} }
     rewind_take_terminal_back()
     if rewind_wifexited(status) != 0 && rewind_wexitstatus(status) == 127 {
       FileHandle.standardError.write(Data("rewind: gdb could not be started (is it installed? apt-get install gdb)\n".utf8))
+      return false
     }
+    return true
   }
 }

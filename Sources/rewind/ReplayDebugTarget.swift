@@ -158,7 +158,7 @@ final class ReplayDebugTarget: DebugTarget {
     let thread = ThreadID(pid: stop.pid, tid: stop.tid)
     switch stop.kind {
     case .exited(let code): return .exited(status: UInt8(truncatingIfNeeded: code), pid: stop.pid)
-    case .killed(let signal): return .killed(signal: UInt8(truncatingIfNeeded: signal), pid: stop.pid)
+    case .killed(let signal): return .killed(signal: UInt8(truncatingIfNeeded: gdbSignal(signal)), pid: stop.pid)
     case .signal(let signal, let cause):
       let gdbCause: StopReason.Cause?
       switch cause {
@@ -175,13 +175,16 @@ final class ReplayDebugTarget: DebugTarget {
   }
 }
 
-/// gdb numbers signals its own way (GDB_SIGNAL_*); on Linux x86-64 they agree with the
-/// kernel's up to SIGTERM but not beyond.
+/// gdb numbers signals its own way (GDB_SIGNAL_* in gdb's signals.def); on Linux x86-64
+/// they agree with the kernel's up to SIGTERM but not beyond. Realtime signals have gdb
+/// numbers of their own (SIG33 is 45, SIG34-SIG63 follow, SIG32 is 77, SIG64 is 78), and
+/// SIGSTKFLT has none (gdb's "unknown", 143), as gdbserver reports them.
 func gdbSignal(_ linux: Int32) -> Int32 {
   let table: [Int32: Int32] = [
     7: 10,  // SIGBUS
     10: 30,  // SIGUSR1
     12: 31,  // SIGUSR2
+    16: 143,  // SIGSTKFLT
     17: 20,  // SIGCHLD
     18: 19,  // SIGCONT
     19: 17,  // SIGSTOP
@@ -190,7 +193,10 @@ func gdbSignal(_ linux: Int32) -> Int32 {
     29: 23,  // SIGIO
     30: 32,  // SIGPWR
     31: 12,  // SIGSYS
+    32: 77,  // SIG32
+    64: 78,  // SIG64
   ]
+  if (33...63).contains(linux) { return 45 + (linux - 33) }
   return table[linux] ?? linux
 }
 
