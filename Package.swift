@@ -24,7 +24,7 @@ let package = Package(
     .executableTarget(
       name: "rewind",
       dependencies: [
-        "Recorder", "Replayer", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport",
+        "Recorder", "Replayer", "GDBRemote", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),

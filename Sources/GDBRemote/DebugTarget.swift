@@ -18,6 +18,12 @@ public protocol DebugTarget: AnyObject {
   func resume(_ actions: [ResumeAction]) throws -> StopReason
   /// Asks a running `resume` to stop soon (gdb's ^C) and report a SIGINT stop. Called from
   /// another thread than the server's.
+  ///
+  /// The server watches for ^C from just before it calls `resume` until just after it
+  /// returns, so a call can also land a moment outside a resume. Clear a pending
+  /// interrupt when `resume` starts, so such a stray one cannot stop the next resume at
+  /// once; a ^C that gdb sent before the resume packet was handled never gets here (the
+  /// server answers it with a SIGINT stop without resuming).
   func interrupt()
   func insertBreakpoint(_ breakpoint: Breakpoint) throws
   func removeBreakpoint(_ breakpoint: Breakpoint) throws

@@ -6,6 +6,9 @@ public enum GDBReply: Hashable, Sendable {
   case ok
   /// `Exx`; gdb shows the number only, so the server logs the reason itself.
   case error(UInt8)
+  /// `E.text`, for the packets whose errors gdb prints (see `GDBSession.errorReply`).
+  /// Characters outside printable ASCII are sent as `?`, as the manual wants ASCII.
+  case errorText(String)
   /// "Not supported": the answer to `.unsupported` requests and `vMustReplyEmpty`.
   case empty
   /// A reply already in its wire form (`1` for qAttached, `Text=0;Data=0;Bss=0`).
@@ -44,6 +47,8 @@ public enum GDBReply: Hashable, Sendable {
     switch self {
     case .ok: return Array("OK".utf8)
     case .error(let code): return Array(("E" + hex2(code)).utf8)
+    case .errorText(let text):
+      return Array("E.".utf8) + text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f ? UInt8($0.value) : UInt8(ascii: "?") }
     case .empty: return []
     case .text(let text): return Array(text.utf8)
     case .registers(let file): return Array(file.wireForm.utf8)

@@ -19,6 +19,8 @@ public struct X86_64Register: Hashable, Sendable {
     case sse = "org.gnu.gdb.i386.sse"
     case linux = "org.gnu.gdb.i386.linux"
     case segments = "org.gnu.gdb.i386.segments"
+    /// The upper halves of ymm0-15; gdb joins them with xmm0-15 into $ymm0-15.
+    case avx = "org.gnu.gdb.i386.avx"
   }
 
   public var byteSize: Int { bitSize / 8 }
@@ -46,6 +48,7 @@ public struct X86_64Register: Hashable, Sendable {
     add("orig_rax", 64, "int", .linux)
     add("fs_base", 64, "int", .segments)
     add("gs_base", 64, "int", .segments)
+    for index in 0...15 { add("ymm\(index)h", 128, "uint128", .avx) }
     return registers
   }()
 

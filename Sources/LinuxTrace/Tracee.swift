@@ -11,6 +11,9 @@ public enum ResumeMode: Sendable {
   case syscallEmulation
   /// PTRACE_SINGLESTEP.
   case singleStep
+  /// PTRACE_SYSEMU_SINGLESTEP: one instruction, or up to the entry of the system call it
+  /// makes, which is then not performed.
+  case syscallEmulationSingleStep
 
   var request: Int32 {
     switch self {
@@ -18,6 +21,7 @@ public enum ResumeMode: Sendable {
     case .syscall: 24  // PTRACE_SYSCALL
     case .syscallEmulation: 31  // PTRACE_SYSEMU
     case .singleStep: 9  // PTRACE_SINGLESTEP
+    case .syscallEmulationSingleStep: 32  // PTRACE_SYSEMU_SINGLESTEP
     }
   }
 }
@@ -193,7 +197,8 @@ public final class Tracee {
     }
     var status: Int32 = 0
     while true {
-      let r = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000))  // __WALL
+      // __WALL | __WNOTHREAD: this thread's tracees, not other children of rewind (gdb).
+      let r = waitpid(-1, &status, Int32(bitPattern: 0x6000_0000))
       if r == -1 && errno == EINTR { continue }
       if r <= 0 { return }  // ECHILD: all reaped
       if rewind_wifstopped(status) != 0 { _ = rewind_ptrace(7, r, 0, 0) }  // PTRACE_CONT

@@ -26,7 +26,8 @@ extension ReplaySession {
     if call.name == "clone3" { flags = (try? task.tracee.readWord(at: entry.rdi)) ?? 0 }
     let isThread = flags & cloneThread != 0
     let child = ReplayTask(
-      recordedTid: Int32(truncatingIfNeeded: event.result), realTid: realChild, realTgid: isThread ? task.realTgid : realChild)
+      recordedTid: Int32(truncatingIfNeeded: event.result), realTid: realChild, realTgid: isThread ? task.realTgid : realChild,
+      recordedTgid: isThread ? task.recordedTgid : nil)
     tasks[child.recordedTid] = child
     guard case .signalStop(.stop) = try waitForTracee(realChild) else {
       throw ReplayError.setup("the replayed child \(realChild) of \(task.recordedTid) did not stop at its start")
@@ -42,8 +43,10 @@ extension ReplaySession {
       let address = call.name == "clone" ? entry.rdx : ((try? task.tracee.readWord(at: entry.rdi + 24)) ?? 0)
       try task.tracee.writeMemory(at: address, bytes: recordedTid)
     }
+    let isVfork = call.name == "vfork" || flags & cloneVfork != 0
+    try debugger?.taskCreated(child, by: task, isThread: isThread, isVfork: isVfork)
     try task.tracee.resume(.syscall)
-    if call.name == "vfork" || flags & cloneVfork != 0 {
+    if isVfork {
       // The parent stays in the kernel until the child execs or exits.
       task.pendingForkResult = (event, event.outputs)
       return

@@ -36,6 +36,7 @@ extension ReplaySession {
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
     if !raisedByCPU { try task.tracee.setSignalInfo(event.siginfo) }
+    try debugger?.signalDelivered(signal, task)
     task.signalToDeliver = signal
   }
 

@@ -18,7 +18,7 @@ extension ReplaySession {
     }
     let skipExitStop = task.atEmulatedEntry && mode == .syscall
     task.atEmulatedEntry = false
-    try task.tracee.resume(mode, signal: signal)
+    try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode, signal: signal)
     return try waitForNews(task, mode, skippingExitStop: skipExitStop, expecting: expectedSignal)
   }
 
@@ -39,12 +39,51 @@ extension ReplaySession {
       }
       if status == .signalStop(.child) && expectedSignal != .child {
         // A replayed child really exited; the recorded SIGCHLD, if the program got one,
-        // is a signal event of its own and is delivered where the recording had it.
-        try task.tracee.resume(mode)
+        // is a signal event of its own and is delivered where the recording had it. (The
+        // stop came before the instruction a debugger's step asked for: step it still.)
+        try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode)
         continue
       }
+      if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       return status
     }
+  }
+
+  /// A stop seen while a debugger is attached: true when it was the debugger's (a
+  /// breakpoint, a step) and the task has been resumed as the replay wanted.
+  private func debug(
+    _ status: WaitStatus, _ task: ReplayTask, _ mode: ResumeMode, _ debugger: ReplayDebugger, skippingExitStop: inout Bool
+  ) throws -> Bool {
+    let stepping = debugger.resumeMode(for: task, mode) == .syscallEmulationSingleStep
+    if status == .signalStop(.trap), try debugger.claimTrap(task) {
+      try task.tracee.resume(debugger.resumeMode(for: task, mode))
+      return true
+    }
+    guard stepping else { return false }
+    if status == .syscallStop {
+      // `syscall` saved rflags in r11 with the trap flag the step set; the program would see
+      // it there (and replay would call that a divergence).
+      var registers = try currentRegisters(task)
+      if registers.r11 & trapFlag != 0 {
+        registers.r11 &= ~trapFlag
+        try setRegisters(registers, task)
+      }
+    }
+    if status == .syscallStop && mode == .syscall {
+      // The step reached a call replay performs, but PTRACE_SYSEMU_SINGLESTEP skipped it:
+      // back up to the `syscall` instruction and enter it again for real. The skipped
+      // call's exit stop comes first.
+      var registers = try currentRegisters(task)
+      registers.rax = registers.origRax
+      registers.rip -= 2
+      try setRegisters(registers, task)
+      debugger.stepRanIntoEvent(task)
+      skippingExitStop = true
+      try task.tracee.resume(.syscall)
+      return true
+    }
+    debugger.stepRanIntoEvent(task)
+    return false
   }
 
   /// The kernel's restart of an interrupted call when no handler runs: -ERESTARTSYS,
@@ -67,6 +106,7 @@ extension ReplaySession {
       throw unexpected(exit, task, index: event.index, activity: "vfork", expected: "vfork returns \(event.result)")
     }
     try finishFork(event, outputs, task)
+    try debugger?.vforkReturned(event, task)
   }
 
   func currentRegisters(_ task: ReplayTask) throws -> Registers { Registers(words: try task.tracee.registerWords()) }
@@ -89,6 +129,9 @@ extension ReplaySession {
     return Divergence(eventIndex: index, tid: task.recordedTid, activity: activity, differences: ["recorded: \(expected)", "replayed: \(found)"])
   }
 }
+
+/// EFLAGS.TF, which single-stepping sets.
+private let trapFlag: UInt64 = 0x100
 
 /// REWIND_DEBUG_STOPS=1 prints every ptrace stop replay sees, for debugging rewind itself.
 let debugStops = getenv("REWIND_DEBUG_STOPS") != nil

@@ -43,6 +43,7 @@ extension ReplaySession {
       return
     }
     if call.name == "exit" {
+      try debugger?.threadExiting(task)
       // Run it through now: the kernel clears the thread's tid (CLONE_CHILD_CLEARTID) and
       // wakes its joiners only as it exits, and the threads that join it see that next.
       let exit = try resumeAndWait(task, .syscall)
@@ -145,6 +146,8 @@ extension ReplaySession {
       }
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
+    task.insideSyscall = true
+    try debugger?.syscallEntered(event, task)
     return registers
   }
 
@@ -164,6 +167,7 @@ extension ReplaySession {
       }
     }
     task.atEmulatedEntry = true
+    task.insideSyscall = false
     task.restartCode = (-516 ... -512).contains(event.result) ? event.result : nil
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }

@@ -60,6 +60,8 @@ public final class ReplaySession {
   public internal(set) var codePointsReachedByStub = 0
   /// Branch scans of compare-stub sites, by site (`ReplaySession+CodePoints.swift`).
   var branchScans: [BranchScanKey: (window: [UInt8], from: UInt64?)] = [:]
+  /// The debugger attached to this replay, if any.
+  var debugger: ReplayDebugger?
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options
@@ -94,10 +96,15 @@ public final class ReplaySession {
       events: while let event = try cursor.next() {
         guard scope.replays(event) else { continue }
         if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
+        try debugger?.beforeEvent(event)
         let task = try task(for: event)
         switch event {
         case .syscall(let e):
           try replaySyscall(e, task)
+          task.insideSyscall = false
+          if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
+            try debugger.syscallReturned(e, task)
+          }
           if scope.isLastEvent(e) {
             // This ancestor has made the process on the path; the rest of it is not replayed.
             task.tracee.killAndReap()
@@ -111,6 +118,7 @@ public final class ReplaySession {
         case .exit(let e):
           try replayExit(e, task)
           tasks[e.tid] = nil
+          try debugger?.processExited(e.status, task)
           if e.tid == scope.target ?? rootTid {
             rootStatus = e.status
             if scope.target != nil { break events }  // what comes after is not replayed
@@ -119,6 +127,7 @@ public final class ReplaySession {
           throw Divergence(eventIndex: e.index, tid: e.tid, activity: "exec", differences: ["an exec event without its execve call"])
         }
       }
+      try debugger?.recordingEnded()
     } catch {
       killAll()
       throw error

@@ -9,6 +9,8 @@ final class ReplayTask {
   /// The real thread group (process) id: the task's own for a process, its process's for a
   /// thread. tgkill needs it.
   let realTgid: Int32
+  /// The recorded pid of the task's process (its own for a process's main thread).
+  let recordedTgid: Int32
   /// exit_group ran and the task sits at its PTRACE_EVENT_EXIT stop.
   var isAtExitStop = false
   /// exit ran through: the thread is gone, its status waits to be reaped.
@@ -18,6 +20,9 @@ final class ReplayTask {
   /// The tracee sits at a PTRACE_SYSEMU entry stop; resuming with PTRACE_SYSCALL will first
   /// report a syscall-exit-stop for the skipped call, which carries no news.
   var atEmulatedEntry = false
+  /// Between a system call's entry stop and the end of its replay: resuming it continues
+  /// the call in the kernel, where a debugger's single step does not belong.
+  var insideSyscall = false
   /// A signal to deliver with the next resume (the recording delivered it here).
   var signalToDeliver: Signal?
   /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a
@@ -27,9 +32,10 @@ final class ReplayTask {
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
 
-  init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil) {
+  init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil, recordedTgid: Int32? = nil) {
     self.recordedTid = recordedTid
     self.tracee = Tracee(tid: realTid)
     self.realTgid = realTgid ?? realTid
+    self.recordedTgid = recordedTgid ?? recordedTid
   }
 }

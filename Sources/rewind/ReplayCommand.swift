@@ -7,10 +7,12 @@ import TraceFormat
 extension Rewind {
   struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Replay a recorded trace.",
+      abstract: "Replay a recorded trace under gdb, or to its end with -a.",
       discussion: """
         TRACE is a trace directory or the name of one in the trace directory; without it, \
-        the latest recording. Exit status: 0 when the whole recording replayed faithfully, \
+        the latest recording. Without -a, rewind serves the replay over the GDB remote \
+        protocol and launches gdb on it (`monitor help` in gdb lists rewind's commands). \
+        Exit status: 0 when the whole recording replayed faithfully (or the gdb session ended without a divergence), \
         \(ExitCodes.divergence) when replay diverged from the recording (a report says where), \
         \(ExitCodes.badTrace) when the trace cannot be read.
         """)
@@ -21,23 +23,53 @@ extension Rewind {
     @Flag(name: .shortAndLong, help: "Do not echo what the program wrote to stdout and stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "Replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.")
+    @Option(
+      name: .long,
+      help: ArgumentHelp("With -a: replay only this recorded process (see `rewind ps`), after its ancestors up to the fork that made it.", valueName: "pid"))
     var process: Int32?
+
+    @Option(name: .customShort("f"), help: ArgumentHelp("Debug the recorded process PID from its fork.", valueName: "pid"))
+    var forked: Int32?
+
+    @Option(name: .customShort("p"), help: ArgumentHelp("Debug the recorded process PID from its last exec.", valueName: "pid"))
+    var execed: Int32?
+
+    @Option(name: .customShort("g"), help: ArgumentHelp("Start debugging at trace-wide event EVENT (see `rewind dump`).", valueName: "event"))
+    var goto: UInt64?
+
+    @Option(
+      name: .customShort("s"),
+      help: ArgumentHelp("Serve the replay on PORT (0: any free port) without launching gdb, and print the gdb command that connects.", valueName: "port"))
+    var serve: UInt16?
+
+    @Option(name: .long, help: ArgumentHelp("The address the gdb server listens on (default 127.0.0.1: this machine only).", valueName: "address"))
+    var bind = "127.0.0.1"
 
     @Argument(help: "The trace to replay (default: the latest recording).")
     var trace: String?
 
+    @Argument(parsing: .postTerminator, help: "Arguments for gdb, after --.")
+    var gdbArguments: [String] = []
+
     func validate() throws {
-      if !autopilot {
-        throw ValidationError(
-          "Replaying under gdb is not built yet; replay without a debugger with: rewind replay -a \(trace ?? "")")
+      if autopilot && (forked != nil || execed != nil || goto != nil || serve != nil || !gdbArguments.isEmpty) {
+        throw ValidationError("-a replays without a debugger; -f, -p, -g, -s and gdb arguments are for debugging (use --process PID with -a)")
       }
+      if forked != nil && execed != nil { throw ValidationError("give either -f PID (from its fork) or -p PID (from its exec), not both") }
+      if process != nil && !autopilot { throw ValidationError("--process is for -a; to debug one process use -f PID or -p PID") }
     }
 
     func run() throws {
       let directory: String
       do { directory = try TraceLocation.resolve(trace, root: TraceLocation.defaultRoot()) } catch {
         throw fail("\(error)", status: ExitCodes.badTrace)
+      }
+      guard autopilot else {
+        try DebugCommand(
+          directory: directory, forked: forked, execed: execed, event: goto, port: serve, host: bind, quiet: quiet,
+          gdbArguments: gdbArguments
+        ).run()
+        return
       }
       let session: ReplaySession
       do { session = try ReplaySession(options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: process)) } catch {

@@ -1,3 +1,5 @@
+import Foundation
+
 @testable import GDBRemote
 
 /// A target made of data: threads, registers and memory as given, and resumes that
@@ -47,7 +49,17 @@ final class FakeTarget: ReversibleTarget {
   /// first is its beginning, as a replay reports them.
   func resume(_ actions: [ResumeAction], direction: Direction) throws -> StopReason {
     resumes.append((actions, direction))
+    if let resumeFailure { throw resumeFailure }
     let thread = threads[0]
+    if blocksUntilInterrupted {
+      // Like a replay running far: only interrupt() ends it. The timeout keeps a broken
+      // server from hanging the test; the stop it gives is one no test expects.
+      resumeStarted.signal()
+      guard interruption.wait(timeout: .now() + 5) == .success else {
+        return .signal(5, thread: thread, cause: .historyEnd)
+      }
+      return .signal(2, thread: thread)
+    }
     switch direction {
     case .forward:
       guard position < script.count else { return .signal(5, thread: thread, cause: .historyEnd) }
@@ -68,7 +80,17 @@ final class FakeTarget: ReversibleTarget {
   }
   private(set) var breakpoints: Set<Breakpoint> = []
   private(set) var syscallCatch: GDBRequest.SyscallCatch = .none
-  private(set) var interrupted = false
+  /// Thrown by every resume when set.
+  var resumeFailure: TargetError?
+  /// Makes a resume block until `interrupt()`, as a long replay would.
+  var blocksUntilInterrupted = false
+  /// Signalled when a blocking resume starts, so a test sends ^C only then.
+  let resumeStarted = DispatchSemaphore(value: 0)
+  private let interruption = DispatchSemaphore(value: 0)
+  private let lock = NSLock()
+  private var interruptCount = 0
+  /// interrupt() comes from the server's watcher thread, hence the lock.
+  var interrupts: Int { lock.withLock { interruptCount } }
   private(set) var killed = false
   /// Target paths gdb may read, and where they are on this machine.
   var files: [String: String] = [:]
@@ -83,7 +105,10 @@ final class FakeTarget: ReversibleTarget {
     throw TargetError.refused("a replay cannot change registers outside a diversion")
   }
 
-  func interrupt() { interrupted = true }
+  func interrupt() {
+    lock.withLock { interruptCount += 1 }
+    interruption.signal()
+  }
   func insertBreakpoint(_ breakpoint: Breakpoint) throws { breakpoints.insert(breakpoint) }
   func removeBreakpoint(_ breakpoint: Breakpoint) throws { breakpoints.remove(breakpoint) }
   func catchSyscalls(_ which: GDBRequest.SyscallCatch) throws { syscallCatch = which }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct RegisterFileTests {
   @Test func numberingIsGdbserversForX86_64Linux() {
     let names = X86_64Register.all.map(\.name)
-    #expect(names.count == 60)
+    #expect(names.count == 76)
     #expect(names.prefix(8) == ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp"])
     #expect(X86_64Register.byName["rip"]?.number == 16)
     #expect(X86_64Register.byName["eflags"]?.number == 17)
@@ -17,13 +17,15 @@ import Testing
     #expect(X86_64Register.orig_rax.number == 57)
     #expect(X86_64Register.fs_base.number == 58)
     #expect(X86_64Register.gs_base.number == 59)
-    #expect(X86_64Register.all.reduce(0) { $0 + $1.byteSize } == 560)
+    #expect(X86_64Register.byName["ymm0h"]?.number == 60)
+    #expect(X86_64Register.byName["ymm15h"]?.number == 75)
+    #expect(X86_64Register.all.reduce(0) { $0 + $1.byteSize } == 560 + 16 * 16)
   }
 
   @Test func aGReplyFromNamedValuesMarksTheRestUnavailable() {
     let file = RegisterFile(["rax": 0x1c, "rip": 0x401136, "eflags": 0x246, "fs_base": 0x7fff_f7d8_a740])
     let wire = file.wireForm
-    #expect(wire.count == 560 * 2)
+    #expect(wire.count == (560 + 256) * 2)
     #expect(wire.hasPrefix("1c00000000000000" + String(repeating: "x", count: 16 * 15)))
     // rip starts after 16 eight-byte registers, eflags after it is four bytes.
     let rip = wire.dropFirst(16 * 16).prefix(16 + 8)
@@ -72,7 +74,10 @@ import Testing
     for register in X86_64Register.all {
       #expect(xml.contains("<reg name=\"\(register.name)\" bitsize=\"\(register.bitSize)\""))
     }
-    #expect(xml.split(separator: "<feature ").count == 5)
-    #expect(xml.split(separator: "</feature>").count == 5)
+    // core, sse, linux, segments, avx
+    #expect(xml.split(separator: "<feature ").count == 6)
+    #expect(xml.split(separator: "</feature>").count == 6)
+    #expect(xml.contains("<feature name=\"org.gnu.gdb.i386.avx\">"))
+    #expect(xml.contains("<reg name=\"ymm15h\" bitsize=\"128\" type=\"uint128\" regnum=\"75\"/>"))
   }
 }

@@ -57,6 +57,17 @@ struct WebserverDemoTests {
 
     let alone = try assertReplayProcess(trace, child.pid)
     #expect(alone.stdout == "child \(child.pid): GET /crash\n", "\(alone.summary)")
+
+    // gdb, launched by `rewind replay -f`, on the crashed child from its fork: the crash
+    // is in the request handler.
+    if Harness.which("gdb") != nil {
+      let debug = try Harness.rewind(
+        ["replay", "-f", "\(child.pid)", trace, "--", "-nx", "-batch", "-ex", "continue", "-ex", "bt"], cwd: work)
+      #expect(debug.exitedNormally && debug.status == 0, "\(debug.summary)")
+      #expect(debug.stdout.contains("Program received signal SIGSEGV, Segmentation fault."), "\(debug.summary)")
+      #expect(debug.stdout.contains("#0  ") && debug.stdout.contains(" in handle (fd="), "\(debug.summary)")
+      #expect(debug.stdout.contains(" in main (argc=3, argv="), "\(debug.summary)")
+    }
   }
 
   /// demo.sh itself runs to the end: it builds, records, lists and replays.
@@ -74,5 +85,9 @@ struct WebserverDemoTests {
     // The replay of the crashed child echoes its one line (after the command that ran it).
     let afterReplay = result.stdout.components(separatedBy: "--process \(pid) ").last ?? ""
     #expect(afterReplay.contains("child \(pid): GET /crash\n"), "\(result.summary)")
+    // Then gdb on it prints the backtrace of the crash.
+    let afterDebug = result.stdout.components(separatedBy: "replay -f \(pid) ").last ?? ""
+    #expect(afterDebug.contains("Program received signal SIGSEGV"), "\(result.summary)")
+    #expect(afterDebug.contains(" in handle (fd="), "\(result.summary)")
   }
 }

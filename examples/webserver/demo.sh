@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The process-tree demo: record a forking web server while a client sends it
 # two requests, one of which crashes the child that serves it; list the
-# recorded processes with `rewind ps`, then replay the crashed child alone.
+# recorded processes with `rewind ps`, then replay the crashed child alone, and
+# open gdb on it to print the backtrace of the crash.
 #
 # Usage: examples/webserver/demo.sh
 #   REWIND  the rewind binary (default: `rewind` on PATH)
@@ -99,5 +100,15 @@ fi
 
 step "$rewind replay -a --process $crashed $trace"
 timeout 120 "$rewind" replay -a --process "$crashed" "$trace"
+
+# The same child under gdb, from its fork: run to the crash and show where it was.
+# Without the -- arguments this is an interactive gdb session (reverse-free, for now).
+if command -v gdb >/dev/null; then
+  step "$rewind replay -f $crashed $trace -- -batch -ex continue -ex bt"
+  timeout 120 "$rewind" replay -f "$crashed" "$trace" -- -nx -batch -ex continue -ex bt 2>&1 |
+    grep -v -e '^Reading ' -e '^warning: File transfers' || true
+else
+  echo "(gdb is not installed: apt-get install gdb, then: $rewind replay -f $crashed $trace)"
+fi
 echo
 echo "The trace is in $trace: \`$rewind dump --pid $crashed $trace\` lists what the crashed child did."

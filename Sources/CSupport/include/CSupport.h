@@ -90,3 +90,12 @@ long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t rem
 int rewind_sched_getcpu(void);
 
 #endif
+
+/* Starts `argv[0]` (searched in PATH) as the terminal's foreground process group, so that
+ * ^C reaches it (gdb turns it into an interrupt packet) and not rewind or the replayed
+ * processes. Returns its pid, or -1 with errno. */
+pid_t rewind_spawn_in_foreground(char *const argv[]);
+/* Gives the terminal on fd 0 back to this process's group, if it is a terminal. */
+void rewind_take_terminal_back(void);
+/* Makes SIGINT do nothing in rewind (not SIG_IGN, which exec'd children would inherit). */
+void rewind_ignore_interrupts(void);

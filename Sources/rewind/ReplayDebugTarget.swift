@@ -1,0 +1,259 @@
+import Foundation
+import GDBRemote
+import Replayer
+import TraceFormat
+
+/// The replay as gdb's target: GDBRemote's requests in terms of a `DebugReplay`.
+final class ReplayDebugTarget: DebugTarget {
+  let replay: DebugReplay
+  let files: RecordingFiles
+  private(set) var currentStop: StopReason
+  private var lastEventIndex: UInt64
+  /// A divergence or failure that ended the replay while gdb was attached.
+  private(set) var failure: Error?
+
+  init(replay: DebugReplay, files: RecordingFiles, firstStop: DebugStop) {
+    self.replay = replay
+    self.files = files
+    currentStop = Self.reason(firstStop)
+    lastEventIndex = firstStop.eventIndex
+  }
+
+  var threads: [ThreadID] { replay.threads().map { ThreadID(pid: replay.pid, tid: $0) } }
+
+  func registers(of thread: ThreadID) throws -> RegisterFile {
+    let state = try replay.state(ofThread: thread.tid)
+    var file = RegisterFile(Dictionary(uniqueKeysWithValues: zip(Registers.names, state.general.words)))
+    if let fxsave = state.floatingPoint { supplyFloatingPoint(fxsave, to: &file) }
+    if let xsave = state.extended { supplyAVX(xsave, to: &file) }
+    return file
+  }
+
+  func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
+    try replay.readMemory(at: address, count: count)
+  }
+
+  func writeMemory(at address: UInt64, bytes: [UInt8]) throws {
+    throw TargetError.refused(diversionOnly)
+  }
+
+  func writeRegisters(_ registers: RegisterFile, of thread: ThreadID) throws {
+    throw TargetError.refused(diversionOnly)
+  }
+
+  private let diversionOnly =
+    "a replay runs the recording exactly as it was, so memory and registers cannot change (only a diversion could change them)"
+
+  func resume(_ actions: [ResumeAction]) throws -> StopReason {
+    // All-stop: a step action for one thread is the step; the others just go on with it.
+    let how: DebugResume
+    if let step = actions.first(where: { $0.kind == .step }) {
+      let tid: Int32
+      switch step.threads.thread {
+      case .id(let id): tid = id
+      case .all, .any: tid = stoppedThread
+      }
+      how = .step(tid: tid)
+    } else {
+      how = .continue
+    }
+    switch replay.resume(how) {
+    case .success(let stop):
+      currentStop = Self.reason(stop)
+      lastEventIndex = stop.eventIndex
+    case .failure(let error):
+      failure = error
+      FileHandle.standardError.write(Data("rewind: the replay stopped: \(error)\n".utf8))
+      currentStop = .killed(signal: 9, pid: replay.pid)
+    }
+    return currentStop
+  }
+
+  private var stoppedThread: Int32 {
+    if case .signal(_, let thread, _) = currentStop { return thread.tid }
+    return replay.pid
+  }
+
+  func interrupt() { replay.interrupt() }
+
+  func insertBreakpoint(_ breakpoint: Breakpoint) throws {
+    switch breakpoint.kind {
+    case .software: try replay.insertSoftwareBreakpoint(at: breakpoint.address)
+    case .hardware, .writeWatchpoint, .accessWatchpoint:
+      guard try replay.insertHardware(Self.watchKind(breakpoint.kind), at: breakpoint.address, length: breakpoint.size) else {
+        throw TargetError("all three debug registers rewind can give gdb (DR1-DR3) are in use")
+      }
+    case .readWatchpoint:
+      throw TargetError("x86 debug registers cannot watch reads alone; use awatch (reads and writes)")
+    }
+  }
+
+  func removeBreakpoint(_ breakpoint: Breakpoint) throws {
+    switch breakpoint.kind {
+    case .software: try replay.removeSoftwareBreakpoint(at: breakpoint.address)
+    case .hardware, .writeWatchpoint, .accessWatchpoint: try replay.removeHardware(Self.watchKind(breakpoint.kind), at: breakpoint.address)
+    case .readWatchpoint: break
+    }
+  }
+
+  private static func watchKind(_ kind: Breakpoint.Kind) -> HardwareWatchKind {
+    switch kind {
+    case .writeWatchpoint: return .write
+    case .accessWatchpoint, .readWatchpoint: return .readWrite
+    case .software, .hardware: return .execute
+    }
+  }
+
+  func catchSyscalls(_ which: GDBRequest.SyscallCatch) throws {
+    switch which {
+    case .none: try replay.catchSyscalls(.none)
+    case .all: try replay.catchSyscalls(.all)
+    case .only(let numbers): try replay.catchSyscalls(.only(Set(numbers)))
+    }
+  }
+
+  static let monitorHelp = """
+    rewind monitor commands:
+      monitor when    the number of the next event to replay (as `rewind dump` numbers them)
+      monitor help    this list
+
+    """
+
+  func monitor(_ command: String) throws -> String {
+    switch command.trimmingCharacters(in: .whitespaces) {
+    case "when": return "Current event: \(lastEventIndex)\n"
+    case "help", "": return Self.monitorHelp
+    default: throw TargetError("unknown monitor command '\(command)'; `monitor help` lists them")
+    }
+  }
+
+  private var exec: ExecEvent? { files.exec(of: replay.pid, before: lastEventIndex) }
+
+  func auxiliaryVector() throws -> [UInt8] {
+    guard let exec else { throw TargetError("the recording has no exec of process \(replay.pid)") }
+    return exec.auxiliaryVector
+  }
+
+  func executablePath(pid: Int32?) throws -> String {
+    guard let exec else { throw TargetError("the recording has no exec of process \(replay.pid)") }
+    return exec.executable.originalPath
+  }
+
+  /// The saved copy of what the program mapped from `path` (or from the file it names
+  /// through symbolic links: gdb asks for PT_INTERP's /lib64/ld-linux-x86-64.so.2, the
+  /// program mapped /usr/lib/...); else this machine's file, for what the program never
+  /// mapped (separate debug info, say).
+  func hostPath(forTargetFile path: String) -> String? {
+    if let saved = files.savedCopies[path] { return saved }
+    if let resolved = realpath(path, nil) {
+      defer { free(resolved) }
+      if let saved = files.savedCopies[String(cString: resolved)] { return saved }
+    }
+    return access(path, R_OK) == 0 ? path : nil
+  }
+
+  func kill() {}
+
+  static func reason(_ stop: DebugStop) -> StopReason {
+    let thread = ThreadID(pid: stop.pid, tid: stop.tid)
+    switch stop.kind {
+    case .exited(let code): return .exited(status: UInt8(truncatingIfNeeded: code), pid: stop.pid)
+    case .killed(let signal): return .killed(signal: UInt8(truncatingIfNeeded: gdbSignal(signal)), pid: stop.pid)
+    case .signal(let signal, let cause):
+      let gdbCause: StopReason.Cause?
+      switch cause {
+      case nil: gdbCause = nil
+      case .softwareBreakpoint: gdbCause = .softwareBreakpoint
+      case .hardwareBreakpoint: gdbCause = .hardwareBreakpoint
+      case .watchpoint(let address, let access): gdbCause = .watchpoint(access ? .accessWatchpoint : .writeWatchpoint, address: address)
+      case .syscallEntry(let number): gdbCause = .syscallEntry(number)
+      case .syscallReturn(let number): gdbCause = .syscallReturn(number)
+      case .endOfRecording: gdbCause = .historyEnd
+      }
+      return .signal(UInt8(truncatingIfNeeded: gdbSignal(signal)), thread: thread, cause: gdbCause)
+    }
+  }
+}
+
+/// gdb numbers signals its own way (GDB_SIGNAL_* in gdb's signals.def); on Linux x86-64
+/// they agree with the kernel's up to SIGTERM but not beyond. Realtime signals have gdb
+/// numbers of their own (SIG33 is 45, SIG34-SIG63 follow, SIG32 is 77, SIG64 is 78), and
+/// SIGSTKFLT has none (gdb's "unknown", 143), as gdbserver reports them.
+func gdbSignal(_ linux: Int32) -> Int32 {
+  let table: [Int32: Int32] = [
+    7: 10,  // SIGBUS
+    10: 30,  // SIGUSR1
+    12: 31,  // SIGUSR2
+    16: 143,  // SIGSTKFLT
+    17: 20,  // SIGCHLD
+    18: 19,  // SIGCONT
+    19: 17,  // SIGSTOP
+    20: 18,  // SIGTSTP
+    23: 16,  // SIGURG
+    29: 23,  // SIGIO
+    30: 32,  // SIGPWR
+    31: 12,  // SIGSYS
+    32: 77,  // SIG32
+    64: 78,  // SIG64
+  ]
+  if (33...63).contains(linux) { return 45 + (linux - 33) }
+  return table[linux] ?? linux
+}
+
+/// x87 and SSE registers from an FXSAVE image, in gdb's form (the full tag word).
+private func supplyFloatingPoint(_ area: [UInt8], to file: inout RegisterFile) {
+  func word(_ offset: Int, _ size: Int) -> UInt64 {
+    (0..<size).reduce(0) { $0 | UInt64(area[offset + $1]) << (8 * UInt64($1)) }
+  }
+  let status = word(2, 2)
+  file["fctrl"] = word(0, 2)
+  file["fstat"] = status
+  file["ftag"] = fullTagWord(abridged: UInt8(word(4, 1)), top: Int(status >> 11) & 7, area: area)
+  file["fop"] = word(6, 2) & 0x7ff
+  file["fioff"] = word(8, 4)
+  file["fiseg"] = word(12, 2)
+  file["fooff"] = word(16, 4)
+  file["foseg"] = word(20, 2)
+  file["mxcsr"] = word(24, 4)
+  for index in 0..<8 {
+    file[bytes: X86_64Register.byName["st\(index)"]!] = Array(area[(32 + 16 * index)..<(32 + 16 * index + 10)])
+  }
+  for index in 0..<16 {
+    file[bytes: X86_64Register.byName["xmm\(index)"]!] = Array(area[(160 + 16 * index)..<(160 + 16 * index + 16)])
+  }
+}
+
+/// FXSAVE keeps one bit per register (empty or not); gdb shows the x87 tag word, two bits
+/// per physical register, which the register's value determines.
+private func fullTagWord(abridged: UInt8, top: Int, area: [UInt8]) -> UInt64 {
+  var tags: UInt64 = 0
+  for physical in 0..<8 {
+    var tag: UInt64 = 3  // empty
+    if abridged & (1 << UInt8(physical)) != 0 {
+      let offset = 32 + 16 * ((physical - top + 8) % 8)
+      let exponent = (UInt16(area[offset + 9]) << 8 | UInt16(area[offset + 8])) & 0x7fff
+      let integerBit = area[offset + 7] & 0x80 != 0
+      let mantissaIsZero = area[offset..<(offset + 8)].allSatisfy { $0 == 0 }
+      if exponent == 0x7fff {
+        tag = 2  // special: infinity or NaN
+      } else if exponent == 0 {
+        tag = mantissaIsZero ? 1 : 2  // zero, or denormal
+      } else {
+        tag = integerBit ? 0 : 2  // valid, or unnormal
+      }
+    }
+    tags |= tag << UInt64(2 * physical)
+  }
+  return tags
+}
+
+/// The upper halves of ymm0-15 from an XSAVE image (standard form: offset 576). When the
+/// AVX state is in its initial configuration (XSTATE_BV bit 2 clear) they are zero.
+private func supplyAVX(_ area: [UInt8], to file: inout RegisterFile) {
+  guard area.count >= 576 + 256 else { return }
+  let inUse = area[512] & 0x4 != 0
+  for index in 0..<16 {
+    let offset = 576 + 16 * index
+    file[bytes: X86_64Register.byName["ymm\(index)h"]!] = inUse ? Array(area[offset..<(offset + 16)]) : Array(repeating: 0, count: 16)
+  }
+}
