@@ -5,6 +5,8 @@ import TraceFormat
 
 /// DR7 bits: local enable of DR0, condition "execute", length 1.
 private let debugControlExecuteDR0: UInt64 = 0x1
+/// DR7's bits for DR0 (enables, condition, length); the rest belong to a debugger's DR1-DR3.
+private let debugControlDR0Bits: UInt64 = 0x000f_0003
 
 extension ReplaySession {
   /// Runs `task` on to the code point whose registers are `target`: the first time it is at
@@ -49,9 +51,8 @@ extension ReplaySession {
   private func runWithBreakpoint(
     to target: Registers, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
   ) throws -> BreakpointOutcome {
-    try task.tracee.setDebugRegister(0, to: target.rip)
-    try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)
-    defer { try? task.tracee.setDebugRegister(7, to: 0) }
+    try armDR0(at: target.rip, task)
+    defer { disarmDR0(task) }
     var passes: [Registers] = []
     while true {
       // PTRACE_SYSEMU: reaching a system call first means the point was missed.
@@ -153,9 +154,8 @@ extension ReplaySession {
     start.rcx = count
     start.rip = target.rip
     try setRegisters(start, task)
-    try task.tracee.setDebugRegister(0, to: target.rip + repeated.length)
-    try task.tracee.setDebugRegister(7, to: debugControlExecuteDR0)
-    defer { try? task.tracee.setDebugRegister(7, to: 0) }
+    try armDR0(at: target.rip + repeated.length, task)
+    defer { disarmDR0(task) }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
     var after = try currentRegisters(task)
     guard status == .signalStop(.trap), after.rip == target.rip + repeated.length else {
@@ -181,5 +181,17 @@ extension ReplaySession {
   /// A thread preempted at a code point: run it there and leave it stopped.
   func replayPreemption(_ event: PreemptionEvent, _ task: ReplayTask) throws {
     try runToCodePoint(event.registers, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
+  }
+
+  /// An execute breakpoint in DR0, leaving a debugger's DR1-DR3 enabled.
+  private func armDR0(at address: UInt64, _ task: ReplayTask) throws {
+    try task.tracee.setDebugRegister(0, to: address)
+    let control = try task.tracee.debugRegister(7) & ~debugControlDR0Bits
+    try task.tracee.setDebugRegister(7, to: control | debugControlExecuteDR0)
+  }
+
+  private func disarmDR0(_ task: ReplayTask) {
+    guard let control = try? task.tracee.debugRegister(7) else { return }
+    try? task.tracee.setDebugRegister(7, to: control & ~debugControlDR0Bits)
   }
 }

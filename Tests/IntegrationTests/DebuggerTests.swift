@@ -402,16 +402,12 @@ extension DebuggerTests {
     #expect(rewind.exitedNormally && rewind.status == 0, "\(rewind.summary)")
   }
 
-  /// A hardware breakpoint set before the signal's code point must still fire after it.
-  /// Known issue: runToCodePoint (ReplaySession+CodePoints.swift) sets DR7 to its own DR0
-  /// bit and then to 0, which disables gdb's DR1-DR3 in that thread, both on the way to
-  /// the code point and after it.
+  /// A hardware breakpoint set before the signal's code point must still fire after it:
+  /// runToCodePoint arms DR0 alone and leaves DR7's bits for DR1-DR3 as gdb set them.
   @Test func hardwareBreakpointAfterACodePoint() throws {
     let session = try recorded("spin_until_alarm")
     let (gdb, _) = try session.gdb(["hbreak after_alarm", "continue", "continue"])
-    withKnownIssue("runToCodePoint clobbers DR7") {
-      #expect(gdb.contains("Breakpoint 1, after_alarm (value=1)"), "\(gdb)")
-    }
+    #expect(gdb.contains("Breakpoint 1, after_alarm (value=1)"), "\(gdb)")
   }
 
   /// stepi from the recorded signal's stop enters its handler: the kernel reports that step
