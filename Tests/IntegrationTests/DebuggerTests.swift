@@ -12,20 +12,15 @@ struct DebugSession {
 
   /// Records debug_target with `args`.
   static func record(_ args: [String] = [], expectedStatus: Int32 = 0) throws -> DebugSession {
-    let work = try Harness.makeWorkDir("debug")
-    let exe = try Harness.fixtureCopy("debug_target", in: work)
-    let trace = work + "/trace"
-    let record = try Harness.rewind(["record", "-o", trace, exe] + args, env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
-    try #require(record.exitedNormally && record.status == expectedStatus, "\(record.summary)")
-    return DebugSession(trace: trace, work: work)
+    try recordFixture("debug_target", args: args, expectedStatus: expectedStatus)
   }
 
-  /// Records fixture `name` (no arguments), which must exit with `expectedStatus`.
-  static func recordFixture(_ name: String, expectedStatus: Int32 = 0) throws -> DebugSession {
+  /// Records fixture `name` with `args`, which must exit with `expectedStatus`.
+  static func recordFixture(_ name: String, args: [String] = [], expectedStatus: Int32 = 0) throws -> DebugSession {
     let work = try Harness.makeWorkDir("debug-" + name)
     let exe = try Harness.fixtureCopy(name, in: work)
     let trace = work + "/trace"
-    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    let record = try Harness.rewind(["record", "-o", trace, exe] + args, env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
     try #require(record.exitedNormally && record.status == expectedStatus, "\(record.summary)")
     return DebugSession(trace: trace, work: work)
   }
@@ -171,14 +166,10 @@ struct DebuggerTests {
   }
 
   @Test func threadsAreListedWithTheirRecordedIDs() throws {
-    let work = try Harness.makeWorkDir("debug-threads")
-    let exe = try Harness.fixtureCopy("threads_mutex", in: work)
-    let trace = work + "/trace"
-    let record = try Harness.rewind(["record", "-o", trace, exe], cwd: work)
-    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
-    let (gdb, _) = try DebugSession(trace: trace, work: work).gdb(["break consume", "continue", "info threads", "continue"])
+    let session = try DebugSession.recordFixture("threads_mutex")
+    let (gdb, _) = try session.gdb(["break consume", "continue", "info threads", "continue"])
     #expect(gdb.contains("hit Breakpoint 1, consume (arg=0x0)"), "\(gdb)")
-    let root = try Harness.ps(trace)[0].pid
+    let root = try Harness.ps(session.trace)[0].pid
     let threads = gdb.split(separator: "\n").filter { $0.contains("Thread \(root).") }
     #expect(threads.count >= 2, "\(gdb)")
     #expect(threads.contains { $0.contains("Thread \(root).\(root) ") }, "the main thread has the recorded pid\n\(gdb)")
