@@ -65,7 +65,8 @@ struct DebuggerTests {
     let session = try DebugSession.record()
     let (gdb, _) = try session.gdb([
       "break debug_target.c:16", "continue", "continue", "continue", "continue", "print i", "print sum",
-      "next", "print sum", "next", "step", "print value", "finish", "stepi", "info registers rip",
+      "next", "print sum", "next", "step", "print value", "finish", "stepi", "info registers rip", "delete", "until 19",
+      "print sum",
     ])
     // Fourth stop at line 16: i is 3 and sum is 0 + 3 + 6.
     #expect(gdb.contains("$1 = 3\n$2 = 9\n"), "\(gdb)")
@@ -75,6 +76,8 @@ struct DebuggerTests {
     #expect(gdb.contains("scale (value=4, factor=3) at ") && gdb.contains("$4 = 4\n"), "\(gdb)")
     #expect(gdb.contains("Value returned is $5 = 12"), "\(gdb)")
     #expect(gdb.contains("rip            0x"), "\(gdb)")
+    // `until 19` runs the rest of the loop: 3 * (0 + 1 + ... + 5).
+    #expect(gdb.contains("$6 = 45\n"), "\(gdb)")
   }
 
   @Test func catchSyscallWriteStopsAtEntryAndReturn() throws {
