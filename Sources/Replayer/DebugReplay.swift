@@ -57,7 +57,7 @@ public final class DebugReplay: @unchecked Sendable {
   }
 
   /// Asks a running replay to stop at its next event (gdb's ^C).
-  public func interrupt() { debugger.interruptRequested.store(true, ordering: .relaxed) }
+  public func interrupt() { debugger.interrupt() }
 
   /// Ends the replay (gdb killed the process, detached or left) and waits for its thread.
   /// A divergence found on the way is the failure.

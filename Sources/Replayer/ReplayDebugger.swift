@@ -43,6 +43,10 @@ final class ReplayDebugger {
   /// once the event has replayed.
   var stepEndsAfterEvent: Int32?
   let interruptRequested = Atomic<Bool>(false)
+  /// The task the replay is waiting for while it runs (real tid and tgid, 0 when none), and
+  /// how many SIGSTOPs a ^C sent that have not come back yet: shared with the server's
+  /// thread, which sends them.
+  private let running = Mutex<(tid: Int32, tgid: Int32, stopsSent: Int)>((0, 0, 0))
   private(set) var lastStop: DebugStop?
   /// The next event to replay: `monitor when`.
   private(set) var nextEventIndex: UInt64 = 0
@@ -75,6 +79,40 @@ final class ReplayDebugger {
     stepEndsAfterEvent = nil
     handoff.report(stop)
     if terminate { throw DebugSessionEnded() }
+  }
+
+  // MARK: ^C
+
+  /// gdb's ^C, from the server's thread: stop at the next event, and stop a task running
+  /// user code (a loop without system calls) now, with a SIGSTOP the replay swallows.
+  func interrupt() {
+    interruptRequested.store(true, ordering: .relaxed)
+    running.withLock { running in
+      guard running.tid != 0, running.stopsSent == 0 else { return }
+      running.stopsSent += 1
+      sendSignal(.stop, toThread: running.tid, ofProcess: running.tgid)
+    }
+  }
+
+  /// The replay waits for `task`, which it has resumed (nil: it waits for none).
+  func waiting(for task: ReplayTask?) {
+    running.withLock { $0.tid = task?.realTid ?? 0; $0.tgid = task?.realTgid ?? 0 }
+  }
+
+  /// A SIGSTOP stop: true when it is one a ^C sent, to be swallowed.
+  func takeInterruptStop() -> Bool {
+    running.withLock { running in
+      guard running.stopsSent > 0 else { return false }
+      running.stopsSent -= 1
+      return true
+    }
+  }
+
+  /// A ^C's SIGSTOP stopped `task`: gdb hears of it there if it is a thread it debugs, else
+  /// at the next event.
+  func interrupted(_ task: ReplayTask) throws {
+    guard started, isDebugged(task), isStoppable(task), interruptRequested.exchange(false, ordering: .relaxed) else { return }
+    try report(.signal(SIGINT, cause: nil), task)
   }
 
   // MARK: hooks the replay calls

@@ -25,6 +25,8 @@ extension ReplaySession {
   /// Waits for a stop of a task that is running, passing over stops that carry no news.
   func waitForNews(_ task: ReplayTask, _ mode: ResumeMode, skippingExitStop: Bool = false, expecting expectedSignal: Signal? = nil) throws -> WaitStatus {
     var skipExitStop = skippingExitStop
+    debugger?.waiting(for: task)
+    defer { debugger?.waiting(for: nil) }
     while true {
       let status = try waitForTracee(task.realTid)
       if debugStops {
@@ -42,6 +44,12 @@ extension ReplaySession {
         // is a signal event of its own and is delivered where the recording had it. (The
         // stop came before the instruction a debugger's step asked for: step it still.)
         try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode)
+        continue
+      }
+      if let debugger, status == .signalStop(.stop), debugger.takeInterruptStop() {
+        // gdb's ^C stopped the task in its tracks; it goes on as if nothing happened.
+        try debugger.interrupted(task)
+        try task.tracee.resume(debugger.resumeMode(for: task, mode))
         continue
       }
       if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }

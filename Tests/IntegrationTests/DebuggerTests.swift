@@ -416,6 +416,54 @@ extension DebuggerTests {
   }
 }
 
+extension DebuggerTests {
+  /// A ^C while the replay runs a loop without system calls stops it inside the loop (a
+  /// SIGSTOP the replay swallows), and the replay then goes on to the recorded end.
+  @Test func anInterruptStopsALoopWithoutSystemCalls() throws {
+    let session = try DebugSession.recordFixture("busy_count", args: ["2000000000"])
+    let nm = try Harness.run(["/usr/bin/env", "nm", "-S", session.work + "/busy_count"])
+    let mainLine = try #require(nm.stdout.split(separator: "\n").first { $0.hasSuffix(" T main") }, "\(nm.summary)")
+    let fields = mainLine.split(separator: " ")
+    let (offset, size) = (UInt64(fields[0], radix: 16)!, UInt64(fields[1], radix: 16)!)
+    // Without ASLR, a position-independent executable is loaded at 0x555555554000.
+    let main = 0x5555_5555_4000 + offset
+
+    let server = try Harness.start([try Harness.rewindPath(), "replay", "-s", "0", session.trace], cwd: session.work)
+    let line = try #require(server.waitForLine(startingWith: "rewind: serving ", timeout: 30))
+    let address = try #require(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }, "\(line)")
+    let connection = try RawGDBConnection(port: try #require(UInt16(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber })))
+    #expect(try connection.request("QStartNoAckMode") == "OK")
+    try connection.send("vCont;c")
+    usleep(500_000)
+    try connection.sendInterrupt()
+    #expect(try connection.reply().hasPrefix("T02thread:"))
+    let ripBytes = try connection.request("p10")
+    let rip = UInt64(littleEndianHex: ripBytes)
+    #expect(rip.map { $0 >= main && $0 < main + size } == true, "rip \(ripBytes) should be in main [\(main), +\(size))")
+    #expect(try connection.request("vCont;c").hasPrefix("W00"))
+    try connection.send("k")
+    let result = server.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("count=2000000000\n"), "\(result.summary)")
+  }
+}
+
+extension UInt64 {
+  /// A register's value from the `p` reply's little-endian hex bytes.
+  init?(littleEndianHex text: String) {
+    guard text.count == 16 else { return nil }
+    var value: UInt64 = 0
+    var index = text.startIndex
+    for byte in 0..<8 {
+      let next = text.index(index, offsetBy: 2)
+      guard let part = UInt64(text[index..<next], radix: 16) else { return nil }
+      value |= part << (8 * UInt64(byte))
+      index = next
+    }
+    self = value
+  }
+}
+
 /// Just enough of the remote protocol to send packets and a ^C by hand.
 final class RawGDBConnection {
   private let fd: Int32
