@@ -97,6 +97,7 @@ public enum GDBReply: Hashable, Sendable {
       case .syscallReturn(let number): reply += "syscall_return:" + String(number, radix: 16) + ";"
       case .historyBegin: reply += "replaylog:begin;"
       case .historyEnd: reply += "replaylog:end;"
+      case .exec(let path): reply += "exec:" + hexString(Array(path.utf8)) + ";"
       }
       return reply
     }
@@ -109,7 +110,7 @@ public enum GDBReply: Hashable, Sendable {
       "PacketSize=" + String(packetSize, radix: 16),
       "qXfer:features:read+", "qXfer:auxv:read+", "qXfer:exec-file:read+",
       "vContSupported+", "QStartNoAckMode+", "multiprocess+", "swbreak+", "hwbreak+",
-      "QCatchSyscalls+",
+      "QCatchSyscalls+", "exec-events+",
     ]
     if reversible { features += ["ReverseContinue+", "ReverseStep+"] }
     return features.joined(separator: ";")

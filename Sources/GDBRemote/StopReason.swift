@@ -19,5 +19,7 @@ public enum StopReason: Hashable, Sendable {
     /// or forward execution its end.
     case historyBegin
     case historyEnd
+    /// The thread's process exec'd this program (gdb loads its symbols anew).
+    case exec(path: String)
   }
 }

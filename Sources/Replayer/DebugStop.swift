@@ -31,6 +31,9 @@ public struct DebugStop: Sendable, Equatable {
     case syscallReturn(Int)
     /// The recording ends here without the process having ended (the recorder was killed).
     case endOfRecording
+    /// The process exec'd the program recorded at `path`; the thread is at its first
+    /// instruction (the loader's).
+    case exec(path: String)
   }
 
   public var kind: Kind

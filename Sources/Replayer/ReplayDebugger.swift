@@ -285,10 +285,16 @@ final class ReplayDebugger {
   }
 
   /// The debugged process exec'd: its breakpoints went with the old image.
-  func execed(_ task: ReplayTask) {
+  /// gdb then loads the new program's symbols (an `exec` stop) and inserts its
+  /// breakpoints again; the kernel dropped the debug registers with the old image.
+  func execed(_ exec: ExecEvent, _ task: ReplayTask) throws {
     guard isDebugged(task) else { return }
     softwareBreakpoints = [:]
     vforkChildrenSharingMemory = 0
+    hardwareSlots = hardwareSlots.map { _ in nil }
+    guard started else { return }
+    nextEventIndex = exec.index + 1
+    try report(.signal(SIGTRAP, cause: .exec(path: exec.executable.originalPath)), task)
   }
 
   // MARK: what gdb asks for, on the tracer thread

@@ -45,7 +45,7 @@ extension ReplaySession {
       throw unexpected(execStop, task, index: exec.index, activity: "exec", expected: "the new program starts")
     }
     try installInitialState(exec, task)
-    debugger?.execed(task)
+    try debugger?.execed(exec, task)
     let exitStop = try resumeAndWait(task, .syscall)
     guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters(task).rax == 0 else {
       throw unexpected(exitStop, task, index: event.index, activity: activity, expected: "execve returns 0")

@@ -169,6 +169,7 @@ final class ReplayDebugTarget: DebugTarget {
       case .syscallEntry(let number): gdbCause = .syscallEntry(number)
       case .syscallReturn(let number): gdbCause = .syscallReturn(number)
       case .endOfRecording: gdbCause = .historyEnd
+      case .exec(let path): gdbCause = .exec(path: path)
       }
       return .signal(UInt8(truncatingIfNeeded: gdbSignal(signal)), thread: thread, cause: gdbCause)
     }

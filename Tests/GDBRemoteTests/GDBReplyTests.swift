@@ -42,11 +42,12 @@ import Testing
     #expect(text(.stop(.exited(status: 0, pid: 0x1f))) == "W00;process:1f")
     #expect(text(.stop(.exited(status: 3, pid: 0x1f))) == "W03;process:1f")
     #expect(text(.stop(.killed(signal: 11, pid: 0x1f))) == "X0b;process:1f")
+    #expect(text(.stop(.signal(5, thread: thread, cause: .exec(path: "/bin/ls")))) == "T05thread:p1f.1f;exec:2f62696e2f6c73;")
   }
 
   @Test func supportedAdvertisesReverseOnlyForAReversibleTarget() {
     let common =
-      "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;vContSupported+;QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+;QCatchSyscalls+"
+      "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;vContSupported+;QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+;QCatchSyscalls+;exec-events+"
     #expect(text(.supported(packetSize: 0x4000, reversible: true)) == common + ";ReverseContinue+;ReverseStep+")
     #expect(text(.supported(packetSize: 0x4000, reversible: false)) == common)
   }

@@ -230,6 +230,24 @@ extension DebuggerTests {
     #expect(wrong.exitedNormally && wrong.status != 0 && wrong.stderr.contains("has no process"), "\(wrong.summary)")
   }
 
+  /// The debugged process execs another program: gdb hears of it (an `exec` stop), loads
+  /// that program's symbols and sets the breakpoints that were pending on them.
+  @Test func gdbFollowsAnExecOfTheDebuggedProcess() throws {
+    let work = try Harness.makeWorkDir("debug-follow-exec")
+    let exe = try Harness.fixtureCopy("debug_target", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, "/bin/sh", "-c", "exec \(exe)"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let (gdb, rewind) = try DebugSession(trace: trace, work: work).gdb([
+      "set breakpoint pending on", "break scale", "continue", "info args", "info inferiors", "continue",
+    ])
+    #expect(gdb.contains("is executing new program: \(exe)"), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 1, scale (value=0, factor=3)"), "\(gdb)")
+    #expect(gdb.contains("Breakpoint 1, scale (value=1, factor=3)"), "\(gdb)")
+    #expect(gdb.contains("target:\(exe)"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   /// gdb's ^C is byte 0x03 while the replay runs: it stops at the next event with SIGINT.
   @Test func anInterruptStopsARunningReplay() throws {
     let work = try Harness.makeWorkDir("debug-interrupt")
