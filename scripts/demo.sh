@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds rewind in release mode, records and replays examples/demo.c, then records
 # the forking web server of examples/webserver while a client crashes one of its children,
-# lists the recorded processes and replays the crashed child alone.
+# lists the recorded processes, replays the crashed child alone and prints its backtrace under gdb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
