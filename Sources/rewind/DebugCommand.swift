@@ -72,6 +72,11 @@ struct DebugCommand {
     let outcome = replay.end()
     if case .failure(let error) = served { throw fail("\(error)", status: 1) }
     if gdbMissing { throw ExitCode(1) }
+    if case .success(false) = served, let status = gdbStatus {
+      // gdb ended before it connected: a bad argument, say (gdb said which).
+      let how = rewind_wifexited(status) != 0 ? "with status \(rewind_wexitstatus(status))" : "by signal \(rewind_wtermsig(status))"
+      throw fail("gdb ended \(how) before it connected to the replay; see its message above", status: 1)
+    }
     switch outcome ?? (target.failure.map { .failure($0) }) {
     case .failure(let error as Divergence)?:
       FileHandle.standardError.write(Data("\(error)\n".utf8))

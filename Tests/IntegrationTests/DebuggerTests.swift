@@ -365,6 +365,11 @@ extension DebuggerTests {
     #expect(!result.timedOut, "\(result.summary)")
     #expect(result.exitedNormally && result.status == 1, "\(result.summary)")
     #expect(result.stderr.contains("gdb could not be started"), "\(result.summary)")
+
+    let badArgument = try Harness.run(
+      [try Harness.rewindPath(), "replay", "-q", session.trace, "--", "--no-such-gdb-option"], cwd: session.work, timeout: 30)
+    #expect(!badArgument.timedOut && badArgument.exitedNormally && badArgument.status == 1, "\(badArgument.summary)")
+    #expect(badArgument.stderr.contains("gdb ended with status 1 before it connected"), "\(badArgument.summary)")
   }
 
   /// gdb numbers signals its own way: a realtime signal or SIGSTKFLT reported under its
