@@ -45,7 +45,12 @@ extension Rewind {
       let asynchronous = s.asynchronousSignals
       print("code points \(s.preemptions + asynchronous) (\(s.preemptions) preemptions, \(asynchronous) signals sent by processes or timers)")
       if let replayed, let reached = replayed["codePointsReached"] as? Int, let rejected = replayed["passesRejected"] as? Int {
-        print("ambiguity  the last replay passed a code point's instruction with other registers \(rejected) times, over \(reached) code points")
+        // Passes the in-process compare stub turns away never reach rewind, so they are not
+        // in the count; the hardware breakpoint's are.
+        let byStub = replayed["codePointsReachedByStub"] as? Int ?? 0
+        print(
+          "ambiguity  the last replay saw \(rejected) passes through a code point's instruction with other registers, over \(reached) code points"
+            + (byStub > 0 ? " (\(byStub) found by the compare stub, whose own rejected passes are not counted)" : ""))
       }
       print("recorded   \(byteCount(UInt64(s.memoryBytesRecorded))) of memory, \(byteCount(streams)) compressed in streams, \(byteCount(files)) of mapped files")
       print("\nsystem call            calls   errors")

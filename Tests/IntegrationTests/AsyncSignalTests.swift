@@ -8,7 +8,6 @@ import Testing
   /// SIGALRM from setitimer and from timer_create every 2 ms; the handler notes the loop
   /// counter. Each recording differs (timing), and each replays with the same counters.
   @Test(arguments: 1...5) func alarmsInABusyLoop(run: Int) throws {
-    let started = Date()
     let result = try assertRecordReplay("alarm_busy_loop")
     #expect(result.record.stdout.contains("setitimer: 12 signals"), "\(result.record.summary)")
     #expect(result.record.stdout.contains("timer_create: 12 signals"), "\(result.record.summary)")
@@ -21,7 +20,9 @@ import Testing
     // needs no stub; most do. With the hardware breakpoint alone, each pass of the loop
     // would trap (~20 µs): minutes for this fixture.
     #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) > 0, "\(stats.stdout)")
-    #expect(Date().timeIntervalSince(started) < 30, "record + replay took \(Date().timeIntervalSince(started)) s")
+    // (How fast is bench/code_points.sh's business, not a test's.)
+    let text = try Harness.rewind(["stats", result.traceDir])
+    #expect(text.stdout.contains("found by the compare stub, whose own rejected passes are not counted"), "\(text.stdout)")
   }
 
   /// SIGALRM landing inside libc's memcpy, memset and strlen, far from the program and often
