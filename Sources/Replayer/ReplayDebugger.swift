@@ -170,6 +170,7 @@ final class ReplayDebugger {
       guard softwareBreakpoints[registers.rip &- 1] != nil else { return false }
       registers.rip -= 1
       try session.setRegisters(registers, task)
+      try restoreSignalMask(task)
       try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
       return true
     }
@@ -177,6 +178,7 @@ final class ReplayDebugger {
       // No exception at all: the kernel's report that a step entered a signal handler
       // (ptrace_notify), with DR6 as stale as for an int3.
       guard stepTid == task.recordedTid else { return false }
+      try restoreSignalMask(task)
       try report(.signal(SIGTRAP, cause: nil), task)
       return true
     }
@@ -188,15 +190,35 @@ final class ReplayDebugger {
       guard let hit = hardwareSlots[slot - 1] else { return false }
       let cause: DebugStop.Cause =
         hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.watched, access: hit.kind == .readWrite)
+      try restoreSignalMask(task)
       try report(.signal(SIGTRAP, cause: cause), task)
       return true
     }
     if stepTid == task.recordedTid {
       // A step's trap, or the kernel's report of one that entered a signal handler.
+      try restoreSignalMask(task)
       try report(.signal(SIGTRAP, cause: nil), task)
       return true
     }
     return false
+  }
+
+  /// Before a resume: where a breakpoint or a step of ours can trap, note the signal mask,
+  /// which the kernel changes to deliver the trap when SIGTRAP is blocked (force_sig).
+  func willResume(_ task: ReplayTask) throws {
+    guard started, isDebugged(task),
+      stepTid == task.recordedTid || !softwareBreakpoints.isEmpty || hardwareSlots.contains(where: { $0 != nil })
+    else {
+      task.signalMaskBeforeTrap = nil
+      return
+    }
+    task.signalMaskBeforeTrap = try task.tracee.signalMask()
+  }
+
+  /// A trap of ours stopped `task`: give it back the signal mask it had.
+  private func restoreSignalMask(_ task: ReplayTask) throws {
+    guard let mask = task.signalMaskBeforeTrap, try task.tracee.signalMask() != mask else { return }
+    try task.tracee.setSignalMask(mask)
   }
 
   /// How to resume `task` when the replay wants `mode`: a single step when gdb asked for

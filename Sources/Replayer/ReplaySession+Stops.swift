@@ -18,7 +18,7 @@ extension ReplaySession {
     }
     let skipExitStop = task.atEmulatedEntry && mode == .syscall
     task.atEmulatedEntry = false
-    try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode, signal: signal)
+    try resumeAsDebuggerWants(task, mode, signal: signal)
     return try waitForNews(task, mode, skippingExitStop: skipExitStop, expecting: expectedSignal)
   }
 
@@ -43,18 +43,25 @@ extension ReplaySession {
         // A replayed child really exited; the recorded SIGCHLD, if the program got one,
         // is a signal event of its own and is delivered where the recording had it. (The
         // stop came before the instruction a debugger's step asked for: step it still.)
-        try task.tracee.resume(debugger?.resumeMode(for: task, mode) ?? mode)
+        try resumeAsDebuggerWants(task, mode)
         continue
       }
       if let debugger, status == .signalStop(.stop), debugger.takeInterruptStop() {
         // gdb's ^C stopped the task in its tracks; it goes on as if nothing happened.
         try debugger.interrupted(task)
-        try task.tracee.resume(debugger.resumeMode(for: task, mode))
+        try resumeAsDebuggerWants(task, mode)
         continue
       }
       if let debugger, try debug(status, task, mode, debugger, skippingExitStop: &skipExitStop) { continue }
       return status
     }
+  }
+
+  /// Resumes `task` in `mode`, or one step of it when a debugger asked for a step.
+  func resumeAsDebuggerWants(_ task: ReplayTask, _ mode: ResumeMode, signal: Signal? = nil) throws {
+    guard let debugger else { return try task.tracee.resume(mode, signal: signal) }
+    try debugger.willResume(task)
+    try task.tracee.resume(debugger.resumeMode(for: task, mode), signal: signal)
   }
 
   /// A stop seen while a debugger is attached: true when it was the debugger's (a
@@ -64,7 +71,7 @@ extension ReplaySession {
   ) throws -> Bool {
     let stepping = debugger.resumeMode(for: task, mode) == .syscallEmulationSingleStep
     if status == .signalStop(.trap), try debugger.claimTrap(task) {
-      try task.tracee.resume(debugger.resumeMode(for: task, mode))
+      try resumeAsDebuggerWants(task, mode)
       return true
     }
     guard stepping else { return false }

@@ -23,6 +23,10 @@ final class ReplayTask {
   /// Between a system call's entry stop and the end of its replay: resuming it continues
   /// the call in the kernel, where a debugger's single step does not belong.
   var insideSyscall = false
+  /// The blocked signals when a debugger last resumed the task where a trap of its own
+  /// could stop it: the kernel unblocks SIGTRAP to deliver such a trap, and the program
+  /// must not see that.
+  var signalMaskBeforeTrap: UInt64?
   /// A signal to deliver with the next resume (the recording delivered it here).
   var signalToDeliver: Signal?
   /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a

@@ -357,6 +357,18 @@ extension DebuggerTests {
     #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// posix_spawn blocks every signal before its clone3. The kernel unblocks SIGTRAP to
+  /// deliver a step's trap (force_sig); the spawned child inherits the mask and skips
+  /// SIGTRAP in its loop over signals, unless replay gives the mask back after each trap.
+  @Test func steppingWithEverySignalBlockedLeavesTheMaskAlone() throws {
+    let session = try DebugSession.recordFixture("spawn_then_fork")
+    let script = session.work + "/steps.gdb"
+    try "set $i = 0\nwhile $i < 1500\n  stepi\n  set $i = $i + 1\nend\n".write(toFile: script, atomically: true, encoding: .utf8)
+    let (gdb, rewind) = try session.gdb(["break posix_spawn", "continue", "delete", "source \(script)", "continue"])
+    #expect(gdb.contains("exited normally"), "\(gdb)")
+    #expect(!rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
   /// A launched gdb that cannot start must not leave rewind waiting for it to connect.
   @Test func aMissingGdbIsReportedNotWaitedFor() throws {
     let session = try DebugSession.record()
