@@ -29,22 +29,29 @@ struct DebugSession {
   /// `commands` against it, and returns what gdb printed (stdout and stderr) and what
   /// rewind printed.
   func gdb(_ commands: [String], replayArguments: [String] = []) throws -> (gdb: String, rewind: ProcessResult) {
-    let server = try Harness.start(
-      [try Harness.rewindPath(), "replay", "-s", "0"] + replayArguments + [trace], env: ["REWIND_TRACE_DIR": work + "/traces"],
-      cwd: work)
-    guard let line = server.waitForLine(startingWith: "rewind: serving ", timeout: 30),
-      let address = line.split(separator: " ").last(where: { $0.hasPrefix("127.0.0.1:") })?.dropLast()
-    else {
-      let result = server.finish(timeout: 5)
-      Issue.record("rewind replay -s 0 never said where it serves\n\(result.summary)")
-      return ("", result)
-    }
+    let (server, port) = try serve(replayArguments)
+    guard let port else { return ("", server.finish(timeout: 5)) }
     let gdb = try Harness.run(
-      ["/usr/bin/env", "gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "target remote \(address)"]
+      ["/usr/bin/env", "gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "target remote 127.0.0.1:\(port)"]
         + commands.flatMap { ["-ex", $0] }, cwd: work, timeout: 60)
     #expect(!gdb.timedOut, "gdb timed out\n\(gdb.summary)")
     let rewind = server.finish(timeout: 30)
     return (gdb.stdout + gdb.stderr, rewind)
+  }
+
+  /// Starts `rewind replay -s 0 [replayArguments]` and reads the port it serves on (nil,
+  /// with an issue recorded, when it never says).
+  func serve(_ replayArguments: [String] = []) throws -> (server: BackgroundProcess, port: UInt16?) {
+    let server = try Harness.start(
+      [try Harness.rewindPath(), "replay", "-s", "0"] + replayArguments + [trace], env: ["REWIND_TRACE_DIR": work + "/traces"],
+      cwd: work)
+    let line = server.waitForLine(startingWith: "rewind: serving ", timeout: 30)
+    let address = line?.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }
+    guard let port = address.flatMap({ UInt16($0.dropFirst("127.0.0.1:".count).prefix { $0.isNumber }) }) else {
+      Issue.record("rewind replay -s 0 never said where it serves: \(line ?? "nothing")")
+      return (server, nil)
+    }
+    return (server, port)
   }
 }
 
@@ -250,16 +257,9 @@ extension DebuggerTests {
 
   /// gdb's ^C is byte 0x03 while the replay runs: it stops at the next event with SIGINT.
   @Test func anInterruptStopsARunningReplay() throws {
-    let work = try Harness.makeWorkDir("debug-interrupt")
-    let exe = try Harness.fixtureCopy("syscall_loop", in: work)
-    let trace = work + "/trace"
-    let record = try Harness.rewind(["record", "-o", trace, exe, "30000"], cwd: work)
-    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
-    let server = try Harness.start([try Harness.rewindPath(), "replay", "-q", "-s", "0", trace], cwd: work)
-    let line = try #require(server.waitForLine(startingWith: "rewind: serving ", timeout: 30))
-    let address = try #require(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }, "\(line)")
-    let port = try #require(UInt16(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber }), "\(line)")
-    let connection = try RawGDBConnection(port: port)
+    let session = try DebugSession.recordFixture("syscall_loop", args: ["30000"])
+    let (server, port) = try session.serve(["-q"])
+    let connection = try RawGDBConnection(port: try #require(port))
     #expect(try connection.request("QStartNoAckMode") == "OK")
     try connection.send("vCont;c")
     usleep(300_000)
@@ -463,10 +463,8 @@ extension DebuggerTests {
     // Without ASLR, a position-independent executable is loaded at 0x555555554000.
     let main = 0x5555_5555_4000 + offset
 
-    let server = try Harness.start([try Harness.rewindPath(), "replay", "-s", "0", session.trace], cwd: session.work)
-    let line = try #require(server.waitForLine(startingWith: "rewind: serving ", timeout: 30))
-    let address = try #require(line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }, "\(line)")
-    let connection = try RawGDBConnection(port: try #require(UInt16(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber })))
+    let (server, port) = try session.serve()
+    let connection = try RawGDBConnection(port: try #require(port))
     #expect(try connection.request("QStartNoAckMode") == "OK")
     try connection.send("vCont;c")
     usleep(500_000)
