@@ -14,16 +14,39 @@ import TraceFormat
 /// so the trace must list user-space slices in the order they ran: a system call's place is
 /// reserved at its entry (where its slice ended) and filled at its exit.
 ///
+/// A call that completes without waiting for anyone keeps the token while in the kernel, so
+/// that what it does there (a write to a pipe shared with the other processes, say) happens
+/// in trace order too: otherwise two processes writing to one terminal could print in one
+/// order while recording and replay would echo them in the order of their entries. Calls
+/// that wait for others (`passesTokenAtEntry`) give the token up at once, and a call kept in
+/// the kernel longer than `kernelGrace` while someone waits gives it up then.
+///
 /// A task that runs more than `timeslice` without a system call while another waits (a
 /// spin-wait on shared memory) is preempted, and its code point recorded for replay.
 extension MemoryGroupTracer {
   static let timeslice: Double = 0.05
+  /// How long a task that kept the token into a system call may keep it there while another
+  /// waits: the call turned out to wait for something (a full pipe, a FIFO's other end).
+  static let kernelGrace: Double = 0.002
+
+  /// Calls that may wait for another task of the group, or for time to pass: their task
+  /// gives the token up at its entry. Others keep it (see above) until `kernelGrace`.
+  static let passesTokenAtEntry: Set<String> = [
+    "read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg", "recvmmsg",
+    "accept", "accept4", "connect", "poll", "ppoll", "select", "pselect6",
+    "epoll_wait", "epoll_pwait", "epoll_pwait2", "nanosleep", "clock_nanosleep",
+    "wait4", "waitid", "pause", "rt_sigsuspend", "rt_sigtimedwait", "futex", "futex_waitv",
+    "msgrcv", "msgsnd", "semop", "semtimedop", "flock", "fcntl", "sched_yield",
+    "clone", "clone3", "fork", "vfork", "execve", "execveat", "exit", "exit_group",
+    "io_getevents", "io_pgetevents", "io_uring_enter", "mq_timedreceive", "mq_timedsend",
+  ]
 
   /// Resumes a task that will run user code, when it may.
   func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
       scheduler.holder = task.tid
+      scheduler.holderIsInKernel = false
       try task.tracee.resume(mode, signal: signal)
     } else {
       // The holder's timeslice counts from when someone first waits for it: reading the
@@ -33,15 +56,23 @@ extension MemoryGroupTracer {
     }
   }
 
-  /// Resumes a task from a syscall-entry stop into the kernel; it gives up the token.
-  func runInKernel(_ task: RecordedTask) throws {
+  /// Resumes a task from a syscall-entry stop into the kernel; it gives up the token unless
+  /// `keepsToken` (a call that waits for no one).
+  func runInKernel(_ task: RecordedTask, keepsToken: Bool = false) throws {
     try task.tracee.resume(.syscall)
-    if scheduler.holder == task.tid { try passToken() }
+    guard scheduler.holder == task.tid else { return }
+    if keepsToken && scheduler.isSerializing {
+      scheduler.holderIsInKernel = true
+      scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
+    } else {
+      try passToken()
+    }
   }
 
   /// The token holder went into the kernel or ended: the next waiting task runs.
   func passToken() throws {
     scheduler.holder = nil
+    scheduler.holderIsInKernel = false
     while scheduler.holder == nil, !scheduler.waiting.isEmpty {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
       guard let task = tasks[tid] else { continue }
@@ -57,11 +88,18 @@ extension MemoryGroupTracer {
 
   /// Called while tasks wait for the token: a holder that ran a whole timeslice without a
   /// system call (spinning on something only a waiting task can change) is preempted with a
-  /// SIGSTOP, which rewind suppresses; where it stops is the recorded code point.
-  func checkTimeslice() {
+  /// SIGSTOP, which rewind suppresses; where it stops is the recorded code point. A holder
+  /// kept in the kernel past `kernelGrace` just gives the token up.
+  func checkTimeslice() throws {
     guard scheduler.isSerializing, let holder = scheduler.holder, !scheduler.waiting.isEmpty,
-      let since = scheduler.holderSince, monotonicSeconds() - since > MemoryGroupTracer.timeslice,
-      let task = tasks[holder], !task.isBeingPreempted
+      let since = scheduler.holderSince
+    else { return }
+    let held = monotonicSeconds() - since
+    if scheduler.holderIsInKernel {
+      if held > MemoryGroupTracer.kernelGrace { try passToken() }
+      return
+    }
+    guard held > MemoryGroupTracer.timeslice, let task = tasks[holder], !task.isBeingPreempted
     else { return }
     task.isBeingPreempted = true
     sendSignal(.stop, toThread: holder, ofProcess: task.tgid)
@@ -122,6 +160,8 @@ struct GroupScheduler {
   var holder: Int32?
   /// When a task first waited for the current holder.
   var holderSince: Double?
+  /// The holder kept the token into a system call (`runInKernel(_:keepsToken:)`).
+  var holderIsInKernel = false
   var waiting: [(tid: Int32, mode: ResumeMode, signal: Signal?)] = []
   var isSerializing = true
   var slots: [EventSlot] = []

@@ -53,7 +53,7 @@ extension MemoryGroupTracer {
       // how far its exit got. Replay runs the exit through at this event likewise.
       try task.tracee.resume(.syscall)
     } else {
-      try runInKernel(task)
+      try runInKernel(task, keepsToken: !MemoryGroupTracer.passesTokenAtEntry.contains(call.name))
     }
   }
 

@@ -111,7 +111,7 @@ final class MemoryGroupTracer {
         } else {
           next = try waitForAnyTracee(onlyOwnThread: true, blocking: false)
           if next == nil {
-            checkTimeslice()
+            do { try checkTimeslice() } catch { session.abort(error) }
             usleep(200)
             continue
           }
