@@ -30,7 +30,7 @@ let package = Package(
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
     .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat"]),
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
-    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone"]),
+    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
   ]

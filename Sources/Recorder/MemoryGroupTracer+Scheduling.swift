@@ -80,7 +80,7 @@ extension MemoryGroupTracer {
       scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
       do {
         try task.tracee.resume(mode, signal: signal)
-      } catch let error as Errno where error == .noSuchProcess {
+      } catch where error == .noSuchProcess {
         scheduler.holder = nil  // killed meanwhile; its exit is reported by the next wait
       }
     }

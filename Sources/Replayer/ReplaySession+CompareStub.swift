@@ -68,7 +68,7 @@ extension ReplaySession {
       return .failure("cannot read the code around the code point")
     }
     let site: PatchSite
-    switch choosePatchSite(codePoint: target.rip, window: window, windowStart: windowStart) {
+    switch patchSite(codePoint: target.rip, window: window, windowStart: windowStart) {
     case .success(let s): site = s
     case .failure(let refusal): return .failure(refusal)
     }
@@ -82,7 +82,7 @@ extension ReplaySession {
       }
       resumeInStub = i
     }
-    guard let syscall = syscallInstruction(for: task, rip: current.rip) else {
+    guard let syscall = syscallInstruction(for: task, rip: current.rip, maps: maps) else {
       return .failure("no syscall instruction to inject mmap with")
     }
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
@@ -133,6 +133,16 @@ extension ReplaySession {
     return from
   }
 
+  /// `choosePatchSite`, remembered by code point while the code around it is unchanged: a
+  /// timer lands on the few instructions of a hot loop again and again.
+  private func patchSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> Result<PatchSite, InjectionRefusal> {
+    if let known = patchSites[codePoint], known.windowStart == windowStart, known.window == window { return known.site }
+    let site = choosePatchSite(codePoint: codePoint, window: window, windowStart: windowStart)
+    if patchSites.count > 64 { patchSites.removeAll() }
+    patchSites[codePoint] = (windowStart, window, site)
+    return site
+  }
+
   /// Where to patch: at the code point when the instructions there can be displaced and
   /// nothing branches into them; else from a certain instruction start shortly before it,
   /// whose instructions fall through to it (a loop entered in the middle, say, or a site cut
@@ -150,8 +160,11 @@ extension ReplaySession {
     }
     let atCodePoint = site(from: codePoint)
     guard case .failure = atCodePoint, codePoint >= windowStart + 80 else { return atCodePoint }
-    let before = Array(window[..<min(window.count, Int(codePoint + 32 - windowStart))])
-    for start in PatchSite.instructionStarts(before: codePoint, code: before, codeStart: windowStart).prefix(4) {
+    // Decoding agrees on instruction boundaries within a few instructions of any start, so
+    // a few hundred bytes before the point will do; the whole window cost milliseconds.
+    let decodeStart = max(windowStart, codePoint - 512)
+    let before = Array(window[Int(decodeStart - windowStart)..<min(window.count, Int(codePoint + 32 - windowStart))])
+    for start in PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4) {
       if case .success(let site) = site(from: start) { return .success(site) }
     }
     return atCodePoint

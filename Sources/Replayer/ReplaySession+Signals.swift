@@ -27,9 +27,8 @@ extension ReplaySession {
     var differences = registerDifferences(recorded: event.registers, replayed: registers, ignoring: [])
     if !differences.isEmpty && !raisedByCPU {
       differences.insert(
-        "\(signal) reached the process asynchronously, at rip \(hex(event.registers.rip)) between system calls; "
-          + "replay sends such a signal at the process's next stop, and delivering it at its exact recorded point "
-          + "(a code point, DESIGN.md principle 4) is not built yet",
+        "\(signal) reached the process asynchronously, at rip \(hex(event.registers.rip)); replay ran to that code "
+          + "point and sent it there, but the kernel delivered it with other registers",
         at: 0)
     }
     if !differences.isEmpty {

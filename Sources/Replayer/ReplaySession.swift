@@ -58,6 +58,10 @@ public final class ReplaySession {
   /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
   /// there already, or were found with the hardware breakpoint).
   public internal(set) var codePointsReachedByStub = 0
+  /// A `syscall` instruction found in each process (by real pid), for injected calls.
+  var syscallInstructions: [Int32: UInt64] = [:]
+  /// Compare-stub sites chosen, by code point (`ReplaySession+CompareStub.swift`).
+  var patchSites: [UInt64: (windowStart: UInt64, window: [UInt8], site: Result<PatchSite, InjectionRefusal>)] = [:]
   /// Branch scans of compare-stub sites, by site (`ReplaySession+CodePoints.swift`).
   var branchScans: [BranchScanKey: (window: [UInt8], from: UInt64?)] = [:]
   /// The debugger attached to this replay, if any.

@@ -88,11 +88,18 @@ extension ReplaySession {
 
   /// The address of a `syscall` instruction (0f 05) the task can run: the one it stopped
   /// after, when it stopped at a system call, else the first one in its executable mappings.
-  func syscallInstruction(for task: ReplayTask, rip: UInt64) -> UInt64? {
-    if rip >= 2, let bytes = try? task.tracee.readMemory(at: rip - 2, count: 2), bytes == [0x0f, 0x05] {
-      return rip - 2
+  func syscallInstruction(for task: ReplayTask, rip: UInt64, maps: [MapsEntry]) -> UInt64? {
+    func isSyscall(_ address: UInt64) -> Bool {
+      (try? task.tracee.readMemory(at: address, count: 2)) == [0x0f, 0x05]
     }
-    guard let maps = try? readMaps(of: task.realTid) else { return nil }
+    if rip >= 2, isSyscall(rip - 2) { return rip - 2 }
+    // The last one found in this process, if its bytes are still there and executable:
+    // the search below reads whole mappings, at every code point in a hot loop.
+    if let known = syscallInstructions[task.realTgid], isSyscall(known),
+      maps.contains(where: { $0.start <= known && known + 2 <= $0.end && $0.permissions.contains("x") && $0.name != "[vsyscall]" })
+    {
+      return known
+    }
     // [vsyscall] may only be entered at its entry points; everything else executable will do:
     // only the two bytes at rip run before the call's exit stop, whatever they belong to.
     for mapping in maps where mapping.permissions.contains("x") && mapping.name != "[vsyscall]" {
@@ -100,7 +107,10 @@ extension ReplaySession {
       while address < mapping.end {
         let count = Int(min(65536, mapping.end - address))
         guard let bytes = try? task.tracee.readMemory(at: address, count: count + (address + UInt64(count) < mapping.end ? 1 : 0)) else { break }
-        for i in 0..<(bytes.count - 1) where bytes[i] == 0x0f && bytes[i + 1] == 0x05 { return address + UInt64(i) }
+        for i in 0..<(bytes.count - 1) where bytes[i] == 0x0f && bytes[i + 1] == 0x05 {
+          syscallInstructions[task.realTgid] = address + UInt64(i)
+          return address + UInt64(i)
+        }
         address += UInt64(count)
       }
     }
