@@ -38,7 +38,27 @@ typedef struct {
   uint8_t is_padding;
   /* Reads or writes rcx (or ecx, cx, cl, ch), explicitly or implicitly; 1 when unknown. */
   uint8_t touches_rcx;
+  /* The arithmetic flags it reads and those it sets (in any way, undefined included), as
+     REWIND_FLAG_* bits; `flags_known` is 0 when Capstone says nothing of flags for an
+     instruction not known to leave them alone (then assume it reads them all). */
+  uint8_t flags_read;
+  uint8_t flags_written;
+  uint8_t flags_known;
 } rewind_instruction;
+
+enum {
+  REWIND_FLAG_CF = 1, REWIND_FLAG_PF = 2, REWIND_FLAG_AF = 4,
+  REWIND_FLAG_ZF = 8, REWIND_FLAG_SF = 16, REWIND_FLAG_OF = 32,
+  REWIND_FLAGS_ALL = 63,
+};
+
+/* Capstone's eflags bits for one flag, folded into a REWIND_FLAG_* bit. */
+static inline uint8_t rewind_fold_flags(uint64_t eflags, uint64_t cf, uint64_t pf, uint64_t af, uint64_t zf,
+                                        uint64_t sf, uint64_t of) {
+  return (uint8_t)(((eflags & cf) ? REWIND_FLAG_CF : 0) | ((eflags & pf) ? REWIND_FLAG_PF : 0) |
+                   ((eflags & af) ? REWIND_FLAG_AF : 0) | ((eflags & zf) ? REWIND_FLAG_ZF : 0) |
+                   ((eflags & sf) ? REWIND_FLAG_SF : 0) | ((eflags & of) ? REWIND_FLAG_OF : 0));
+}
 
 /* Decodes the instruction at the start of `code` (which sits at `address`). Returns 0 when
    Capstone cannot open or decode; `out->kind` says so too. */
@@ -58,6 +78,26 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   out->size = insn->size;
   out->kind = REWIND_INSTRUCTION_PLAIN;
   out->is_padding = insn->id == X86_INS_NOP || insn->id == X86_INS_INT3;
+  uint64_t eflags = insn->detail->x86.eflags;
+  out->flags_read = rewind_fold_flags(
+      eflags, X86_EFLAGS_TEST_CF | X86_EFLAGS_PRIOR_CF, X86_EFLAGS_TEST_PF | X86_EFLAGS_PRIOR_PF,
+      X86_EFLAGS_TEST_AF | X86_EFLAGS_PRIOR_AF, X86_EFLAGS_TEST_ZF | X86_EFLAGS_PRIOR_ZF,
+      X86_EFLAGS_TEST_SF | X86_EFLAGS_PRIOR_SF, X86_EFLAGS_TEST_OF | X86_EFLAGS_PRIOR_OF);
+  out->flags_written = rewind_fold_flags(
+      eflags,
+      X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF,
+      X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF,
+      X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF,
+      X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | X86_EFLAGS_UNDEFINED_ZF,
+      X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF,
+      X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF);
+  /* Capstone 4 leaves eflags empty for some instructions that do use flags (cmovcc,
+     setcc, pushf...); only plain moves, lea and nop are taken at their word. */
+  int leaves_flags = insn->id == X86_INS_MOV || insn->id == X86_INS_MOVABS || insn->id == X86_INS_MOVZX ||
+                     insn->id == X86_INS_MOVSX || insn->id == X86_INS_MOVSXD || insn->id == X86_INS_LEA ||
+                     insn->id == X86_INS_NOP;
+  out->flags_known = eflags != 0 || leaves_flags;
+  if (leaves_flags) out->flags_read = out->flags_written = 0;
   out->touches_rcx = 1;
   cs_regs read, written;
   uint8_t read_count = 0, written_count = 0;

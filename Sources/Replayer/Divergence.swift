@@ -54,4 +54,5 @@ func registerDifferences(recorded: Registers, replayed: Registers, ignoring igno
 enum RegisterIndex {
   static let rax = 10
   static let origRax = 15
+  static let eflags = 18
 }

@@ -18,21 +18,32 @@ extension ReplaySession {
   /// registers change from pass to pass; then an in-process compare stub, comparing those
   /// first, finds the point at about a nanosecond a pass (`installCompareStub`). Where
   /// patching is impossible or unsure, the hardware breakpoint goes on, at ~20 µs a pass.
+  ///
+  /// An instruction that needed the stub once (a timer hitting a hot loop again and again)
+  /// gets it at once next time: the two watched passes cost more than the stub's set-up.
   func runToCodePoint(_ target: Registers, _ task: ReplayTask, index: UInt64, activity: String) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty { return }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
+    let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
+    if let changing = hotLoopPoints[target.rip],
+      case .success(let installed) = try installCompareStub(for: target, task, current: current, changing: changing, ignoring: ignored)
+    {
+      codePointsReachedByStub += 1
+      try runToCodePoint(target, task, through: installed, repeated: repeated, index: index, activity: activity)
+      return
+    }
     guard
       case .passed(let passes) = try runWithBreakpoint(
         to: target, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
     else { return }
-    switch try installCompareStub(
-      for: target, task, current: passes[1], previousPass: passes[0],
-      ignoring: repeated == nil ? [] : RepeatedString.iteratingRegisters)
-    {
+    let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
+    switch try installCompareStub(for: target, task, current: passes[1], changing: changing, ignoring: ignored) {
     case .success(let installed):
       codePointsReachedByStub += 1
+      if hotLoopPoints.count > 256 { hotLoopPoints.removeAll() }
+      hotLoopPoints[target.rip] = changing
       try runToCodePoint(target, task, through: installed, repeated: repeated, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
@@ -113,7 +124,9 @@ extension ReplaySession {
         throw divergence
       }
       registers.rip = target.rip
-      // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded one.
+      // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded
+      // one; likewise the flags, when the stub's compare set them (they are dead here).
+      if installed.stub.clobbersFlags { registers.eflags = target.eflags }
       let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
       if differences.isEmpty || iterations != nil {

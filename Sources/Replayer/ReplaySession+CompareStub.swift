@@ -51,7 +51,7 @@ extension ReplaySession {
   /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
   func installCompareStub(
-    for target: Registers, _ task: ReplayTask, current: Registers, previousPass: Registers, ignoring ignored: Set<Int>
+    for target: Registers, _ task: ReplayTask, current: Registers, changing: Set<Int>, ignoring ignored: Set<Int>
   ) throws -> Result<InstalledStub, InjectionRefusal> {
     let stop: InjectionStop
     switch injectionStop(task) {
@@ -88,7 +88,7 @@ extension ReplaySession {
     guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
       return .failure("no free page within ±2 GiB of the code point")
     }
-    let order = comparisonOrder(target, current, previousPass).filter { !ignored.contains($0) }
+    let order = comparisonOrder(target, current, changing: changing).filter { !ignored.contains($0) }
     // The loop form when the point's loop can be copied whole, else the one that leaves the
     // stub at each pass.
     let loop =
@@ -116,7 +116,7 @@ extension ReplaySession {
     }
     if debugStops {
       printToStandardError(
-        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")")
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")\(stub.clobbersFlags ? ", comparing with cmp" : "")")
     }
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
   }
@@ -171,19 +171,19 @@ extension ReplaySession {
   }
 
   /// The registers the stub compares, in the order most likely to fail a pass at the first
-  /// test, the cheap one: those that changed between the last two passes (a loop counter, a
+  /// test, the cheap one: those that change from pass to pass (`changing`: a loop counter, a
   /// pointer) and still differ from the recording; then the others that differ, those that
   /// moved furthest first (one that moved by 1 since the last event, a count of events,
   /// likely stays put in a loop); then the rest. A register that changed only since the first
   /// pass (the loop reread what a signal handler wrote) equals the recording already.
-  private func comparisonOrder(_ target: Registers, _ current: Registers, _ previous: Registers) -> [Int] {
+  private func comparisonOrder(_ target: Registers, _ current: Registers, changing changingRegisters: Set<Int>) -> [Int] {
     let general = CompareStub.generalRegisters.map(\.index)
     func furthestFirst(_ indices: [Int]) -> [Int] {
       indices.sorted { distance(target.words[$0], current.words[$0]) > distance(target.words[$1], current.words[$1]) }
     }
     let differing = general.filter { target.words[$0] != current.words[$0] }
-    let changing = differing.filter { current.words[$0] != previous.words[$0] }
-    let steady = differing.filter { current.words[$0] == previous.words[$0] }
+    let changing = differing.filter { changingRegisters.contains($0) }
+    let steady = differing.filter { !changingRegisters.contains($0) }
     let equal = general.filter { target.words[$0] == current.words[$0] }
     return furthestFirst(changing) + furthestFirst(steady) + equal + (canReadFSBase ? [CompareStub.fsBaseIndex] : [])
   }

@@ -60,6 +60,9 @@ public final class ReplaySession {
   public internal(set) var codePointsReachedByStub = 0
   /// A `syscall` instruction found in each process (by real pid), for injected calls.
   var syscallInstructions: [Int32: UInt64] = [:]
+  /// Code points that needed a compare stub, with the registers that changed from pass to
+  /// pass there (`runToCodePoint`).
+  var hotLoopPoints: [UInt64: Set<Int>] = [:]
   /// Compare-stub sites chosen, by code point (`ReplaySession+CompareStub.swift`).
   var patchSites: [UInt64: (windowStart: UInt64, window: [UInt8], site: Result<PatchSite, InjectionRefusal>)] = [:]
   /// Branch scans of compare-stub sites, by site (`ReplaySession+CodePoints.swift`).

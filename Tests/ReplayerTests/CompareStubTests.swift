@@ -121,6 +121,33 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     #expect(CompareStub(loopAt: rcxSite, window: rcxLoop, windowStart: 0x12ab, at: 0x10000, scratch: 0x11000, target: target, order: order) == nil)
   }
 
+  /// Where every arithmetic flag is set before any is read (add, cmp; a mov first changes
+  /// nothing), the loop stub compares with cmp/je; before the loop's jle, which reads them,
+  /// it keeps the flag-free lea/jrcxz, as it does for a value too wide for an imm32.
+  @Test func comparesWithCmpOnlyWhereTheFlagsAreDead() throws {
+    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
+    func stub(at codePoint: UInt64, rbp: UInt64) throws -> CompareStub {
+      let site = try PatchSite.plan(at: codePoint, codePoint: codePoint, code: code(from: codePoint)).get()
+      var target = Registers()
+      target.rip = codePoint
+      target.rbp = rbp
+      return try #require(
+        CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    }
+    let cmpRbp: [UInt8] = [0x48, 0x81, 0xfd, 0x40, 0xe2, 0x01, 0x00, 0x74]  // cmp $123456,%rbp; je
+    func contains(_ code: [UInt8], _ part: [UInt8]) -> Bool {
+      code.count >= part.count && (0...(code.count - part.count)).contains { Array(code[$0..<($0 + part.count)]) == part }
+    }
+    for codePoint: UInt64 in [0x12ab, 0x12b0, 0x12b4] {
+      let fast = try stub(at: codePoint, rbp: 123_456)
+      #expect(fast.clobbersFlags && contains(fast.code, cmpRbp), "at \(String(codePoint, radix: 16))")
+    }
+    let beforeJump = try stub(at: 0x12bc, rbp: 123_456)
+    #expect(!beforeJump.clobbersFlags && !contains(beforeJump.code, cmpRbp))
+    let wide = try stub(at: 0x12b0, rbp: 1 << 40)
+    #expect(!wide.clobbersFlags)
+  }
+
   @Test func recognizesInterruptibleStringInstructions() throws {
     let movsq = try #require(RepeatedString(bytes: [0xf3, 0x48, 0xa5]))
     #expect(movsq.length == 3 && movsq.elementSize == 8 && movsq.usesSource)
