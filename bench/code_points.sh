@@ -3,15 +3,20 @@
 # events land between system calls, which replay reaches with the in-process compare stub
 # (DESIGN.md, principle 4), and their ratios to a native run measured here too:
 #   alarm_loop N       bench/alarm_loop.c: SIGALRM every 2 ms in a busy loop, N alarms
+#   alarm_work P       bench/alarm_work.c: the same, for a fixed P passes (~100 alarms here)
 #   alarm_busy_loop    Tests/Fixtures/alarm_busy_loop.c: 24 SIGALRMs (setitimer, timer_create)
 #   alarm_in_libc      Tests/Fixtures/alarm_in_libc.c: 20 SIGALRMs inside memcpy/memset/strlen
 #   spin_handoff       Tests/Fixtures/spin_handoff.c: two threads spinning on an atomic
+# alarm_loop runs until its Nth alarm, so its replay redoes as many passes as the CPU
+# managed in that time while recording: on this VM, whose speed for one loop varies up to
+# twofold from one second to the next, its replay/record ratio measures that too.
+# alarm_work does the same fixed work every run, so its ratio is the tools' alone.
 # Each row is the median of RUNS (default 5) runs; every replay's stdout is compared with
 # its recording's ("faithful" counts the identical ones). "by stub" is how many of the
 # last replay's code points the compare stub found (the rest needed no run at all, or fell
 # back to the hardware breakpoint).
 # Usage: bench/code_points.sh   (REWIND_BIN=path to use a built rewind; else builds release)
-#        ALARMS="3 100" to choose alarm_loop's alarm counts; REPLAY_TIMEOUT (default 120 s)
+#        ALARMS="3 100" to choose alarm_loop's alarm counts; PASSES alarm_work's passes; REPLAY_TIMEOUT (default 120 s)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${RUNS:-5}
@@ -27,6 +32,7 @@ trap 'rm -rf "$work"' EXIT
 export REWIND_TRACE_DIR="$work/traces"
 
 "$cc" -O1 -o "$work/alarm_loop" "$root/bench/alarm_loop.c"
+"$cc" -O1 -o "$work/alarm_work" "$root/bench/alarm_work.c"
 for f in alarm_busy_loop alarm_in_libc spin_handoff; do
   "$cc" -O0 -g -o "$work/$f" "$root/Tests/Fixtures/$f.c" -I "$root/Tests/Fixtures" -pthread
 done
@@ -79,6 +85,7 @@ bench() {
   rm -rf "$work/t-$runs"
 }
 for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done
+bench "alarm_work ${PASSES:-300000000}" "$work/alarm_work" "${PASSES:-300000000}"
 bench alarm_busy_loop "$work/alarm_busy_loop"
 bench alarm_in_libc "$work/alarm_in_libc"
 bench spin_handoff "$work/spin_handoff"

@@ -44,7 +44,33 @@ typedef struct {
   uint8_t flags_read;
   uint8_t flags_written;
   uint8_t flags_known;
+  /* The general registers it writes, explicitly or implicitly, one bit per x86 encoding
+     (rax 0 ... r15 15, any width); all bits when unknown. */
+  uint16_t registers_written;
 } rewind_instruction;
+
+/* The x86 encoding (0-15) of the general register `reg` names at any width, or -1. */
+static inline int rewind_general_register(uint16_t reg) {
+  switch (reg) {
+  case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH: return 0;
+  case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH: return 1;
+  case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH: return 2;
+  case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH: return 3;
+  case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL: return 4;
+  case X86_REG_RBP: case X86_REG_EBP: case X86_REG_BP: case X86_REG_BPL: return 5;
+  case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL: return 6;
+  case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL: return 7;
+  case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B: return 8;
+  case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B: return 9;
+  case X86_REG_R10: case X86_REG_R10D: case X86_REG_R10W: case X86_REG_R10B: return 10;
+  case X86_REG_R11: case X86_REG_R11D: case X86_REG_R11W: case X86_REG_R11B: return 11;
+  case X86_REG_R12: case X86_REG_R12D: case X86_REG_R12W: case X86_REG_R12B: return 12;
+  case X86_REG_R13: case X86_REG_R13D: case X86_REG_R13W: case X86_REG_R13B: return 13;
+  case X86_REG_R14: case X86_REG_R14D: case X86_REG_R14W: case X86_REG_R14B: return 14;
+  case X86_REG_R15: case X86_REG_R15D: case X86_REG_R15W: case X86_REG_R15B: return 15;
+  default: return -1;
+  }
+}
 
 enum {
   REWIND_FLAG_CF = 1, REWIND_FLAG_PF = 2, REWIND_FLAG_AF = 4,
@@ -92,17 +118,30 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
       X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF,
       X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF);
   /* Capstone 4 leaves eflags empty for some instructions that do use flags (cmovcc,
-     setcc, pushf...); only plain moves, lea and nop are taken at their word. */
+     setcc, pushf...); only plain moves, lea, nop and vector instructions are taken at their
+     word. No SSE or AVX instruction reads the flags; the few that set them (ptest,
+     comiss...) only make the flags look live longer when Capstone does not say so. */
   int leaves_flags = insn->id == X86_INS_MOV || insn->id == X86_INS_MOVABS || insn->id == X86_INS_MOVZX ||
                      insn->id == X86_INS_MOVSX || insn->id == X86_INS_MOVSXD || insn->id == X86_INS_LEA ||
-                     insn->id == X86_INS_NOP;
+                     insn->id == X86_INS_NOP ||
+                     (eflags == 0 && (cs_insn_group(handle, insn, X86_GRP_SSE1) || cs_insn_group(handle, insn, X86_GRP_SSE2) ||
+                                      cs_insn_group(handle, insn, X86_GRP_SSE3) || cs_insn_group(handle, insn, X86_GRP_SSSE3) ||
+                                      cs_insn_group(handle, insn, X86_GRP_SSE41) || cs_insn_group(handle, insn, X86_GRP_SSE42) ||
+                                      cs_insn_group(handle, insn, X86_GRP_AVX) || cs_insn_group(handle, insn, X86_GRP_AVX2) ||
+                                      cs_insn_group(handle, insn, X86_GRP_AVX512)));
   out->flags_known = eflags != 0 || leaves_flags;
   if (leaves_flags) out->flags_read = out->flags_written = 0;
   out->touches_rcx = 1;
+  out->registers_written = 0xffff;
   cs_regs read, written;
   uint8_t read_count = 0, written_count = 0;
   if (cs_regs_access(handle, insn, read, &read_count, written, &written_count) == CS_ERR_OK) {
     out->touches_rcx = 0;
+    out->registers_written = 0;
+    for (int i = 0; i < written_count; i++) {
+      int encoding = rewind_general_register(written[i]);
+      if (encoding >= 0) out->registers_written |= (uint16_t)(1u << encoding);
+    }
     for (int i = 0; i < read_count + written_count; i++) {
       uint16_t r = i < read_count ? read[i] : written[i - read_count];
       if (r == X86_REG_RCX || r == X86_REG_ECX || r == X86_REG_CX || r == X86_REG_CL || r == X86_REG_CH)
@@ -173,23 +212,24 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   return 1;
 }
 
-/* Decodes `code` (at `address`) linearly and returns the address of the first direct jmp,
-   jcc, call, loop or jrcxz whose target lies in [low, high), or 0. Undecodable bytes are
-   stepped over one at a time. */
-static inline uint64_t rewind_find_branch_into(const uint8_t *code, size_t size, uint64_t address,
-                                               uint64_t low, uint64_t high) {
+/* Decodes `code` (at `address`) linearly and lists every direct jmp, jcc, call, loop or
+   jrcxz that starts before `from_limit`: its address in `from`, its target in `target`, at
+   most `capacity` of them. Returns how many, or -1 when Capstone cannot open or the list is
+   full (the caller then assumes the worst). Undecodable bytes are stepped over one at a time. */
+static inline long rewind_list_branches(const uint8_t *code, size_t size, uint64_t address, uint64_t from_limit,
+                                        uint64_t *from, uint64_t *target, size_t capacity) {
   static __thread csh handle;
   static __thread int opened;
   if (!opened) {
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return address;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return -1;
     opened = 1;
   }
   cs_insn *insn = cs_malloc(handle);
   const uint8_t *cursor = code;
   size_t left = size;
   uint64_t at = address;
-  uint64_t found = 0;
-  while (left > 0 && !found) {
+  long count = 0;
+  while (left > 0 && at < from_limit) {
     const uint8_t *start = cursor;
     uint64_t start_address = at;
     if (!cs_disasm_iter(handle, &cursor, &left, &at, insn)) {
@@ -220,10 +260,15 @@ static inline uint64_t rewind_find_branch_into(const uint8_t *code, size_t size,
       is_branch = 1;
     }
     if (is_branch) {
-      uint64_t target = start_address + n + (uint64_t)rel;
-      if (target >= low && target < high) found = start_address;
+      if ((size_t)count == capacity) {
+        count = -1;
+        break;
+      }
+      from[count] = start_address;
+      target[count] = start_address + n + (uint64_t)rel;
+      count++;
     }
   }
   cs_free(insn, 1);
-  return found;
+  return count;
 }

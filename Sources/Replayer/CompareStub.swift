@@ -60,6 +60,8 @@ struct CompareStub {
   /// point (`flagsAreDead`): it does not compare them, and the tracer gives back the
   /// recorded ones on a match.
   var clobbersFlags = false
+  /// How a pass is first compared, for debugging output.
+  var firstCompare = "lea/jrcxz"
 
   /// Registers compared, as indices into `Registers.words`, with their x86 encoding.
   static let generalRegisters: [(index: Int, encoding: UInt8)] = [
@@ -133,10 +135,11 @@ struct CompareStub {
   ///
   /// From the code point, instructions are copied along the loop's path (a backward jcc is
   /// followed, a forward one leaves) until the path comes back to the code point, which
-  /// jumps to the compare at the top. rcx serves the compare throughout, its value kept in
-  /// the scratch word, so no instruction of the loop may touch rcx; every way out of the
-  /// copy (the other side of each jcc) restores it first and goes on in the original code,
-  /// or in copies of the patched instructions when it leads into them.
+  /// jumps to the compare at the top. Where the flags are dead at the code point the compare
+  /// is a cmp; elsewhere rcx serves the compare throughout, its value kept in the scratch
+  /// word, so no instruction of the loop may touch rcx, and every way out of the copy (the
+  /// other side of each jcc) restores it first. Ways out go on in the original code, or in
+  /// copies of the patched instructions when they lead into them.
   /// Nil when the path does not close within 64 instructions of `window` (tracee bytes from
   /// `windowStart`), or meets a call, a return or an instruction that cannot move.
   init?(
@@ -144,10 +147,44 @@ struct CompareStub {
     target: Registers, order: [Int]
   ) {
     let codePoint = site.codePoint
-    guard site.address == codePoint, let first = order.first, let firstEncoding = CompareStub.fastRegister(first) else {
-      return nil
-    }
+    guard let first = order.first, first != 19,
+      let firstEncoding = CompareStub.generalRegisters.first(where: { $0.index == first })?.encoding
+    else { return nil }
     guard let path = CompareStub.loopPath(from: codePoint, window: window, windowStart: windowStart) else { return nil }
+    // A site that starts before the point (a branch lands just after it) holds the loop's
+    // last instructions before it: the patch enters the copy through copies of those.
+    let preamble = site.instructions[..<site.codePointIndex]
+    guard preamble.count < path.count,
+      path.suffix(preamble.count).map(\.instruction.address) == preamble.map(\.address),
+      preamble.allSatisfy({ Int32($0.decoded.kind) == Int32(REWIND_INSTRUCTION_PLAIN) })
+    else { return nil }
+    /// Where the patch jumps: rcx saved if need be, the preamble, then on to `target`
+    /// (patched in later, at the returned offset).
+    func patchEntry(_ a: inout Assembler, saveRcx: Bool) -> (address: UInt64, jump: Int)? {
+      let address = a.address
+      if saveRcx { guard a.movToMemory(rcxTo: scratch) else { return nil } }
+      for instruction in preamble {
+        guard a.relocate(instruction) else { return nil }
+      }
+      a.emit(0xe9)
+      let jump = a.here
+      a.emit32(0)
+      return (address, jump)
+    }
+    // Where the flags are dead, `cmp $expected,%r; je` compares (a fused compare-and-branch;
+    // jrcxz doubled the time of a four-instruction loop, measured here on AMD EPYC) and rcx
+    // stays the program's. Elsewhere rcx holds the compare, so the loop must leave it alone.
+    let expected = Int32(exactly: Int64(bitPattern: target.words[first]))
+    let comparesWithCmp = expected != nil && CompareStub.flagsAreDead(along: path)
+    // Where the flags are live at the point (a signal at a loop's closing jcc, the usual
+    // place), the cmp may go earlier in the pass, where they are dead and the register
+    // already has the value it will have at the point.
+    let earlyCheck = expected != nil && !comparesWithCmp ? CompareStub.earlyCheckIndex(path, register: firstEncoding) : nil
+    let keepsRcx = !comparesWithCmp && earlyCheck == nil
+    if keepsRcx {
+      guard CompareStub.fastRegister(first) != nil, !path.contains(where: { $0.instruction.decoded.touches_rcx != 0 })
+      else { return nil }
+    }
     // Laid out rotated, so that a pass runs the loop's own instructions, the compare, and the
     // code point's instruction, whose jump back is the loop's:
     //   entry: mov %rcx,scratch; jmp top
@@ -178,21 +215,75 @@ struct CompareStub {
         return true  // a jmp: the path goes on at its target
       }
     }
+    if let j = earlyCheck, let expected {
+      // Laid out as:
+      //   rest:      the path's instructions after the code point's, up to the check
+      //   check:     cmp $expected,%r; je candidate
+      //              the rest of the path (plain instructions that leave r alone)
+      //   body:      the code point's instruction, going on at rest; the way out
+      //   candidate: a copy of the rest of the path
+      //   entry:     the full compare (flags included): int3, or on at body
+      // A pass arriving from outside the loop enters at the full compare.
+      var fromPatch: (address: UInt64, jump: Int)?
+      if !preamble.isEmpty {
+        guard let entered = patchEntry(&a, saveRcx: false) else { return nil }
+        fromPatch = entered
+      }
+      let rest = a.address
+      for step in path[1..<j] {
+        guard emit(step, &a) else { return nil }
+      }
+      a.emit(firstEncoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (firstEncoding & 7))
+      a.emit32(UInt32(bitPattern: expected))
+      a.emit(0x0f, 0x84)  // je candidate
+      let toCandidate = a.here
+      a.emit32(0)
+      for step in path[j...] {
+        guard a.relocate(step.instruction) else { return nil }
+      }
+      let body = a.address
+      guard CompareStub.closeLoop(path[0], rest: rest, &a, emit: emit, leave: leave) else { return nil }
+      a.patch32(at: toCandidate, to: a.address)
+      for step in path[j...] {
+        guard a.relocate(step.instruction) else { return nil }
+      }
+      let entry = a.address
+      if let fromPatch { a.patch32(at: fromPatch.jump, to: entry) }
+      func rejoin(_ a: inout Assembler) -> Bool { a.jump(to: body) }
+      guard let trap = a.fullCompare(order[...], target: target, leave: rejoin) else { return nil }
+      let displaced = a.address
+      guard rejoin(&a) else { return nil }
+      for exit in exits {
+        a.patch32(at: exit.jump, to: a.address)
+        guard CompareStub.leaveCopy(to: exit.target, site: site, &a) else { return nil }
+      }
+      guard a.bytes.count <= 4096 else { return nil }
+      self.address = address
+      self.entryAddress = fromPatch?.address ?? entry
+      self.code = a.bytes
+      self.trapAddress = trap
+      self.displacedAddress = displaced
+      self.relocatedAddresses = Array(repeating: entryAddress, count: preamble.count) + [entry]
+      self.firstCompare = "cmp/je of \(Registers.names[first]) before 0x\(String(path[j].instruction.address, radix: 16))"
+      return
+    }
     let entry = a.address
-    guard a.movToMemory(rcxTo: scratch) else { return nil }
+    if keepsRcx { guard a.movToMemory(rcxTo: scratch) else { return nil } }
     a.emit(0xe9)  // jmp top
     let toTop = a.here
     a.emit32(0)
+    var fromPatch: (address: UInt64, jump: Int)?
+    if !preamble.isEmpty {
+      guard let entered = patchEntry(&a, saveRcx: keepsRcx) else { return nil }
+      fromPatch = entered
+    }
     let rest = a.address
     for step in path.dropFirst() {
       guard emit(step, &a) else { return nil }
     }
     a.patch32(at: toTop, to: a.address)
-    let expected = Int32(exactly: Int64(bitPattern: target.words[first]))
-    let clobbersFlags = expected != nil && CompareStub.flagsAreDead(along: path)
-    if let expected, clobbersFlags {
-      // cmp $expected,%r; je more: a fused compare-and-branch, where jrcxz doubled the
-      // time of a four-instruction loop (measured here, AMD EPYC).
+    if let fromPatch { a.patch32(at: fromPatch.jump, to: a.address) }
+    if let expected, comparesWithCmp {
       a.emit(firstEncoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (firstEncoding & 7))
       a.emit32(UInt32(bitPattern: expected))
       a.emit(0x74)  // je more
@@ -203,16 +294,7 @@ struct CompareStub {
     let toMore = a.here
     a.emit(0)
     let body = a.address
-    let head = path[0]
-    if head.takesBranch && Int32(head.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) {
-      // The loop's own backward jcc closes the copy; falling through leaves.
-      guard let rel = a.rel32(from: a.address + 6, to: rest) else { return nil }
-      a.emit(0x0f, 0x80 | head.instruction.decoded.condition)
-      a.bytes += rel
-      leave(&a, to: head.instruction.address + UInt64(head.instruction.decoded.size))
-    } else {
-      guard emit(head, &a), a.jump(to: rest) else { return nil }
-    }
+    guard CompareStub.closeLoop(path[0], rest: rest, &a, emit: emit, leave: leave) else { return nil }
     guard a.here - (toMore + 1) < 128 else { return nil }
     a.patch8(at: toMore, to: a.here)
     a.emit(0xe9)  // more: jmp to the full compare
@@ -220,33 +302,70 @@ struct CompareStub {
     a.emit32(0)
     for exit in exits {
       a.patch32(at: exit.jump, to: a.address)
-      guard a.movFromMemory(rcxFrom: scratch) else { return nil }
-      if exit.target > site.address && exit.target < site.end {
-        // A way out into the patched bytes runs their copies, as the other stub does.
-        guard let first = site.instructions.firstIndex(where: { $0.address == exit.target }) else { return nil }
-        for instruction in site.instructions[first...] {
-          guard a.relocate(instruction) else { return nil }
-        }
-        guard a.jump(to: site.end) else { return nil }
-      } else {
-        guard a.jump(to: exit.target) else { return nil }
-      }
+      if keepsRcx { guard a.movFromMemory(rcxFrom: scratch) else { return nil } }
+      guard CompareStub.leaveCopy(to: exit.target, site: site, &a) else { return nil }
     }
     a.patch32(at: toFullCompare, to: a.address)
-    guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+    if keepsRcx { guard a.movFromMemory(rcxFrom: scratch) else { return nil } }
     // A pass the full compare rejects goes on with the code point's instruction.
-    func rejoin(_ a: inout Assembler) -> Bool { a.movToMemory(rcxTo: scratch) && a.jump(to: body) }
-    guard let trap = a.fullCompare(order.dropFirst(), target: target, compareFlags: !clobbersFlags, leave: rejoin)
+    func rejoin(_ a: inout Assembler) -> Bool { (!keepsRcx || a.movToMemory(rcxTo: scratch)) && a.jump(to: body) }
+    guard let trap = a.fullCompare(order.dropFirst(), target: target, compareFlags: !comparesWithCmp, leave: rejoin)
     else { return nil }
     let displaced = a.address
     guard rejoin(&a), a.bytes.count <= 4096 else { return nil }
-    self.clobbersFlags = clobbersFlags
+    self.clobbersFlags = comparesWithCmp
+    if comparesWithCmp { self.firstCompare = "cmp/je" }
     self.address = address
-    self.entryAddress = entry
+    self.entryAddress = fromPatch?.address ?? entry
     self.code = a.bytes
     self.trapAddress = trap
     self.displacedAddress = displaced
-    self.relocatedAddresses = [entry]
+    self.relocatedAddresses = Array(repeating: entryAddress, count: preamble.count) + [entry]
+  }
+
+  /// The code point's instruction at the bottom of a loop copy: the loop's own backward jcc
+  /// closes it (falling through leaves), or the instruction then a jmp back to `rest`.
+  private static func closeLoop(
+    _ head: LoopStep, rest: UInt64, _ a: inout Assembler, emit: (LoopStep, inout Assembler) -> Bool,
+    leave: (inout Assembler, UInt64) -> Void
+  ) -> Bool {
+    if head.takesBranch && Int32(head.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) {
+      guard let rel = a.rel32(from: a.address + 6, to: rest) else { return false }
+      a.emit(0x0f, 0x80 | head.instruction.decoded.condition)
+      a.bytes += rel
+      leave(&a, head.instruction.address + UInt64(head.instruction.decoded.size))
+      return true
+    }
+    return emit(head, &a) && a.jump(to: rest)
+  }
+
+  /// A way out of a loop copy to `target` in the original code; one into the patched bytes
+  /// runs their copies, as the other stub does.
+  private static func leaveCopy(to target: UInt64, site: PatchSite, _ a: inout Assembler) -> Bool {
+    guard target > site.address && target < site.end else { return a.jump(to: target) }
+    guard let first = site.instructions.firstIndex(where: { $0.address == target }) else { return false }
+    for instruction in site.instructions[first...] {
+      guard a.relocate(instruction) else { return false }
+    }
+    return a.jump(to: site.end)
+  }
+
+  /// Where in `path` (a loop path from the code point) a cmp of the register encoded
+  /// `register` can stand for one at the code point: the latest index from which the path
+  /// runs only plain instructions that leave the register alone, and where the flags are
+  /// dead (`flagsAreDead`, read on round the loop). Nil when there is none.
+  static func earlyCheckIndex(_ path: [LoopStep], register: UInt8) -> Int? {
+    for j in stride(from: path.count - 1, through: 1, by: -1) {
+      let tail = path[j...]
+      guard
+        tail.allSatisfy({
+          Int32($0.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_PLAIN)
+            && $0.instruction.decoded.registers_written & (1 << UInt16(register)) == 0
+        })
+      else { return nil }
+      if flagsAreDead(along: Array(path[j...]) + Array(path[..<j])) { return j }
+    }
+    return nil
   }
 
   /// Whether the arithmetic flags are dead at the start of `path` (a loop path from the code
@@ -272,7 +391,7 @@ struct CompareStub {
   }
 
   /// A path of at most 64 instructions of `window` that leads from `codePoint` back to it
-  /// without touching rcx, calls or returns, or nil. At a jcc the backward side is tried
+  /// without calls or returns, or nil. At a jcc the backward side is tried
   /// first; a start from which the code point cannot be reached is remembered as such.
   static func loopPath(from codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> [LoopStep]? {
     var dead: Set<UInt64> = []
@@ -284,7 +403,7 @@ struct CompareStub {
       else { return nil }
       var decoded = rewind_instruction()
       let ok = window.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, pc, &decoded) }
-      guard ok != 0, decoded.touches_rcx == 0 else {
+      guard ok != 0 else {
         dead.insert(pc)
         return nil
       }

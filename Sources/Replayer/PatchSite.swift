@@ -108,28 +108,10 @@ struct PatchSite {
 
   /// The first address in `window` (tracee bytes starting at `windowStart`) from which a
   /// direct jmp, jcc, call, loop or jrcxz reaches the inside of the patched bytes (past
-  /// their first byte), or nil.
-  ///
-  /// The window is decoded linearly from its start, and from the site (a known instruction
-  /// start) on. A linear decode that starts in the middle of an instruction falls back in
-  /// step within a few instructions, so the window's first 64 bytes are also tried at every
-  /// byte offset. Jumps through a register or a table cannot be seen: one into the patched
-  /// bytes would run the jump's bytes and end in a divergence report.
+  /// their first byte), or nil (`BranchIndex` says how it decodes).
   func branchIntoInterior(window: [UInt8], windowStart: UInt64) -> UInt64? {
-    let (low, high) = (address + 1, end)
-    return window.withUnsafeBufferPointer { bytes -> UInt64? in
-      let base = bytes.baseAddress!
-      let found = rewind_find_branch_into(base, bytes.count, windowStart, low, high)
-      if found != 0 { return found }
-      let siteOffset = Int(address - windowStart)
-      let fromSite = rewind_find_branch_into(base + siteOffset, bytes.count - siteOffset, address, low, high)
-      if fromSite != 0 { return fromSite }
-      for offset in 1..<min(64, bytes.count) {
-        let near = rewind_find_branch_into(base + offset, min(80, bytes.count - offset), windowStart + UInt64(offset), low, high)
-        if near != 0 { return near }
-      }
-      return nil
-    }
+    var index = BranchIndex()
+    return index.branch(into: (address + 1)..<end, site: address, window: window, windowStart: windowStart)
   }
 
   /// Instruction starts shortly before `codePoint` that are certain, nearest first: `code`

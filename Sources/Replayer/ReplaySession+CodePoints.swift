@@ -27,7 +27,9 @@ extension ReplaySession {
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty { return }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
-    if let changing = hotLoopPoints[target.rip],
+    // (Not from a stop just by the point: one inside the bytes the patch displaces would
+    // resume in the stub's copy of them, which only the slower stub form has.)
+    if let changing = hotLoopPoints[target.rip], current.rip == target.rip || current.rip &- target.rip &+ 32 > 64,
       case .success(let installed) = try installCompareStub(for: target, task, current: current, changing: changing, ignoring: ignored)
     {
       codePointsReachedByStub += 1

@@ -97,6 +97,9 @@ extension ReplaySession {
         loopAt: site, window: window, windowStart: windowStart, at: address, scratch: address + pageSize, target: target,
         order: order)
       : nil
+    if debugStops && loop == nil {
+      printToStandardError("[replay] no loop stub at \(hex(target.rip)): resume \(String(describing: resumeInStub)) of \(site.codePointIndex), site \(hex(site.address)), first \(order.first.map { Registers.names[$0] } ?? "-")")
+    }
     guard let stub = loop ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
@@ -116,21 +119,9 @@ extension ReplaySession {
     }
     if debugStops {
       printToStandardError(
-        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")\(stub.clobbersFlags ? ", comparing with cmp" : "")")
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")\(loop == nil ? "" : " (first compare \(stub.firstCompare))")")
     }
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
-  }
-
-  /// `PatchSite.branchIntoInterior`, remembered: a timer landing in the same loop again and
-  /// again asks about the same site, and decoding 32 KiB each time would add up. An entry
-  /// holds only while the code around the site has not changed.
-  private func branchIntoInterior(of site: PatchSite, window: [UInt8], windowStart: UInt64) -> UInt64? {
-    let key = BranchScanKey(windowStart: windowStart, site: site.address, end: site.end)
-    if let known = branchScans[key], known.window == window { return known.from }
-    let from = site.branchIntoInterior(window: window, windowStart: windowStart)
-    if branchScans.count > 64 { branchScans.removeAll() }
-    branchScans[key] = (window, from)
-    return from
   }
 
   /// `choosePatchSite`, remembered by code point while the code around it is unchanged: a
@@ -153,7 +144,7 @@ extension ReplaySession {
       guard offset + 32 <= window.count else { return .failure(InjectionRefusal("the code at \(hex(start)) ends too soon")) }
       let planned = PatchSite.plan(at: start, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]))
       guard case .success(let site) = planned else { return planned }
-      if let from = branchIntoInterior(of: site, window: window, windowStart: windowStart) {
+      if let from = branchIndex.branch(into: (site.address + 1)..<site.end, site: site.address, window: window, windowStart: windowStart) {
         return .failure(InjectionRefusal("a branch at \(hex(from)) may land inside the bytes patched from \(hex(start))"))
       }
       return .success(site)
@@ -247,9 +238,3 @@ private func programBreakStart(of pid: Int32) -> UInt64? {
   return fields.count > 44 ? UInt64(fields[44]) : nil
 }
 
-/// A branch scan's question: which bytes were patched, seen from which window.
-struct BranchScanKey: Hashable {
-  var windowStart: UInt64
-  var site: UInt64
-  var end: UInt64
-}

@@ -65,8 +65,8 @@ public final class ReplaySession {
   var hotLoopPoints: [UInt64: Set<Int>] = [:]
   /// Compare-stub sites chosen, by code point (`ReplaySession+CompareStub.swift`).
   var patchSites: [UInt64: (windowStart: UInt64, window: [UInt8], site: Result<PatchSite, InjectionRefusal>)] = [:]
-  /// Branch scans of compare-stub sites, by site (`ReplaySession+CodePoints.swift`).
-  var branchScans: [BranchScanKey: (window: [UInt8], from: UInt64?)] = [:]
+  /// The direct branches of code around compare-stub sites (`BranchIndex`).
+  var branchIndex = BranchIndex()
   /// The debugger attached to this replay, if any.
   var debugger: ReplayDebugger?
 

@@ -114,7 +114,7 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
     let stub = try #require(
       CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
-    #expect(stub.entryAddress == 0x10000)
+    #expect(stub.entryAddress >= 0x10000 && stub.entryAddress < 0x10000 + UInt64(stub.code.count))
     // A loop that uses rcx cannot keep it for the compare: 12bc jle 12ab; 12ab add %rcx,%rbp; 12ae jmp 12bc.
     let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
     let rcxSite = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: Array(rcxLoop[17...])).get()
@@ -142,10 +142,51 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
       let fast = try stub(at: codePoint, rbp: 123_456)
       #expect(fast.clobbersFlags && contains(fast.code, cmpRbp), "at \(String(codePoint, radix: 16))")
     }
+    // Before the jle the flags are live; the cmp goes before `cmp %ebx,%eax` at 12ba, which
+    // sets them again and leaves rbp alone, and the stub compares the flags itself.
     let beforeJump = try stub(at: 0x12bc, rbp: 123_456)
     #expect(!beforeJump.clobbersFlags && !contains(beforeJump.code, cmpRbp))
+    #expect(contains(beforeJump.code, Array(cmpRbp.dropLast()) + [0x0f, 0x84]))
+    let path = try #require(CompareStub.loopPath(from: 0x12bc, window: loop, windowStart: loopStart))
+    #expect(path.map(\.instruction.address) == [0x12bc, 0x12ab, 0x12ae, 0x12b0, 0x12b4, 0x12ba])
+    #expect(CompareStub.earlyCheckIndex(path, register: 5) == 5)  // rbp
+    // 1000: cmp %r12d,%ebx; 1003: add $1,%rbp; 1007: jle 1000. The add sets the flags the
+    // jle reads, so a check of rbp would have to come before the add, which changes it.
+    let addLast: [UInt8] = [0x44, 0x39, 0xe3, 0x48, 0x83, 0xc5, 0x01, 0x7e, 0xf7] + Array(repeating: 0x90, count: 32)
+    let addPath = try #require(CompareStub.loopPath(from: 0x1007, window: addLast, windowStart: 0x1000))
+    #expect(CompareStub.earlyCheckIndex(addPath, register: 5) == nil)  // rbp
+    #expect(CompareStub.earlyCheckIndex(addPath, register: 3) == 2)  // rbx
     let wide = try stub(at: 0x12b0, rbp: 1 << 40)
     #expect(!wide.clobbersFlags)
+    // A loop that uses rcx can be copied whole when the compare needs no rcx: 12ab add
+    // %rcx,%rbp (which sets every flag); 12ae jmp 12bc; 12bc jle 12ab. rcx is never saved.
+    let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
+    let rcxSite = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ab, code: rcxLoop).get()
+    var target = Registers()
+    target.rip = 0x12ab
+    target.rbp = 123_456
+    let withRcx = try #require(
+      CompareStub(loopAt: rcxSite, window: rcxLoop, windowStart: 0x12ab, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    #expect(withRcx.clobbersFlags && contains(withRcx.code, cmpRbp) && !contains(withRcx.code, [0x48, 0x89, 0x0d]))
+  }
+
+  /// A site that starts before the code point (12ab, for a point at the jge 12ae that the
+  /// `jmp 12b0` at 120c keeps from being patched) still gets the loop stub: the patch enters
+  /// through a copy of `cmp %r12d,%ebx`, a task stopped at the point resumes at the compare.
+  @Test func loopStubFromASiteThatStartsEarlier() throws {
+    let site = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ae, code: code(from: 0x12ab)).get()
+    #expect(site.codePointIndex == 1)
+    var target = Registers()
+    target.rip = 0x12ae
+    target.rbp = 123_456
+    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
+    let stub = try #require(
+      CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    #expect(stub.relocatedAddresses.count == 2 && stub.relocatedAddresses[0] == stub.entryAddress)
+    #expect(stub.relocatedAddresses[1] != stub.entryAddress)
+    // The entry starts with the copy of the cmp (44 39 e3).
+    let offset = Int(stub.entryAddress - 0x10000)
+    #expect(Array(stub.code[offset..<(offset + 3)]) == [0x44, 0x39, 0xe3])
   }
 
   @Test func recognizesInterruptibleStringInstructions() throws {
