@@ -257,14 +257,10 @@ struct CompareStub {
         a.patch32(at: exit.jump, to: a.address)
         guard CompareStub.leaveCopy(to: exit.target, site: site, &a) else { return nil }
       }
-      guard a.bytes.count <= 4096 else { return nil }
-      self.address = address
-      self.entryAddress = fromPatch?.address ?? entry
-      self.code = a.bytes
-      self.trapAddress = trap
-      self.displacedAddress = displaced
-      self.relocatedAddresses = Array(repeating: entryAddress, count: preamble.count) + [entry]
-      self.firstCompare = "cmp/je of \(Registers.names[first]) before 0x\(String(path[j].instruction.address, radix: 16))"
+      self.init(
+        loopCode: a.bytes, at: address, entry: entry, patchEntry: fromPatch?.address, preamble: preamble.count, trap: trap,
+        displaced: displaced, clobbersFlags: false,
+        firstCompare: "cmp/je of \(Registers.names[first]) before 0x\(String(path[j].instruction.address, radix: 16))")
       return
     }
     let entry = a.address
@@ -312,15 +308,28 @@ struct CompareStub {
     guard let trap = a.fullCompare(order.dropFirst(), target: target, compareFlags: !comparesWithCmp, leave: rejoin)
     else { return nil }
     let displaced = a.address
-    guard rejoin(&a), a.bytes.count <= 4096 else { return nil }
-    self.clobbersFlags = comparesWithCmp
-    if comparesWithCmp { self.firstCompare = "cmp/je" }
+    guard rejoin(&a) else { return nil }
+    self.init(
+      loopCode: a.bytes, at: address, entry: entry, patchEntry: fromPatch?.address, preamble: preamble.count, trap: trap,
+      displaced: displaced, clobbersFlags: comparesWithCmp, firstCompare: comparesWithCmp ? "cmp/je" : "lea/jrcxz")
+  }
+
+  /// A loop stub laid out: `entry` is where a task stopped at the code point resumes, and
+  /// the patch jumps to `patchEntry` (through the `preamble` instructions before the point)
+  /// or to `entry`. Nil when it does not fit its page.
+  private init?(
+    loopCode code: [UInt8], at address: UInt64, entry: UInt64, patchEntry: UInt64?, preamble: Int, trap: UInt64,
+    displaced: UInt64, clobbersFlags: Bool, firstCompare: String
+  ) {
+    guard code.count <= 4096 else { return nil }
     self.address = address
-    self.entryAddress = fromPatch?.address ?? entry
-    self.code = a.bytes
+    self.entryAddress = patchEntry ?? entry
+    self.code = code
     self.trapAddress = trap
     self.displacedAddress = displaced
-    self.relocatedAddresses = Array(repeating: entryAddress, count: preamble.count) + [entry]
+    self.relocatedAddresses = Array(repeating: patchEntry ?? entry, count: preamble) + [entry]
+    self.clobbersFlags = clobbersFlags
+    self.firstCompare = firstCompare
   }
 
   /// The code point's instruction at the bottom of a loop copy: the loop's own backward jcc

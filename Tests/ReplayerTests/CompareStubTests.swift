@@ -17,6 +17,17 @@ private let loop: [UInt8] = [
 
 private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - loopStart)...]) }
 
+/// The loop stub for a code point at `rip` with rbp (compared first) `rbp`, at 0x10000.
+private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, window: [UInt8] = loop, windowStart: UInt64 = loopStart)
+  -> CompareStub?
+{
+  var target = Registers()
+  target.rip = rip
+  target.rbp = rbp
+  let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
+  return CompareStub(loopAt: site, window: window, windowStart: windowStart, at: 0x10000, scratch: 0x11000, target: target, order: order)
+}
+
 @Suite struct PatchSiteTests {
   @Test func displacesWholeInstructionsAndKnowsWhatTheyReach() throws {
     let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
@@ -108,31 +119,21 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
 
   @Test func copiesATightLoopWholeWhenRcxIsFree() throws {
     let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
-    var target = Registers()
-    target.rip = 0x12bc
-    target.rbp = 123_456
-    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
-    let stub = try #require(
-      CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    let stub = try #require(loopStub(site, rip: 0x12bc))
     #expect(stub.entryAddress >= 0x10000 && stub.entryAddress < 0x10000 + UInt64(stub.code.count))
     // A loop that uses rcx cannot keep it for the compare: 12bc jle 12ab; 12ab add %rcx,%rbp; 12ae jmp 12bc.
     let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
     let rcxSite = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: Array(rcxLoop[17...])).get()
-    #expect(CompareStub(loopAt: rcxSite, window: rcxLoop, windowStart: 0x12ab, at: 0x10000, scratch: 0x11000, target: target, order: order) == nil)
+    #expect(loopStub(rcxSite, rip: 0x12bc, window: rcxLoop, windowStart: 0x12ab) == nil)
   }
 
   /// Where every arithmetic flag is set before any is read (add, cmp; a mov first changes
   /// nothing), the loop stub compares with cmp/je; before the loop's jle, which reads them,
   /// it keeps the flag-free lea/jrcxz, as it does for a value too wide for an imm32.
   @Test func comparesWithCmpOnlyWhereTheFlagsAreDead() throws {
-    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
     func stub(at codePoint: UInt64, rbp: UInt64) throws -> CompareStub {
       let site = try PatchSite.plan(at: codePoint, codePoint: codePoint, code: code(from: codePoint)).get()
-      var target = Registers()
-      target.rip = codePoint
-      target.rbp = rbp
-      return try #require(
-        CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+      return try #require(loopStub(site, rip: codePoint, rbp: rbp))
     }
     let cmpRbp: [UInt8] = [0x48, 0x81, 0xfd, 0x40, 0xe2, 0x01, 0x00, 0x74]  // cmp $123456,%rbp; je
     func contains(_ code: [UInt8], _ part: [UInt8]) -> Bool {
@@ -162,11 +163,7 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
     // %rcx,%rbp (which sets every flag); 12ae jmp 12bc; 12bc jle 12ab. rcx is never saved.
     let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
     let rcxSite = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ab, code: rcxLoop).get()
-    var target = Registers()
-    target.rip = 0x12ab
-    target.rbp = 123_456
-    let withRcx = try #require(
-      CompareStub(loopAt: rcxSite, window: rcxLoop, windowStart: 0x12ab, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    let withRcx = try #require(loopStub(rcxSite, rip: 0x12ab, window: rcxLoop, windowStart: 0x12ab))
     #expect(withRcx.clobbersFlags && contains(withRcx.code, cmpRbp) && !contains(withRcx.code, [0x48, 0x89, 0x0d]))
   }
 
@@ -176,12 +173,7 @@ private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - lo
   @Test func loopStubFromASiteThatStartsEarlier() throws {
     let site = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ae, code: code(from: 0x12ab)).get()
     #expect(site.codePointIndex == 1)
-    var target = Registers()
-    target.rip = 0x12ae
-    target.rbp = 123_456
-    let order = [4] + CompareStub.generalRegisters.map(\.index).filter { $0 != 4 }
-    let stub = try #require(
-      CompareStub(loopAt: site, window: loop, windowStart: loopStart, at: 0x10000, scratch: 0x11000, target: target, order: order))
+    let stub = try #require(loopStub(site, rip: 0x12ae))
     #expect(stub.relocatedAddresses.count == 2 && stub.relocatedAddresses[0] == stub.entryAddress)
     #expect(stub.relocatedAddresses[1] != stub.entryAddress)
     // The entry starts with the copy of the cmp (44 39 e3).
