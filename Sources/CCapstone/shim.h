@@ -131,6 +131,20 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
                                       cs_insn_group(handle, insn, X86_GRP_AVX512)));
   out->flags_known = eflags != 0 || leaves_flags;
   if (leaves_flags) out->flags_read = out->flags_written = 0;
+  /* A shift or rotate by zero, and a rep-prefixed string instruction run zero times, leave
+     the flags as they were: such an instruction sets none for certain. */
+  switch (insn->id) {
+  case X86_INS_SHL: case X86_INS_SHR: case X86_INS_SAR: case X86_INS_SAL: case X86_INS_ROL: case X86_INS_ROR:
+  case X86_INS_RCL: case X86_INS_RCR: case X86_INS_SHLD: case X86_INS_SHRD:
+    out->flags_written = 0;
+    break;
+  default:
+    break;
+  }
+  for (int i = 0; i < 4; i++) {
+    uint8_t prefix = insn->detail->x86.prefix[i];
+    if (prefix == X86_PREFIX_REP || prefix == X86_PREFIX_REPNE) out->flags_written = 0;
+  }
   out->touches_rcx = 1;
   out->registers_written = 0xffff;
   cs_regs read, written;

@@ -181,6 +181,17 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
     #expect(Array(stub.code[offset..<(offset + 3)]) == [0x44, 0x39, 0xe3])
   }
 
+  /// A shift by %cl may shift by zero and leave the flags alone, so it does not count as
+  /// setting them; an add does. (1000: shl %cl,%rbp or add $1,%rbp; then jle 1000.)
+  @Test func aShiftByClDoesNotKillTheFlags() throws {
+    let shift: [UInt8] = [0x48, 0xd3, 0xe5, 0x7e, 0xfb] + Array(repeating: 0x90, count: 32)
+    let add: [UInt8] = [0x48, 0x83, 0xc5, 0x01, 0x7e, 0xfa] + Array(repeating: 0x90, count: 32)
+    let shiftPath = try #require(CompareStub.loopPath(from: 0x1000, window: shift, windowStart: 0x1000))
+    let addPath = try #require(CompareStub.loopPath(from: 0x1000, window: add, windowStart: 0x1000))
+    #expect(!CompareStub.flagsAreDead(along: shiftPath))
+    #expect(CompareStub.flagsAreDead(along: addPath))
+  }
+
   @Test func recognizesInterruptibleStringInstructions() throws {
     let movsq = try #require(RepeatedString(bytes: [0xf3, 0x48, 0xa5]))
     #expect(movsq.length == 3 && movsq.elementSize == 8 && movsq.usesSource)
