@@ -18,7 +18,7 @@ let package = Package(
     .target(name: "LinuxTrace", dependencies: ["CSupport"]),
     .target(name: "Syscalls", dependencies: ["CSupport"]),
     .target(name: "TraceFormat", dependencies: ["CZstd", "CXXHash"]),
-    .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport"]),
+    .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
     .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
     .target(name: "GDBRemote"),
     .executableTarget(

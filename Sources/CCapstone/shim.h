@@ -286,3 +286,90 @@ static inline long rewind_list_branches(const uint8_t *code, size_t size, uint64
   cs_free(insn, 1);
   return count;
 }
+
+/* The memory operands near a code point, as candidates for its memory signature: the
+   instructions reached from `point` within `code` (which starts at `address`) along plain
+   fall-through, both sides of a jcc and direct jmps, at most `max_instructions` of them.
+   Each operand's address is computed from `regs` (user_regs_struct order), as the registers
+   are at the point: for an instruction further on it may not be the address that
+   instruction will use, but it is still memory whose value tells passes apart. lea, operands
+   with a segment prefix (TLS) and sizes other than 1, 2, 4 and 8 are left out. Returns how
+   many went into `addresses`/`sizes` (at most `capacity`). */
+static inline int rewind_code_point_operands(const uint8_t *code, size_t size, uint64_t address, uint64_t point,
+                                             const uint64_t *regs, int max_instructions, uint64_t *addresses,
+                                             uint8_t *sizes, int capacity) {
+  static __thread csh handle;
+  static __thread int opened;
+  if (!opened) {
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return 0;
+    cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+    opened = 1;
+  }
+  /* user_regs_struct word of each x86 register id used as a base or index. */
+  static const struct { uint16_t reg; int word; } words[] = {
+      {X86_REG_RAX, 10}, {X86_REG_RCX, 11}, {X86_REG_RDX, 12}, {X86_REG_RBX, 5}, {X86_REG_RSP, 19},
+      {X86_REG_RBP, 4},  {X86_REG_RSI, 13}, {X86_REG_RDI, 14}, {X86_REG_R8, 9},   {X86_REG_R9, 8},
+      {X86_REG_R10, 7},  {X86_REG_R11, 6},  {X86_REG_R12, 3},  {X86_REG_R13, 2},  {X86_REG_R14, 1},
+      {X86_REG_R15, 0},
+  };
+  uint64_t queue[64];
+  int head = 0, tail = 0, seen = 0, found = 0;
+  queue[tail++] = point;
+  cs_insn *insn = cs_malloc(handle);
+  while (head < tail && seen < max_instructions && found < capacity) {
+    uint64_t at = queue[head++];
+    if (at < address || at >= address + size) continue;
+    int repeated = 0;
+    for (int i = 0; i < head - 1; i++) repeated |= queue[i] == at;
+    if (repeated) continue;
+    const uint8_t *cursor = code + (at - address);
+    size_t left = size - (at - address);
+    uint64_t pc = at;
+    if (!cs_disasm_iter(handle, &cursor, &left, &pc, insn)) continue;
+    seen++;
+    const cs_x86 *x86 = &insn->detail->x86;
+    for (int i = 0; i < x86->op_count && found < capacity; i++) {
+      const cs_x86_op *op = &x86->operands[i];
+      if (op->type != X86_OP_MEM || insn->id == X86_INS_LEA || op->mem.segment != X86_REG_INVALID) continue;
+      if (op->size != 1 && op->size != 2 && op->size != 4 && op->size != 8) continue;
+      uint64_t ea = (uint64_t)op->mem.disp;
+      int known = 1;
+      for (int part = 0; part < 2; part++) {
+        uint16_t reg = part == 0 ? op->mem.base : op->mem.index;
+        uint64_t scale = part == 0 ? 1 : (uint64_t)op->mem.scale;
+        if (reg == X86_REG_INVALID) continue;
+        if (reg == X86_REG_RIP) {
+          ea += pc; /* pc is past the instruction now */
+          continue;
+        }
+        int word = -1;
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+          if (words[w].reg == reg) word = words[w].word;
+        if (word < 0) known = 0;
+        else ea += regs[word] * scale;
+      }
+      if (!known) continue;
+      int duplicate = 0;
+      for (int k = 0; k < found; k++) duplicate |= addresses[k] == ea;
+      if (duplicate) continue;
+      addresses[found] = ea;
+      sizes[found] = op->size;
+      found++;
+    }
+    /* Where control goes next. */
+    int is_jump = cs_insn_group(handle, insn, CS_GRP_JUMP);
+    int is_end = cs_insn_group(handle, insn, CS_GRP_RET) || cs_insn_group(handle, insn, CS_GRP_CALL) ||
+                 cs_insn_group(handle, insn, CS_GRP_INT) || cs_insn_group(handle, insn, CS_GRP_IRET);
+    uint64_t target = 0;
+    if (is_jump && x86->op_count == 1 && x86->operands[0].type == X86_OP_IMM) target = (uint64_t)x86->operands[0].imm;
+    if (is_end || tail + 2 > 64) continue;
+    if (is_jump) {
+      if (target) queue[tail++] = target;
+      if (insn->id != X86_INS_JMP) queue[tail++] = pc; /* a jcc falls through too */
+    } else {
+      queue[tail++] = pc;
+    }
+  }
+  cs_free(insn, 1);
+  return found;
+}

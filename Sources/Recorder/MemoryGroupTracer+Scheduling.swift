@@ -109,7 +109,10 @@ extension MemoryGroupTracer {
   func preempted(_ task: RecordedTask) throws {
     task.isBeingPreempted = false
     let registers = try registers(of: task)
-    post(for: task.tid) { index in .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers)) }
+    let memory = codePointMemory(of: task, at: registers)
+    post(for: task.tid) { index in
+      .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory))
+    }
     scheduler.waiting.append((task.tid, .syscall, nil))
     if scheduler.holder == task.tid { try passToken() }
   }

@@ -24,11 +24,15 @@ extension MemoryGroupTracer {
       try runInUser(task)
       return
     }
+    // Sent by a process or the kernel (not raised by the instruction): replay delivers it
+    // at this code point, which its memory helps tell from other passes.
+    let raisedByCPU = signal.canBeSynchronousFault && code > 0
+    let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
     post(for: task.tid) { index in
       .signal(
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
-          registers: registers))
+          registers: registers, memory: memory))
     }
     try runInUser(task, signal: signal)
   }

@@ -75,7 +75,7 @@ struct CompareStub {
   /// Builds the stub for `site` at `address`, comparing `target`'s registers in `order`
   /// (indices into `Registers.words`; `fsBaseIndex` uses rdfsbase). Nil when a rel32 cannot
   /// reach from `address`.
-  init?(site: PatchSite, at address: UInt64, scratch: UInt64, target: Registers, order: [Int]) {
+  init?(site: PatchSite, at address: UInt64, scratch: UInt64, target: Registers, order: [Int], memory: [CodePointMemory] = []) {
     var a = Assembler(base: address)
     // Instructions the site starts with before the code point run first.
     var relocated: [UInt64] = []
@@ -107,7 +107,7 @@ struct CompareStub {
       guard a.movFromMemory(rcxFrom: scratch) else { return nil }
       checks = checks.dropFirst()
     }
-    guard let trap = a.fullCompare(checks, target: target, leave: displacedCopy) else { return nil }
+    guard let trap = a.fullCompare(checks, target: target, memory: memory, leave: displacedCopy) else { return nil }
     let displaced = a.address
     for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
       if i > codePointIndex { relocated.append(a.address) }
@@ -144,7 +144,7 @@ struct CompareStub {
   /// `windowStart`), or meets a call, a return or an instruction that cannot move.
   init?(
     loopAt site: PatchSite, window: [UInt8], windowStart: UInt64, at address: UInt64, scratch: UInt64,
-    target: Registers, order: [Int]
+    target: Registers, order: [Int], memory: [CodePointMemory] = []
   ) {
     let codePoint = site.codePoint
     guard let first = order.first, first != 19,
@@ -250,7 +250,7 @@ struct CompareStub {
       let entry = a.address
       if let fromPatch { a.patch32(at: fromPatch.jump, to: entry) }
       func rejoin(_ a: inout Assembler) -> Bool { a.jump(to: body) }
-      guard let trap = a.fullCompare(order[...], target: target, leave: rejoin) else { return nil }
+      guard let trap = a.fullCompare(order[...], target: target, memory: memory, leave: rejoin) else { return nil }
       let displaced = a.address
       guard rejoin(&a) else { return nil }
       for exit in exits {
@@ -305,7 +305,8 @@ struct CompareStub {
     if keepsRcx { guard a.movFromMemory(rcxFrom: scratch) else { return nil } }
     // A pass the full compare rejects goes on with the code point's instruction.
     func rejoin(_ a: inout Assembler) -> Bool { (!keepsRcx || a.movToMemory(rcxTo: scratch)) && a.jump(to: body) }
-    guard let trap = a.fullCompare(order.dropFirst(), target: target, compareFlags: !comparesWithCmp, leave: rejoin)
+    guard
+      let trap = a.fullCompare(order.dropFirst(), target: target, memory: memory, compareFlags: !comparesWithCmp, leave: rejoin)
     else { return nil }
     let displaced = a.address
     guard rejoin(&a) else { return nil }
@@ -479,7 +480,8 @@ struct Assembler {
   /// that differs falls through into its own way out (`leave`, with rcx and rdx restored),
   /// so it takes no jump here; a way out too long for jrcxz's rel8 jumps to a shared one.
   mutating func fullCompare(
-    _ checks: ArraySlice<Int>, target: Registers, compareFlags: Bool = true, leave: (inout Assembler) -> Bool
+    _ checks: ArraySlice<Int>, target: Registers, memory: [CodePointMemory] = [], compareFlags: Bool = true,
+    leave: (inout Assembler) -> Bool
   ) -> UInt64? {
     emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
     emit(0x51, 0x52)  // push %rcx; push %rdx
@@ -488,6 +490,26 @@ struct Assembler {
       a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
     }
     var sharedExitJumps: [Int] = []
+    /// Compares the register encoded `source` with `expected`; a pass that differs leaves.
+    func compare(_ source: UInt8, with expected: UInt64, _ a: inout Assembler) -> Bool {
+      a.compareRcx(with: expected, register: source)
+      a.emit(0xe3)  // jrcxz next
+      let next = a.here
+      a.emit(0)
+      let exitStart = a.here
+      restoreScratch(&a)
+      guard leave(&a) else { return false }
+      if a.here - (next + 1) < 128 {
+        a.patch8(at: next, to: a.here)
+      } else {
+        a.bytes.removeSubrange(exitStart...)
+        a.bytes[next] = 5
+        a.emit(0xe9)  // jmp sharedExit
+        sharedExitJumps.append(a.here)
+        a.emit32(0)
+      }
+      return true
+    }
     for index in checks {
       var source: UInt8
       switch index {
@@ -499,22 +521,21 @@ struct Assembler {
         guard let entry = CompareStub.generalRegisters.first(where: { $0.index == index }) else { return nil }
         source = entry.encoding
       }
-      compareRcx(with: target.words[index], register: source)
-      emit(0xe3)  // jrcxz next
-      let next = here
-      emit(0)
-      let exitStart = here
-      restoreScratch(&self)
-      guard leave(&self) else { return nil }
-      if here - (next + 1) < 128 {
-        patch8(at: next, to: here)
-      } else {
-        bytes.removeSubrange(exitStart...)
-        bytes[next] = 5
-        emit(0xe9)  // jmp sharedExit
-        sharedExitJumps.append(here)
-        emit32(0)
+      guard compare(source, with: target.words[index], &self) else { return nil }
+    }
+    // The code point's memory, once every register matched: a loop that changes only memory
+    // stays in the stub instead of trapping at each pass.
+    for word in memory {
+      emit(0x48, 0xba)  // movabs $address,%rdx
+      emit64(word.address)
+      switch word.size {
+      case 8: emit(0x48, 0x8b, 0x12)  // mov (%rdx),%rdx
+      case 4: emit(0x8b, 0x12)  // mov (%rdx),%edx
+      case 2: emit(0x0f, 0xb7, 0x12)  // movzwl (%rdx),%edx
+      case 1: emit(0x0f, 0xb6, 0x12)  // movzbl (%rdx),%edx
+      default: return nil
       }
+      guard compare(2, with: word.value, &self) else { return nil }
     }
     if !compareFlags {
       // The flags are dead here and the stub's own compare changed them: the tracer sets

@@ -21,10 +21,19 @@ extension ReplaySession {
   ///
   /// An instruction that needed the stub once (a timer hitting a hot loop again and again)
   /// gets it at once next time: the two watched passes cost more than the stub's set-up.
-  func runToCodePoint(_ target: Registers, _ task: ReplayTask, index: UInt64, activity: String) throws {
+  ///
+  /// `memory` is the rest of the signature (`CodePointMemory`): a pass whose registers match
+  /// is the point only if memory holds those values too.
+  func runToCodePoint(
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+  ) throws {
     codePointsReached += 1
+    targetMemory = memory
+    defer { targetMemory = [] }
     let current = try currentRegisters(task)
-    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty { return }
+    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(task).isEmpty {
+      return
+    }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
     // (Not from a stop just by the point: one inside the bytes the patch displaces would
@@ -78,7 +87,8 @@ extension ReplaySession {
       // The #DB exception sets orig_rax to -1 (kernel bookkeeping, not a CPU register):
       // compare without it, then give back the recorded one, which restart logic reads.
       var registers = try currentRegisters(task)
-      let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
+      let differences =
+        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(task)
       if differences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
@@ -129,7 +139,8 @@ extension ReplaySession {
       // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded
       // one; likewise the flags, when the stub's compare set them (they are dead here).
       if installed.stub.clobbersFlags { registers.eflags = target.eflags }
-      let differences = registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax])
+      let differences =
+        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(task)
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
       if differences.isEmpty || iterations != nil {
         try task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
@@ -195,7 +206,19 @@ extension ReplaySession {
 
   /// A thread preempted at a code point: run it there and leave it stopped.
   func replayPreemption(_ event: PreemptionEvent, _ task: ReplayTask) throws {
-    try runToCodePoint(event.registers, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
+    try runToCodePoint(
+      event.registers, memory: event.memory, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
+  }
+
+  /// How memory differs from the code point's (`targetMemory`), a line per word.
+  func memoryDifferences(_ task: ReplayTask) -> [String] {
+    targetMemory.compactMap { word in
+      guard let bytes = try? task.tracee.readMemory(at: word.address, count: Int(word.size)) else {
+        return "memory at \(hex(word.address)): unreadable"
+      }
+      let value = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+      return value == word.value ? nil : "memory at \(hex(word.address)): recorded \(hex(word.value)), replayed \(hex(value))"
+    }
   }
 
   /// An execute breakpoint in DR0, leaving a debugger's DR1-DR3 enabled.

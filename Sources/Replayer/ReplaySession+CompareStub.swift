@@ -95,12 +95,14 @@ extension ReplaySession {
       resumeInStub ?? site.codePointIndex == site.codePointIndex
       ? CompareStub(
         loopAt: site, window: window, windowStart: windowStart, at: address, scratch: address + pageSize, target: target,
-        order: order)
+        order: order, memory: targetMemory)
       : nil
     if debugStops && loop == nil {
       printToStandardError("[replay] no loop stub at \(hex(target.rip)): resume \(String(describing: resumeInStub)) of \(site.codePointIndex), site \(hex(site.address)), first \(order.first.map { Registers.names[$0] } ?? "-")")
     }
-    guard let stub = loop ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order),
+    guard
+      let stub = loop
+        ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: targetMemory),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(

@@ -34,10 +34,10 @@ struct EventDecoder {
       let length = Int(try events.readUInt32())
       guard let kind = EventEncoder.EventKind(rawValue: kindByte) else {
         throw ByteReader.Overrun(
-          reason: "unknown event kind \(kindByte) (this rewind knows kinds 1-5)")
+          reason: "unknown event kind \(kindByte) (this rewind knows kinds 1-7)")
       }
       let payloadStart = events.position
-      let event = try readEvent(kind)
+      let event = try readEvent(kind, payloadEnd: payloadStart + length)
       if events.position - payloadStart != length {
         throw ByteReader.Overrun(
           reason:
@@ -51,7 +51,9 @@ struct EventDecoder {
     }
   }
 
-  private mutating func readEvent(_ kind: EventEncoder.EventKind) throws(ByteReader.Overrun)
+  /// `payloadEnd`: where the record ends, so fields added in a later format version can be
+  /// told absent (a version 1 trace).
+  private mutating func readEvent(_ kind: EventEncoder.EventKind, payloadEnd: Int) throws(ByteReader.Overrun)
     -> TraceEvent
   {
     switch kind {
@@ -100,10 +102,11 @@ struct EventDecoder {
       let code = try events.readInt32()
       let siginfo = try events.readCounted()
       let registers = try readRegisters()
+      let memory = try readWords(before: payloadEnd)
       return .signal(
         SignalEvent(
           index: index, tid: tid, signal: signal, code: code, siginfo: siginfo,
-          registers: registers))
+          registers: registers, memory: memory))
     case .rdtsc:
       return .rdtsc(
         RdtscEvent(
@@ -119,7 +122,9 @@ struct EventDecoder {
     case .preemption:
       let index = try events.readUInt64()
       let tid = try events.readInt32()
-      return .preemption(PreemptionEvent(index: index, tid: tid, registers: try readRegisters()))
+      let registers = try readRegisters()
+      return .preemption(
+        PreemptionEvent(index: index, tid: tid, registers: registers, memory: try readWords(before: payloadEnd)))
     case .exit:
       let index = try events.readUInt64()
       let tid = try events.readInt32()
@@ -211,6 +216,18 @@ struct EventDecoder {
       throw ByteReader.Overrun(
         reason: "in the mmaps frame at offset \(offset): \(error.reason)", stream: "mmaps")
     }
+  }
+
+  /// A code point's memory words, if the record (ending at `end`) has them.
+  private mutating func readWords(before end: Int) throws(ByteReader.Overrun) -> [CodePointMemory] {
+    guard events.position < end else { return [] }
+    var words: [CodePointMemory] = []
+    for _ in 0..<(try events.readCount(minimumSize: 17)) {
+      let address = try events.readUInt64()
+      let size = try events.readUInt8()
+      words.append(CodePointMemory(address: address, size: size, value: try events.readUInt64()))
+    }
+    return words
   }
 
   /// Checks that the event records used up the data and mmaps frames exactly.

@@ -1,6 +1,6 @@
 /// Turns `TraceEvent`s into the uncompressed bytes of one frame of each stream.
 ///
-/// Record layout (format version 1; all integers little-endian; `str` is
+/// Record layout (format version 2; all integers little-endian; `str` is
 /// `u32 byteCount | UTF-8`; `regs` is described below):
 ///
 /// `events`: records `u8 kind | u32 payloadLength | payload`. A reader rejects an unknown
@@ -16,12 +16,15 @@
 ///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
 ///                 | u8 outputsWrittenLater
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
+///                 | words
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
-/// kind 6 preemption  u64 index | i32 tid | regs
+/// kind 6 preemption  u64 index | i32 tid | regs | words
 /// kind 7 memoryWrite u64 index | i32 tid | u32 n | chunk*
 /// kind 5 exit     u64 index | i32 tid | u8 how (0 exited, 1 killed) | i32 code or signal
 ///                 | u8 coreDumped
 /// ```
+/// `words` (version 2; absent in version 1) is `u32 n | (u64 address | u8 size | u64 value)*`,
+/// the memory of a code point (`CodePointMemory`).
 /// `chunk` is `u64 address | u64 byteCount`; its bytes are the next `byteCount` bytes of the
 /// `data` frame, so `data` holds only tracee memory, in the order the events name it.
 ///
@@ -113,6 +116,7 @@ struct EventEncoder {
       events.write(e.code)
       events.writeCounted(e.siginfo)
       writeRegisters(e.registers)
+      writeWords(e.memory)
       endRecord(start)
     case .rdtsc(let e):
       let start = beginRecord(.rdtsc)
@@ -135,6 +139,7 @@ struct EventEncoder {
       events.write(e.index)
       events.write(e.tid)
       writeRegisters(e.registers)
+      writeWords(e.memory)
       endRecord(start)
     case .exit(let e):
       let start = beginRecord(.exit)
@@ -163,6 +168,15 @@ struct EventEncoder {
 
   private mutating func endRecord(_ lengthOffset: Int) {
     events.patch(UInt32(events.count - lengthOffset - 4), at: lengthOffset)
+  }
+
+  private mutating func writeWords(_ words: [CodePointMemory]) {
+    events.write(UInt32(words.count))
+    for word in words {
+      events.write(word.address)
+      events.write(word.size)
+      events.write(word.value)
+    }
   }
 
   private mutating func writeChunk(_ chunk: MemoryChunk) {

@@ -17,7 +17,8 @@ public enum TraceError: Error, CustomStringConvertible, Equatable {
     case .notATrace(let path, let reason):
       return "'\(path)' is not a rewind trace: \(reason). Record one with `rewind record PROGRAM`."
     case .unsupportedVersion(let path, let found, let supported):
-      return "trace '\(path)' has format version \(found); this rewind reads \(supported). "
+      return "trace '\(path)' has format version \(found); this rewind reads versions "
+        + "\(TraceHeader.oldestReadableFormatVersion) to \(supported). "
         + "Replay it with the rewind that recorded it, or record again."
     case .corrupted(let path, let stream, let frame, let offset, let reason):
       return "trace '\(path)' is corrupted: stream '\(stream)', frame \(frame) "

@@ -39,10 +39,30 @@ public struct PreemptionEvent: Equatable, Sendable {
   public var index: UInt64
   public var tid: Int32
   public var registers: Registers
-  public init(index: UInt64, tid: Int32, registers: Registers) {
+  /// Memory the code point's nearby instructions use, as it was there (`CodePointMemory`).
+  public var memory: [CodePointMemory]
+  public init(index: UInt64, tid: Int32, registers: Registers, memory: [CodePointMemory] = []) {
     self.index = index
     self.tid = tid
     self.registers = registers
+    self.memory = memory
+  }
+}
+
+/// A value in memory at a code point, part of its signature with the registers: a loop that
+/// changes only memory (a counter incremented in place) passes its instruction again and
+/// again with the same registers, and these values tell those passes apart. The recorder
+/// takes them at the operands of the instructions around the point.
+public struct CodePointMemory: Equatable, Sendable {
+  public var address: UInt64
+  /// 1, 2, 4 or 8 bytes.
+  public var size: UInt8
+  /// The value, little-endian, zero-extended.
+  public var value: UInt64
+  public init(address: UInt64, size: UInt8, value: UInt64) {
+    self.address = address
+    self.size = size
+    self.value = value
   }
 }
 
@@ -238,8 +258,11 @@ public struct SignalEvent: Equatable, Sendable {
   public var siginfo: [UInt8]
   /// Registers at the signal-delivery-stop.
   public var registers: Registers
+  /// For a signal sent by a process or timer (delivered at a code point): memory there.
+  public var memory: [CodePointMemory]
   public init(
-    index: UInt64, tid: Int32, signal: Int32, code: Int32, siginfo: [UInt8], registers: Registers
+    index: UInt64, tid: Int32, signal: Int32, code: Int32, siginfo: [UInt8], registers: Registers,
+    memory: [CodePointMemory] = []
   ) {
     self.index = index
     self.tid = tid
@@ -247,6 +270,7 @@ public struct SignalEvent: Equatable, Sendable {
     self.code = code
     self.siginfo = siginfo
     self.registers = registers
+    self.memory = memory
   }
 }
 

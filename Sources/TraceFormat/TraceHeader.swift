@@ -8,7 +8,9 @@ import Foundation
 /// syscall table may decode the recorded calls differently.
 public struct TraceHeader: Codable, Equatable, Sendable {
   /// Bump when the byte layout of a stream or of this header changes (see `TraceWriter`).
-  public static let currentFormatVersion = 1
+  public static let currentFormatVersion = 2
+  /// The oldest version this rewind reads: version 2 only added the memory of code points.
+  public static let oldestReadableFormatVersion = 1
 
   public var formatVersion: Int
   /// The version of the rewind that recorded the trace.

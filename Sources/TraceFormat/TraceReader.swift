@@ -145,7 +145,7 @@ public final class TraceReader {
       throw .notATrace(
         path: directory, reason: "its header.json has no formatVersion (is it damaged?)")
     }
-    if version != TraceHeader.currentFormatVersion {
+    if !(TraceHeader.oldestReadableFormatVersion...TraceHeader.currentFormatVersion).contains(version) {
       throw .unsupportedVersion(
         path: directory, found: version, supported: TraceHeader.currentFormatVersion)
     }

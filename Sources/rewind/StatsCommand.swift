@@ -43,7 +43,9 @@ extension Rewind {
       print("rdtsc      \(s.rdtscReads) reads")
       print("preempted  \(s.preemptions) times")
       let asynchronous = s.asynchronousSignals
-      print("code points \(s.preemptions + asynchronous) (\(s.preemptions) preemptions, \(asynchronous) signals sent by processes or timers)")
+      print(
+        "code points \(s.preemptions + asynchronous) (\(s.preemptions) preemptions, \(asynchronous) signals sent by processes or timers; "
+          + "\(s.codePointsWithMemory) with memory in their signature)")
       if let replayed, let reached = replayed["codePointsReached"] as? Int, let rejected = replayed["passesRejected"] as? Int {
         // Passes the in-process compare stub turns away never reach rewind, so they are not
         // in the count; the hardware breakpoint's are.
@@ -83,6 +85,7 @@ extension Rewind {
         "signals": s.signals,
         "rdtscReads": s.rdtscReads,
         "preemptions": s.preemptions,
+        "codePointsWithMemory": s.codePointsWithMemory,
         "memoryBytesRecorded": s.memoryBytesRecorded,
         "streamBytes": streams,
         "mappedFileBytes": files,

@@ -25,6 +25,8 @@ struct TraceStatistics {
   var rdtscReads = 0
   /// Threads stopped at a code point so another could run.
   var preemptions = 0
+  /// Code points whose signature includes memory (`CodePointMemory`).
+  var codePointsWithMemory = 0
   var memoryBytesRecorded = 0
   var processes: [Int32: ProcessCount] = [:]
   var processOrder: [Int32] = []
@@ -45,6 +47,7 @@ struct TraceStatistics {
       eventsByKind["signal", default: 0] += 1
       signals[Signal(rawValue: e.signal).description, default: 0] += 1
       if !(Signal(rawValue: e.signal).canBeSynchronousFault && e.code > 0) { asynchronousSignals += 1 }
+      if !e.memory.isEmpty { codePointsWithMemory += 1 }
     case .rdtsc:
       eventsByKind["rdtsc", default: 0] += 1
       rdtscReads += 1
@@ -54,9 +57,10 @@ struct TraceStatistics {
       memoryBytesRecorded += e.initialStack.bytes.count
     case .memoryWrite:
       eventsByKind["memoryWrite", default: 0] += 1
-    case .preemption:
+    case .preemption(let e):
       eventsByKind["preemption", default: 0] += 1
       preemptions += 1
+      if !e.memory.isEmpty { codePointsWithMemory += 1 }
     case .exit(let e):
       eventsByKind["exit", default: 0] += 1
       processes[e.tid, default: ProcessCount()].exit = e.status

@@ -27,6 +27,17 @@ import Testing
 
   /// SIGALRM landing inside libc's memcpy, memset and strlen, far from the program and often
   /// between two iterations of a `rep movsb` or `rep stosb`, which no pass starts at.
+  /// Signals in a loop that changes only memory (a locked increment of a global): every
+  /// pass has the same registers, and only the memory recorded with each code point tells
+  /// the right one. Without it replay delivered each signal at the first pass and diverged.
+  @Test(arguments: 1...3) func alarmsInALoopThatChangesOnlyMemory(run: Int) throws {
+    let result = try assertRecordReplay("memory_only_loop")
+    #expect(result.record.stdout.contains("counter at the signals: "), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    #expect((object["codePointsWithMemory"] as? Int ?? 0) >= 8, "\(stats.stdout)")
+  }
+
   @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
     let result = try assertRecordReplay("alarm_in_libc")
     #expect(result.record.stdout.contains("20 signals; the loop had run"), "\(result.record.summary)")

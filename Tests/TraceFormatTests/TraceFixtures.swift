@@ -60,6 +60,18 @@ func everyKindOfEvent() -> [TraceEvent] {
       SignalEvent(
         index: 4, tid: 100, signal: 11, code: 1, siginfo: (0..<128).map { UInt8($0) },
         registers: registers(seed: 3))),
+    .signal(
+      SignalEvent(
+        index: 4, tid: 100, signal: 14, code: 0x80, siginfo: Array(repeating: 7, count: 128),
+        registers: registers(seed: 4),
+        memory: [
+          CodePointMemory(address: 0x5555_5555_8034, size: 4, value: 17),
+          CodePointMemory(address: 0x7fff_ffff_e000, size: 8, value: .max),
+        ])),
+    .preemption(
+      PreemptionEvent(
+        index: 4, tid: 101, registers: registers(seed: 5), memory: [CodePointMemory(address: 0x1000, size: 1, value: 0xff)])),
+    .preemption(PreemptionEvent(index: 4, tid: 100, registers: registers(seed: 6))),
     .rdtsc(RdtscEvent(index: 5, tid: 100, rip: 0x40_1234, isRdtscp: true, value: .max, aux: 3)),
     .rdtsc(RdtscEvent(index: 6, tid: 100, rip: 0x40_1236, isRdtscp: false, value: 0, aux: 0)),
     .exit(ExitEvent(index: 7, tid: 101, status: .killed(signal: 9, coreDumped: true))),
