@@ -36,7 +36,7 @@ int main(void) {
   printf("counter at the signals:");
   for (int i = 0; i < SIGNALS; i++) {
     printf(" %d", seen[i]);
-    if (i > 0) check(seen[i] > seen[i - 1]);
+    if (i > 0) check(seen[i] >= seen[i - 1]); /* equal when a signal waited at the sigreturn */
   }
   printf("\n");
   puts("EXIT-SUCCESS");
