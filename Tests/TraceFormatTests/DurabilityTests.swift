@@ -149,6 +149,29 @@ import Testing
     #expect(throws: EventDecoder.Failure.self) { _ = try decoder.next() }
   }
 
+  /// A version 1 signal or preemption record ends at its registers: it reads back with no
+  /// code point memory (version 2 appended `u32 n | words`).
+  @Test func versionOneCodePointsReadWithoutMemory() throws {
+    let events: [TraceEvent] = [
+      .signal(SignalEvent(index: 0, tid: 7, signal: 14, code: 0x80, siginfo: Array(repeating: 1, count: 128), registers: Registers())),
+      .preemption(PreemptionEvent(index: 1, tid: 7, registers: Registers())),
+    ]
+    var versionOne: [UInt8] = []
+    for event in events {
+      var encoder = EventEncoder()
+      encoder.encode(event)
+      // Drop the empty word list (u32 0) and shorten the length to match.
+      var record = Array(encoder.events.bytes.dropLast(4))
+      let length = UInt32(record.count - 5)
+      record.replaceSubrange(1..<5, with: withUnsafeBytes(of: length.littleEndian, Array.init))
+      versionOne += record
+    }
+    var decoder = EventDecoder(events: versionOne, data: [], mmaps: [])
+    #expect(try decoder.next() == events[0])
+    #expect(try decoder.next() == events[1])
+    #expect(try decoder.next() == nil)
+  }
+
   private func flipByte(in path: String, at offset: Int) throws {
     let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
     defer { try? handle.close() }
