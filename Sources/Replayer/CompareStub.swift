@@ -273,26 +273,44 @@ struct CompareStub {
       guard let entered = patchEntry(&a, saveRcx: keepsRcx) else { return nil }
       fromPatch = entered
     }
+    // The copy ends with the loop's own closing branch (the last taken jcc or jmp of the
+    // path) where it can, so that a pass takes no jump the loop did not: what follows that
+    // branch comes first, then the compare, the code point's instruction, and the rest.
+    let closing =
+      path.indices.last(where: { i in
+        let kind = Int32(path[i].instruction.decoded.kind)
+        return i > 0 && (kind == Int32(REWIND_INSTRUCTION_JUMP) || (kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) && path[i].takesBranch))
+      }) ?? 0
     let rest = a.address
-    for step in path.dropFirst() {
+    for step in path[(closing == 0 ? 1 : closing + 1)...] {
       guard emit(step, &a) else { return nil }
     }
     a.patch32(at: toTop, to: a.address)
     if let fromPatch { a.patch32(at: fromPatch.jump, to: a.address) }
+    // The jump to `more` is a je rel32, or a jrcxz, which has only a rel8.
     if let expected, comparesWithCmp {
       a.emit(firstEncoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (firstEncoding & 7))
       a.emit32(UInt32(bitPattern: expected))
-      a.emit(0x74)  // je more
+      a.emit(0x0f, 0x84)  // je more
     } else {
       a.compareRcx(with: target.words[first], register: firstEncoding)
       a.emit(0xe3)  // jrcxz more
     }
     let toMore = a.here
-    a.emit(0)
+    if comparesWithCmp { a.emit32(0) } else { a.emit(0) }
     let body = a.address
-    guard CompareStub.closeLoop(path[0], rest: rest, &a, emit: emit, leave: leave) else { return nil }
-    guard a.here - (toMore + 1) < 128 else { return nil }
-    a.patch8(at: toMore, to: a.here)
+    if closing > 0 {
+      for step in path[..<closing] {
+        guard emit(step, &a) else { return nil }
+      }
+    }
+    guard CompareStub.closeLoop(path[closing], rest: rest, &a, emit: emit, leave: leave) else { return nil }
+    if comparesWithCmp {
+      a.patch32(at: toMore, to: a.address)
+    } else {
+      guard a.here - (toMore + 1) < 128 else { return nil }
+      a.patch8(at: toMore, to: a.here)
+    }
     a.emit(0xe9)  // more: jmp to the full compare
     let toFullCompare = a.here
     a.emit32(0)

@@ -65,7 +65,8 @@ int main(void) {
   while (alarms < 3) pause();
   struct itimerval off = {{0, 0}, {0, 0}};
   check(setitimer(ITIMER_REAL, &off, NULL) == 0);
-  printf("alarms %d, seen %d %d %d\n", (int)alarms, seen[0] > 0, seen[1], seen[2]);
+  /* Another SIGALRM may come between the loop's last test and the setitimer that stops them. */
+  printf("alarms %s, seen %d %d %d\n", alarms >= 3 ? "3 or more" : "too few", seen[0] > 0, seen[1], seen[2]);
   puts("EXIT-SUCCESS");
   return 0;
 }

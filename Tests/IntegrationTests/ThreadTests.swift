@@ -50,7 +50,7 @@ import Testing
   /// epoll over timerfd, eventfd and signalfd, then SIGALRM from setitimer during pause().
   @Test(arguments: 1...3) func descriptorEventsAndTimers(run: Int) throws {
     let result = try assertRecordReplay("fd_events")
-    #expect(result.record.stdout.contains("alarms 3, seen 1 1 1\n"), "\(result.record.summary)")
+    #expect(result.record.stdout.contains("alarms 3 or more, seen 1 1 1\n"), "\(result.record.summary)")
   }
 
   /// A handler on the alternate signal stack interrupts a read that SA_RESTART restarts.

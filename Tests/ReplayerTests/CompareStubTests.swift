@@ -135,7 +135,7 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
       let site = try PatchSite.plan(at: codePoint, codePoint: codePoint, code: code(from: codePoint)).get()
       return try #require(loopStub(site, rip: codePoint, rbp: rbp))
     }
-    let cmpRbp: [UInt8] = [0x48, 0x81, 0xfd, 0x40, 0xe2, 0x01, 0x00, 0x74]  // cmp $123456,%rbp; je
+    let cmpRbp: [UInt8] = [0x48, 0x81, 0xfd, 0x40, 0xe2, 0x01, 0x00, 0x0f, 0x84]  // cmp $123456,%rbp; je rel32
     func contains(_ code: [UInt8], _ part: [UInt8]) -> Bool {
       code.count >= part.count && (0...(code.count - part.count)).contains { Array(code[$0..<($0 + part.count)]) == part }
     }
@@ -145,9 +145,13 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
     }
     // Before the jle the flags are live; the cmp goes before `cmp %ebx,%eax` at 12ba, which
     // sets them again and leaves rbp alone, and the stub compares the flags itself.
+    // From the add at 12b0 the copy still ends with the loop's own jle (0f 8e) back to its
+    // top, not with an inverted jg (0f 8f) out and a jmp back.
+    let fromAdd = try stub(at: 0x12b0, rbp: 123_456)
+    #expect(contains(fromAdd.code, [0x0f, 0x8e]) && !contains(fromAdd.code, [0x0f, 0x8f]))
     let beforeJump = try stub(at: 0x12bc, rbp: 123_456)
-    #expect(!beforeJump.clobbersFlags && !contains(beforeJump.code, cmpRbp))
-    #expect(contains(beforeJump.code, Array(cmpRbp.dropLast()) + [0x0f, 0x84]))
+    #expect(!beforeJump.clobbersFlags && contains(beforeJump.code, cmpRbp))
+    #expect(beforeJump.firstCompare.hasPrefix("cmp/je of rbp before 0x12ba"))
     let path = try #require(CompareStub.loopPath(from: 0x12bc, window: loop, windowStart: loopStart))
     #expect(path.map(\.instruction.address) == [0x12bc, 0x12ab, 0x12ae, 0x12b0, 0x12b4, 0x12ba])
     #expect(CompareStub.earlyCheckIndex(path, register: 5) == 5)  // rbp
