@@ -46,14 +46,9 @@ static void print_counters(const char *timer, unsigned long total) {
 }
 
 int main(void) {
-  struct sigaction action = {0};
-  action.sa_handler = on_alarm;
-  check(sigaction(SIGALRM, &action, NULL) == 0);
-
-  struct itimerval every2ms = {{0, 2000}, {0, 2000}}, off = {{0, 0}, {0, 0}};
-  check(setitimer(ITIMER_REAL, &every2ms, NULL) == 0);
+  alarm_every(on_alarm, 2000);
   unsigned long total = busy_loop(SIGNALS);
-  check(setitimer(ITIMER_REAL, &off, NULL) == 0);
+  alarm_every(NULL, 0);
   print_counters("setitimer", total);
 
   signals = 0;

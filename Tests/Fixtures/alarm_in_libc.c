@@ -21,11 +21,7 @@ static void on_alarm(int signal) {
 }
 
 int main(void) {
-  struct sigaction action = {0};
-  action.sa_handler = on_alarm;
-  check(sigaction(SIGALRM, &action, NULL) == 0);
-  struct itimerval every2ms = {{0, 2000}, {0, 2000}}, off = {{0, 0}, {0, 0}};
-  check(setitimer(ITIMER_REAL, &every2ms, NULL) == 0);
+  alarm_every(on_alarm, 2000);
   unsigned long checksum = 0;
   while (signals < SIGNALS) {
     /* Every call gets other pointers and lengths, so no two passes look alike. */
@@ -38,7 +34,7 @@ int main(void) {
     checksum += (unsigned char)destination[at + length / 2];
     progress++;
   }
-  check(setitimer(ITIMER_REAL, &off, NULL) == 0);
+  alarm_every(NULL, 0);
   printf("%d signals; the loop had run", SIGNALS);
   for (int i = 0; i < SIGNALS; i++) printf(" %lu", seen[i]);
   printf(" times; checksum %lu\n", checksum);

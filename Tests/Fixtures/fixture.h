@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -42,6 +44,18 @@ static inline const char *fixture_tmpdir(const char *from_argv) {
   if (from_argv != NULL && from_argv[0] != '\0') return from_argv;
   const char *env = getenv("TMPDIR");
   return (env != NULL && env[0] != '\0') ? env : "/tmp";
+}
+
+/* SIGALRM every `microseconds` from setitimer(ITIMER_REAL), handled by `handler` (when not
+   NULL); 0 microseconds stops it. */
+static inline void alarm_every(void (*handler)(int), long microseconds) {
+  if (handler) {
+    struct sigaction action = {0};
+    action.sa_handler = handler;
+    check(sigaction(SIGALRM, &action, NULL) == 0);
+  }
+  struct itimerval interval = {{0, microseconds}, {0, microseconds}};
+  check(setitimer(ITIMER_REAL, &interval, NULL) == 0);
 }
 
 #endif

@@ -20,11 +20,7 @@ static void on_alarm(int signal) {
 }
 
 int main(void) {
-  struct sigaction action = {0};
-  action.sa_handler = on_alarm;
-  check(sigaction(SIGALRM, &action, NULL) == 0);
-  struct itimerval every2ms = {{0, 2000}, {0, 2000}}, off = {{0, 0}, {0, 0}};
-  check(setitimer(ITIMER_REAL, &every2ms, NULL) == 0);
+  alarm_every(on_alarm, 2000);
   __asm__ volatile("1:\n\t"
                    "lock incl %0\n\t"
                    "cmpl %2, %1\n\t"
@@ -32,7 +28,7 @@ int main(void) {
                    : "+m"(counter)
                    : "m"(signals), "r"(SIGNALS)
                    : "cc");
-  check(setitimer(ITIMER_REAL, &off, NULL) == 0);
+  alarm_every(NULL, 0);
   printf("counter at the signals:");
   for (int i = 0; i < SIGNALS; i++) {
     printf(" %d", seen[i]);
