@@ -60,7 +60,14 @@ extension Tracee {
 
   /// Reads one little-endian 64-bit word.
   public func readWord(at address: UInt64) throws(Errno) -> UInt64 {
-    let bytes = try readMemory(at: address, count: 8)
-    return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    try readValue(at: address, size: 8)
+  }
+
+  /// Reads a little-endian value of `size` bytes (1 to 8), zero-extended.
+  public func readValue(at address: UInt64, size: Int) throws(Errno) -> UInt64 {
+    precondition((1...8).contains(size))
+    var word = [UInt8](repeating: 0, count: 8)
+    word.replaceSubrange(0..<size, with: try readMemory(at: address, count: size))
+    return UInt64(littleEndian: word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
   }
 }

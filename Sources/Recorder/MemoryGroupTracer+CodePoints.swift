@@ -35,9 +35,8 @@ extension MemoryGroupTracer {
         let mapping = maps.first(where: { $0.start <= address && address + size <= $0.end }),
         mapping.permissions.hasPrefix("r"), mapping.permissions.hasSuffix("p"),
         !["[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]"].contains(mapping.name),
-        let bytes = try? task.tracee.readMemory(at: address, count: Int(size))
+        let value = try? task.tracee.readValue(at: address, size: Int(size))
       else { continue }
-      let value = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
       memory.append(CodePointMemory(address: address, size: UInt8(size), value: value))
     }
     return memory

@@ -28,10 +28,8 @@ extension ReplaySession {
     _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
   ) throws {
     codePointsReached += 1
-    targetMemory = memory
-    defer { targetMemory = [] }
     let current = try currentRegisters(task)
-    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(task).isEmpty {
+    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty {
       return
     }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
@@ -39,26 +37,26 @@ extension ReplaySession {
     // (Not from a stop just by the point: one inside the bytes the patch displaces would
     // resume in the stub's copy of them, which only the slower stub form has.)
     if let changing = hotLoopPoints[target.rip], current.rip == target.rip || current.rip &- target.rip &+ 32 > 64,
-      case .success(let installed) = try installCompareStub(for: target, task, current: current, changing: changing, ignoring: ignored)
+      case .success(let installed) = try installCompareStub(for: target, memory: memory, task, current: current, changing: changing, ignoring: ignored)
     {
       codePointsReachedByStub += 1
-      try runToCodePoint(target, task, through: installed, repeated: repeated, index: index, activity: activity)
+      try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
       return
     }
     guard
       case .passed(let passes) = try runWithBreakpoint(
-        to: target, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
+        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
-    switch try installCompareStub(for: target, task, current: passes[1], changing: changing, ignoring: ignored) {
+    switch try installCompareStub(for: target, memory: memory, task, current: passes[1], changing: changing, ignoring: ignored) {
     case .success(let installed):
       codePointsReachedByStub += 1
       if hotLoopPoints.count > 256 { hotLoopPoints.removeAll() }
       hotLoopPoints[target.rip] = changing
-      try runToCodePoint(target, task, through: installed, repeated: repeated, index: index, activity: activity)
+      try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
-      _ = try runWithBreakpoint(to: target, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
+      _ = try runWithBreakpoint(to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
     }
   }
 
@@ -71,7 +69,7 @@ extension ReplaySession {
   /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
   /// compare; at most `passLimit` passes that do not match, if given.
   private func runWithBreakpoint(
-    to target: Registers, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
+    to target: Registers, memory: [CodePointMemory], _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
   ) throws -> BreakpointOutcome {
     try armDR0(at: target.rip, task)
     defer { disarmDR0(task) }
@@ -88,7 +86,7 @@ extension ReplaySession {
       // compare without it, then give back the recorded one, which restart logic reads.
       var registers = try currentRegisters(task)
       let differences =
-        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(task)
+        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       if differences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
@@ -115,7 +113,7 @@ extension ReplaySession {
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
   private func runToCodePoint(
-    _ target: Registers, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
     activity: String
   ) throws {
     var rejected = 0
@@ -140,7 +138,7 @@ extension ReplaySession {
       // one; likewise the flags, when the stub's compare set them (they are dead here).
       if installed.stub.clobbersFlags { registers.eflags = target.eflags }
       let differences =
-        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(task)
+        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
       if differences.isEmpty || iterations != nil {
         try task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
@@ -210,13 +208,12 @@ extension ReplaySession {
       event.registers, memory: event.memory, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
   }
 
-  /// How memory differs from the code point's (`targetMemory`), a line per word.
-  func memoryDifferences(_ task: ReplayTask) -> [String] {
-    targetMemory.compactMap { word in
-      guard let bytes = try? task.tracee.readMemory(at: word.address, count: Int(word.size)) else {
+  /// How the task's memory differs from a code point's, a line per word.
+  private func memoryDifferences(_ memory: [CodePointMemory], _ task: ReplayTask) -> [String] {
+    memory.compactMap { word in
+      guard let value = try? task.tracee.readValue(at: word.address, size: Int(word.size)) else {
         return "memory at \(hex(word.address)): unreadable"
       }
-      let value = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
       return value == word.value ? nil : "memory at \(hex(word.address)): recorded \(hex(word.value)), replayed \(hex(value))"
     }
   }

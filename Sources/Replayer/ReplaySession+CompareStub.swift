@@ -51,7 +51,8 @@ extension ReplaySession {
   /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
   func installCompareStub(
-    for target: Registers, _ task: ReplayTask, current: Registers, changing: Set<Int>, ignoring ignored: Set<Int>
+    for target: Registers, memory: [CodePointMemory], _ task: ReplayTask, current: Registers, changing: Set<Int>,
+    ignoring ignored: Set<Int>
   ) throws -> Result<InstalledStub, InjectionRefusal> {
     let stop: InjectionStop
     switch injectionStop(task) {
@@ -95,14 +96,14 @@ extension ReplaySession {
       resumeInStub ?? site.codePointIndex == site.codePointIndex
       ? CompareStub(
         loopAt: site, window: window, windowStart: windowStart, at: address, scratch: address + pageSize, target: target,
-        order: order, memory: targetMemory)
+        order: order, memory: memory)
       : nil
     if debugStops && loop == nil {
       printToStandardError("[replay] no loop stub at \(hex(target.rip)): resume \(String(describing: resumeInStub)) of \(site.codePointIndex), site \(hex(site.address)), first \(order.first.map { Registers.names[$0] } ?? "-")")
     }
     guard
       let stub = loop
-        ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: targetMemory),
+        ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: memory),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     let mapped = try injectSyscall(
@@ -121,7 +122,7 @@ extension ReplaySession {
     }
     if debugStops {
       printToStandardError(
-        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop")\(loop == nil ? "" : " (first compare \(stub.firstCompare))")")
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
     }
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
   }

@@ -60,8 +60,6 @@ public final class ReplaySession {
   public internal(set) var codePointsReachedByStub = 0
   /// A `syscall` instruction found in each process (by real pid), for injected calls.
   var syscallInstructions: [Int32: UInt64] = [:]
-  /// The memory part of the code point being run to (`runToCodePoint`).
-  var targetMemory: [CodePointMemory] = []
   /// Code points that needed a compare stub, with the registers that changed from pass to
   /// pass there (`runToCodePoint`).
   var hotLoopPoints: [UInt64: Set<Int>] = [:]
