@@ -43,6 +43,11 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
   public var canBeSynchronousFault: Bool {
     [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP].contains(rawValue)
   }
+
+  /// Whether this signal, with siginfo's `code`, was raised by the instruction that ran
+  /// (si_code > 0 is the kernel's own) rather than sent by a process or timer: only a sent
+  /// one is delivered at a recorded code point.
+  public func isRaisedByInstruction(code: Int32) -> Bool { canBeSynchronousFault && code > 0 }
 }
 
 /// Sends `signal` to thread `tid` of process `processID`. The C call is `tgkill(2)`.

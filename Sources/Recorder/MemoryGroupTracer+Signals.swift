@@ -26,7 +26,7 @@ extension MemoryGroupTracer {
     }
     // Sent by a process or the kernel (not raised by the instruction): replay delivers it
     // at this code point, which its memory helps tell from other passes.
-    let raisedByCPU = signal.canBeSynchronousFault && code > 0
+    let raisedByCPU = signal.isRaisedByInstruction(code: code)
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
     post(for: task.tid) { index in
       .signal(

@@ -233,8 +233,7 @@ struct CompareStub {
       for step in path[1..<j] {
         guard emit(step, &a) else { return nil }
       }
-      a.emit(firstEncoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (firstEncoding & 7))
-      a.emit32(UInt32(bitPattern: expected))
+      a.compareImmediate(expected, register: firstEncoding)
       a.emit(0x0f, 0x84)  // je candidate
       let toCandidate = a.here
       a.emit32(0)
@@ -289,8 +288,7 @@ struct CompareStub {
     if let fromPatch { a.patch32(at: fromPatch.jump, to: a.address) }
     // The jump to `more` is a je rel32, or a jrcxz, which has only a rel8.
     if let expected, comparesWithCmp {
-      a.emit(firstEncoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (firstEncoding & 7))
-      a.emit32(UInt32(bitPattern: expected))
+      a.compareImmediate(expected, register: firstEncoding)
       a.emit(0x0f, 0x84)  // je more
     } else {
       a.compareRcx(with: target.words[first], register: firstEncoding)
@@ -351,8 +349,8 @@ struct CompareStub {
     self.firstCompare = firstCompare
   }
 
-  /// The code point's instruction at the bottom of a loop copy: the loop's own backward jcc
-  /// closes it (falling through leaves), or the instruction then a jmp back to `rest`.
+  /// The last step of a loop copy, back to `rest`: a taken jcc stays the loop's own jcc
+  /// (falling through leaves), anything else is emitted and followed by a jmp.
   private static func closeLoop(
     _ head: LoopStep, rest: UInt64, _ a: inout Assembler, emit: (LoopStep, inout Assembler) -> Bool,
     leave: (inout Assembler, UInt64) -> Void
@@ -475,6 +473,12 @@ struct Assembler {
   var address: UInt64 { base + UInt64(bytes.count) }
 
   mutating func emit(_ values: UInt8...) { bytes += values }
+
+  /// cmp $expected,%r (sign-extended imm32): sets the flags, so only where they are dead.
+  mutating func compareImmediate(_ expected: Int32, register encoding: UInt8) {
+    emit(encoding >= 8 ? 0x49 : 0x48, 0x81, 0xf8 | (encoding & 7))
+    emit32(UInt32(bitPattern: expected))
+  }
 
   /// movabs $-expected,%rcx; lea (%rcx,%r),%rcx (or lea -expected(%r),%rcx): rcx becomes 0
   /// exactly when r == expected.

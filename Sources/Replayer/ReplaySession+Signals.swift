@@ -10,7 +10,7 @@ extension ReplaySession {
   func replaySignal(_ event: SignalEvent, _ task: ReplayTask) throws {
     let signal = Signal(rawValue: event.signal)
     let activity = "signal \(signal)"
-    let raisedByCPU = signal.canBeSynchronousFault && event.code > 0
+    let raisedByCPU = signal.isRaisedByInstruction(code: event.code)
     if !raisedByCPU {
       // Sent by a process or the kernel at whatever point the thread had reached: go there.
       try runToCodePoint(event.registers, memory: event.memory, task, index: event.index, activity: activity)

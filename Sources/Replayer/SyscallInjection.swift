@@ -92,17 +92,18 @@ extension ReplaySession {
     func isSyscall(_ address: UInt64) -> Bool {
       (try? task.tracee.readMemory(at: address, count: 2)) == [0x0f, 0x05]
     }
+    // [vsyscall] may only be entered at its entry points; everything else executable will do:
+    // only the two bytes at rip run before the call's exit stop, whatever they belong to.
+    let usable = maps.filter { $0.permissions.contains("x") && $0.name != "[vsyscall]" }
     if rip >= 2, isSyscall(rip - 2) { return rip - 2 }
     // The last one found in this process, if its bytes are still there and executable:
     // the search below reads whole mappings, at every code point in a hot loop.
     if let known = syscallInstructions[task.realTgid], isSyscall(known),
-      maps.contains(where: { $0.start <= known && known + 2 <= $0.end && $0.permissions.contains("x") && $0.name != "[vsyscall]" })
+      usable.contains(where: { $0.start <= known && known + 2 <= $0.end })
     {
       return known
     }
-    // [vsyscall] may only be entered at its entry points; everything else executable will do:
-    // only the two bytes at rip run before the call's exit stop, whatever they belong to.
-    for mapping in maps where mapping.permissions.contains("x") && mapping.name != "[vsyscall]" {
+    for mapping in usable {
       var address = mapping.start
       while address < mapping.end {
         let count = Int(min(65536, mapping.end - address))

@@ -46,7 +46,7 @@ struct TraceStatistics {
     case .signal(let e):
       eventsByKind["signal", default: 0] += 1
       signals[Signal(rawValue: e.signal).description, default: 0] += 1
-      if !(Signal(rawValue: e.signal).canBeSynchronousFault && e.code > 0) { asynchronousSignals += 1 }
+      if !Signal(rawValue: e.signal).isRaisedByInstruction(code: e.code) { asynchronousSignals += 1 }
       if !e.memory.isEmpty { codePointsWithMemory += 1 }
     case .rdtsc:
       eventsByKind["rdtsc", default: 0] += 1
