@@ -47,6 +47,14 @@ typedef struct {
   /* The general registers it writes, explicitly or implicitly, one bit per x86 encoding
      (rax 0 ... r15 15, any width); all bits when unknown. */
   uint16_t registers_written;
+  /* Adds a constant to a general register at 32 or 64 bits and writes nothing else but the
+     flags (add/sub $imm, inc, dec, lea disp(r),r): `adds_constant` is 1, `added_register` its
+     encoding, `added_width` 4 or 8 bytes, `added_constant` the constant (negative for a
+     decrease). A loop's induction register, when it is the only write to it on the path. */
+  uint8_t adds_constant;
+  uint8_t added_register;
+  uint8_t added_width;
+  int64_t added_constant;
 } rewind_instruction;
 
 /* The x86 encoding (0-15) of the general register `reg` names at any width, or -1. */
@@ -84,6 +92,40 @@ static inline uint8_t rewind_fold_flags(uint64_t eflags, uint64_t cf, uint64_t p
   return (uint8_t)(((eflags & cf) ? REWIND_FLAG_CF : 0) | ((eflags & pf) ? REWIND_FLAG_PF : 0) |
                    ((eflags & af) ? REWIND_FLAG_AF : 0) | ((eflags & zf) ? REWIND_FLAG_ZF : 0) |
                    ((eflags & sf) ? REWIND_FLAG_SF : 0) | ((eflags & of) ? REWIND_FLAG_OF : 0));
+}
+
+/* Fills the `adds_constant` fields of `out` for `id` with `x86`'s operands. */
+static inline void rewind_find_added_constant(unsigned int id, const cs_x86 *x86, rewind_instruction *out) {
+  if (x86->op_count < 1 || x86->operands[0].type != X86_OP_REG) return;
+  const cs_x86_op *destination = &x86->operands[0];
+  if (destination->size != 4 && destination->size != 8) return;
+  int encoding = rewind_general_register(destination->reg);
+  if (encoding < 0) return;
+  int64_t constant = 0;
+  switch (id) {
+  case X86_INS_INC: if (x86->op_count != 1) return; constant = 1; break;
+  case X86_INS_DEC: if (x86->op_count != 1) return; constant = -1; break;
+  case X86_INS_ADD: case X86_INS_SUB:
+    if (x86->op_count != 2 || x86->operands[1].type != X86_OP_IMM) return;
+    constant = id == X86_INS_ADD ? x86->operands[1].imm : -x86->operands[1].imm;
+    break;
+  case X86_INS_LEA: {
+    if (x86->op_count != 2 || x86->operands[1].type != X86_OP_MEM) return;
+    const x86_op_mem *m = &x86->operands[1].mem;
+    if (m->index != X86_REG_INVALID || m->segment != X86_REG_INVALID || rewind_general_register(m->base) != encoding) return;
+    /* A 32-bit result depends only on the base's low 32 bits, a 64-bit one on all 64. */
+    if (destination->size == 8 && m->base != destination->reg) return;
+    constant = m->disp;
+    break;
+  }
+  default: return;
+  }
+  if (destination->size == 4) constant = (int64_t)(int32_t)constant;
+  if (constant == 0) return;
+  out->adds_constant = 1;
+  out->added_register = (uint8_t)encoding;
+  out->added_width = destination->size;
+  out->added_constant = constant;
 }
 
 /* Decodes the instruction at the start of `code` (which sits at `address`). Returns 0 when
@@ -163,6 +205,7 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
     }
   }
   const cs_x86 *x86 = &insn->detail->x86;
+  rewind_find_added_constant(insn->id, x86, out);
   for (int i = 0; i < x86->op_count; i++) {
     const cs_x86_op *op = &x86->operands[i];
     if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP) {

@@ -56,10 +56,13 @@ struct CompareStub {
   /// Where a task stopped at each displaced instruction goes on in the stub, in order (for
   /// the code point's, the compare).
   let relocatedAddresses: [UInt64]
-  /// The stub compares with an instruction that sets the flags, which are dead at the code
-  /// point (`flagsAreDead`): it does not compare them, and the tracer gives back the
-  /// recorded ones on a match.
-  var clobbersFlags = false
+  /// The eflags bits the stub does not compare: its own cmp set them, and they are dead at
+  /// the code point (no instruction reads them before one sets them), so the tracer gives
+  /// back the recorded ones on a match.
+  var uncomparedFlags: UInt64 = 0
+  /// Words the stub compares with, to be written at `dataAddress` (in the scratch page).
+  var data: [UInt64] = []
+  var dataAddress: UInt64 = 0
   /// How a pass is first compared, for debugging output.
   var firstCompare = "lea/jrcxz"
 
@@ -129,331 +132,6 @@ struct CompareStub {
     return generalRegisters.first { $0.index == index }?.encoding
   }
 
-  /// A stub that runs the whole loop through the code point, compare included, instead of
-  /// leaving it at each pass: for a point in a tight loop the round trip to the stub and
-  /// back costs several times the loop's own work, while this adds three instructions a pass.
-  ///
-  /// From the code point, instructions are copied along the loop's path (a backward jcc is
-  /// followed, a forward one leaves) until the path comes back to the code point, which
-  /// jumps to the compare at the top. Where the flags are dead at the code point the compare
-  /// is a cmp; elsewhere rcx serves the compare throughout, its value kept in the scratch
-  /// word, so no instruction of the loop may touch rcx, and every way out of the copy (the
-  /// other side of each jcc) restores it first. Ways out go on in the original code, or in
-  /// copies of the patched instructions when they lead into them.
-  /// Nil when the path does not close within 64 instructions of `window` (tracee bytes from
-  /// `windowStart`), or meets a call, a return or an instruction that cannot move.
-  init?(
-    loopAt site: PatchSite, window: [UInt8], windowStart: UInt64, at address: UInt64, scratch: UInt64,
-    target: Registers, order: [Int], memory: [CodePointMemory] = []
-  ) {
-    let codePoint = site.codePoint
-    guard let first = order.first, first != 19,
-      let firstEncoding = CompareStub.generalRegisters.first(where: { $0.index == first })?.encoding
-    else { return nil }
-    guard let path = CompareStub.loopPath(from: codePoint, window: window, windowStart: windowStart) else { return nil }
-    // A site that starts before the point (a branch lands just after it) holds the loop's
-    // last instructions before it: the patch enters the copy through copies of those.
-    let preamble = site.instructions[..<site.codePointIndex]
-    guard preamble.count < path.count,
-      path.suffix(preamble.count).map(\.instruction.address) == preamble.map(\.address),
-      preamble.allSatisfy({ Int32($0.decoded.kind) == Int32(REWIND_INSTRUCTION_PLAIN) })
-    else { return nil }
-    /// Where the patch jumps: rcx saved if need be, the preamble, then on to `target`
-    /// (patched in later, at the returned offset).
-    func patchEntry(_ a: inout Assembler, saveRcx: Bool) -> (address: UInt64, jump: Int)? {
-      let address = a.address
-      if saveRcx { guard a.movToMemory(rcxTo: scratch) else { return nil } }
-      for instruction in preamble {
-        guard a.relocate(instruction) else { return nil }
-      }
-      a.emit(0xe9)
-      let jump = a.here
-      a.emit32(0)
-      return (address, jump)
-    }
-    // Where the flags are dead, `cmp $expected,%r; je` compares (a fused compare-and-branch;
-    // jrcxz doubled the time of a four-instruction loop, measured here on AMD EPYC) and rcx
-    // stays the program's. Elsewhere rcx holds the compare, so the loop must leave it alone.
-    let expected = Int32(exactly: Int64(bitPattern: target.words[first]))
-    let comparesWithCmp = expected != nil && CompareStub.flagsAreDead(along: path)
-    // Where the flags are live at the point (a signal at a loop's closing jcc, the usual
-    // place), the cmp may go earlier in the pass, where they are dead and the register
-    // already has the value it will have at the point.
-    let earlyCheck = expected != nil && !comparesWithCmp ? CompareStub.earlyCheckIndex(path, register: firstEncoding) : nil
-    let keepsRcx = !comparesWithCmp && earlyCheck == nil
-    if keepsRcx {
-      guard CompareStub.fastRegister(first) != nil, !path.contains(where: { $0.instruction.decoded.touches_rcx != 0 })
-      else { return nil }
-    }
-    // Laid out rotated, so that a pass runs the loop's own instructions, the compare, and the
-    // code point's instruction, whose jump back is the loop's:
-    //   entry: mov %rcx,scratch; jmp top
-    //   rest:  the path's instructions after the code point's
-    //   top:   compare the first register; jrcxz more
-    //   body:  the code point's instruction, going on at rest; the way out
-    //   more:  jmp to the full compare
-    var a = Assembler(base: address)
-    var exits: [(jump: Int, target: UInt64)] = []
-    func leave(_ a: inout Assembler, to target: UInt64) {
-      a.emit(0xe9)  // jmp to a way out, below
-      exits.append((a.here, target))
-      a.emit32(0)
-    }
-    func emit(_ step: LoopStep, _ a: inout Assembler) -> Bool {
-      let decoded = step.instruction.decoded
-      switch Int32(decoded.kind) {
-      case Int32(REWIND_INSTRUCTION_PLAIN):
-        return a.relocate(step.instruction)
-      case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
-        // Stay on the loop's side; the other side leaves.
-        let next = step.instruction.address + UInt64(decoded.size)
-        a.emit(0x0f, 0x80 | (step.takesBranch ? decoded.condition ^ 1 : decoded.condition))
-        exits.append((a.here, step.takesBranch ? next : decoded.target))
-        a.emit32(0)
-        return true
-      default:
-        return true  // a jmp: the path goes on at its target
-      }
-    }
-    if let j = earlyCheck, let expected {
-      // Laid out as:
-      //   rest:      the path's instructions after the code point's, up to the check
-      //   check:     cmp $expected,%r; je candidate
-      //              the rest of the path (plain instructions that leave r alone)
-      //   body:      the code point's instruction, going on at rest; the way out
-      //   candidate: a copy of the rest of the path
-      //   entry:     the full compare (flags included): int3, or on at body
-      // A pass arriving from outside the loop enters at the full compare.
-      var fromPatch: (address: UInt64, jump: Int)?
-      if !preamble.isEmpty {
-        guard let entered = patchEntry(&a, saveRcx: false) else { return nil }
-        fromPatch = entered
-      }
-      let rest = a.address
-      for step in path[1..<j] {
-        guard emit(step, &a) else { return nil }
-      }
-      a.compareImmediate(expected, register: firstEncoding)
-      a.emit(0x0f, 0x84)  // je candidate
-      let toCandidate = a.here
-      a.emit32(0)
-      for step in path[j...] {
-        guard a.relocate(step.instruction) else { return nil }
-      }
-      let body = a.address
-      guard CompareStub.closeLoop(path[0], rest: rest, &a, emit: emit, leave: leave) else { return nil }
-      a.patch32(at: toCandidate, to: a.address)
-      for step in path[j...] {
-        guard a.relocate(step.instruction) else { return nil }
-      }
-      let entry = a.address
-      if let fromPatch { a.patch32(at: fromPatch.jump, to: entry) }
-      func rejoin(_ a: inout Assembler) -> Bool { a.jump(to: body) }
-      guard let trap = a.fullCompare(order[...], target: target, memory: memory, leave: rejoin) else { return nil }
-      let displaced = a.address
-      guard rejoin(&a) else { return nil }
-      for exit in exits {
-        a.patch32(at: exit.jump, to: a.address)
-        guard CompareStub.leaveCopy(to: exit.target, site: site, &a) else { return nil }
-      }
-      self.init(
-        loopCode: a.bytes, at: address, entry: entry, patchEntry: fromPatch?.address, preamble: preamble.count, trap: trap,
-        displaced: displaced, clobbersFlags: false,
-        firstCompare: "cmp/je of \(Registers.names[first]) before 0x\(String(path[j].instruction.address, radix: 16))")
-      return
-    }
-    let entry = a.address
-    if keepsRcx { guard a.movToMemory(rcxTo: scratch) else { return nil } }
-    a.emit(0xe9)  // jmp top
-    let toTop = a.here
-    a.emit32(0)
-    var fromPatch: (address: UInt64, jump: Int)?
-    if !preamble.isEmpty {
-      guard let entered = patchEntry(&a, saveRcx: keepsRcx) else { return nil }
-      fromPatch = entered
-    }
-    // The copy ends with the loop's own closing branch (the last taken jcc or jmp of the
-    // path) where it can, so that a pass takes no jump the loop did not: what follows that
-    // branch comes first, then the compare, the code point's instruction, and the rest.
-    let closing =
-      path.indices.last(where: { i in
-        let kind = Int32(path[i].instruction.decoded.kind)
-        return i > 0 && (kind == Int32(REWIND_INSTRUCTION_JUMP) || (kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) && path[i].takesBranch))
-      }) ?? 0
-    let rest = a.address
-    for step in path[(closing == 0 ? 1 : closing + 1)...] {
-      guard emit(step, &a) else { return nil }
-    }
-    a.patch32(at: toTop, to: a.address)
-    if let fromPatch { a.patch32(at: fromPatch.jump, to: a.address) }
-    // The jump to `more` is a je rel32, or a jrcxz, which has only a rel8.
-    if let expected, comparesWithCmp {
-      a.compareImmediate(expected, register: firstEncoding)
-      a.emit(0x0f, 0x84)  // je more
-    } else {
-      a.compareRcx(with: target.words[first], register: firstEncoding)
-      a.emit(0xe3)  // jrcxz more
-    }
-    let toMore = a.here
-    if comparesWithCmp { a.emit32(0) } else { a.emit(0) }
-    let body = a.address
-    if closing > 0 {
-      for step in path[..<closing] {
-        guard emit(step, &a) else { return nil }
-      }
-    }
-    guard CompareStub.closeLoop(path[closing], rest: rest, &a, emit: emit, leave: leave) else { return nil }
-    if comparesWithCmp {
-      a.patch32(at: toMore, to: a.address)
-    } else {
-      guard a.here - (toMore + 1) < 128 else { return nil }
-      a.patch8(at: toMore, to: a.here)
-    }
-    a.emit(0xe9)  // more: jmp to the full compare
-    let toFullCompare = a.here
-    a.emit32(0)
-    for exit in exits {
-      a.patch32(at: exit.jump, to: a.address)
-      if keepsRcx { guard a.movFromMemory(rcxFrom: scratch) else { return nil } }
-      guard CompareStub.leaveCopy(to: exit.target, site: site, &a) else { return nil }
-    }
-    a.patch32(at: toFullCompare, to: a.address)
-    if keepsRcx { guard a.movFromMemory(rcxFrom: scratch) else { return nil } }
-    // A pass the full compare rejects goes on with the code point's instruction.
-    func rejoin(_ a: inout Assembler) -> Bool { (!keepsRcx || a.movToMemory(rcxTo: scratch)) && a.jump(to: body) }
-    guard
-      let trap = a.fullCompare(order.dropFirst(), target: target, memory: memory, compareFlags: !comparesWithCmp, leave: rejoin)
-    else { return nil }
-    let displaced = a.address
-    guard rejoin(&a) else { return nil }
-    self.init(
-      loopCode: a.bytes, at: address, entry: entry, patchEntry: fromPatch?.address, preamble: preamble.count, trap: trap,
-      displaced: displaced, clobbersFlags: comparesWithCmp, firstCompare: comparesWithCmp ? "cmp/je" : "lea/jrcxz")
-  }
-
-  /// A loop stub laid out: `entry` is where a task stopped at the code point resumes, and
-  /// the patch jumps to `patchEntry` (through the `preamble` instructions before the point)
-  /// or to `entry`. Nil when it does not fit its page.
-  private init?(
-    loopCode code: [UInt8], at address: UInt64, entry: UInt64, patchEntry: UInt64?, preamble: Int, trap: UInt64,
-    displaced: UInt64, clobbersFlags: Bool, firstCompare: String
-  ) {
-    guard code.count <= 4096 else { return nil }
-    self.address = address
-    self.entryAddress = patchEntry ?? entry
-    self.code = code
-    self.trapAddress = trap
-    self.displacedAddress = displaced
-    self.relocatedAddresses = Array(repeating: patchEntry ?? entry, count: preamble) + [entry]
-    self.clobbersFlags = clobbersFlags
-    self.firstCompare = firstCompare
-  }
-
-  /// The last step of a loop copy, back to `rest`: a taken jcc stays the loop's own jcc
-  /// (falling through leaves), anything else is emitted and followed by a jmp.
-  private static func closeLoop(
-    _ head: LoopStep, rest: UInt64, _ a: inout Assembler, emit: (LoopStep, inout Assembler) -> Bool,
-    leave: (inout Assembler, UInt64) -> Void
-  ) -> Bool {
-    if head.takesBranch && Int32(head.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) {
-      guard let rel = a.rel32(from: a.address + 6, to: rest) else { return false }
-      a.emit(0x0f, 0x80 | head.instruction.decoded.condition)
-      a.bytes += rel
-      leave(&a, head.instruction.address + UInt64(head.instruction.decoded.size))
-      return true
-    }
-    return emit(head, &a) && a.jump(to: rest)
-  }
-
-  /// A way out of a loop copy to `target` in the original code; one into the patched bytes
-  /// runs their copies, as the other stub does.
-  private static func leaveCopy(to target: UInt64, site: PatchSite, _ a: inout Assembler) -> Bool {
-    guard target > site.address && target < site.end else { return a.jump(to: target) }
-    guard let first = site.instructions.firstIndex(where: { $0.address == target }) else { return false }
-    for instruction in site.instructions[first...] {
-      guard a.relocate(instruction) else { return false }
-    }
-    return a.jump(to: site.end)
-  }
-
-  /// Where in `path` (a loop path from the code point) a cmp of the register encoded
-  /// `register` can stand for one at the code point: the latest index from which the path
-  /// runs only plain instructions that leave the register alone, and where the flags are
-  /// dead (`flagsAreDead`, read on round the loop). Nil when there is none.
-  static func earlyCheckIndex(_ path: [LoopStep], register: UInt8) -> Int? {
-    for j in stride(from: path.count - 1, through: 1, by: -1) {
-      let tail = path[j...]
-      guard
-        tail.allSatisfy({
-          Int32($0.instruction.decoded.kind) == Int32(REWIND_INSTRUCTION_PLAIN)
-            && $0.instruction.decoded.registers_written & (1 << UInt16(register)) == 0
-        })
-      else { return nil }
-      if flagsAreDead(along: Array(path[j...]) + Array(path[..<j])) { return j }
-    }
-    return nil
-  }
-
-  /// Whether the arithmetic flags are dead at the start of `path` (a loop path from the code
-  /// point): every one is set before any is read, with no branch on the way, so a compare
-  /// inserted before the code point changes nothing the program sees. False when unsure.
-  static func flagsAreDead(along path: [LoopStep]) -> Bool {
-    var live = UInt8(REWIND_FLAGS_ALL)
-    for step in path {
-      let decoded = step.instruction.decoded
-      guard decoded.flags_known != 0, decoded.flags_read & live == 0,
-        Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
-      else { return false }
-      live &= ~decoded.flags_written
-      if live == 0 { return true }
-    }
-    return false
-  }
-
-  /// One instruction on a loop's path, and for a jcc, whether the path takes it.
-  struct LoopStep {
-    var instruction: PatchSite.Instruction
-    var takesBranch: Bool
-  }
-
-  /// A path of at most 64 instructions of `window` that leads from `codePoint` back to it
-  /// without calls or returns, or nil. At a jcc the backward side is tried
-  /// first; a start from which the code point cannot be reached is remembered as such.
-  static func loopPath(from codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> [LoopStep]? {
-    var dead: Set<UInt64> = []
-    var onPath: Set<UInt64> = []
-    func search(_ pc: UInt64) -> [LoopStep]? {
-      if pc == codePoint && !onPath.isEmpty { return [] }
-      let offset = Int(Int64(bitPattern: pc &- windowStart))
-      guard !dead.contains(pc), !onPath.contains(pc), onPath.count < 64, pc >= windowStart, offset + 15 <= window.count
-      else { return nil }
-      var decoded = rewind_instruction()
-      let ok = window.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, pc, &decoded) }
-      guard ok != 0 else {
-        dead.insert(pc)
-        return nil
-      }
-      let instruction = PatchSite.Instruction(address: pc, bytes: Array(window[offset..<offset + Int(decoded.size)]), decoded: decoded)
-      let next = pc + UInt64(decoded.size)
-      var choices: [(takesBranch: Bool, to: UInt64)]
-      switch Int32(decoded.kind) {
-      case Int32(REWIND_INSTRUCTION_PLAIN): choices = [(false, next)]
-      case Int32(REWIND_INSTRUCTION_JUMP): choices = [(true, decoded.target)]
-      case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP):
-        choices = decoded.target <= pc ? [(true, decoded.target), (false, next)] : [(false, next), (true, decoded.target)]
-      default: choices = []
-      }
-      onPath.insert(pc)
-      defer { onPath.remove(pc) }
-      for choice in choices {
-        if let rest = search(choice.to) { return [LoopStep(instruction: instruction, takesBranch: choice.takesBranch)] + rest }
-      }
-      dead.insert(pc)
-      return nil
-    }
-    return search(codePoint)
-  }
-
   /// The bytes written over the site: `jmp rel32` to the stub, then int3 up to the end of
   /// the displaced instructions (never run: nothing branches there).
   static func patch(_ site: PatchSite, jumpingTo stub: UInt64) -> [UInt8]? {
@@ -480,6 +158,14 @@ struct Assembler {
     emit32(UInt32(bitPattern: expected))
   }
 
+  /// cmp word(%rip),%r: compares with a 64-bit value kept at `word`, for one that does not
+  /// fit an imm32. Sets the flags, like `compareImmediate`.
+  mutating func compare(register encoding: UInt8, withWordAt word: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: word) else { return false }
+    bytes += [encoding >= 8 ? 0x4c : 0x48, 0x3b, 0x05 | ((encoding & 7) << 3)] + rel
+    return true
+  }
+
   /// movabs $-expected,%rcx; lea (%rcx,%r),%rcx (or lea -expected(%r),%rcx): rcx becomes 0
   /// exactly when r == expected.
   mutating func compareRcx(with expected: UInt64, register encoding: UInt8) {
@@ -502,7 +188,7 @@ struct Assembler {
   /// that differs falls through into its own way out (`leave`, with rcx and rdx restored),
   /// so it takes no jump here; a way out too long for jrcxz's rel8 jumps to a shared one.
   mutating func fullCompare(
-    _ checks: ArraySlice<Int>, target: Registers, memory: [CodePointMemory] = [], compareFlags: Bool = true,
+    _ checks: ArraySlice<Int>, target: Registers, memory: [CodePointMemory] = [], flags: UInt64 = CompareStub.flagsMask,
     leave: (inout Assembler) -> Bool
   ) -> UInt64? {
     emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
@@ -559,9 +245,8 @@ struct Assembler {
       }
       guard compare(2, with: word.value, &self) else { return nil }
     }
-    if !compareFlags {
-      // The flags are dead here and the stub's own compare changed them: the tracer sets
-      // the recorded ones.
+    if flags == 0 {
+      // The stub's own compare set every flag compared here: the tracer sets the recorded ones.
       restoreScratch(&self)
       let trap = address
       emit(0xcc)  // int3
@@ -576,9 +261,9 @@ struct Assembler {
     emit(0x9c)  // pushfq
     emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
     emit(0x81, 0xe1)  // and $mask,%ecx
-    emit32(UInt32(CompareStub.flagsMask))
+    emit32(UInt32(flags))
     emit(0x81, 0xf9)  // cmp $expected,%ecx
-    emit32(UInt32(truncatingIfNeeded: target.eflags & CompareStub.flagsMask))
+    emit32(UInt32(truncatingIfNeeded: target.eflags & flags))
     emit(0x75)  // jne flagsFail (rel8)
     let flagsJump = here
     emit(0)

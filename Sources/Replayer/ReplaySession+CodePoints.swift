@@ -135,8 +135,9 @@ extension ReplaySession {
       }
       registers.rip = target.rip
       // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded
-      // one; likewise the flags, when the stub's compare set them (they are dead here).
-      if installed.stub.clobbersFlags { registers.eflags = target.eflags }
+      // one; likewise the flags the stub's own compare set (they are dead here).
+      let uncompared = installed.stub.uncomparedFlags
+      registers.eflags = registers.eflags & ~uncompared | target.eflags & uncompared
       let differences =
         registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }

@@ -114,6 +114,7 @@ extension ReplaySession {
       return .failure(InjectionRefusal("the injected mmap at \(hex(address)) returned \(describeResult(mapped))"))
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
+    if !stub.data.isEmpty { try task.tracee.writeMemory(at: stub.dataAddress, bytes: stub.data.flatMap(littleEndian)) }
     try task.tracee.writeMemory(at: site.address, bytes: patch)
     if let i = resumeInStub {
       var registers = current
@@ -123,6 +124,7 @@ extension ReplaySession {
     if debugStops {
       printToStandardError(
         "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
+      if getenv("REWIND_DUMP_STUB") != nil { printToStandardError("[stub] " + stub.code.map { String(format: "%02x", $0) }.joined()) }
     }
     return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
   }

@@ -38,6 +38,18 @@ import Testing
     #expect((object["codePointsWithMemory"] as? Int ?? 0) >= 8, "\(stats.stdout)")
   }
 
+  /// Loops whose counter moves by a constant in a register, up and down, at 32 and 64 bits,
+  /// from a value too wide for an imm32: replay finds each alarm's pass through the stub's
+  /// fast lane (checked once a round of unrolled passes), so the counters must match.
+  @Test(arguments: 1...3) func alarmsInLoopsWithAnInductionRegister(run: Int) throws {
+    let result = try assertRecordReplay("induction_loops")
+    #expect(result.record.stdout.contains("round 2: "), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 6, "\(stats.stdout)")
+  }
+
   @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
     let result = try assertRecordReplay("alarm_in_libc")
     #expect(result.record.stdout.contains("20 signals; the loop had run"), "\(result.record.summary)")

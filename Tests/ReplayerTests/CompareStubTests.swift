@@ -17,6 +17,10 @@ private let loop: [UInt8] = [
 
 private func code(from address: UInt64) -> [UInt8] { Array(loop[Int(address - loopStart)...]) }
 
+private func contains(_ code: [UInt8], _ part: [UInt8]) -> Bool {
+  code.count >= part.count && (0...(code.count - part.count)).contains { Array(code[$0..<($0 + part.count)]) == part }
+}
+
 /// The loop stub for a code point at `rip` with rbp (compared first) `rbp`, at 0x10000.
 private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, window: [UInt8] = loop, windowStart: UInt64 = loopStart)
   -> CompareStub?
@@ -128,47 +132,74 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
   }
 
   /// Where every arithmetic flag is set before any is read (add, cmp; a mov first changes
-  /// nothing), the loop stub compares with cmp/je; before the loop's jle, which reads them,
-  /// it keeps the flag-free lea/jrcxz, as it does for a value too wide for an imm32.
-  @Test func comparesWithCmpOnlyWhereTheFlagsAreDead() throws {
+  /// nothing), the loop stub compares with cmp/je at the code point and leaves the flags to
+  /// the tracer; before the loop's jle, which reads them, the cmp goes before the
+  /// `cmp %ebx,%eax` that sets them again, and the stub compares them itself.
+  @Test func comparesWithCmpWhereTheFlagsAreDead() throws {
     func stub(at codePoint: UInt64, rbp: UInt64) throws -> CompareStub {
       let site = try PatchSite.plan(at: codePoint, codePoint: codePoint, code: code(from: codePoint)).get()
       return try #require(loopStub(site, rip: codePoint, rbp: rbp))
     }
     let cmpRbp: [UInt8] = [0x48, 0x81, 0xfd, 0x40, 0xe2, 0x01, 0x00, 0x0f, 0x84]  // cmp $123456,%rbp; je rel32
-    func contains(_ code: [UInt8], _ part: [UInt8]) -> Bool {
-      code.count >= part.count && (0...(code.count - part.count)).contains { Array(code[$0..<($0 + part.count)]) == part }
-    }
     for codePoint: UInt64 in [0x12ab, 0x12b0, 0x12b4] {
-      let fast = try stub(at: codePoint, rbp: 123_456)
-      #expect(fast.clobbersFlags && contains(fast.code, cmpRbp), "at \(String(codePoint, radix: 16))")
+      let atPoint = try stub(at: codePoint, rbp: 123_456)
+      #expect(atPoint.uncomparedFlags == CompareStub.flagsMask & ~0x400, "at \(String(codePoint, radix: 16))")
+      #expect(contains(atPoint.code, cmpRbp) && atPoint.firstCompare.contains("at the code point"))
     }
-    // Before the jle the flags are live; the cmp goes before `cmp %ebx,%eax` at 12ba, which
-    // sets them again and leaves rbp alone, and the stub compares the flags itself.
-    // From the add at 12b0 the copy still ends with the loop's own jle (0f 8e) back to its
-    // top, not with an inverted jg (0f 8f) out and a jmp back.
-    let fromAdd = try stub(at: 0x12b0, rbp: 123_456)
-    #expect(contains(fromAdd.code, [0x0f, 0x8e]) && !contains(fromAdd.code, [0x0f, 0x8f]))
     let beforeJump = try stub(at: 0x12bc, rbp: 123_456)
-    #expect(!beforeJump.clobbersFlags && contains(beforeJump.code, cmpRbp))
+    #expect(beforeJump.uncomparedFlags == 0 && contains(beforeJump.code, cmpRbp))
     #expect(beforeJump.firstCompare.hasPrefix("cmp/je of rbp before 0x12ba"))
     let path = try #require(CompareStub.loopPath(from: 0x12bc, window: loop, windowStart: loopStart))
     #expect(path.map(\.instruction.address) == [0x12bc, 0x12ab, 0x12ae, 0x12b0, 0x12b4, 0x12ba])
     #expect(CompareStub.earlyCheckIndex(path, register: 5) == 5)  // rbp
+    let fromAdd = try #require(CompareStub.loopPath(from: 0x12b0, window: loop, windowStart: loopStart))
+    #expect(CompareStub.earlyCheckIndex(fromAdd, register: 5) == fromAdd.count)
     // 1000: cmp %r12d,%ebx; 1003: add $1,%rbp; 1007: jle 1000. The add sets the flags the
     // jle reads, so a check of rbp would have to come before the add, which changes it.
     let addLast: [UInt8] = [0x44, 0x39, 0xe3, 0x48, 0x83, 0xc5, 0x01, 0x7e, 0xf7] + Array(repeating: 0x90, count: 32)
     let addPath = try #require(CompareStub.loopPath(from: 0x1007, window: addLast, windowStart: 0x1000))
     #expect(CompareStub.earlyCheckIndex(addPath, register: 5) == nil)  // rbp
     #expect(CompareStub.earlyCheckIndex(addPath, register: 3) == 2)  // rbx
+    // A value too wide for an imm32 is compared with a word in the scratch page:
+    // cmp disp32(%rip),%rbp (48 3b 2d).
     let wide = try stub(at: 0x12b0, rbp: 1 << 40)
-    #expect(!wide.clobbersFlags)
+    #expect(contains(wide.code, [0x48, 0x3b, 0x2d]) && wide.data.contains(1 << 40) && wide.dataAddress == 0x11008)
     // A loop that uses rcx can be copied whole when the compare needs no rcx: 12ab add
     // %rcx,%rbp (which sets every flag); 12ae jmp 12bc; 12bc jle 12ab. rcx is never saved.
     let rcxLoop: [UInt8] = [0x48, 0x01, 0xcd, 0xeb, 0x0c] + Array(repeating: 0x90, count: 12) + [0x7e, 0xed] + Array(repeating: 0x90, count: 40)
     let rcxSite = try PatchSite.plan(at: 0x12ab, codePoint: 0x12ab, code: rcxLoop).get()
     let withRcx = try #require(loopStub(rcxSite, rip: 0x12ab, window: rcxLoop, windowStart: 0x12ab))
-    #expect(withRcx.clobbersFlags && contains(withRcx.code, cmpRbp) && !contains(withRcx.code, [0x48, 0x89, 0x0d]))
+    #expect(withRcx.uncomparedFlags != 0 && contains(withRcx.code, cmpRbp) && !contains(withRcx.code, [0x48, 0x89, 0x0d]))
+    #expect(!withRcx.firstCompare.contains("every"))  // rbp moves by rcx, no constant: no fast lane
+  }
+
+  /// rbp, which `add $1,%rbp` moves by 1 a pass, is the loop's induction register: the stub
+  /// unrolls the loop and checks it against a threshold (cmp disp32(%rip),%rbp; jae) once a
+  /// round, so that most passes run no compare at all.
+  @Test func aFastLaneForALoopsInductionRegister() throws {
+    let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
+    let stub = try #require(loopStub(site, rip: 0x12bc, rbp: 123_456))
+    let path = try #require(CompareStub.loopPath(from: 0x12bc, window: loop, windowStart: loopStart))
+    let copies = CompareStub.fastLaneCopies(path)
+    #expect(copies > 4 && stub.firstCompare.hasSuffix("a check every \(copies) passes"))
+    #expect(stub.data == [123_456 - UInt64(copies - 1)])
+    #expect(contains(stub.code, [0x48, 0x3b, 0x2d]))
+    // The loop's own jle closes the fast lane and the precise loop; the unrolled copies
+    // fall through an inverted jg (0f 8f) that leaves.
+    #expect(contains(stub.code, [0x0f, 0x8e]) && contains(stub.code, [0x0f, 0x8f]))
+    let check = try #require(CompareStub.loopCheck(path, first: 10))  // rax first: still rbp
+    #expect(check.index == 4 && check.step == 1 && check.position == 5)
+  }
+
+  /// A round of `copies` passes that starts below the threshold ends below the recorded
+  /// value, and one that starts at it or above goes to the precise compare; a threshold that
+  /// would wrap sends every round there.
+  @Test func fastLaneThresholds() {
+    #expect(CompareStub.fastLaneThreshold(expected: 1000, step: 1, copies: 16) == (985, 0x3))
+    #expect(CompareStub.fastLaneThreshold(expected: 1000, step: 8, copies: 16) == (880, 0x3))
+    #expect(CompareStub.fastLaneThreshold(expected: 10, step: 1, copies: 16) == (0, 0x3))
+    #expect(CompareStub.fastLaneThreshold(expected: 1000, step: -3, copies: 16) == (1045, 0x6))
+    #expect(CompareStub.fastLaneThreshold(expected: .max - 2, step: -1, copies: 16) == (.max, 0x6))
   }
 
   /// A site that starts before the code point (12ab, for a point at the jge 12ae that the
@@ -194,6 +225,29 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
     let addPath = try #require(CompareStub.loopPath(from: 0x1000, window: add, windowStart: 0x1000))
     #expect(!CompareStub.flagsAreDead(along: shiftPath))
     #expect(CompareStub.flagsAreDead(along: addPath))
+  }
+
+  /// What counts as adding a constant to a register: add/sub $imm, inc, dec and lea
+  /// disp(r),r at 32 or 64 bits; not an add of a register, nor an 8-bit add, nor an lea into
+  /// another register.
+  @Test func decodesAddsOfAConstant() {
+    func added(_ bytes: [UInt8]) -> (register: UInt8, width: UInt8, constant: Int64)? {
+      var decoded = rewind_instruction()
+      let padded = bytes + Array(repeating: 0x90, count: 15)
+      guard padded.withUnsafeBufferPointer({ rewind_decode_instruction($0.baseAddress!, $0.count, 0x1000, &decoded) }) == 1,
+        decoded.adds_constant != 0
+      else { return nil }
+      return (decoded.added_register, decoded.added_width, decoded.added_constant)
+    }
+    #expect(added([0x48, 0x83, 0xc5, 0x01])! == (5, 8, 1))  // add $1,%rbp
+    #expect(added([0x83, 0xeb, 0x03])! == (3, 4, -3))  // sub $3,%ebx
+    #expect(added([0x48, 0x8d, 0x7f, 0x08])! == (7, 8, 8))  // lea 8(%rdi),%rdi
+    #expect(added([0x49, 0xff, 0xcc])! == (12, 8, -1))  // dec %r12
+    #expect(added([0xff, 0xc1])! == (1, 4, 1))  // inc %ecx
+    #expect(added([0x48, 0x01, 0xcd]) == nil)  // add %rcx,%rbp
+    #expect(added([0x80, 0xc3, 0x01]) == nil)  // add $1,%bl
+    #expect(added([0x48, 0x8d, 0x58, 0x01]) == nil)  // lea 1(%rax),%rbx
+    #expect(added([0x48, 0x8d, 0x04, 0x08]) == nil)  // lea (%rax,%rcx),%rax
   }
 
   @Test func recognizesInterruptibleStringInstructions() throws {

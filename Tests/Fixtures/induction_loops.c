@@ -1,0 +1,52 @@
+/* SIGALRM from a 2 ms interval timer ends each of four tight loops whose counter lives in a
+   register and moves by a constant each pass: up by 1 (64-bit), down by 3 (32-bit, so it
+   wraps), up by 8 from a pointer-sized value (lea), down by 1 (dec). Replay finds such a
+   loop's code point in the compare stub's fast lane, which checks the counter once a round
+   of unrolled passes; the counters printed must match the recording's exactly. Written in
+   asm so that -O0 keeps each counter in a register, as optimized code does. */
+#include "fixture.h"
+#include <signal.h>
+
+static volatile int alarms;
+
+static void on_alarm(int signal) {
+  (void)signal;
+  alarms++;
+}
+
+/* Each runs until `alarms` is no longer `seen`. */
+static unsigned long up_by_one(unsigned long counter, int seen) {
+  __asm__ volatile("1: addq $1, %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
+  return counter;
+}
+
+static unsigned int down_by_three(unsigned int counter, int seen) {
+  __asm__ volatile("1: subl $3, %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
+  return counter;
+}
+
+static unsigned long up_by_eight(unsigned long counter, int seen) {
+  __asm__ volatile("1: leaq 8(%0), %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
+  return counter;
+}
+
+static unsigned long down_by_one(unsigned long counter, int seen) {
+  __asm__ volatile("1: decq %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
+  return counter;
+}
+
+int main(void) {
+  unsigned long up = 0, pointer = 0x7fff00000000UL, down = 1UL << 40;
+  unsigned int wrapping = 5;
+  alarm_every(on_alarm, 2000);
+  for (int round = 0; round < 3; round++) {
+    up = up_by_one(up, alarms);
+    wrapping = down_by_three(wrapping, alarms);
+    pointer = up_by_eight(pointer, alarms);
+    down = down_by_one(down, alarms);
+    printf("round %d: %lu %u %#lx %lu\n", round, up, wrapping, pointer, down);
+  }
+  alarm_every(NULL, 0);
+  puts("EXIT-SUCCESS");
+  return 0;
+}
