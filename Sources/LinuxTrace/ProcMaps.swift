@@ -10,6 +10,10 @@ public struct MapsEntry: Equatable, Sendable {
   public var inode: UInt64
   public var name: String
 
+  public var isReadable: Bool { permissions.utf8.first == UInt8(ascii: "r") }
+  public var isExecutable: Bool { permissions.utf8.dropFirst(2).first == UInt8(ascii: "x") }
+  public var isPrivate: Bool { permissions.utf8.last == UInt8(ascii: "p") }
+
   /// Parses `7ffff7fc3000-7ffff7fc5000 r--p 00000000 fd:00 1234   /usr/lib/ld.so`.
   public init?(line: Substring) {
     var bytes = Array(line.utf8)[...]

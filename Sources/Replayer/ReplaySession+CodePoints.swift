@@ -34,10 +34,9 @@ extension ReplaySession {
     }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
-    // (Not from a stop just by the point: one inside the bytes the patch displaces would
-    // resume in the stub's copy of them, which only the slower stub form has.)
-    if let changing = hotLoopPoints[target.rip], current.rip == target.rip || current.rip &- target.rip &+ 32 > 64,
-      case .success(let installed) = try installCompareStub(for: target, memory: memory, task, current: current, changing: changing, ignoring: ignored)
+    if let changing = hotLoopPoints[target.rip],
+      case .success(let installed) = try installCompareStub(
+        for: target, memory: memory, task, current: current, changing: changing, ignoring: ignored, hot: true)
     {
       codePointsReachedByStub += 1
       try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
@@ -149,13 +148,7 @@ extension ReplaySession {
           registers.origRax = target.origRax
           try setRegisters(registers, task)
         }
-        let result = try injectSyscall(
-          munmapNumber, [installed.stub.address, stubMappingSize], in: task, from: .suppressedSignal, using: installed.syscallInstruction)
-        guard result == 0 else {
-          throw Divergence(
-            eventIndex: index, tid: task.recordedTid, activity: activity,
-            differences: ["replay could not unmap its compare stub at \(hex(installed.stub.address)): munmap returned \(describeResult(result))"])
-        }
+        if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
         codePointPassesRejected += rejected
         return
       }

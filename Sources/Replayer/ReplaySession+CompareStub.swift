@@ -1,5 +1,6 @@
 import Glibc
 import LinuxTrace
+import Syscalls
 import TraceFormat
 
 private let pageSize: UInt64 = 4096
@@ -35,9 +36,32 @@ private let canReadFSBase: Bool = {
 struct InstalledStub {
   let site: PatchSite
   let stub: CompareStub
+  let page: StubPage
+  /// Whether the page stays mapped once the point is reached (`ReplaySession.stubPages`).
+  let keepsPage: Bool
+}
+
+/// A mapping of `stubMappingSize` bytes made in a tracee for compare stubs.
+struct StubPage {
+  let address: UInt64
   /// The `syscall` instruction the injected calls use.
   let syscallInstruction: UInt64
+
+  /// Whether a stub here reaches each of `addresses` with a rel32.
+  func reaches(_ addresses: [UInt64]) -> Bool {
+    let reach: UInt64 = (1 << 31) - 2 * stubMappingSize
+    return addresses.allSatisfy { $0 > address ? $0 - address < reach : address - $0 < reach }
+  }
 }
+
+/// Calls after which a kept stub page could be in the program's way: they change the
+/// address space (the page could be replaced, or stand where the recording mapped something;
+/// replay maps at recorded addresses), or hand it to another process. They also make the
+/// remembered code mappings (`codeMapping`) stale.
+private let callsThatMeetStubPages: Set<String> = [
+  "mmap", "munmap", "mremap", "mprotect", "pkey_mprotect", "madvise", "process_madvise", "brk", "shmat", "shmdt",
+  "remap_file_pages", "mseal", "io_setup", "execve", "execveat", "clone", "clone3", "fork", "vfork",
+]
 
 extension ReplaySession {
   /// Maps a compare stub for `target` into the task and patches the code point to jump to
@@ -52,17 +76,16 @@ extension ReplaySession {
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
   func installCompareStub(
     for target: Registers, memory: [CodePointMemory], _ task: ReplayTask, current: Registers, changing: Set<Int>,
-    ignoring ignored: Set<Int>
+    ignoring ignored: Set<Int>, hot: Bool = false
   ) throws -> Result<InstalledStub, InjectionRefusal> {
-    let stop: InjectionStop
+    var stop: InjectionStop
     switch injectionStop(task) {
     case .success(let s): stop = s
     case .failure(let refusal): return .failure(refusal)
     }
-    guard let maps = try? readMaps(of: task.realTid) else { return .failure(InjectionRefusal("cannot read /proc/PID/maps")) }
-    guard let mapping = maps.first(where: { $0.start <= target.rip && target.rip < $0.end }),
-      mapping.permissions.hasPrefix("r"), mapping.permissions.contains("x"), mapping.permissions.hasSuffix("p")
-    else { return .failure("the code point is not in a private executable mapping") }
+    guard let mapping = codeMapping(containing: target.rip, task) else {
+      return .failure("the code point is not in a private executable mapping")
+    }
     let windowStart = max(mapping.start, target.rip &- branchScanReach)
     let windowEnd = min(mapping.end, target.rip + 32 + branchScanReach)
     guard let window = try? task.tracee.readMemory(at: windowStart, count: Int(windowEnd - windowStart)) else {
@@ -83,11 +106,32 @@ extension ReplaySession {
       }
       resumeInStub = i
     }
-    guard let syscall = syscallInstruction(for: task, rip: current.rip, maps: maps) else {
-      return .failure("no syscall instruction to inject mmap with")
+    // At a hot point the loop form is wanted: the watched passes that a refusal falls back
+    // to move the task on to the point, from where it can resume in that form.
+    if hot && resumeInStub != nil && resumeInStub != site.codePointIndex {
+      return .failure("the task stopped inside the patched bytes, where only the slower stub resumes")
     }
-    guard let address = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
-      return .failure("no free page within ±2 GiB of the code point")
+    // The process's kept page when it reaches everything the stub must, else a new one.
+    var page = stubPages[task.realTgid]
+    if let kept = page, !kept.reaches(site.reachedAddresses) {
+      page = nil
+      stubPages[task.realTgid] = nil
+      try unmap(kept, task, from: stop)
+      stop = .syscallExit
+    }
+    let address: UInt64
+    if let page {
+      address = page.address
+    } else {
+      guard let maps = try? readMaps(of: task.realTid) else { return .failure(InjectionRefusal("cannot read /proc/PID/maps")) }
+      guard let syscall = syscallInstruction(for: task, rip: current.rip, maps: maps) else {
+        return .failure("no syscall instruction to inject mmap with")
+      }
+      guard let free = stubAddress(reaching: site.reachedAddresses, near: site.address, maps: maps, task: task) else {
+        return .failure("no free page within ±2 GiB of the code point")
+      }
+      address = free
+      page = StubPage(address: free, syscallInstruction: syscall)
     }
     let order = comparisonOrder(target, current, changing: changing).filter { !ignored.contains($0) }
     // The loop form when the point's loop can be copied whole, else the one that leaves the
@@ -106,12 +150,21 @@ extension ReplaySession {
         ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: memory),
       stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
-    let mapped = try injectSyscall(
-      mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
-      in: task, from: stop, using: syscall)
-    guard UInt64(bitPattern: mapped) == address else {
-      if mapped >= 0 { _ = try injectSyscall(munmapNumber, [UInt64(bitPattern: mapped), stubMappingSize], in: task, from: .syscallExit, using: syscall) }
-      return .failure(InjectionRefusal("the injected mmap at \(hex(address)) returned \(describeResult(mapped))"))
+    guard let page else { return .failure("no stub page") }
+    // Kept from one code point to the next only without a debugger: a debugger's stepping
+    // must not meet the injected calls `releaseStubPage` may need.
+    let keepsPage = debugger == nil
+    if stubPages[task.realTgid] == nil {
+      let mapped = try injectSyscall(
+        mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
+        in: task, from: stop, using: page.syscallInstruction)
+      guard UInt64(bitPattern: mapped) == address else {
+        if mapped >= 0 {
+          _ = try injectSyscall(munmapNumber, [UInt64(bitPattern: mapped), stubMappingSize], in: task, from: .syscallExit, using: page.syscallInstruction)
+        }
+        return .failure(InjectionRefusal("the injected mmap at \(hex(address)) returned \(describeResult(mapped))"))
+      }
+      if keepsPage { stubPages[task.realTgid] = page }
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
     if !stub.data.isEmpty { try task.tracee.writeMemory(at: stub.dataAddress, bytes: stub.data.flatMap(littleEndian)) }
@@ -124,15 +177,63 @@ extension ReplaySession {
     if debugStops {
       printToStandardError(
         "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
-      if getenv("REWIND_DUMP_STUB") != nil { printToStandardError("[stub] " + stub.code.map { String(format: "%02x", $0) }.joined()) }
+      if debugStubCode {
+        printToStandardError("[replay] stub code " + stub.code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+      }
     }
-    return .success(InstalledStub(site: site, stub: stub, syscallInstruction: syscall))
+    return .success(InstalledStub(site: site, stub: stub, page: page, keepsPage: keepsPage))
+  }
+
+  /// The private, readable, executable mapping that holds `address` in `task`'s process,
+  /// from /proc/PID/maps read once per process until a call changes its mappings
+  /// (`releaseStubPage` forgets it then).
+  func codeMapping(containing address: UInt64, _ task: ReplayTask) -> MapsEntry? {
+    func find(_ mappings: [MapsEntry]) -> MapsEntry? { mappings.first { $0.start <= address && address < $0.end } }
+    if let known = codeMappings[task.realTgid], let mapping = find(known) { return mapping }
+    guard let maps = try? readMaps(of: task.realTid) else { return nil }
+    let code = maps.filter { $0.isReadable && $0.isExecutable && $0.isPrivate }
+    codeMappings[task.realTgid] = code
+    return find(code)
+  }
+
+  /// Unmaps `page` from `task`, stopped at `stop`.
+  func unmap(_ page: StubPage, _ task: ReplayTask, from stop: InjectionStop) throws {
+    let result = try injectSyscall(munmapNumber, [page.address, stubMappingSize], in: task, from: stop, using: page.syscallInstruction)
+    guard result == 0 else {
+      throw Divergence(
+        eventIndex: cursor.consumed, tid: task.recordedTid, activity: "unmapping the compare stub",
+        differences: ["replay could not unmap its compare stub at \(hex(page.address)): munmap returned \(describeResult(result))"])
+    }
+  }
+
+  /// Unmaps the stub page kept in `task`'s process, if any, before `event` if that call
+  /// could meet it (`callsThatMeetStubPages`). From where the task stopped when a call can
+  /// be injected there; else (a signal about to be delivered, say) the task first runs to
+  /// the call's entry without performing it, and after the unmap goes back to its
+  /// `syscall` instruction, to enter the call again as if for the first time.
+  func releaseStubPage(_ task: ReplayTask, before event: SyscallEvent, _ call: Syscall) throws {
+    guard callsThatMeetStubPages.contains(call.name) else { return }
+    codeMappings[task.realTgid] = nil
+    guard let page = stubPages.removeValue(forKey: task.realTgid) else { return }
+    if case .success(let stop) = injectionStop(task) {
+      try unmap(page, task, from: stop)
+      return
+    }
+    let status = try resumeAndWait(task, .syscallEmulation)
+    var registers = try currentRegisters(task)
+    guard status == .syscallStop, registers.origRax == UInt64(event.number) else {
+      throw unexpected(status, task, index: event.index, activity: "syscall \(call.name)", expected: "a call to \(call.name)")
+    }
+    try unmap(page, task, from: .emulatedEntry)
+    registers.rip -= 2
+    registers.rax = registers.origRax
+    try setRegisters(registers, task)
   }
 
   /// `choosePatchSite`, remembered by code point while the code around it is unchanged: a
   /// timer lands on the few instructions of a hot loop again and again.
   private func patchSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> Result<PatchSite, InjectionRefusal> {
-    if let known = patchSites[codePoint], known.windowStart == windowStart, known.window == window { return known.site }
+    if let known = patchSites[codePoint], known.windowStart == windowStart, sameBytes(known.window, window) { return known.site }
     let site = choosePatchSite(codePoint: codePoint, window: window, windowStart: windowStart)
     if patchSites.count > 64 { patchSites.removeAll() }
     patchSites[codePoint] = (windowStart, window, site)
@@ -231,6 +332,11 @@ extension ReplaySession {
     }
     return best
   }
+}
+
+/// `a == b`, with memcmp: Array's == goes element by element (~1 ns a byte).
+func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+  a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
 }
 
 private func distance(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : b - a }

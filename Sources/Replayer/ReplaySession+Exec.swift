@@ -110,7 +110,7 @@ extension ReplaySession {
 /// same bytes, each read in full (a read may return less than asked).
 func sameContents(_ a: String, _ b: String) -> Bool {
   guard let first = readWholeFile(a), let second = readWholeFile(b) else { return false }
-  return first == second
+  return sameBytes(first, second)
 }
 
 /// The bytes of a file, or nil when it cannot be read.

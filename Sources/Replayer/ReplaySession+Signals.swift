@@ -80,6 +80,12 @@ extension ReplaySession {
       }
     }
     if status == .event(.exit) { status = try resumeAndWait(task, .continue) }
+    // The leader ends last: its process, and any stub page kept in it, are gone (and its pid
+    // may come back as another process).
+    if task.realTid == task.realTgid {
+      stubPages[task.realTgid] = nil
+      codeMappings[task.realTgid] = nil
+    }
     let matches: Bool
     switch (status, event.status) {
     case (.exited(let a), .exited(let b)): matches = a == b

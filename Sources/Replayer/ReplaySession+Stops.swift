@@ -150,3 +150,6 @@ private let trapFlag: UInt64 = 0x100
 
 /// REWIND_DEBUG_STOPS=1 prints every ptrace stop replay sees, for debugging rewind itself.
 let debugStops = getenv("REWIND_DEBUG_STOPS") != nil
+/// With REWIND_DEBUG_STOPS, REWIND_DEBUG_STUB_CODE also prints each compare stub's bytes
+/// (`xxd -r -p`, then `objdump -D -b binary -m i386:x86-64 --adjust-vma=` its address).
+let debugStubCode = getenv("REWIND_DEBUG_STUB_CODE") != nil

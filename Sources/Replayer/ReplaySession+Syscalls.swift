@@ -19,6 +19,7 @@ extension ReplaySession {
         eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
         differences: ["the trace holds system call \(event.number), which this rewind does not know"])
     }
+    try releaseStubPage(task, before: event, call)
     if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
       try performExec(event, task, checkEntry: true)
       return

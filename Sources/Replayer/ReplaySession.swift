@@ -67,6 +67,11 @@ public final class ReplaySession {
   var patchSites: [UInt64: (windowStart: UInt64, window: [UInt8], site: Result<PatchSite, InjectionRefusal>)] = [:]
   /// The direct branches of code around compare-stub sites (`BranchIndex`).
   var branchIndex = BranchIndex()
+  /// Each process's compare-stub page (by real pid), kept mapped from one code point to the
+  /// next until the program's own calls could meet it (`releaseStubPage`).
+  var stubPages: [Int32: StubPage] = [:]
+  /// Each process's code mappings (`codeMapping`).
+  var codeMappings: [Int32: [MapsEntry]] = [:]
   /// The debugger attached to this replay, if any.
   var debugger: ReplayDebugger?
 

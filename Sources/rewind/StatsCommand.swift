@@ -37,7 +37,7 @@ extension Rewind {
     ) {
       print("trace      \(reader.directory)")
       print("command    \(reader.header.command.joined(separator: " "))")
-      print("recorded   \(ISO8601DateFormatter().string(from: reader.header.startTime)) on \(reader.header.hostname), \(reader.header.cpuModel)")
+      print("recorded   \(ISO8601.string(from: reader.header.startTime)) on \(reader.header.hostname), \(reader.header.cpuModel)")
       print("wall time  " + (wallTime.map { String(format: "%.3f s", $0) } ?? "- (the recording did not finish)"))
       print("events     \(s.events)  (" + s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
       print("rdtsc      \(s.rdtscReads) reads")

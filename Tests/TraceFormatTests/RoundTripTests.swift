@@ -80,3 +80,28 @@ extension TraceHeader {
     return copy
   }
 }
+
+/// The dates of header.json and summary.json, written and read without ICU.
+@Suite struct ISO8601Tests {
+  @Test func writesUTCWithMilliseconds() {
+    #expect(ISO8601.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    #expect(ISO8601.string(from: Date(timeIntervalSince1970: 1_795_512_600.25)) == "2026-11-24T09:30:00.250Z")
+    #expect(ISO8601.string(from: Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+  }
+
+  @Test func readsWhatItWritesAndWhatFoundationWrote() throws {
+    for seconds in [0, 1_795_512_600.25, 951_782_400.999, -0.5] {
+      let date = Date(timeIntervalSince1970: seconds)
+      #expect(ISO8601.date(from: ISO8601.string(from: date)) == date)
+    }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    let date = Date(timeIntervalSince1970: 1_700_000_000.123)
+    let parsed = try #require(ISO8601.date(from: formatter.string(from: date)))
+    #expect(abs(parsed.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.0005)
+    #expect(ISO8601.date(from: "2026-11-24T09:30:00Z") == Date(timeIntervalSince1970: 1_795_512_600))
+    for bad in ["", "2026-11-24", "2026-11-24T09:30:00", "2026-13-24T09:30:00Z", "2026-11-24T09:30:00.Z", "2026-11-24 09:30:00Z"] {
+      #expect(ISO8601.date(from: bad) == nil, "\(bad)")
+    }
+  }
+}
