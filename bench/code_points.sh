@@ -17,12 +17,14 @@
 # back to the hardware breakpoint).
 # Usage: bench/code_points.sh   (REWIND_BIN=path to use a built rewind; else builds release)
 #        ALARMS="3 100" to choose alarm_loop's alarm counts; PASSES alarm_work's passes; REPLAY_TIMEOUT (default 120 s)
+#        PROGRAMS="alarm_busy_loop spin_handoff" for some rows only
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${RUNS:-5}
 limit=${REPLAY_TIMEOUT:-120}
 cc=${CC:-cc}
 alarms=(${ALARMS:-3 100})
+programs=${PROGRAMS:-alarm_loop alarm_work alarm_busy_loop alarm_in_libc spin_handoff}
 if [[ -z "${REWIND_BIN:-}" ]]; then
   (cd "$root" && swift build -c release >&2)
   REWIND_BIN="$(cd "$root" && swift build -c release --show-bin-path)/rewind"
@@ -84,8 +86,9 @@ bench() {
     "$(ratio "$r" "$n")" "$(ratio "$p" "$n")" "$(ratio "$p" "$r")" "$faithful/$runs" "${stub:-?}/${reached:-?}"
   rm -rf "$work/t-$runs"
 }
-for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done
-bench "alarm_work ${PASSES:-300000000}" "$work/alarm_work" "${PASSES:-300000000}"
-bench alarm_busy_loop "$work/alarm_busy_loop"
-bench alarm_in_libc "$work/alarm_in_libc"
-bench spin_handoff "$work/spin_handoff"
+wanted() { [[ " $programs " == *" $1 "* ]]; }
+if wanted alarm_loop; then for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done; fi
+if wanted alarm_work; then bench "alarm_work ${PASSES:-300000000}" "$work/alarm_work" "${PASSES:-300000000}"; fi
+for p in alarm_busy_loop alarm_in_libc spin_handoff; do
+  if wanted $p; then bench $p "$work/$p"; fi
+done

@@ -3,8 +3,9 @@
 #  1. stress: records each thread fixture RUNS times (default 50) and replays each
 #     recording; prints how many replayed faithfully and the code-point ambiguity (passes
 #     through a code point's instruction rejected before the right one);
-#  2. record and replay times of the spin-wait fixture and of a SIGALRM busy loop, whose
-#     replay is bounded by REPLAY_TIMEOUT seconds (default 60).
+#  2. record and replay times of the spin-wait fixture and of the SIGALRM busy loop
+#     (Tests/Fixtures/alarm_busy_loop.c), medians of TIMED_RUNS (default 5), with their
+#     ratios to a native run, by bench/code_points.sh.
 # Usage: bench/threads.sh   (REWIND_BIN=path to use a built rewind; else builds release)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +22,6 @@ export REWIND_TRACE_DIR="$work/traces"
 
 fixtures=(threads_mutex spin_handoff thread_signal signal_in_handler)
 for f in "${fixtures[@]}"; do "$cc" -O1 -o "$work/$f" "$root/Tests/Fixtures/$f.c" -I "$root/Tests/Fixtures"; done
-"$cc" -O1 -o "$work/alarm_loop" "$root/bench/alarm_loop.c"
 
 printf '%-20s %8s %10s %12s %10s\n' fixture runs faithful preemptions rejected
 for f in "${fixtures[@]}"; do
@@ -40,13 +40,6 @@ for f in "${fixtures[@]}"; do
   printf '%-20s %8d %10d %12d %10d\n' "$f" "$runs" "$faithful" "$preemptions" "$rejected"
 done
 
-seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 && e=$(date +%s.%N) && awk -v s="$s" -v e="$e" 'BEGIN{printf "%.3f", e-s}' || echo "timeout/fail"; }
 echo
-printf '%-20s %10s %10s %12s\n' program native record replay
-for p in spin_handoff alarm_loop; do
-  native=$(seconds "$work/$p")
-  record=$(seconds "$REWIND_BIN" record -o "$work/t-$p" "$work/$p")
-  replay=$(seconds timeout "$limit" "$REWIND_BIN" replay -a --quiet "$work/t-$p")
-  printf '%-20s %10s %10s %12s\n' "$p" "$native" "$record" "$replay"
-done
-echo "(bench/code_points.sh times these against native runs, with ratios)"
+# The issue's two timed programs (replay must be no slower than recording), as medians.
+RUNS=${TIMED_RUNS:-5} PROGRAMS="alarm_busy_loop spin_handoff" REWIND_BIN="$REWIND_BIN" bash "$root/bench/code_points.sh"
