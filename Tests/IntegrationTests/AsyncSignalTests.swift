@@ -50,6 +50,18 @@ import Testing
     #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 6, "\(stats.stdout)")
   }
 
+  /// A handler whose first call maps memory, right after a code point: replay must unmap
+  /// the stub page it kept before that call, though the task's stop (a signal about to be
+  /// delivered) allows no injected call.
+  @Test(arguments: 1...2) func aHandlerThatMapsMemoryAfterACodePoint(run: Int) throws {
+    let result = try assertRecordReplay("alarm_maps_in_handler")
+    #expect(result.record.stdout.contains("5 or more signals, a page each"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 3, "\(stats.stdout)")
+  }
+
   @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
     let result = try assertRecordReplay("alarm_in_libc")
     #expect(result.record.stdout.contains("20 signals; the loop had run"), "\(result.record.summary)")
