@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Threads of one process run one at a time while recording; replay reproduces the order
-/// they took a mutex in, which differs from run to run.
+/// they took a mutex in, which differs from run to run. The fixtures issue 7 names are each
+/// recorded and replayed 5 times, since their interleavings differ from run to run.
 @Suite struct ThreadTests {
   @Test(arguments: 1...5) func mutexAndConditionVariable(run: Int) throws {
     let result = try assertRecordReplay("threads_mutex")
@@ -16,7 +17,7 @@ import Testing
 
   /// Threads spinning on an atomic: recording preempts the spinner at a code point, and
   /// replay stops it there again.
-  @Test(arguments: 1...3) func spinHandoff(run: Int) throws {
+  @Test(arguments: 1...5) func spinHandoff(run: Int) throws {
     let result = try assertRecordReplay("spin_handoff")
     #expect(result.record.stdout.contains("passes 5 5\n"), "\(result.record.summary)")
     let stats = try Harness.rewind(["stats", "--json", result.traceDir])
@@ -35,20 +36,20 @@ import Testing
   }
 
   /// A signal to one thread blocked in read: its handler runs there, the read fails EINTR.
-  @Test(arguments: 1...3) func signalToASpecificThread(run: Int) throws {
+  @Test(arguments: 1...5) func signalToASpecificThread(run: Int) throws {
     let result = try assertRecordReplay("thread_signal")
     #expect(result.record.stdout.contains("thread 3: read returned -1 (Interrupted system call)\n"), "\(result.record.summary)")
     #expect(result.record.stdout.contains("handled by thread 3\n"))
   }
 
   /// exit_group from one thread while the others block in system calls.
-  @Test(arguments: 1...3) func exitGroupWhileThreadsBlock(run: Int) throws {
+  @Test(arguments: 1...5) func exitGroupWhileThreadsBlock(run: Int) throws {
     let result = try assertRecordReplay("exit_group_threads", expectedStatus: 3, printsExitSuccess: false)
     #expect(result.replay.stdout == "quitter: exiting the whole process with 3\n", "\(result.replay.summary)")
   }
 
   /// epoll over timerfd, eventfd and signalfd, then SIGALRM from setitimer during pause().
-  @Test(arguments: 1...3) func descriptorEventsAndTimers(run: Int) throws {
+  @Test(arguments: 1...5) func descriptorEventsAndTimers(run: Int) throws {
     let result = try assertRecordReplay("fd_events")
     #expect(result.record.stdout.contains("alarms 3 or more, seen 1 1 1\n"), "\(result.record.summary)")
   }
@@ -63,7 +64,7 @@ import Testing
 
   /// A SIGEV_THREAD timer: glibc's helper thread is still blocked in rt_sigtimedwait when the
   /// process exits; the slice it ran before that call must replay.
-  @Test(arguments: 1...3) func sigevThreadTimer(run: Int) throws {
+  @Test(arguments: 1...5) func sigevThreadTimer(run: Int) throws {
     let result = try assertRecordReplay("sigev_thread_timer")
     // Whether the helper thread reached its second rt_sigtimedwait before the exit depends on
     // timing; when it did, the faithful replay above needed that unfinished call.
