@@ -51,7 +51,7 @@ struct BranchIndex {
     let low = Int(start - windowStart)
     let bytes = Array(window[low..<min(window.count, Int(end - windowStart) + 15)])
     let key = ChunkKey(start: start, end: end)
-    if let known = chunks[key], known.bytes == bytes { return known.branches }
+    if let known = chunks[key], sameBytes(known.bytes, bytes) { return known.branches }
     var branches = BranchIndex.decode(bytes[...], at: start, before: end)
     for offset in 1..<min(16, bytes.count) where branches != nil {
       let near = BranchIndex.decode(bytes[offset..<min(bytes.count, offset + 80)], at: start + UInt64(offset), before: end)

@@ -132,13 +132,23 @@ struct CompareStub {
     return generalRegisters.first { $0.index == index }?.encoding
   }
 
-  /// The bytes written over the site: `jmp rel32` to the stub, then int3 up to the end of
-  /// the displaced instructions (never run: nothing branches there).
-  static func patch(_ site: PatchSite, jumpingTo stub: UInt64) -> [UInt8]? {
-    let rel = Int64(bitPattern: stub &- (site.address + 5))
-    guard let rel32 = Int32(exactly: rel) else { return nil }
-    return [0xe9] + littleEndian(UInt32(bitPattern: rel32)) + Array(repeating: 0xcc, count: site.length - 5)
+  /// What is written to patch the site: over it, `jmp rel32` to the stub, then int3 up to
+  /// the end of the displaced instructions (never run: nothing branches there); for a site
+  /// with a trampoline, `jmp rel8` to it and int3, and over the trampoline `jmp rel32`.
+  static func patches(_ site: PatchSite, jumpingTo stub: UInt64) -> [(address: UInt64, bytes: [UInt8])]? {
+    func jump32(from address: UInt64) -> [UInt8]? {
+      guard let rel32 = Int32(exactly: Int64(bitPattern: stub &- (address + 5))) else { return nil }
+      return [0xe9] + littleEndian(UInt32(bitPattern: rel32))
+    }
+    guard let trampoline = site.trampoline else {
+      guard let jump = jump32(from: site.address) else { return nil }
+      return [(site.address, jump + Array(repeating: 0xcc, count: site.length - 5))]
+    }
+    guard let rel8 = Int8(exactly: Int64(bitPattern: trampoline.address &- (site.address + 2))), let jump = jump32(from: trampoline.address)
+    else { return nil }
+    return [(trampoline.address, jump), (site.address, [0xeb, UInt8(bitPattern: rel8)] + Array(repeating: 0xcc, count: site.length - 2))]
   }
+
 }
 
 /// Just enough of an x86-64 assembler for the stub: bytes at a known address, rel32 fixups.

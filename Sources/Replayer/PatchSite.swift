@@ -2,7 +2,9 @@ import CCapstone
 import LinuxTrace
 
 /// The instructions at a code point that a 5-byte `jmp rel32` to the compare stub replaces,
-/// and how each runs again from the stub (DESIGN.md, principle 4).
+/// and how each runs again from the stub (DESIGN.md, principle 4). Where there is no room
+/// for one, a 2-byte `jmp rel8` goes to a `jmp rel32` written over dead padding nearby (the
+/// `trampoline`).
 ///
 /// Whole instructions are displaced, from the code point on, until they cover 5 bytes. Each
 /// must run the same from the stub: a RIP-relative operand is re-aimed at the same address,
@@ -24,6 +26,10 @@ struct PatchSite {
   let instructions: [Instruction]
   /// The code point, where the stub compares.
   let codePoint: UInt64
+  /// For a site shorter than a jmp rel32: where the patch's jmp rel8 goes, five bytes of
+  /// padding that nothing runs (after a jmp or a ret, and no branch lands in them), with
+  /// the bytes there.
+  var trampoline: (address: UInt64, originalBytes: [UInt8])?
   /// The index in `instructions` of the code point's.
   var codePointIndex: Int { instructions.firstIndex { $0.address == codePoint }! }
   /// The bytes the jump replaces: the whole displaced instructions.
@@ -31,11 +37,15 @@ struct PatchSite {
   var length: Int { instructions.reduce(0) { $0 + $1.bytes.count } }
   /// Where execution goes on after the displaced instructions.
   var end: UInt64 { address + UInt64(length) }
+  /// What puts the code back as it was: the displaced bytes, and the trampoline's.
+  var originalWrites: [(address: UInt64, bytes: [UInt8])] {
+    [(address, originalBytes)] + (trampoline.map { [($0.address, $0.originalBytes)] } ?? [])
+  }
 
   /// Every address the stub jumps to or refers to with a rel32: it must lie within ±2 GiB
   /// of them all.
   var reachedAddresses: [UInt64] {
-    var addresses = [address, end]
+    var addresses = [address, end] + (trampoline.map { [$0.address] } ?? [])
     for instruction in instructions {
       let decoded = instruction.decoded
       if decoded.has_rip_operand != 0 { addresses.append(decoded.rip_target) }
@@ -49,13 +59,13 @@ struct PatchSite {
   }
 
   /// Decodes the instructions at `address` (`code` holds the bytes from there) and chooses
-  /// which to displace, or says why the site cannot be patched. `codePoint` is `address`
-  /// or a later instruction boundary; the instructions before it must be plain ones (they
-  /// run in the stub before the compare).
-  static func plan(at address: UInt64, codePoint: UInt64, code: [UInt8]) -> Result<PatchSite, InjectionRefusal> {
+  /// which to displace, at least `minimumLength` bytes (2 for a jmp rel8), or says why the
+  /// site cannot be patched. `codePoint` is `address` or a later instruction boundary; the
+  /// instructions before it must be plain ones (they run in the stub before the compare).
+  static func plan(at address: UInt64, codePoint: UInt64, code: [UInt8], minimumLength: Int = 5) -> Result<PatchSite, InjectionRefusal> {
     var instructions: [Instruction] = []
     var offset = 0
-    while offset < 5 || address + UInt64(offset) <= codePoint {
+    while offset < minimumLength || address + UInt64(offset) <= codePoint {
       if address + UInt64(offset) > codePoint && instructions.last.map({ $0.address < codePoint }) ?? false {
         return .failure(InjectionRefusal("\(hex(codePoint)) is not an instruction boundary seen from \(hex(address))"))
       }
@@ -85,10 +95,10 @@ struct PatchSite {
       instructions.append(Instruction(address: at, bytes: Array(code[offset..<offset + size]), decoded: decoded))
       offset += size
       let kind = decoded.kind
-      if offset < 5 && (kind == Int32(REWIND_INSTRUCTION_END) || kind == Int32(REWIND_INSTRUCTION_JUMP) || kind == Int32(REWIND_INSTRUCTION_CALL)) {
+      if offset < minimumLength && (kind == Int32(REWIND_INSTRUCTION_END) || kind == Int32(REWIND_INSTRUCTION_JUMP) || kind == Int32(REWIND_INSTRUCTION_CALL)) {
         return .failure(InjectionRefusal("the site at \(hex(address)) is too short (\(offset) bytes up to a jump, call or return)"))
       }
-      if offset < 5 && offset + 15 > code.count {
+      if offset < minimumLength && offset + 15 > code.count {
         return .failure(InjectionRefusal("the code at \(hex(address)) ends too soon"))
       }
     }
@@ -114,7 +124,7 @@ struct PatchSite {
     return index.branch(into: (address + 1)..<end, site: address, window: window, windowStart: windowStart)
   }
 
-  /// Instruction starts shortly before `codePoint` that are certain, nearest first: `code`
+  /// Instruction starts up to `reach` bytes before `codePoint` that are certain, nearest first: `code`
   /// holds the bytes from `codeStart`, at least 80 bytes before the code point, all code.
   ///
   /// Decoding x86 backwards is ambiguous, so this decodes forwards from 16 consecutive byte
@@ -122,7 +132,7 @@ struct PatchSite {
   /// than 15 bytes), and its decode passes through every true start up to the code point.
   /// Only addresses that every decode reaching the code point exactly passes through are
   /// returned: a false start that a wrong decode agrees on cannot survive the true one.
-  static func instructionStarts(before codePoint: UInt64, code: [UInt8], codeStart: UInt64) -> [UInt64] {
+  static func instructionStarts(before codePoint: UInt64, code: [UInt8], codeStart: UInt64, within reach: UInt64 = 32) -> [UInt64] {
     precondition(codePoint >= codeStart + 80 && codePoint - codeStart < UInt64(code.count))
     var agreed: Set<UInt64>?
     for first in 0..<16 {
@@ -139,6 +149,49 @@ struct PatchSite {
       guard address == codePoint else { continue }
       agreed = agreed.map { $0.intersection(starts) } ?? starts
     }
-    return (agreed ?? []).filter { $0 + 32 >= codePoint }.sorted(by: >)
+    return (agreed ?? []).filter { $0 + reach >= codePoint }.sorted(by: >)
+  }
+
+  /// Where a site at `site`, too short for a jmp rel32, can put its trampoline: runs of
+  /// padding (nop, int3) that only follow a jmp or a ret, before `codePoint`, and the first
+  /// address in each from which 5 bytes lie within a jmp rel8's reach of the site. `code`
+  /// holds the bytes from `codeStart` (160 or more before the point) to past the point.
+  /// Nearest first. The caller checks that no branch lands in a run before its trampoline.
+  static func deadPadding(before codePoint: UInt64, site: UInt64, code: [UInt8], codeStart: UInt64) -> [(run: Range<UInt64>, trampoline: UInt64)] {
+    let lowest = site + 2 >= 128 ? site + 2 - 128 : 0
+    guard codePoint >= codeStart + 160 else { return [] }
+    let starts = instructionStarts(before: codePoint, code: code, codeStart: codeStart, within: codePoint - lowest + 32).sorted()
+    var runs: [Range<UInt64>] = []
+    var runStart: UInt64?
+    var previousEndsFlow = false
+    for (i, start) in starts.enumerated() {
+      var decoded = rewind_instruction()
+      let offset = Int(start - codeStart)
+      guard code.withUnsafeBufferPointer({ rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, start, &decoded) }) != 0
+      else { break }
+      let next = i + 1 < starts.count ? starts[i + 1] : codePoint
+      // Only certain starts one after another are known to be these instructions.
+      guard start + UInt64(decoded.size) == next else {
+        runStart = nil
+        previousEndsFlow = false
+        continue
+      }
+      if decoded.is_padding != 0 && (runStart != nil || previousEndsFlow) {
+        if let run = runStart {
+          runs[runs.count - 1] = run..<next
+        } else {
+          runStart = start
+          runs.append(start..<next)
+        }
+      } else {
+        runStart = nil
+      }
+      let kind = Int32(decoded.kind)
+      previousEndsFlow = kind == Int32(REWIND_INSTRUCTION_END) || kind == Int32(REWIND_INSTRUCTION_JUMP) || runStart != nil
+    }
+    return runs.compactMap { run in
+      let trampoline = max(run.lowerBound, lowest)
+      return trampoline + 5 <= run.upperBound ? (run, trampoline) : nil
+    }.sorted { $0.trampoline > $1.trampoline }
   }
 }

@@ -141,7 +141,7 @@ extension ReplaySession {
         registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
       if differences.isEmpty || iterations != nil {
-        try task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
+        for original in installed.site.originalWrites { try task.tracee.writeMemory(at: original.address, bytes: original.bytes) }
         if let repeated, let iterations {
           try finishIterations(iterations, of: repeated, from: registers, to: target, task, index: index, activity: activity)
         } else {
@@ -193,7 +193,7 @@ extension ReplaySession {
 
   /// Puts the original bytes back after a failure (the replay ends; the page stays mapped).
   private func restoreSite(_ installed: InstalledStub, _ task: ReplayTask) {
-    try? task.tracee.writeMemory(at: installed.site.address, bytes: installed.site.originalBytes)
+    for original in installed.site.originalWrites { try? task.tracee.writeMemory(at: original.address, bytes: original.bytes) }
   }
 
   /// A thread preempted at a code point: run it there and leave it stopped.

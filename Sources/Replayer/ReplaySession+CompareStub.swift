@@ -148,7 +148,7 @@ extension ReplaySession {
     guard
       let stub = loop
         ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: memory),
-      stub.code.count <= Int(pageSize), let patch = CompareStub.patch(site, jumpingTo: stub.entryAddress)
+      stub.code.count <= Int(pageSize), let patches = CompareStub.patches(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     guard let page else { return .failure("no stub page") }
     // Kept from one code point to the next only without a debugger: a debugger's stepping
@@ -168,7 +168,7 @@ extension ReplaySession {
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
     if !stub.data.isEmpty { try task.tracee.writeMemory(at: stub.dataAddress, bytes: stub.data.flatMap(littleEndian)) }
-    try task.tracee.writeMemory(at: site.address, bytes: patch)
+    for patch in patches { try task.tracee.writeMemory(at: patch.address, bytes: patch.bytes) }
     if let i = resumeInStub {
       var registers = current
       registers.rip = stub.relocatedAddresses[i]
@@ -263,6 +263,18 @@ extension ReplaySession {
     let before = Array(window[Int(decodeStart - windowStart)..<min(window.count, Int(codePoint + 32 - windowStart))])
     for start in PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4) {
       if case .success(let site) = site(from: start) { return .success(site) }
+    }
+    // No room for a jmp rel32 (a branch lands just after the point, as at a function's second
+    // entry point): a jmp rel8 to one written over dead padding nearby.
+    let offset = Int(codePoint - windowStart)
+    guard case .success(var short) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]), minimumLength: 2),
+      branchIndex.branch(into: (short.address + 1)..<short.end, site: short.address, window: window, windowStart: windowStart) == nil
+    else { return atCodePoint }
+    for padding in PatchSite.deadPadding(before: codePoint, site: short.address, code: before, codeStart: decodeStart)
+    where branchIndex.branch(into: padding.run.lowerBound..<(padding.trampoline + 5), site: short.address, window: window, windowStart: windowStart) == nil {
+      let at = Int(padding.trampoline - windowStart)
+      short.trampoline = (padding.trampoline, Array(window[at..<(at + 5)]))
+      return .success(short)
     }
     return atCodePoint
   }

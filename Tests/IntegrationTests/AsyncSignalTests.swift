@@ -62,6 +62,18 @@ import Testing
     #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 3, "\(stats.stdout)")
   }
 
+  /// Alarms in a function with several entry points, where no 5-byte jump fits at the point
+  /// the timer interrupts: the stub is reached through a 2-byte jump and a trampoline in the
+  /// dead padding before the function, not a hardware breakpoint at every call.
+  @Test(arguments: 1...2) func alarmsAtAPointWithNoRoomForAJump(run: Int) throws {
+    let result = try assertRecordReplay("two_entries")
+    #expect(result.record.stdout.contains("values at the signals: "), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 4, "\(stats.stdout)")
+  }
+
   @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
     let result = try assertRecordReplay("alarm_in_libc")
     #expect(result.record.stdout.contains("20 signals; the loop had run"), "\(result.record.summary)")

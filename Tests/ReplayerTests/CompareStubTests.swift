@@ -94,6 +94,19 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
   }
 }
 
+/// glibc's memcpy/mempcpy layout: 0fe0 ret, padding; 1000 `jmp 1083` (mempcpy's jump to
+/// memcpy+3), 8 bytes of nopl, nops; 1080 `mov %rdi,%rax` (memcpy), 1083 `cmp $0x20,%rdx`,
+/// 1087 ret. A jmp rel32 at 1080 would cover 1083, where the jmp lands.
+private let twoEntries: [UInt8] = {
+  var bytes = [UInt8](repeating: 0xcc, count: 0x20)
+  bytes[0] = 0xc3
+  bytes += [0xe9, 0x7e, 0x00, 0x00, 0x00]  // 1000: jmp 1083
+  bytes += [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00]  // 1005: nopl 0(%rax,%rax,1)
+  bytes += [UInt8](repeating: 0x90, count: 0x1080 - 0x100d)
+  bytes += [0x48, 0x89, 0xf8, 0x48, 0x83, 0xfa, 0x20, 0xc3]  // 1080: mov; cmp; ret
+  return bytes + [UInt8](repeating: 0xcc, count: 40)
+}()
+
 @Suite struct CompareStubTests {
   @Test func trapsOnlyAfterEveryCompareAndJumpsBack() throws {
     let site = try PatchSite.plan(at: 0x12bc, codePoint: 0x12bc, code: code(from: 0x12bc)).get()
@@ -117,7 +130,9 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
       address += UInt64(decoded.size)
     }
     #expect(targets == [0x12ab, 0x4034, 0x12c4])
-    let patch = try #require(CompareStub.patch(site, jumpingTo: 0x10000))
+    let patches = try #require(CompareStub.patches(site, jumpingTo: 0x10000))
+    let patch = patches[0].bytes
+    #expect(patches.count == 1 && patches[0].address == 0x12bc)
     #expect(patch.count == 8 && patch[0] == 0xe9 && patch[5...].allSatisfy { $0 == 0xcc })
   }
 
@@ -225,6 +240,33 @@ private func loopStub(_ site: PatchSite, rip: UInt64, rbp: UInt64 = 123_456, win
     let addPath = try #require(CompareStub.loopPath(from: 0x1000, window: add, windowStart: 0x1000))
     #expect(!CompareStub.flagsAreDead(along: shiftPath))
     #expect(CompareStub.flagsAreDead(along: addPath))
+  }
+
+  /// Where a branch lands just after the code point (memcpy+3), the patch is a jmp rel8 to
+  /// a jmp rel32 written over the dead padding after mempcpy's jmp, within rel8 reach.
+  @Test func aShortSiteJumpsThroughATrampolineInDeadPadding() throws {
+    let start: UInt64 = 0xfe0
+    let full = try PatchSite.plan(at: 0x1080, codePoint: 0x1080, code: Array(twoEntries[0xa0...])).get()
+    #expect(full.branchIntoInterior(window: twoEntries, windowStart: start) == 0x1000)
+    var short = try PatchSite.plan(at: 0x1080, codePoint: 0x1080, code: Array(twoEntries[0xa0...]), minimumLength: 2).get()
+    #expect(short.length == 3 && short.branchIntoInterior(window: twoEntries, windowStart: start) == nil)
+    let padding = PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: twoEntries, codeStart: start)
+    // The int3 run after the ret at 0fe0 is out of reach; the run after the jmp starts at 1005.
+    #expect(padding.first?.run == 0x1005..<0x1080 && padding.first?.trampoline == 0x1005)
+    #expect(padding.count == 1)
+    short.trampoline = (0x1005, Array(twoEntries[0x25..<0x2a]))
+    let patches = try #require(CompareStub.patches(short, jumpingTo: 0x20000))
+    #expect(patches.map(\.address) == [0x1005, 0x1080])
+    #expect(patches[0].bytes == [0xe9] + littleEndian(UInt32(0x20000 - 0x100a)))
+    #expect(patches[1].bytes == [0xeb, UInt8(bitPattern: Int8(0x1005 - 0x1082)), 0xcc])
+    #expect(short.originalWrites.map(\.address) == [0x1080, 0x1005])
+    #expect(short.reachedAddresses.contains(0x1005))
+    // Padding that a jcc falls through into runs, and is not dead: 1000 `jb` instead of jmp.
+    var live = Array(twoEntries[..<0x20]) + [0x0f, 0x82, 0x7d, 0x00, 0x00, 0x00]  // 1000: jb 1083
+    live += [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00] + [UInt8](repeating: 0x90, count: 0x1080 - 0x100e)
+    live += twoEntries[0xa0...]
+    #expect(live.count == twoEntries.count)
+    #expect(PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: live, codeStart: start).isEmpty)
   }
 
   /// What counts as adding a constant to a register: add/sub $imm, inc, dec and lea
