@@ -14,26 +14,17 @@ static void on_alarm(int signal) {
   alarms++;
 }
 
-/* Each runs until `alarms` is no longer `seen`. */
-static unsigned long up_by_one(unsigned long counter, int seen) {
-  __asm__ volatile("1: addq $1, %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
-  return counter;
-}
+/* A function `name` that runs `step` on a `type` counter until `alarms` is no longer `seen`. */
+#define COUNTING_LOOP(name, type, step)                                                                        \
+  static type name(type counter, int seen) {                                                                  \
+    __asm__ volatile("1: " step "\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc"); \
+    return counter;                                                                                           \
+  }
 
-static unsigned int down_by_three(unsigned int counter, int seen) {
-  __asm__ volatile("1: subl $3, %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
-  return counter;
-}
-
-static unsigned long up_by_eight(unsigned long counter, int seen) {
-  __asm__ volatile("1: leaq 8(%0), %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
-  return counter;
-}
-
-static unsigned long down_by_one(unsigned long counter, int seen) {
-  __asm__ volatile("1: decq %0\n\tcmpl %2, %1\n\tje 1b" : "+r"(counter) : "m"(alarms), "r"(seen) : "cc");
-  return counter;
-}
+COUNTING_LOOP(up_by_one, unsigned long, "addq $1, %0")
+COUNTING_LOOP(down_by_three, unsigned int, "subl $3, %0")
+COUNTING_LOOP(up_by_eight, unsigned long, "leaq 8(%0), %0")
+COUNTING_LOOP(down_by_one, unsigned long, "decq %0")
 
 int main(void) {
   unsigned long up = 0, pointer = 0x7fff00000000UL, down = 1UL << 40;
