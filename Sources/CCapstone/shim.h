@@ -44,6 +44,8 @@ typedef struct {
   uint8_t flags_read;
   uint8_t flags_written;
   uint8_t flags_known;
+  /* Of `flags_written`, those it sets to a defined value (not left undefined). */
+  uint8_t flags_defined;
   /* The general registers it writes, explicitly or implicitly, one bit per x86 encoding
      (rax 0 ... r15 15, any width); all bits when unknown. */
   uint16_t registers_written;
@@ -171,21 +173,39 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
                                       cs_insn_group(handle, insn, X86_GRP_SSE41) || cs_insn_group(handle, insn, X86_GRP_SSE42) ||
                                       cs_insn_group(handle, insn, X86_GRP_AVX) || cs_insn_group(handle, insn, X86_GRP_AVX2) ||
                                       cs_insn_group(handle, insn, X86_GRP_AVX512)));
+  out->flags_defined = rewind_fold_flags(
+      eflags, X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF,
+      X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF,
+      X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF,
+      X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF,
+      X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF,
+      X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF);
   out->flags_known = eflags != 0 || leaves_flags;
-  if (leaves_flags) out->flags_read = out->flags_written = 0;
+  if (leaves_flags) out->flags_read = out->flags_written = out->flags_defined = 0;
+  /* Capstone 4 does not say that these read the carry (or overflow) flag they add in. */
+  switch (insn->id) {
+  case X86_INS_ADC: case X86_INS_SBB: case X86_INS_RCL: case X86_INS_RCR: case X86_INS_CMC: case X86_INS_ADCX:
+    out->flags_read |= REWIND_FLAG_CF;
+    break;
+  case X86_INS_ADOX:
+    out->flags_read |= REWIND_FLAG_OF;
+    break;
+  default:
+    break;
+  }
   /* A shift or rotate by zero, and a rep-prefixed string instruction run zero times, leave
      the flags as they were: such an instruction sets none for certain. */
   switch (insn->id) {
   case X86_INS_SHL: case X86_INS_SHR: case X86_INS_SAR: case X86_INS_SAL: case X86_INS_ROL: case X86_INS_ROR:
   case X86_INS_RCL: case X86_INS_RCR: case X86_INS_SHLD: case X86_INS_SHRD:
-    out->flags_written = 0;
+    out->flags_written = out->flags_defined = 0;
     break;
   default:
     break;
   }
   for (int i = 0; i < 4; i++) {
     uint8_t prefix = insn->detail->x86.prefix[i];
-    if (prefix == X86_PREFIX_REP || prefix == X86_PREFIX_REPNE) out->flags_written = 0;
+    if (prefix == X86_PREFIX_REP || prefix == X86_PREFIX_REPNE) out->flags_written = out->flags_defined = 0;
   }
   out->touches_rcx = 1;
   out->registers_written = 0xffff;
@@ -203,6 +223,18 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
       if (r == X86_REG_RCX || r == X86_REG_ECX || r == X86_REG_CX || r == X86_REG_CL || r == X86_REG_CH)
         out->touches_rcx = 1;
     }
+  }
+  /* Implicit writes Capstone 4 leaves out: a failed cmpxchg loads rax (rdx:rax for the
+     8b/16b forms), xlatb loads al. */
+  switch (insn->id) {
+  case X86_INS_CMPXCHG: case X86_INS_XLATB:
+    out->registers_written |= 1u;
+    break;
+  case X86_INS_CMPXCHG8B: case X86_INS_CMPXCHG16B:
+    out->registers_written |= 1u | 4u;
+    break;
+  default:
+    break;
   }
   const cs_x86 *x86 = &insn->detail->x86;
   rewind_find_added_constant(insn->id, x86, out);

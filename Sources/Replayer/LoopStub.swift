@@ -159,7 +159,7 @@ extension CompareStub {
     if let fromPatch { copy.a.patch32(at: fromPatch.jump, to: entry) }
     // At the code point the flags the cmp set are the program's again only where an
     // instruction after it set them; the others are dead there.
-    let genuine = path[j...].reduce(UInt8(0)) { $0 | $1.instruction.decoded.flags_written }
+    let genuine = path[j...].reduce(UInt8(0)) { $0 | $1.instruction.decoded.flags_defined }
     let compared = CompareStub.eflagsBits(genuine) | 0x400  // DF, which cmp leaves alone
     let rejoinAt = fastBody ?? body
     func rejoin(_ a: inout Assembler) -> Bool { a.jump(to: rejoinAt) }

@@ -54,13 +54,36 @@ struct StubPage {
   }
 }
 
+/// Processes (by real pid) whose memory another process shares, and with whom: a vfork
+/// child and its parent until the child execs or exits; clone(CLONE_VM) without
+/// CLONE_THREAD likewise.
+struct SharedAddressSpaces {
+  private var sharers: [Int32: Set<Int32>] = [:]
+
+  func isShared(_ pid: Int32) -> Bool { sharers[pid] != nil }
+
+  mutating func share(_ a: Int32, _ b: Int32) {
+    sharers[a, default: []].insert(b)
+    sharers[b, default: []].insert(a)
+  }
+
+  /// `pid` has memory of its own again (an exec), or is gone.
+  mutating func leave(_ pid: Int32) {
+    for other in sharers.removeValue(forKey: pid) ?? [] {
+      sharers[other]?.remove(pid)
+      if sharers[other]?.isEmpty == true { sharers[other] = nil }
+    }
+  }
+}
+
 /// Calls after which a kept stub page could be in the program's way: they change the
 /// address space (the page could be replaced, or stand where the recording mapped something;
 /// replay maps at recorded addresses), or hand it to another process. They also make the
 /// remembered code mappings (`codeMapping`) stale.
 private let callsThatMeetStubPages: Set<String> = [
   "mmap", "munmap", "mremap", "mprotect", "pkey_mprotect", "madvise", "process_madvise", "brk", "shmat", "shmdt",
-  "remap_file_pages", "mseal", "io_setup", "execve", "execveat", "clone", "clone3", "fork", "vfork",
+  "remap_file_pages", "mseal", "io_setup", "map_shadow_stack", "arch_prctl", "prctl", "execve", "execveat", "clone",
+  "clone3", "fork", "vfork",
 ]
 
 extension ReplaySession {
@@ -151,9 +174,10 @@ extension ReplaySession {
       stub.code.count <= Int(pageSize), let patches = CompareStub.patches(site, jumpingTo: stub.entryAddress)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     guard let page else { return .failure("no stub page") }
-    // Kept from one code point to the next only without a debugger: a debugger's stepping
-    // must not meet the injected calls `releaseStubPage` may need.
-    let keepsPage = debugger == nil
+    // Kept from one code point to the next only without a debugger (its stepping must not
+    // meet the injected calls `releaseStubPage` may need), and in memory no other process
+    // shares (that one's calls would not release it).
+    let keepsPage = debugger == nil && !addressSpaces.isShared(task.realTgid)
     if stubPages[task.realTgid] == nil {
       let mapped = try injectSyscall(
         mmapNumber, [address, stubMappingSize, protReadWriteExec, mapPrivateAnonymousFixedNoReplace, UInt64.max, 0],
@@ -198,7 +222,18 @@ extension ReplaySession {
 
   /// Unmaps `page` from `task`, stopped at `stop`.
   func unmap(_ page: StubPage, _ task: ReplayTask, from stop: InjectionStop) throws {
-    let result = try injectSyscall(munmapNumber, [page.address, stubMappingSize], in: task, from: stop, using: page.syscallInstruction)
+    // The `syscall` found when the page was mapped, if it is still one (code can change).
+    var instruction = page.syscallInstruction
+    if (try? task.tracee.readMemory(at: instruction, count: 2)) != [0x0f, 0x05] {
+      let rip = try currentRegisters(task).rip
+      guard let maps = try? readMaps(of: task.realTid), let found = syscallInstruction(for: task, rip: rip, maps: maps) else {
+        throw Divergence(
+          eventIndex: cursor.consumed, tid: task.recordedTid, activity: "unmapping the compare stub",
+          differences: ["replay found no syscall instruction to unmap its compare stub at \(hex(page.address)) with"])
+      }
+      instruction = found
+    }
+    let result = try injectSyscall(munmapNumber, [page.address, stubMappingSize], in: task, from: stop, using: instruction)
     guard result == 0 else {
       throw Divergence(
         eventIndex: cursor.consumed, tid: task.recordedTid, activity: "unmapping the compare stub",

@@ -11,6 +11,7 @@ extension ReplaySession {
   /// `checkEntry` is false for the first exec, which rewind's own spawner makes.
   func performExec(_ event: SyscallEvent, _ task: ReplayTask, checkEntry: Bool) throws {
     let tracee = task.tracee
+    addressSpaces.leave(task.realTgid)  // a new address space of its own
     guard case .exec(let exec)? = try cursor.next() else {
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: "syscall execve", differences: ["the trace has no exec event after a successful execve"])
     }

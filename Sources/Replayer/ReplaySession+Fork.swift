@@ -4,6 +4,7 @@ import Syscalls
 import TraceFormat
 
 /// clone(2) flags.
+private let cloneVM: UInt64 = 0x100
 private let cloneVfork: UInt64 = 0x4000
 private let cloneThread: UInt64 = 0x0001_0000
 private let cloneChildSetTID: UInt64 = 0x0100_0000
@@ -44,6 +45,7 @@ extension ReplaySession {
       try task.tracee.writeMemory(at: address, bytes: recordedTid)
     }
     let isVfork = call.name == "vfork" || flags & cloneVfork != 0
+    if !isThread && (isVfork || flags & cloneVM != 0) { addressSpaces.share(task.realTgid, child.realTgid) }
     try debugger?.taskCreated(child, by: task, isThread: isThread, isVfork: isVfork)
     try task.tracee.resume(.syscall)
     if isVfork {

@@ -85,6 +85,7 @@ extension ReplaySession {
     if task.realTid == task.realTgid {
       stubPages[task.realTgid] = nil
       codeMappings[task.realTgid] = nil
+      addressSpaces.leave(task.realTgid)
     }
     let matches: Bool
     switch (status, event.status) {

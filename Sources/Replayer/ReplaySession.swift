@@ -72,6 +72,9 @@ public final class ReplaySession {
   var stubPages: [Int32: StubPage] = [:]
   /// Each process's code mappings (`codeMapping`).
   var codeMappings: [Int32: [MapsEntry]] = [:]
+  /// Processes that share their memory with another (vfork, clone with CLONE_VM): they
+  /// keep no stub page, since the other's calls would not release it.
+  var addressSpaces = SharedAddressSpaces()
   /// The debugger attached to this replay, if any.
   var debugger: ReplayDebugger?
 

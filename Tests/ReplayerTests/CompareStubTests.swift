@@ -292,6 +292,34 @@ private let twoEntries: [UInt8] = {
     #expect(added([0x48, 0x8d, 0x04, 0x08]) == nil)  // lea (%rax,%rcx),%rax
   }
 
+  /// What Capstone 4 leaves out and the shim adds: adc, sbb, rcl, rcr, cmc and adcx read the
+  /// carry (adox the overflow flag); a failed cmpxchg loads rax, cmpxchg16b rdx:rax, xlatb
+  /// al. A carry chain (adc ... dec; jnz) keeps the flags live all round: no cmp goes in it.
+  @Test func fillsCapstonesGaps() throws {
+    func decoded(_ bytes: [UInt8]) -> rewind_instruction {
+      var decoded = rewind_instruction()
+      let padded = bytes + Array(repeating: 0x90, count: 15)
+      _ = padded.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress!, $0.count, 0x1000, &decoded) }
+      return decoded
+    }
+    let carry = UInt8(REWIND_FLAG_CF)
+    for bytes: [UInt8] in [[0x48, 0x11, 0xd3], [0x48, 0x19, 0xd3], [0x48, 0xd1, 0xd3], [0xf5], [0x66, 0x48, 0x0f, 0x38, 0xf6, 0xda]] {
+      #expect(decoded(bytes).flags_read & carry != 0, "\(bytes)")
+    }
+    #expect(decoded([0xf3, 0x48, 0x0f, 0x38, 0xf6, 0xda]).flags_read & UInt8(REWIND_FLAG_OF) != 0)  // adox
+    #expect(decoded([0xf0, 0x48, 0x0f, 0xb1, 0x17]).registers_written & 1 != 0)  // lock cmpxchg %rdx,(%rdi)
+    #expect(decoded([0x48, 0x0f, 0xc7, 0x0f]).registers_written & 5 == 5)  // cmpxchg16b (%rdi)
+    #expect(decoded([0xd7]).registers_written & 1 != 0)  // xlatb
+    // bsf leaves flags other than ZF undefined: written, but not defined.
+    let bsf = decoded([0x48, 0x0f, 0xbc, 0xda])
+    #expect(bsf.flags_defined == UInt8(REWIND_FLAG_ZF) && bsf.flags_written == UInt8(REWIND_FLAGS_ALL))
+    // 1000: adc %rdx,%rbx; 1003: lea 8(%rsi),%rsi; 1007: dec %rcx; 100a: jnz 1000.
+    let chain: [UInt8] = [0x48, 0x11, 0xd3, 0x48, 0x8d, 0x76, 0x08, 0x48, 0xff, 0xc9, 0x75, 0xf4] + Array(repeating: 0x90, count: 32)
+    let path = try #require(CompareStub.loopPath(from: 0x1000, window: chain, windowStart: 0x1000))
+    #expect(path.count == 4 && !CompareStub.flagsAreDead(along: path))
+    #expect(CompareStub.loopCheck(path, first: 10) == nil)  // nowhere for a cmp, on any register
+  }
+
   @Test func recognizesInterruptibleStringInstructions() throws {
     let movsq = try #require(RepeatedString(bytes: [0xf3, 0x48, 0xa5]))
     #expect(movsq.length == 3 && movsq.elementSize == 8 && movsq.usesSource)
@@ -305,5 +333,20 @@ private let twoEntries: [UInt8] = {
     #expect(movsq.iterations(from: start, to: target) == 10)
     start.rdi += 8
     #expect(movsq.iterations(from: start, to: target) == nil)
+  }
+}
+
+@Suite struct SharedAddressSpacesTests {
+  /// A vfork child and its parent share memory until the child execs or exits; so do the
+  /// children of clone(CLONE_VM) with each other's parent.
+  @Test func sharingEndsWhenTheChildLeaves() {
+    var spaces = SharedAddressSpaces()
+    spaces.share(100, 101)
+    spaces.share(100, 102)
+    #expect(spaces.isShared(100) && spaces.isShared(101) && spaces.isShared(102))
+    spaces.leave(101)
+    #expect(spaces.isShared(100) && !spaces.isShared(101) && spaces.isShared(102))
+    spaces.leave(102)
+    #expect(!spaces.isShared(100) && !spaces.isShared(102))
   }
 }
