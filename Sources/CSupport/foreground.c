@@ -39,3 +39,18 @@ void rewind_ignore_interrupts(void) {
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, NULL);
 }
+
+static void restore_default(int signal) {
+  struct sigaction action = {0};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  sigaction(signal, &action, NULL);
+}
+
+void rewind_ignore_first_interrupt(void) {
+  struct sigaction action = {0};
+  action.sa_handler = restore_default;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, NULL);
+}

@@ -1,3 +1,4 @@
+import LinuxTrace
 import TraceFormat
 
 /// Replay did not do what the recording did. Replay stops and reports it; it never goes on
@@ -16,6 +17,18 @@ public struct Divergence: Error, CustomStringConvertible {
     text += "The replay stopped here. This is a bug in rewind or a recording it cannot replay; "
       + "please report it with this message."
     return text
+  }
+}
+
+/// The user stopped the replay (^C: the replayed process got a SIGINT that the recording
+/// does not have, from the terminal). Not a divergence: replay had matched the recording
+/// up to `eventIndex`.
+public struct ReplayInterrupted: Error, CustomStringConvertible {
+  public var signal: Signal
+  public var eventIndex: UInt64
+
+  public var description: String {
+    "rewind: replay interrupted by \(signal) at event \(eventIndex); it had matched the recording up to there."
   }
 }
 

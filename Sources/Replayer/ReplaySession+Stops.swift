@@ -129,7 +129,10 @@ extension ReplaySession {
   func setRegisters(_ registers: Registers, _ task: ReplayTask) throws { try task.tracee.setRegisterWords(registers.words) }
 
   /// A divergence for a stop that the recording did not have here.
-  func unexpected(_ status: WaitStatus, _ task: ReplayTask, index: UInt64, activity: String, expected: String) -> Divergence {
+  func unexpected(_ status: WaitStatus, _ task: ReplayTask, index: UInt64, activity: String, expected: String) -> any Error {
+    // Replay emulates every kill and sends recorded signals itself: a SIGINT it did not
+    // expect came from outside, the terminal's ^C (under gdb, the debugger takes those).
+    if status == .signalStop(.interrupt) && debugger == nil { return ReplayInterrupted(signal: .interrupt, eventIndex: index) }
     let found: String
     switch status {
     case .exited(let code): found = "the process exited with status \(code)"

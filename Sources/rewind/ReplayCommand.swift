@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import Foundation
 import LinuxTrace
 import Replayer
@@ -14,7 +15,8 @@ extension Rewind {
         protocol and launches gdb on it (`monitor help` in gdb lists rewind's commands). \
         Exit status: 0 when the whole recording replayed faithfully (or the gdb session ended without a divergence), \
         \(ExitCodes.divergence) when replay diverged from the recording (a report says where), \
-        \(ExitCodes.badTrace) when the trace cannot be read.
+        \(ExitCodes.badTrace) when the trace cannot be read, 130 when ^C stopped a replay with -a (a second ^C ends \
+        rewind at once).
         """)
 
     @Flag(name: .shortAndLong, help: "Replay to the end without a debugger.")
@@ -76,6 +78,9 @@ extension Rewind {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(ExitCodes.badTrace)
       }
+      // ^C reaches the replayed processes too, and replay stops at their SIGINT; a second
+      // one ends rewind at once.
+      rewind_ignore_first_interrupt()
       let cpu = TracerThread.currentCPU()
       let result = TracerThread.run(pinnedTo: cpu) { Result { try session.run(cpu: cpu) } }
       switch result {
@@ -85,6 +90,9 @@ extension Rewind {
           FileHandle.standardError.write(
             Data("rewind: the recording ends after event \(outcome.eventsReplayed) before the program did (was the recorder killed?); all of it replayed.\n".utf8))
         }
+      case .failure(let error as ReplayInterrupted):
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(128 + error.signal.rawValue)
       case .failure(let error as Divergence):
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(ExitCodes.divergence)

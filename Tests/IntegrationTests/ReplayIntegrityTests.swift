@@ -30,6 +30,25 @@ import TraceFormat
 
   /// A trace whose recorded registers disagree with what the program does must stop replay
   /// with a report naming the event and the difference, and exit 3.
+  /// ^C during `replay -a` reaches rewind and the replayed program (one process group, as
+  /// at a terminal): replay stops with a message that it was interrupted, not a divergence
+  /// report, exits 130, and leaves no process behind.
+  @Test func interruptedReplayStopsCleanly() throws {
+    let work = try Harness.makeWorkDir("interrupt")
+    let exe = try Harness.fixtureCopy("busy_count", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe, "1500000000"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    // A handler, not SIG_IGN, so that the processes bash starts take SIGINT as usual.
+    let script = "trap : INT; \(try Harness.rewindPath()) replay -a \(trace) & sleep 0.3; kill -INT 0; wait $!; echo status $?"
+    let result = try Harness.run(["/usr/bin/setsid", "bash", "-c", script], cwd: work)
+    #expect(result.stdout.contains("status 130"), "\(result.summary)")
+    #expect(result.stderr.contains("replay interrupted by SIGINT at event"), "\(result.summary)")
+    #expect(!result.stderr.contains("diverged"), "\(result.summary)")
+    let left = try Harness.run(["/usr/bin/pgrep", "-f", exe])
+    #expect(left.stdout.isEmpty, "left behind: \(left.stdout)")
+  }
+
   @Test func divergenceIsReported() throws {
     let result = try assertRecordReplay("exit_code", expectedStatus: 42, printsExitSuccess: false)
     let tampered = result.workDir + "/tampered"

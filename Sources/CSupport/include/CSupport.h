@@ -99,3 +99,6 @@ pid_t rewind_spawn_in_foreground(char *const argv[]);
 void rewind_take_terminal_back(void);
 /* Makes SIGINT do nothing in rewind (not SIG_IGN, which exec'd children would inherit). */
 void rewind_ignore_interrupts(void);
+/* Makes the first SIGINT do nothing in rewind (the replayed processes get it too, and replay
+ * stops there) and the next one kill it as usual. */
+void rewind_ignore_first_interrupt(void);
