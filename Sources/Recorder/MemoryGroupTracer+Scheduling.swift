@@ -24,7 +24,10 @@ import TraceFormat
 /// A task that runs more than `timeslice` without a system call while another waits (a
 /// spin-wait on shared memory) is preempted, and its code point recorded for replay.
 extension MemoryGroupTracer {
-  static let timeslice: Double = 0.05
+  /// 5 ms: each hand-over of a spin-wait costs a whole slice (50 ms made recording the
+  /// spin-wait fixture 30 to 60 times slower than its native run; 5 ms, 5 to 12 times), and a
+  /// preemption costs both recording and replay a few tenths of a millisecond.
+  static let timeslice: Double = 0.005
   /// How long a task that kept the token into a system call may keep it there while another
   /// waits: the call turned out to wait for something (a full pipe, a FIFO's other end).
   static let kernelGrace: Double = 0.002
