@@ -37,6 +37,7 @@ extension ReplaySession {
       return
     }
     let performs = performsForReal(call, event)
+    let savedCopy = performs && call.name == "mmap" ? try openSavedCopy(for: event, task) : nil
     let status = try resumeAndWait(task, performs ? .syscall : .syscallEmulation)
     let entry = try checkEntry(status, event, task, activity: "syscall \(call.name)", knownToBeEntry: !performs)
     if !performs {
@@ -69,7 +70,7 @@ extension ReplaySession {
       task.isAtExitStop = true
       return
     }
-    let rewritten = try rewrittenArguments(call, entry, event, task)
+    let rewritten = try rewrittenArguments(call, entry, event, task, savedCopy: savedCopy)
     if let rewritten { try setRegisters(rewritten, task) }
     let exit = try resumeAndWait(task, .syscall)
     guard exit == .syscallStop, try task.tracee.syscallStopKind() == .exit else {
@@ -91,7 +92,11 @@ extension ReplaySession {
       after.r10 = entry.r10; after.r8 = entry.r8; after.r9 = entry.r9
     }
     try setRegisters(after, task)
-    if call.name == "mmap", let file = event.mappedFile { try fillMapping(event, file, task) }
+    if let savedCopy {
+      try closeSavedCopy(savedCopy, task)
+    } else if call.name == "mmap", let file = event.mappedFile {
+      try fillMapping(event, file, task)
+    }
     if call.name == "shmat" {
       for output in event.outputs { try task.tracee.writeMemory(at: output.address, bytes: output.bytes) }
     }
@@ -176,10 +181,12 @@ extension ReplaySession {
   /// The calls replay performs differently from the recording: mmap at the recorded
   /// address, and System V shared memory (whose segments replay does not have) as anonymous
   /// shared memory: shmat becomes mmap at the recorded address, shmdt munmap.
-  private func rewrittenArguments(_ call: Syscall, _ entry: Registers, _ event: SyscallEvent, _ task: ReplayTask) throws -> Registers? {
+  private func rewrittenArguments(
+    _ call: Syscall, _ entry: Registers, _ event: SyscallEvent, _ task: ReplayTask, savedCopy: SavedCopy?
+  ) throws -> Registers? {
     switch call.name {
     case "mmap":
-      return fixedMapArguments(entry, event)
+      return fixedMapArguments(entry, event, savedCopy: savedCopy)
     case "shmat":
       var registers = entry
       let readOnly = entry.rdx & 0o10000 != 0  // SHM_RDONLY
@@ -203,16 +210,21 @@ extension ReplaySession {
     }
   }
 
-  /// mmap at the recorded address; a file mapping becomes anonymous memory that
-  /// `fillMapping` fills from the saved copy, so replay never needs the original file.
-  private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent) -> Registers {
+  /// mmap at the recorded address; a file mapping maps the trace's saved copy, open in the
+  /// task as `savedCopy`, or becomes anonymous memory that `fillMapping` fills from it, so
+  /// replay never needs the original file.
+  private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent, savedCopy: SavedCopy?) -> Registers {
     var registers = entry
     registers.rdi = UInt64(bitPattern: event.result)
     // Where the program did not ask for MAP_FIXED, a mapping already at the recorded address
     // means replay's address space drifted: MAP_FIXED_NOREPLACE makes that an EEXIST, which
     // the result check reports, instead of silently replacing it.
     let placement = entry.r10 & mapFixed != 0 ? mapFixed : mapFixedNoReplace
-    if registers.r10 & mapAnonymous == 0 {
+    if let savedCopy {
+      // Private (a read-only shared mapping too: nobody writes through it), same offset.
+      registers.r10 = (registers.r10 & ~mapTypeMask) | mapPrivate | placement
+      registers.r8 = UInt64(savedCopy.fd)
+    } else if registers.r10 & mapAnonymous == 0 {
       // A writable shared mapping stays shared, so that processes forked later still share
       // it. A read-only one is made private: nobody writes through it, and /proc/PID/mem can
       // fill only private read-only pages (glibc maps its gconv cache MAP_SHARED, PROT_READ).

@@ -1,12 +1,14 @@
 /* A file mapped with mmap replays with the contents it had when recorded,
  * even if the file changes (or changes length) before the replay.
- * Usage: mmap_file PATH   (PATH is created; the test rewrites it later) */
+ * Usage: mmap_file PATH [LENGTH]   (PATH is created, LENGTH bytes, default 10000; the test
+ * rewrites it later). Replay copies a small mapping's recorded bytes in, and maps a large
+ * one (256 KiB or more) from the trace's saved copy of the file. */
 #include "fixture.h"
 
 int main(int argc, char **argv) {
-  check(argc == 2);
+  check(argc == 2 || argc == 3);
   const char *path = argv[1];
-  size_t length = 10000;
+  size_t length = argc == 3 ? strtoul(argv[2], NULL, 10) : 10000;
   char *contents = malloc(length);
   check(contents != NULL);
   for (size_t i = 0; i < length; i++) contents[i] = (char)('a' + (i * 7 + i / 26) % 26);

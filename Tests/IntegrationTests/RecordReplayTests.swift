@@ -52,11 +52,12 @@ struct RecordReplayTests {
     }
   }
 
-  /// A mapped file changed after recording: replay shows the recorded contents.
-  @Test(arguments: [10_000, 100, 50_000])
-  func mmapFileChangedBeforeReplay(newLength: Int) throws {
+  /// A mapped file changed after recording: replay shows the recorded contents, copied in
+  /// (10 000 bytes) or mapped from the trace's saved copy (400 000).
+  @Test(arguments: [(10_000, 10_000), (100, 10_000), (50_000, 10_000), (100, 400_000), (500_000, 400_000)])
+  func mmapFileChangedBeforeReplay(newLength: Int, length: Int) throws {
     let path = try Harness.makeWorkDir("mmap_file-data") + "/mapped.dat"
-    let result = try assertRecordReplay("mmap_file", args: [path]) { _, _ in
+    let result = try assertRecordReplay("mmap_file", args: [path, String(length)]) { _, _ in
       let replacement = Data(repeating: UInt8(ascii: "Z"), count: newLength)
       try replacement.write(to: URL(fileURLWithPath: path))
     }
