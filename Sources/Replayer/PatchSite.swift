@@ -42,6 +42,15 @@ struct PatchSite {
     [(address, originalBytes)] + (trampoline.map { [($0.address, $0.originalBytes)] } ?? [])
   }
 
+  /// Writes `originalWrites` back, each even if another failed; throws the first failure.
+  func restore(in tracee: Tracee) throws {
+    var failure: (any Error)?
+    for original in originalWrites {
+      do { try tracee.writeMemory(at: original.address, bytes: original.bytes) } catch { failure = failure ?? error }
+    }
+    if let failure { throw failure }
+  }
+
   /// Every address the stub jumps to or refers to with a rel32: it must lie within ±2 GiB
   /// of them all.
   var reachedAddresses: [UInt64] {
@@ -142,7 +151,13 @@ struct PatchSite {
         var decoded = rewind_instruction()
         let offset = Int(address - codeStart)
         let ok = code.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, address, &decoded) }
-        guard ok != 0, decoded.size > 0 else { break }
+        guard ok != 0, decoded.size > 0 else {
+          // Capstone cannot decode this: if it is the true stream's instruction, the decodes
+          // that get through may agree on false starts here; they fall in step within a few
+          // instructions, so only a failure close to the starts asked for is a doubt.
+          if address + reach + 32 >= codePoint { return [] }
+          break
+        }
         starts.insert(address)
         address += UInt64(decoded.size)
       }
@@ -157,7 +172,14 @@ struct PatchSite {
   /// address in each from which 5 bytes lie within a jmp rel8's reach of the site. `code`
   /// holds the bytes from `codeStart` (160 or more before the point) to past the point.
   /// Nearest first. The caller checks that no branch lands in a run before its trampoline.
-  static func deadPadding(before codePoint: UInt64, site: UInt64, code: [UInt8], codeStart: UInt64) -> [(run: Range<UInt64>, trampoline: UInt64)] {
+  ///
+  /// A padding run may end in a function that starts with a nop (patchable function
+  /// entries, `-mnop-mcount`): only its first bytes up to a 16-byte boundary, where such a
+  /// function would start, count as dead. `int3IsPadding` is false under a debugger, whose
+  /// breakpoints are int3 too.
+  static func deadPadding(
+    before codePoint: UInt64, site: UInt64, code: [UInt8], codeStart: UInt64, int3IsPadding: Bool = true
+  ) -> [(run: Range<UInt64>, trampoline: UInt64)] {
     let lowest = site + 2 >= 128 ? site + 2 - 128 : 0
     guard codePoint >= codeStart + 160 else { return [] }
     let starts = instructionStarts(before: codePoint, code: code, codeStart: codeStart, within: codePoint - lowest + 32).sorted()
@@ -176,7 +198,8 @@ struct PatchSite {
         previousEndsFlow = false
         continue
       }
-      if decoded.is_padding != 0 && (runStart != nil || previousEndsFlow) {
+      let isPadding = decoded.is_padding != 0 && (int3IsPadding || code[offset] != 0xcc)
+      if isPadding && (runStart != nil || previousEndsFlow) {
         if let run = runStart {
           runs[runs.count - 1] = run..<next
         } else {
@@ -190,8 +213,11 @@ struct PatchSite {
       previousEndsFlow = kind == Int32(REWIND_INSTRUCTION_END) || kind == Int32(REWIND_INSTRUCTION_JUMP) || runStart != nil
     }
     return runs.compactMap { run in
-      let trampoline = max(run.lowerBound, lowest)
-      return trampoline + 5 <= run.upperBound ? (run, trampoline) : nil
+      let aligned = (run.lowerBound + 15) & ~15
+      guard aligned > run.lowerBound else { return nil }  // starts at a boundary: maybe an entry
+      let dead = run.lowerBound..<min(run.upperBound, aligned)
+      let trampoline = max(dead.lowerBound, lowest)
+      return trampoline + 5 <= dead.upperBound ? (run, trampoline) : nil
     }.sorted { $0.trampoline > $1.trampoline }
   }
 }

@@ -117,36 +117,36 @@ extension ReplaySession {
   ) throws {
     var rejected = 0
     while true {
-      let status: WaitStatus
+      // Until the point is reached, any way out puts the code back first.
+      let registers: Registers
       do {
-        status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        registers = try currentRegisters(task)
+        guard status == .signalStop(.trap), registers.rip == installed.stub.trapAddress + 1 else {
+          throw unexpected(
+            status, task, index: index, activity: activity,
+            expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (compare stub at \(hex(installed.stub.address)))")
+        }
       } catch {
-        restoreSite(installed, task)
+        try? restoreSite(installed, task)
         throw error
       }
-      var registers = try currentRegisters(task)
-      guard status == .signalStop(.trap), registers.rip == installed.stub.trapAddress + 1 else {
-        let divergence = unexpected(
-          status, task, index: index, activity: activity,
-          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (compare stub at \(hex(installed.stub.address)))")
-        restoreSite(installed, task)
-        throw divergence
-      }
-      registers.rip = target.rip
+      var atPoint = registers
+      atPoint.rip = target.rip
       // int3 sets orig_rax to -1 as the #DB does: compare without it, give back the recorded
       // one; likewise the flags the stub's own compare set (they are dead here).
       let uncompared = installed.stub.uncomparedFlags
-      registers.eflags = registers.eflags & ~uncompared | target.eflags & uncompared
+      atPoint.eflags = atPoint.eflags & ~uncompared | target.eflags & uncompared
       let differences =
-        registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
-      let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: registers, to: target) }
+        registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
+      let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
       if differences.isEmpty || iterations != nil {
-        for original in installed.site.originalWrites { try task.tracee.writeMemory(at: original.address, bytes: original.bytes) }
+        try restoreSite(installed, task)
         if let repeated, let iterations {
-          try finishIterations(iterations, of: repeated, from: registers, to: target, task, index: index, activity: activity)
+          try finishIterations(iterations, of: repeated, from: atPoint, to: target, task, index: index, activity: activity)
         } else {
-          registers.origRax = target.origRax
-          try setRegisters(registers, task)
+          atPoint.origRax = target.origRax
+          try setRegisters(atPoint, task)
         }
         if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
         codePointPassesRejected += rejected
@@ -156,8 +156,13 @@ extension ReplaySession {
         printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \(differences.joined(separator: "; "))")
       }
       rejected += 1
-      registers.rip = installed.stub.displacedAddress
-      try setRegisters(registers, task)
+      atPoint.rip = installed.stub.displacedAddress
+      do {
+        try setRegisters(atPoint, task)
+      } catch {
+        try? restoreSite(installed, task)
+        throw error
+      }
     }
   }
 
@@ -191,9 +196,10 @@ extension ReplaySession {
     try setRegisters(after, task)
   }
 
-  /// Puts the original bytes back after a failure (the replay ends; the page stays mapped).
-  private func restoreSite(_ installed: InstalledStub, _ task: ReplayTask) {
-    for original in installed.site.originalWrites { try? task.tracee.writeMemory(at: original.address, bytes: original.bytes) }
+  /// Puts the original bytes back, the site's and the trampoline's, each even if another
+  /// write failed; throws the first failure.
+  private func restoreSite(_ installed: InstalledStub, _ task: ReplayTask) throws {
+    try installed.site.restore(in: task.tracee)
   }
 
   /// A thread preempted at a code point: run it there and leave it stopped.

@@ -54,24 +54,45 @@ struct StubPage {
   }
 }
 
-/// Processes (by real pid) whose memory another process shares, and with whom: a vfork
-/// child and its parent until the child execs or exits; clone(CLONE_VM) without
-/// CLONE_THREAD likewise.
+/// Processes (by real pid) that share one address space: a vfork child and its parent
+/// until the child execs or exits; clone(CLONE_VM) without CLONE_THREAD likewise, and
+/// transitively (a child of such a child shares it too).
 struct SharedAddressSpaces {
-  private var sharers: [Int32: Set<Int32>] = [:]
+  private var groupOf: [Int32: Int] = [:]
+  private var members: [Int: Set<Int32>] = [:]
+  private var nextGroup = 0
 
-  func isShared(_ pid: Int32) -> Bool { sharers[pid] != nil }
+  func isShared(_ pid: Int32) -> Bool { groupOf[pid] != nil }
+
+  /// The processes that share `pid`'s memory, `pid` included.
+  func sharers(of pid: Int32) -> Set<Int32> { groupOf[pid].flatMap { members[$0] } ?? [pid] }
 
   mutating func share(_ a: Int32, _ b: Int32) {
-    sharers[a, default: []].insert(b)
-    sharers[b, default: []].insert(a)
+    switch (groupOf[a], groupOf[b]) {
+    case (let g?, nil): add(b, to: g)
+    case (nil, let g?): add(a, to: g)
+    case (let g?, let h?) where g != h:
+      for pid in members.removeValue(forKey: h) ?? [] { add(pid, to: g) }
+    case (nil, nil):
+      nextGroup += 1
+      add(a, to: nextGroup)
+      add(b, to: nextGroup)
+    default: break
+    }
+  }
+
+  private mutating func add(_ pid: Int32, to group: Int) {
+    groupOf[pid] = group
+    members[group, default: []].insert(pid)
   }
 
   /// `pid` has memory of its own again (an exec), or is gone.
   mutating func leave(_ pid: Int32) {
-    for other in sharers.removeValue(forKey: pid) ?? [] {
-      sharers[other]?.remove(pid)
-      if sharers[other]?.isEmpty == true { sharers[other] = nil }
+    guard let group = groupOf.removeValue(forKey: pid) else { return }
+    members[group]?.remove(pid)
+    if let left = members[group], left.count < 2 {
+      for other in left { groupOf[other] = nil }
+      members[group] = nil
     }
   }
 }
@@ -192,11 +213,16 @@ extension ReplaySession {
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
     if !stub.data.isEmpty { try task.tracee.writeMemory(at: stub.dataAddress, bytes: stub.data.flatMap(littleEndian)) }
-    for patch in patches { try task.tracee.writeMemory(at: patch.address, bytes: patch.bytes) }
-    if let i = resumeInStub {
-      var registers = current
-      registers.rip = stub.relocatedAddresses[i]
-      try setRegisters(registers, task)
+    do {
+      for patch in patches { try task.tracee.writeMemory(at: patch.address, bytes: patch.bytes) }
+      if let i = resumeInStub {
+        var registers = current
+        registers.rip = stub.relocatedAddresses[i]
+        try setRegisters(registers, task)
+      }
+    } catch {
+      try? site.restore(in: task.tracee)
+      throw error
     }
     if debugStops {
       printToStandardError(
@@ -248,7 +274,7 @@ extension ReplaySession {
   /// `syscall` instruction, to enter the call again as if for the first time.
   func releaseStubPage(_ task: ReplayTask, before event: SyscallEvent, _ call: Syscall) throws {
     guard callsThatMeetStubPages.contains(call.name) else { return }
-    codeMappings[task.realTgid] = nil
+    for pid in addressSpaces.sharers(of: task.realTgid) { codeMappings[pid] = nil }
     guard let page = stubPages.removeValue(forKey: task.realTgid) else { return }
     if case .success(let stop) = injectionStop(task) {
       try unmap(page, task, from: stop)
@@ -302,10 +328,12 @@ extension ReplaySession {
     // No room for a jmp rel32 (a branch lands just after the point, as at a function's second
     // entry point): a jmp rel8 to one written over dead padding nearby.
     let offset = Int(codePoint - windowStart)
-    guard case .success(var short) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]), minimumLength: 2),
+    let code = Array(window[offset..<min(window.count, offset + 32)])
+    guard case .success(var short) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: code, minimumLength: 2),
       branchIndex.branch(into: (short.address + 1)..<short.end, site: short.address, window: window, windowStart: windowStart) == nil
     else { return atCodePoint }
-    for padding in PatchSite.deadPadding(before: codePoint, site: short.address, code: before, codeStart: decodeStart)
+    // Under a debugger an int3 may be its breakpoint, not padding.
+    for padding in PatchSite.deadPadding(before: codePoint, site: short.address, code: before, codeStart: decodeStart, int3IsPadding: debugger == nil)
     where branchIndex.branch(into: padding.run.lowerBound..<(padding.trampoline + 5), site: short.address, window: window, windowStart: windowStart) == nil {
       let at = Int(padding.trampoline - windowStart)
       short.trampoline = (padding.trampoline, Array(window[at..<(at + 5)]))

@@ -21,14 +21,16 @@ static void on_alarm(int signal) {
 unsigned long add_one(unsigned long);
 unsigned long add_two(unsigned long);
 unsigned long add_three(unsigned long);
-__asm__(".text\n"
-        "add_three:\n\t"
-        "lea 2(%rdi), %rdi\n\t"
-        "jmp 2f\n"
+__asm__(".text\n\t"
+        ".p2align 4\n"
         "add_two:\n\t"
         "lea 1(%rdi), %rdi\n\t"
         "jmp 1f\n\t"
-        ".fill 12, 1, 0xcc\n"
+        ".p2align 4, 0xcc\n"
+        "add_three:\n\t"
+        "lea 2(%rdi), %rdi\n\t"
+        "jmp 2f\n\t"
+        ".p2align 4, 0xcc\n"
         "add_one:\n\t"
         "pause\n"
         "2:\n\t"

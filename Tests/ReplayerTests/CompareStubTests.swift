@@ -267,6 +267,18 @@ private let twoEntries: [UInt8] = {
     live += twoEntries[0xa0...]
     #expect(live.count == twoEntries.count)
     #expect(PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: live, codeStart: start).isEmpty)
+    // A function at 1010 that starts with a nop (patchable entry) ends the dead part of the
+    // run at the 16-byte boundary: the trampoline fits in 1005..<1010 and no further.
+    #expect(padding.first.map { $0.trampoline + 5 <= 0x1010 } == true)
+    // Without the jmp's 5 bytes of room before the boundary there is none: `ret` at 100c.
+    var tight = Array(twoEntries[..<0x20]) + [UInt8](repeating: 0xcc, count: 0x0c) + [0xc3]
+    tight += [UInt8](repeating: 0x90, count: 0x1080 - 0x100d) + twoEntries[0xa0...]
+    #expect(tight.count == twoEntries.count)
+    #expect(PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: tight, codeStart: start).isEmpty)
+    // Under a debugger, int3 is not padding: a run of them after the ret at 0fe0 would not count.
+    let int3s = Array(twoEntries[..<0x20]) + [0xc3] + [UInt8](repeating: 0xcc, count: 0x1080 - 0x1001) + twoEntries[0xa0...]
+    #expect(!PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: int3s, codeStart: start).isEmpty)
+    #expect(PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: int3s, codeStart: start, int3IsPadding: false).isEmpty)
   }
 
   /// What counts as adding a constant to a register: add/sub $imm, inc, dec and lea
@@ -348,5 +360,11 @@ private let twoEntries: [UInt8] = {
     #expect(spaces.isShared(100) && !spaces.isShared(101) && spaces.isShared(102))
     spaces.leave(102)
     #expect(!spaces.isShared(100) && !spaces.isShared(102))
+    // Transitively: P clones C, C clones D, C exits: P and D still share.
+    spaces.share(1, 2)
+    spaces.share(2, 3)
+    spaces.leave(2)
+    #expect(spaces.isShared(1) && spaces.isShared(3) && spaces.sharers(of: 1) == [1, 3])
+    #expect(spaces.sharers(of: 7) == [7])
   }
 }
