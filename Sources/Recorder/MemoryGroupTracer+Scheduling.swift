@@ -66,7 +66,9 @@ extension MemoryGroupTracer {
     guard scheduler.holder == task.tid else { return }
     if keepsToken && scheduler.isSerializing {
       scheduler.holderIsInKernel = true
-      scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
+      // Counted from when someone began to wait, not from this call: a thread making one
+      // short call after another (getppid in a loop) would otherwise never give way.
+      if scheduler.holderSince == nil && !scheduler.waiting.isEmpty { scheduler.holderSince = monotonicSeconds() }
     } else {
       try passToken()
     }

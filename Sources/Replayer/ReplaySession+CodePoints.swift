@@ -27,6 +27,22 @@ extension ReplaySession {
   func runToCodePoint(
     _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
   ) throws {
+    guard debugger == nil else {
+      try search(target, memory: memory, task, index: index, activity: activity)
+      return
+    }
+    if codePointWatch == nil {
+      codePointWatch = CodePointWatch(recordingSeconds: reader.summary.map { $0.endTime.timeIntervalSince(reader.header.startTime) })
+    }
+    try codePointWatch!.watch("event \(index) (\(activity))") {
+      try search(target, memory: memory, task, index: index, activity: activity)
+    }
+  }
+
+  /// `runToCodePoint` itself, watched or not.
+  private func search(
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+  ) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty {

@@ -86,6 +86,7 @@ extension ReplaySession {
       stubPages[task.realTgid] = nil
       codeMappings[task.realTgid] = nil
       addressSpaces.leave(task.realTgid)
+      exitingProcesses.remove(task.realTgid)
     }
     let matches: Bool
     switch (status, event.status) {

@@ -30,6 +30,12 @@ extension ReplaySession {
       try performFork(event, call, task)
       return
     }
+    if event.isUnfinished && exitingProcesses.contains(task.realTgid) {
+      // Another thread's exit_group, replayed already, is killing this one. While recording,
+      // the kill reached it only after it had entered this call; in replay it came while the
+      // thread stood at its previous stop, so it never gets here. Its exit event follows.
+      return
+    }
     if event.isUnfinished {
       // The thread never came back from this call: run it to the call and leave it there;
       // its process's end (a kill, another thread's exit_group) follows.
@@ -68,6 +74,7 @@ extension ReplaySession {
         throw unexpected(exit, task, index: event.index, activity: "syscall exit_group", expected: "the process exits")
       }
       task.isAtExitStop = true
+      exitingProcesses.insert(task.realTgid)
       return
     }
     let rewritten = try rewrittenArguments(call, entry, event, task, savedCopy: savedCopy)

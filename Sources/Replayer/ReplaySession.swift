@@ -70,6 +70,10 @@ public final class ReplaySession {
   /// Each process's compare-stub page (by real pid), kept mapped from one code point to the
   /// next until the program's own calls could meet it (`releaseStubPage`).
   var stubPages: [Int32: StubPage] = [:]
+  /// Processes (by real pid) one of whose threads called exit_group: the others are dying.
+  var exitingProcesses: Set<Int32> = []
+  /// Watches searches for code points without a debugger (`CodePointWatch`).
+  var codePointWatch: CodePointWatch?
   /// Each process's code mappings (`codeMapping`).
   var codeMappings: [Int32: [MapsEntry]] = [:]
   /// Processes that share their memory with another (vfork, clone with CLONE_VM): they

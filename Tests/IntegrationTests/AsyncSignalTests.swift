@@ -65,6 +65,20 @@ import Testing
     #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 2, "\(stats.text)")
   }
 
+  /// A code point replay looks for far longer than expected (told here to expect 0.2 s):
+  /// rewind says so, since a program that waits for that signal would run for ever if replay
+  /// had passed its point; this one was only long, and the replay still ends faithfully.
+  @Test func aLongSearchForACodePointIsAnnounced() throws {
+    let result = try assertRecordReplay("late_alarm", args: ["700000"])
+    let replay = try Harness.rewind(["replay", "-a", result.traceDir], env: ["REWIND_CODE_POINT_PATIENCE": "0.2"])
+    #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)")
+    #expect(replay.stdout == result.record.stdout, "\(replay.summary)")
+    #expect(replay.stderr.contains("replay has looked for"), "\(replay.summary)")
+    #expect(replay.stderr.contains("the point where event"), "\(replay.summary)")
+    // A replay within the patience says nothing.
+    #expect(!result.replay.stderr.contains("replay has looked for"), "\(result.replay.summary)")
+  }
+
   /// SIGALRM landing inside libc's memcpy, memset and strlen, far from the program and often
   /// between two iterations of a `rep movsb` or `rep stosb`, which no pass starts at.
   @Test(arguments: 1...3) func alarmsInsideLibc(run: Int) throws {
