@@ -66,9 +66,14 @@ extension MemoryGroupTracer {
     guard scheduler.holder == task.tid else { return }
     if keepsToken && scheduler.isSerializing {
       scheduler.holderIsInKernel = true
-      // Counted from when someone began to wait, not from this call: a thread making one
-      // short call after another (getppid in a loop) would otherwise never give way.
-      if scheduler.holderSince == nil && !scheduler.waiting.isEmpty { scheduler.holderSince = monotonicSeconds() }
+      // The grace counts from this call; the timeslice from when someone began to wait, so
+      // that a thread making one short call after another (getppid in a loop) gives way too.
+      scheduler.inKernelSince = nil
+      if !scheduler.waiting.isEmpty {
+        let now = monotonicSeconds()
+        scheduler.inKernelSince = now
+        if scheduler.holderSince == nil { scheduler.holderSince = now }
+      }
     } else {
       try passToken()
     }
@@ -78,6 +83,7 @@ extension MemoryGroupTracer {
   func passToken() throws {
     scheduler.holder = nil
     scheduler.holderIsInKernel = false
+    scheduler.inKernelSince = nil
     while scheduler.holder == nil, !scheduler.waiting.isEmpty {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
       guard let task = tasks[tid] else { continue }
@@ -94,14 +100,17 @@ extension MemoryGroupTracer {
   /// Called while tasks wait for the token: a holder that ran a whole timeslice without a
   /// system call (spinning on something only a waiting task can change) is preempted with a
   /// SIGSTOP, which rewind suppresses; where it stops is the recorded code point. A holder
-  /// kept in the kernel past `kernelGrace` just gives the token up.
+  /// kept in one call past `kernelGrace`, or in calls and user code past `timeslice`, just
+  /// gives the token up.
   func checkTimeslice() throws {
     guard scheduler.isSerializing, let holder = scheduler.holder, !scheduler.waiting.isEmpty,
       let since = scheduler.holderSince
     else { return }
-    let held = monotonicSeconds() - since
+    let now = monotonicSeconds()
+    let held = now - since
     if scheduler.holderIsInKernel {
-      if held > MemoryGroupTracer.kernelGrace { try passToken() }
+      let inKernel = now - (scheduler.inKernelSince ?? since)
+      if inKernel > MemoryGroupTracer.kernelGrace || held > MemoryGroupTracer.timeslice { try passToken() }
       return
     }
     guard held > MemoryGroupTracer.timeslice, let task = tasks[holder], !task.isBeingPreempted
@@ -170,6 +179,8 @@ struct GroupScheduler {
   var holderSince: Double?
   /// The holder kept the token into a system call (`runInKernel(_:keepsToken:)`).
   var holderIsInKernel = false
+  /// When that call began, if someone waited then.
+  var inKernelSince: Double?
   var waiting: [(tid: Int32, mode: ResumeMode, signal: Signal?)] = []
   var isSerializing = true
   var slots: [EventSlot] = []

@@ -19,6 +19,13 @@ extension ReplaySession {
         eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
         differences: ["the trace holds system call \(event.number), which this rewind does not know"])
     }
+    if event.isUnfinished && exitingProcesses.contains(task.realTgid) {
+      // Another thread's exit_group, replayed already, is killing this one. While recording,
+      // the kill reached it only after it had entered this call (a clone or an exec too);
+      // in replay it came while the thread stood at its previous stop, so it never gets
+      // here. Its exit event follows.
+      return
+    }
     try releaseStubPage(task, before: event, call)
     if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
       try performExec(event, task, checkEntry: true)
@@ -28,12 +35,6 @@ extension ReplaySession {
       && scope.replaysChild(Int32(truncatingIfNeeded: event.result))
     {
       try performFork(event, call, task)
-      return
-    }
-    if event.isUnfinished && exitingProcesses.contains(task.realTgid) {
-      // Another thread's exit_group, replayed already, is killing this one. While recording,
-      // the kill reached it only after it had entered this call; in replay it came while the
-      // thread stood at its previous stop, so it never gets here. Its exit event follows.
       return
     }
     if event.isUnfinished {

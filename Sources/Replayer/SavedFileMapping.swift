@@ -22,14 +22,21 @@ extension ReplaySession {
     let arguments = event.entryRegisters.syscallArguments
     let (length, protection, flags) = (arguments[1], arguments[2], arguments[3])
     let isWritableShared = flags & 0x0f != 0x02 && protection & 0x2 != 0
-    guard length >= directMappingThreshold, !isWritableShared, flags & 0x20 == 0 else { return nil }
+    let hugePages: UInt64 = 0x4_0000  // MAP_HUGETLB: the saved copy is on no hugetlbfs
+    guard length >= directMappingThreshold, !isWritableShared, flags & (0x20 | hugePages) == 0 else { return nil }
+    // A seccomp filter the program installed (prctl runs for real) may forbid openat.
+    let status = (try? readProcFile("/proc/\(task.realTid)/status")) ?? ""
+    let seccomp = status.split(separator: "\n").first { $0.hasPrefix("Seccomp:") }.map { $0.dropFirst(8).filter { !$0.isWhitespace } }
+    guard seccomp == "0" else { return nil }
     // Absolute: the task resolves it from its own working directory, not rewind's.
     guard let resolved = realpath(reader.savedFilePath(for: file), nil) else { return nil }
     let path = String(cString: resolved)
     free(resolved)
     var mount = statvfs()
+    // Not from a noexec mount, even for a mapping without PROT_EXEC: a later mprotect may
+    // add it (a loader, a JIT).
     let noExec: UInt = 8  // ST_NOEXEC
-    guard statvfs(path, &mount) == 0, protection & 0x4 == 0 || mount.f_flag & noExec == 0 else { return nil }
+    guard statvfs(path, &mount) == 0, mount.f_flag & noExec == 0 else { return nil }
     guard case .success(let stop) = injectionStop(task) else { return nil }
     let registers = try currentRegisters(task)
     let syscall: UInt64
@@ -39,18 +46,26 @@ extension ReplaySession {
       guard let maps = try? readMaps(of: task.realTid), let found = syscallInstruction(for: task, rip: registers.rip, maps: maps) else { return nil }
       syscall = found
     }
-    // The path goes below the red zone, which the program may not rely on.
+    // The path goes below the red zone, and what was there comes back after the call: a
+    // later system call may pass those stack bytes uninitialized, as recorded.
     let bytes = Array(path.utf8) + [0]
     let address = (registers.rsp &- 128 &- UInt64(bytes.count) &- 64) & ~0xf
-    try task.tracee.writeMemory(at: address, bytes: bytes)
+    guard let original = try? task.tracee.readMemory(at: address, count: bytes.count),
+      (try? task.tracee.writeMemory(at: address, bytes: bytes)) != nil
+    else { return nil }
     let fd = try injectSyscall(openatNumber, [atFDCWD, address, openReadOnlyCloseOnExec], in: task, from: stop, using: syscall)
+    try task.tracee.writeMemory(at: address, bytes: original)
     if debugStops { printToStandardError("[replay] event \(event.index) maps the saved copy \(path) (fd \(fd))") }
     return fd >= 0 ? SavedCopy(fd: Int32(fd), syscallInstruction: syscall) : nil
   }
 
   /// Closes the descriptor `openSavedCopy` opened, at the task's stop after the mmap.
   func closeSavedCopy(_ copy: SavedCopy, _ task: ReplayTask) throws {
-    _ = try injectSyscall(closeNumber, [UInt64(copy.fd)], in: task, from: .syscallExit, using: copy.syscallInstruction)
+    // The mmap's own `syscall` instruction, which it just ran: the one the open went
+    // through may lie under the new mapping.
+    let rip = try currentRegisters(task).rip
+    let instruction = (try? task.tracee.readMemory(at: rip - 2, count: 2)) == [0x0f, 0x05] ? rip - 2 : copy.syscallInstruction
+    _ = try injectSyscall(closeNumber, [UInt64(copy.fd)], in: task, from: .syscallExit, using: instruction)
   }
 }
 
