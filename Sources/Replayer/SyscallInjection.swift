@@ -67,6 +67,9 @@ extension ReplaySession {
       try task.tracee.resume(.syscall)
       let status = try waitForTracee(task.realTid)
       if status == .signalStop(.child) { continue }  // a replayed child exited; as waitForNews
+      if status == .signalStop(.interrupt) && debugger == nil {
+        throw ReplayInterrupted(signal: .interrupt, eventIndex: cursor.consumed)  // ^C, as in `unexpected`
+      }
       guard status == .syscallStop else {
         throw Divergence(
           eventIndex: cursor.consumed, tid: task.recordedTid, activity: "system call \(number) injected by replay",
