@@ -153,14 +153,16 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
       eflags, X86_EFLAGS_TEST_CF | X86_EFLAGS_PRIOR_CF, X86_EFLAGS_TEST_PF | X86_EFLAGS_PRIOR_PF,
       X86_EFLAGS_TEST_AF | X86_EFLAGS_PRIOR_AF, X86_EFLAGS_TEST_ZF | X86_EFLAGS_PRIOR_ZF,
       X86_EFLAGS_TEST_SF | X86_EFLAGS_PRIOR_SF, X86_EFLAGS_TEST_OF | X86_EFLAGS_PRIOR_OF);
-  out->flags_written = rewind_fold_flags(
-      eflags,
-      X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF,
-      X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF,
-      X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF,
-      X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | X86_EFLAGS_UNDEFINED_ZF,
-      X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF,
-      X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF);
+  out->flags_defined = rewind_fold_flags(
+      eflags, X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF,
+      X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF,
+      X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF,
+      X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF,
+      X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF,
+      X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF);
+  out->flags_written = out->flags_defined |
+                       rewind_fold_flags(eflags, X86_EFLAGS_UNDEFINED_CF, X86_EFLAGS_UNDEFINED_PF, X86_EFLAGS_UNDEFINED_AF,
+                                         X86_EFLAGS_UNDEFINED_ZF, X86_EFLAGS_UNDEFINED_SF, X86_EFLAGS_UNDEFINED_OF);
   /* Capstone 4 leaves eflags empty for some instructions that do use flags (cmovcc,
      setcc, pushf...); only plain moves, lea, nop and vector instructions are taken at their
      word. No SSE or AVX instruction reads the flags; the few that set them (ptest,
@@ -173,13 +175,6 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
                                       cs_insn_group(handle, insn, X86_GRP_SSE41) || cs_insn_group(handle, insn, X86_GRP_SSE42) ||
                                       cs_insn_group(handle, insn, X86_GRP_AVX) || cs_insn_group(handle, insn, X86_GRP_AVX2) ||
                                       cs_insn_group(handle, insn, X86_GRP_AVX512)));
-  out->flags_defined = rewind_fold_flags(
-      eflags, X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF,
-      X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF,
-      X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF,
-      X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF,
-      X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF,
-      X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF);
   out->flags_known = eflags != 0 || leaves_flags;
   if (leaves_flags) out->flags_read = out->flags_written = out->flags_defined = 0;
   /* Capstone 4 does not say that these read the carry (or overflow) flag they add in. */

@@ -32,14 +32,6 @@ void rewind_take_terminal_back(void) { give_terminal_to(getpgrp()); }
 
 static void do_nothing(int signal) { (void)signal; }
 
-void rewind_ignore_interrupts(void) {
-  struct sigaction action = {0};
-  action.sa_handler = do_nothing;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &action, NULL);
-}
-
 static void restore_default(int signal) {
   struct sigaction action = {0};
   action.sa_handler = SIG_DFL;
@@ -47,10 +39,15 @@ static void restore_default(int signal) {
   sigaction(signal, &action, NULL);
 }
 
-void rewind_ignore_first_interrupt(void) {
+/* A handler, not SIG_IGN, which exec'd children would inherit. */
+static void handle_interrupts(void (*handler)(int)) {
   struct sigaction action = {0};
-  action.sa_handler = restore_default;
+  action.sa_handler = handler;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, NULL);
 }
+
+void rewind_ignore_interrupts(void) { handle_interrupts(do_nothing); }
+
+void rewind_ignore_first_interrupt(void) { handle_interrupts(restore_default); }

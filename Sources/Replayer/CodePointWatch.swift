@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 import LinuxTrace
 import Synchronization
@@ -59,8 +60,4 @@ final class CodePointWatch: Sendable {
   }
 }
 
-private func monotonicSeconds() -> Double {
-  var now = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &now)
-  return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
+private func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }

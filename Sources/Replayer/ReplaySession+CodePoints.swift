@@ -144,7 +144,7 @@ extension ReplaySession {
             expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (compare stub at \(hex(installed.stub.address)))")
         }
       } catch {
-        try? restoreSite(installed, task)
+        try? installed.site.restore(in: task.tracee)
         throw error
       }
       var atPoint = registers
@@ -157,7 +157,7 @@ extension ReplaySession {
         registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
       if differences.isEmpty || iterations != nil {
-        try restoreSite(installed, task)
+        try installed.site.restore(in: task.tracee)
         if let repeated, let iterations {
           try finishIterations(iterations, of: repeated, from: atPoint, to: target, task, index: index, activity: activity)
         } else {
@@ -176,7 +176,7 @@ extension ReplaySession {
       do {
         try setRegisters(atPoint, task)
       } catch {
-        try? restoreSite(installed, task)
+        try? installed.site.restore(in: task.tracee)
         throw error
       }
     }
@@ -210,12 +210,6 @@ extension ReplaySession {
       throw Divergence(eventIndex: index, tid: task.recordedTid, activity: activity, differences: differences)
     }
     try setRegisters(after, task)
-  }
-
-  /// Puts the original bytes back, the site's and the trampoline's, each even if another
-  /// write failed; throws the first failure.
-  private func restoreSite(_ installed: InstalledStub, _ task: ReplayTask) throws {
-    try installed.site.restore(in: task.tracee)
   }
 
   /// A thread preempted at a code point: run it there and leave it stopped.

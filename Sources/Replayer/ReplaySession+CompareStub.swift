@@ -285,11 +285,6 @@ extension ReplaySession {
   }
 }
 
-/// `a == b`, with memcmp: Array's == goes element by element (~1 ns a byte).
-func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-  a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
-}
-
 private func distance(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : b - a }
 
 /// start_brk, field 47 of /proc/PID/stat: where the program break began.

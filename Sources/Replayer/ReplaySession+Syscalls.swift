@@ -4,13 +4,19 @@ import Syscalls
 import TraceFormat
 
 /// mmap(2) flag bits.
-private let mapTypeMask: UInt64 = 0x0f
-private let protWrite: UInt64 = 0x02
-private let mapShared: UInt64 = 0x01
-private let mapPrivate: UInt64 = 0x02
+let mapTypeMask: UInt64 = 0x0f
+let protWrite: UInt64 = 0x02
+let mapShared: UInt64 = 0x01
+let mapPrivate: UInt64 = 0x02
 private let mapFixed: UInt64 = 0x10
 private let mapFixedNoReplace: UInt64 = 0x10_0000
-private let mapAnonymous: UInt64 = 0x20
+let mapAnonymous: UInt64 = 0x20
+
+/// Whether an mmap with these flags and protection maps memory other processes may see
+/// written (shared, not private, and writable).
+func isWritableShared(flags: UInt64, protection: UInt64) -> Bool {
+  flags & mapTypeMask != mapPrivate && protection & protWrite != 0
+}
 
 extension ReplaySession {
   func replaySyscall(_ event: SyscallEvent, _ task: ReplayTask) throws {
@@ -190,7 +196,7 @@ extension ReplaySession {
   /// address, and System V shared memory (whose segments replay does not have) as anonymous
   /// shared memory: shmat becomes mmap at the recorded address, shmdt munmap.
   private func rewrittenArguments(
-    _ call: Syscall, _ entry: Registers, _ event: SyscallEvent, _ task: ReplayTask, savedCopy: SavedCopy?
+    _ call: Syscall, _ entry: Registers, _ event: SyscallEvent, _ task: ReplayTask, savedCopy: Int32?
   ) throws -> Registers? {
     switch call.name {
     case "mmap":
@@ -221,7 +227,7 @@ extension ReplaySession {
   /// mmap at the recorded address; a file mapping maps the trace's saved copy, open in the
   /// task as `savedCopy`, or becomes anonymous memory that `fillMapping` fills from it, so
   /// replay never needs the original file.
-  private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent, savedCopy: SavedCopy?) -> Registers {
+  private func fixedMapArguments(_ entry: Registers, _ event: SyscallEvent, savedCopy: Int32?) -> Registers {
     var registers = entry
     registers.rdi = UInt64(bitPattern: event.result)
     // Where the program did not ask for MAP_FIXED, a mapping already at the recorded address
@@ -231,13 +237,12 @@ extension ReplaySession {
     if let savedCopy {
       // Private (a read-only shared mapping too: nobody writes through it), same offset.
       registers.r10 = (registers.r10 & ~mapTypeMask) | mapPrivate | placement
-      registers.r8 = UInt64(savedCopy.fd)
+      registers.r8 = UInt64(savedCopy)
     } else if registers.r10 & mapAnonymous == 0 {
       // A writable shared mapping stays shared, so that processes forked later still share
       // it. A read-only one is made private: nobody writes through it, and /proc/PID/mem can
       // fill only private read-only pages (glibc maps its gconv cache MAP_SHARED, PROT_READ).
-      let isWritableShared = registers.r10 & mapTypeMask != mapPrivate && registers.rdx & protWrite != 0
-      let type = isWritableShared ? mapShared : mapPrivate
+      let type = isWritableShared(flags: registers.r10, protection: registers.rdx) ? mapShared : mapPrivate
       registers.r10 = (registers.r10 & ~mapTypeMask) | type | mapAnonymous | placement
       registers.r8 = UInt64(bitPattern: -1)
       registers.r9 = 0

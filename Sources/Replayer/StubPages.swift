@@ -88,7 +88,7 @@ extension ReplaySession {
     var instruction = page.syscallInstruction
     if (try? task.tracee.readMemory(at: instruction, count: 2)) != [0x0f, 0x05] {
       let rip = try currentRegisters(task).rip
-      guard let maps = try? readMaps(of: task.realTid), let found = syscallInstruction(for: task, rip: rip, maps: maps) else {
+      guard let found = syscallInstruction(for: task, rip: rip) else {
         throw Divergence(
           eventIndex: cursor.consumed, tid: task.recordedTid, activity: "unmapping the compare stub",
           differences: ["replay found no syscall instruction to unmap its compare stub at \(hex(page.address)) with"])

@@ -90,15 +90,17 @@ extension ReplaySession {
   }
 
   /// The address of a `syscall` instruction (0f 05) the task can run: the one it stopped
-  /// after, when it stopped at a system call, else the first one in its executable mappings.
-  func syscallInstruction(for task: ReplayTask, rip: UInt64, maps: [MapsEntry]) -> UInt64? {
+  /// after, when it stopped at a system call, else the first one in its executable mappings
+  /// (`maps`, read here when not given and needed).
+  func syscallInstruction(for task: ReplayTask, rip: UInt64, maps given: [MapsEntry]? = nil) -> UInt64? {
     func isSyscall(_ address: UInt64) -> Bool {
       (try? task.tracee.readMemory(at: address, count: 2)) == [0x0f, 0x05]
     }
+    if rip >= 2, isSyscall(rip - 2) { return rip - 2 }
+    guard let maps = given ?? (try? readMaps(of: task.realTid)) else { return nil }
     // [vsyscall] may only be entered at its entry points; everything else executable will do:
     // only the two bytes at rip run before the call's exit stop, whatever they belong to.
-    let usable = maps.filter { $0.permissions.contains("x") && $0.name != "[vsyscall]" }
-    if rip >= 2, isSyscall(rip - 2) { return rip - 2 }
+    let usable = maps.filter { $0.isExecutable && $0.name != "[vsyscall]" }
     // The last one found in this process, if its bytes are still there and executable:
     // the search below reads whole mappings, at every code point in a hot loop.
     if let known = syscallInstructions[task.realTgid], isSyscall(known),
