@@ -166,7 +166,7 @@ extension MemoryGroupTracer {
 
   private func flushSlots() {
     while let first = scheduler.slots.first, let events = first.events {
-      for make in events { session.write(make) }
+      session.write(events)
       scheduler.slots.removeFirst()
     }
   }

@@ -42,11 +42,15 @@ public final class RecordSession: @unchecked Sendable {
   /// The number of events written so far.
   var eventCount: UInt64 { lock.withLock { nextIndex } }
 
-  /// Writes one event with the next trace-wide number.
-  func write(_ make: (UInt64) -> TraceEvent) {
+  /// Writes events with consecutive trace-wide numbers. They are written under one lock
+  /// because replay reads some as a unit (an execve and its exec event): another group's
+  /// event between them would make the trace unreplayable.
+  func write(_ events: [(UInt64) -> TraceEvent]) {
     lock.withLock {
-      writer.append(make(nextIndex))
-      nextIndex += 1
+      for make in events {
+        writer.append(make(nextIndex))
+        nextIndex += 1
+      }
     }
   }
 
