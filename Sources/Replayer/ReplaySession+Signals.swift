@@ -18,6 +18,10 @@ extension ReplaySession {
       // it interrupted, as it did while recording.
       task.restartCode = nil
       sendSignal(signal, toThread: task.realTid, ofProcess: task.realTgid)
+      if let mask = task.interruptedWaitMask {
+        task.interruptedWaitMask = nil
+        try restoreInterruptedWaitMask(at: mask, for: signal, task, index: event.index)
+      }
     }
     let status = try resumeAndWait(task, .syscallEmulation, expecting: signal)
     guard status == .signalStop(signal) else {

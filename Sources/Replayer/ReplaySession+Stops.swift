@@ -9,6 +9,7 @@ extension ReplaySession {
     try collectPendingFork(task)
     let signal = task.signalToDeliver
     task.signalToDeliver = nil
+    task.interruptedWaitMask = nil
     if let code = task.restartCode {
       task.restartCode = nil
       // Delivering a signal, the kernel restarts (or fails with EINTR) by itself. Without

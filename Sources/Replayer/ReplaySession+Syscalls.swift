@@ -189,6 +189,7 @@ extension ReplaySession {
     task.atEmulatedEntry = true
     task.insideSyscall = false
     task.restartCode = (-516 ... -512).contains(event.result) ? event.result : nil
+    task.interruptedWaitMask = interruptedWaitMask(of: event, call, task)
     if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
   }
 

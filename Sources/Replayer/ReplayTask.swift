@@ -32,6 +32,11 @@ final class ReplayTask {
   /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a
   /// signal, the kernel would restart it, but after PTRACE_SYSEMU it does not look.
   var restartCode: Int64?
+  /// The last emulated call swaps in a signal mask while it waits (pselect6, ppoll,
+  /// epoll_pwait, rt_sigsuspend) and was interrupted: the address of that mask, until the
+  /// task runs again. The recording delivered the interrupting signal with that mask in
+  /// force, so replay must put it in force too.
+  var interruptedWaitMask: UInt64?
   /// A vfork parent runs on (in the kernel) until its child execs or exits; its syscall-exit
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
