@@ -264,3 +264,17 @@ uint64_t rewind_monotonic_nanoseconds(void) {
   syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
   return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
+
+static void do_nothing(int sig) { (void)sig; }
+
+int rewind_install_wakeup_signal(int sig) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = do_nothing;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(sig, &action, NULL) != 0) return -errno;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  return -pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -175,6 +175,9 @@ public final class Tracee {
   public func killAndReap() {
     closeMemoryFile()
     _ = Glibc.kill(tid, SIGKILL)
+    // A tracee sitting in a stop we have already collected (PTRACE_EVENT_EXIT after an
+    // exit_group, say) ignores the kill and reports nothing more: let it go on to die.
+    _ = rewind_ptrace(7, tid, 0, 0)  // PTRACE_CONT
     var status: Int32 = 0
     while true {
       let r = waitpid(tid, &status, Int32(bitPattern: 0x4000_0000))
@@ -194,6 +197,8 @@ public final class Tracee {
     for tracee in tracees {
       tracee.closeMemoryFile()
       _ = Glibc.kill(tracee.tid, SIGKILL)
+      // As in `killAndReap`: a stop already collected would otherwise keep it for ever.
+      _ = rewind_ptrace(7, tracee.tid, 0, 0)  // PTRACE_CONT
     }
     var status: Int32 = 0
     while true {

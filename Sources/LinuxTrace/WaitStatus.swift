@@ -51,12 +51,19 @@ private func waitFlags(onlyOwnThread: Bool) -> Int32 {
 }
 
 /// Waits for a state change of `pid` (any thread, `__WALL`), retrying on EINTR.
-public func waitForTracee(_ pid: Int32, onlyOwnThread: Bool = false) throws(Errno) -> WaitStatus {
+/// `givesUp` is asked at each EINTR: when it says so, the wait ends with EINTR (a watchdog
+/// woke the thread because the tracee will never report).
+public func waitForTracee(
+  _ pid: Int32, onlyOwnThread: Bool = false, givesUp: () -> Bool = { false }
+) throws(Errno) -> WaitStatus {
   var status: Int32 = 0
   while true {
     let r = waitpid(pid, &status, waitFlags(onlyOwnThread: onlyOwnThread))
     if r == pid { return WaitStatus(raw: status) }
-    if r == -1 && errno == EINTR { continue }
+    if r == -1 && errno == EINTR {
+      if givesUp() { throw Errno(rawValue: EINTR) }
+      continue
+    }
     throw Errno.current
   }
 }

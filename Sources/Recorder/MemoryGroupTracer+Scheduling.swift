@@ -46,6 +46,8 @@ extension MemoryGroupTracer {
 
   /// Resumes a task that will run user code, when it may.
   func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
+    // Its process is exiting: left where it stopped, it dies there (the kill wakes it).
+    if scheduler.exitingProcesses.contains(task.tgid) { return }
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
       scheduler.holder = task.tid
@@ -86,7 +88,7 @@ extension MemoryGroupTracer {
     scheduler.inKernelSince = nil
     while scheduler.holder == nil, !scheduler.waiting.isEmpty {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
-      guard let task = tasks[tid] else { continue }
+      guard let task = tasks[tid], !scheduler.exitingProcesses.contains(task.tgid) else { continue }
       scheduler.holder = tid
       scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
       do {
@@ -185,6 +187,10 @@ struct GroupScheduler {
   var isSerializing = true
   var slots: [EventSlot] = []
   var nextSlot = 0
+  /// Processes one of whose threads entered exit_group. Their other threads run no more
+  /// user code: replay's exit_group kills them at once, so nothing they did after its entry
+  /// could be replayed (java's threads went on to call gettid and futex).
+  var exitingProcesses: Set<Int32> = []
 }
 
 struct EventSlot {

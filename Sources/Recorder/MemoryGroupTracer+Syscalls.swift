@@ -41,6 +41,7 @@ extension MemoryGroupTracer {
     }
     var pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
     pending.slot = reserveSlot(for: task.tid)
+    if call.name == "exit_group" { scheduler.exitingProcesses.insert(task.tgid) }
     if call.name == "exit" || call.name == "exit_group" {
       // These never reach a syscall-exit stop, so the event is complete now.
       fill(pending.slot, with: [syscallEvent(pending, task, result: 0, outputs: [])])

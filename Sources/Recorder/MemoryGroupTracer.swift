@@ -256,6 +256,7 @@ final class MemoryGroupTracer {
     }
     post(for: task.tid) { index in .exit(ExitEvent(index: index, tid: task.tid, status: status)) }
     tasks[task.tid] = nil
+    if !task.isThread { scheduler.exitingProcesses.remove(task.tid) }  // its pid may come back
     scheduler.waiting.removeAll { $0.tid == task.tid }
     if scheduler.holder == task.tid { try? passToken() }
     // A parent killed right after a fork reports no fork event: its held child goes on.

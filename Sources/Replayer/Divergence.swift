@@ -32,6 +32,19 @@ public struct ReplayInterrupted: Error, CustomStringConvertible {
   }
 }
 
+/// Replay waited for a thread that will never stop again: what each thread was doing.
+public struct ReplayStalled: Error, CustomStringConvertible {
+  public var eventIndex: UInt64
+  public var awaited: String
+  public var threads: [String]
+
+  public var description: String {
+    "rewind: replay cannot make progress at event \(eventIndex): it waits for \(awaited).\n"
+      + threads.map { "  \($0)\n" }.joined()
+      + "The replay stopped here. This is a bug in rewind or a recording it cannot replay; please report it with this message."
+  }
+}
+
 /// Why replay could not run at all.
 public enum ReplayError: Error, CustomStringConvertible {
   case trace(TraceError)

@@ -21,7 +21,7 @@ extension ReplaySession {
       // The spawner restores its signal mask after raise(SIGSTOP) before it calls execve.
       while status == .syscallStop, try currentRegisters(task).origRax != 59 {
         try tracee.resume(.syscall)
-        status = try waitForTracee(task.realTid)
+        status = try waitForStop(of: task.realTid)
         if status == .syscallStop, try tracee.syscallStopKind() == .exit { status = try resumeAndWait(task, .syscall) }
       }
     }

@@ -29,7 +29,7 @@ extension ReplaySession {
     debugger?.waiting(for: task)
     defer { debugger?.waiting(for: nil) }
     while true {
-      let status = try waitForTracee(task.realTid)
+      let status = try waitForStop(of: task.realTid)
       if debugStops {
         let kind = status == .syscallStop ? "\(try task.tracee.syscallStopKind()) nr \(Int64(bitPattern: try currentRegisters(task).origRax))" : ""
         printToStandardError("[replay] \(task.recordedTid)/\(task.realTid) \(mode) -> \(status) \(kind)")

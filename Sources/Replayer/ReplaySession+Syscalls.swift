@@ -25,13 +25,6 @@ extension ReplaySession {
         eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
         differences: ["the trace holds system call \(event.number), which this rewind does not know"])
     }
-    if event.isUnfinished && exitingProcesses.contains(task.realTgid) {
-      // Another thread's exit_group, replayed already, is killing this one. While recording,
-      // the kill reached it only after it had entered this call (a clone or an exec too);
-      // in replay it came while the thread stood at its previous stop, so it never gets
-      // here. Its exit event follows.
-      return
-    }
     try releaseStubPage(task, before: event, call)
     if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
       try performExec(event, task, checkEntry: true)
@@ -113,6 +106,28 @@ extension ReplaySession {
     }
     if call.name == "shmat" {
       for output in event.outputs { try task.tracee.writeMemory(at: output.address, bytes: output.bytes) }
+    }
+  }
+
+  /// Whether `event` belongs to a thread that another thread's exit_group, replayed
+  /// already, is killing: the thread never gets there in replay, and its exit event follows.
+  ///
+  /// While recording, the kill reached it only after it had entered a call (a clone or an
+  /// exec too), which the trace has as unfinished. Older recorders also let such
+  /// threads run on after the exit_group's entry, so traces may have whole calls, signals
+  /// or RDTSC reads of theirs there; the writes among those calls are still echoed.
+  func isCutShortByExitGroup(_ event: TraceEvent, _ task: ReplayTask) -> Bool {
+    guard exitingProcesses.contains(task.realTgid), !task.isAtExitStop else { return false }
+    switch event {
+    case .exit: return false
+    case .syscall(let syscall):
+      if !syscall.isUnfinished, options.echoOutput, scope.echoes(syscall.tid),
+        let call = SyscallTable.syscall(numbered: syscall.number)
+      {
+        echo(syscall, call, task)
+      }
+      return true
+    default: return true
     }
   }
 

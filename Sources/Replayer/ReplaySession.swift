@@ -74,6 +74,7 @@ public final class ReplaySession {
   var exitingProcesses: Set<Int32> = []
   /// Watches searches for code points without a debugger (`CodePointWatch`).
   var codePointWatch: CodePointWatch?
+  var stallWatch: StallWatch?
   /// Each process's code mappings (`codeMapping`).
   var codeMappings: [Int32: [MapsEntry]] = [:]
   /// Processes that share their memory with another (vfork, clone with CLONE_VM): they
@@ -117,6 +118,7 @@ public final class ReplaySession {
         if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
         try debugger?.beforeEvent(event)
         let task = try task(for: event)
+        if isCutShortByExitGroup(event, task) { continue }
         switch event {
         case .syscall(let e):
           try replaySyscall(e, task)

@@ -65,7 +65,7 @@ extension ReplaySession {
     var result: Int64 = 0
     while true {
       try task.tracee.resume(.syscall)
-      let status = try waitForTracee(task.realTid)
+      let status = try waitForStop(of: task.realTid)
       if status == .signalStop(.child) { continue }  // a replayed child exited; as waitForNews
       if status == .signalStop(.interrupt) && debugger == nil {
         throw ReplayInterrupted(signal: .interrupt, eventIndex: cursor.consumed)  // ^C, as in `unexpected`

@@ -96,6 +96,9 @@ extension Rewind {
       case .failure(let error as Divergence):
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(ExitCodes.divergence)
+      case .failure(let error as ReplayStalled):
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(ExitCodes.divergence)
       case .failure(let error as ReplayError):
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(ExitCodes.badTrace)

@@ -26,4 +26,17 @@ struct InterleavingTests {
         "\(result.record.summary)")
     }
   }
+
+  /// Threads woken just before an exit_group (java's exit): recording lets none of them run
+  /// on after its entry, so nothing but their exits follows it in the trace (under load, 1
+  /// recording in 20 had their gettid and futex calls there, and replay hung on them).
+  @Test(arguments: 1...5) func threadsWokenRightBeforeExitGroup(run: Int) throws {
+    let result = try assertRecordReplay("exit_group_busy_threads", printsExitSuccess: false)
+    #expect(result.replay.stdout == "waking four threads and exiting\n", "\(result.replay.summary)")
+    let dump = try Harness.rewind(["dump", result.traceDir])
+    let lines = dump.stdout.split(separator: "\n")
+    let exitGroup = try #require(lines.firstIndex { $0.contains("exit_group(") }, "\(dump.stdout)")
+    let after = lines[(exitGroup + 1)...].filter { !$0.contains("+++ exited") }
+    #expect(after.isEmpty, "events after the exit_group: \(after)")
+  }
 }

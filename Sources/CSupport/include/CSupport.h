@@ -89,6 +89,11 @@ int rewind_seccomp_available(void);
 long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t remote);
 int rewind_sched_getcpu(void);
 
+/* Gives `sig` a handler that does nothing, without SA_RESTART, and unblocks it in the calling
+ * thread: that thread, sent `sig` with pthread_kill, leaves a blocking call (waitpid) with
+ * EINTR. */
+int rewind_install_wakeup_signal(int sig);
+
 #endif
 
 /* Starts `argv[0]` (searched in PATH) as the terminal's foreground process group, so that
