@@ -32,10 +32,12 @@ extension MemoryGroupTracer {
     try refuseThreads(call, registers, task)
     let entryRegisters = registers
     let inputs = captureInputs(of: call, registers, task)
-    if call.name == "rseq" {
+    if call.name == "rseq" || call.name == "io_uring_setup" {
       // The kernel writes the rseq area (cpu_id) behind the program's back on every return to
       // user space, and replay does not run rseq. Failing it with ENOSYS, as rr does, makes
-      // glibc fall back to sched_getcpu, which is an ordinary recorded call.
+      // glibc fall back to sched_getcpu, which is an ordinary recorded call. Likewise the
+      // kernel works io_uring's rings outside any call; without io_uring, programs (and
+      // liburing users) fall back to read and write.
       registers.origRax = UInt64(bitPattern: -1)
       try task.tracee.setRegisterWords(registers.words)
     }

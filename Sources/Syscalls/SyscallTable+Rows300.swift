@@ -63,10 +63,12 @@ extension SyscallTable {
     Syscall(
       333, "io_pgetevents", [.hex, .int, .int, .address, .address, .address],
       .notYetRecorded("io_pgetevents", "Linux AIO completes into memory outside system calls")),
-    // The kernel writes the rseq area at every preemption; the recorder registers it itself.
+    // The kernel writes the rseq area at every preemption; the recorder fails it with ENOSYS.
     Syscall(334, "rseq", [.address, .unsigned, .hex, .hex], .special),
     Syscall(424, "pidfd_send_signal", [.fd, .signal, .inStruct(.siginfo), .hex], .special),
-    Syscall(425, "io_uring_setup", [.unsigned, .address], ioUring("io_uring_setup")),
+    // The kernel reads and writes io_uring's rings outside system calls; the recorder fails
+    // io_uring_setup with ENOSYS, and programs fall back to read and write.
+    Syscall(425, "io_uring_setup", [.unsigned, .address], .special),
     Syscall(
       426, "io_uring_enter", [.fd, .unsigned, .unsigned, .hex, .address, .size],
       ioUring("io_uring_enter")),
@@ -106,8 +108,9 @@ extension SyscallTable {
 
   private static func ioUring(_ name: String) -> ReplayPolicy {
     .unsupported(
-      "rewind cannot record \(name): the kernel reads and writes io_uring's rings outside system "
-        + "calls. Most programs fall back to read/write when io_uring is unavailable: disable it in "
-        + "the program, or record with --inject=io_uring_setup:error=ENOSYS.")
+      "rewind cannot record \(name) on a ring: the kernel reads and writes io_uring's rings outside "
+        + "system calls. rewind fails io_uring_setup with ENOSYS, so that programs fall back to read and "
+        + "write; this process uses a ring it was given (set up before recording, or passed to it), "
+        + "which cannot be recorded. Record the program that sets the ring up instead.")
   }
 }

@@ -1,11 +1,11 @@
-// Orders of events between processes and threads that real programs (git, make -j2, java)
-// produce and that once broke replay: each fixture failed before its fix.
+// What real programs (git, make -j2, java, liburing users) do that once broke recording or
+// replay, each reduced to a fixture that failed before its fix.
 
 import Foundation
 import Testing
 
 @Suite(.enabled(if: Harness.hasCompiler, "needs a C compiler: apt-get install gcc"))
-struct InterleavingTests {
+struct RealProgramBehaviourTests {
   /// An execve and its exec event are written together, so another process's event never
   /// lands between them (it did in 2 of 5 recordings before).
   @Test(arguments: 1...5) func execWhileAnotherProcessMakesCalls(run: Int) throws {
@@ -38,5 +38,13 @@ struct InterleavingTests {
     let exitGroup = try #require(lines.firstIndex { $0.contains("exit_group(") }, "\(dump.stdout)")
     let after = lines[(exitGroup + 1)...].filter { !$0.contains("+++ exited") }
     #expect(after.isEmpty, "events after the exit_group: \(after)")
+  }
+
+  /// io_uring_setup fails with ENOSYS while recording, and the program's fallback to read()
+  /// records and replays (recording refused the program before).
+  @Test func ioUringFallsBackToRead() throws {
+    let result = try assertRecordReplay("io_uring_fallback")
+    #expect(result.record.stdout.contains("io_uring_setup: Function not implemented\n"), "\(result.record.summary)")
+    #expect(result.record.stdout.contains("read by the fallback: 7f ELF\n"), "\(result.record.summary)")
   }
 }
