@@ -46,8 +46,12 @@ extension MemoryGroupTracer {
 
   /// Resumes a task that will run user code, when it may.
   func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
-    // Its process is exiting: left where it stopped, it dies there (the kill wakes it).
-    if scheduler.exitingProcesses.contains(task.tgid) { return }
+    // Another thread of its process is in exit_group or exec: parked where it stopped, it
+    // dies there (the kill wakes it), or runs on after a failed exec.
+    if scheduler.exitingProcesses.contains(task.tgid) {
+      scheduler.parked.append((task.tid, mode, signal))
+      return
+    }
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
       scheduler.holder = task.tid
@@ -88,7 +92,11 @@ extension MemoryGroupTracer {
     scheduler.inKernelSince = nil
     while scheduler.holder == nil, !scheduler.waiting.isEmpty {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
-      guard let task = tasks[tid], !scheduler.exitingProcesses.contains(task.tgid) else { continue }
+      guard let task = tasks[tid] else { continue }
+      if scheduler.exitingProcesses.contains(task.tgid) {
+        scheduler.parked.append((tid, mode, signal))
+        continue
+      }
       scheduler.holder = tid
       scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
       do {
@@ -119,6 +127,17 @@ extension MemoryGroupTracer {
     else { return }
     task.isBeingPreempted = true
     sendSignal(.stop, toThread: holder, ofProcess: task.tgid)
+  }
+
+  /// An exec of `task` that would have killed the other threads of its process failed: they
+  /// run on.
+  func execFailed(_ task: RecordedTask) throws {
+    guard scheduler.exitingProcesses.remove(task.tgid) != nil else { return }
+    let released = scheduler.parked.filter { tasks[$0.tid]?.tgid == task.tgid }
+    scheduler.parked.removeAll { tasks[$0.tid]?.tgid == task.tgid }
+    for (tid, mode, signal) in released {
+      if let other = tasks[tid] { try runInUser(other, mode, signal: signal) }
+    }
   }
 
   /// The preempted task stopped: record its code point, and let the next task run.
@@ -187,10 +206,13 @@ struct GroupScheduler {
   var isSerializing = true
   var slots: [EventSlot] = []
   var nextSlot = 0
-  /// Processes one of whose threads entered exit_group. Their other threads run no more
-  /// user code: replay's exit_group kills them at once, so nothing they did after its entry
-  /// could be replayed (java's threads went on to call gettid and futex).
+  /// Processes one of whose threads entered exit_group, or exec with other threads. Their
+  /// other threads run no more user code: replay's exit_group or exec kills them at once, so
+  /// nothing they did after its entry could be replayed (java's threads went on to call
+  /// gettid and futex).
   var exitingProcesses: Set<Int32> = []
+  /// Tasks of those processes that would have run: they die, or run on after a failed exec.
+  var parked: [(tid: Int32, mode: ResumeMode, signal: Signal?)] = []
 }
 
 struct EventSlot {

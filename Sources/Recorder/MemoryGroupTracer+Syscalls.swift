@@ -43,7 +43,9 @@ extension MemoryGroupTracer {
     }
     var pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
     pending.slot = reserveSlot(for: task.tid)
-    if call.name == "exit_group" { scheduler.exitingProcesses.insert(task.tgid) }
+    if call.name == "exit_group" || (isExec(call) && (procStatusField("Threads", of: task.tid) ?? 1) > 1) {
+      scheduler.exitingProcesses.insert(task.tgid)
+    }
     if call.name == "exit" || call.name == "exit_group" {
       // These never reach a syscall-exit stop, so the event is complete now.
       fill(pending.slot, with: [syscallEvent(pending, task, result: 0, outputs: [])])
@@ -111,6 +113,14 @@ extension MemoryGroupTracer {
     if writesLater {
       let tid = task.tid
       post(for: tid) { index in .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: outputs)) }
+    }
+    if isExec(pending.call) {
+      if exec == nil {
+        try execFailed(task)
+      } else {
+        // The kernel killed the other threads before the exec event; their ends follow.
+        scheduler.exitingProcesses.remove(task.tgid)
+      }
     }
     if exec != nil {
       try releaseVforkParent(of: task)
@@ -228,18 +238,24 @@ extension MemoryGroupTracer {
     }
   }
 
-  /// Threads are recorded (they share memory, so they stay in their process's memory group
-  /// and run one at a time). An exec from a process with several threads is not: the kernel
-  /// kills the other threads and gives the exec'ing one the process's pid.
+  /// An exec from a process with several threads is recorded when its main thread makes it:
+  /// the kernel kills the other threads (parked meanwhile, see `exitingProcesses`), and so
+  /// does the replayed exec. From another thread it is refused: the kernel then gives the
+  /// exec'ing thread the process's pid, which neither engine follows yet.
   private func refuseThreads(_ call: Syscall, _ registers: Registers, _ task: RecordedTask) throws {
-    guard call.name == "execve" || call.name == "execveat" else { return }
+    guard isExec(call), task.tid != task.tgid else { return }
     let threads = procStatusField("Threads", of: task.tid) ?? 1
     if threads > 1 {
       throw RecordError.unsupportedSyscall(
-        name: call.name, reason: "a process with \(threads) threads calls exec, and recording that is not built yet",
+        name: call.name,
+        reason: "a thread other than the main one of a process with \(threads) threads calls exec (the "
+          + "kernel then gives it the process's pid), and recording that is not built yet; an exec from "
+          + "the main thread is recorded",
         event: session.eventCount)
     }
   }
+
+  func isExec(_ call: Syscall) -> Bool { call.name == "execve" || call.name == "execveat" }
 
   /// Saves the regular file behind `procPath` in the trace; nil for devices and pipes
   /// (mmap of /dev/zero is anonymous memory; other devices are not replayable files).

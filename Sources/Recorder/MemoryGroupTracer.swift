@@ -258,6 +258,7 @@ final class MemoryGroupTracer {
     tasks[task.tid] = nil
     if !task.isThread { scheduler.exitingProcesses.remove(task.tid) }  // its pid may come back
     scheduler.waiting.removeAll { $0.tid == task.tid }
+    scheduler.parked.removeAll { $0.tid == task.tid }
     if scheduler.holder == task.tid { try? passToken() }
     // A parent killed right after a fork reports no fork event: its held child goes on.
     for orphan in tasks.values where orphan.isHeldAtAttachStop && orphan.parentPid == task.tid {

@@ -41,7 +41,17 @@ extension ReplaySession {
       }
       try setRegisters(registers, task)
     }
-    let execStop = try resumeAndWait(task, .syscall)
+    let execStop: WaitStatus
+    let otherThreads = tasks.values.filter { $0 !== task && $0.realTgid == task.realTgid && $0.exitedStatus == nil }
+    if checkEntry && !otherThreads.isEmpty {
+      // The kernel kills the other threads and waits for them to be gone before the exec
+      // event; each stops at PTRACE_EVENT_EXIT on its way out and waits for us there.
+      try resumeAsDebuggerWants(task, .syscall)
+      for thread in otherThreads { try letThreadDie(thread) }
+      execStop = try waitForNews(task, .syscall)
+    } else {
+      execStop = try resumeAndWait(task, .syscall)
+    }
     guard execStop == .event(.exec) else {
       throw unexpected(execStop, task, index: exec.index, activity: "exec", expected: "the new program starts")
     }
@@ -50,6 +60,21 @@ extension ReplaySession {
     let exitStop = try resumeAndWait(task, .syscall)
     guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters(task).rax == 0 else {
       throw unexpected(exitStop, task, index: event.index, activity: activity, expected: "execve returns 0")
+    }
+  }
+
+  /// Runs a thread that an exec of another thread of its process is killing to its end; its
+  /// recorded exit event follows the exec's.
+  private func letThreadDie(_ thread: ReplayTask) throws {
+    while true {
+      let status = try waitForStop(of: thread.realTid)
+      switch status {
+      case .exited, .killed:
+        thread.exitedStatus = status
+        return
+      default:
+        try thread.tracee.resume(.continue)
+      }
     }
   }
 
