@@ -29,7 +29,6 @@ extension MemoryGroupTracer {
     if case .unsupported(let reason) = call.policy {
       throw RecordError.unsupportedSyscall(name: call.name, reason: reason, event: session.eventCount)
     }
-    try refuseThreads(call, registers, task)
     let entryRegisters = registers
     let inputs = captureInputs(of: call, registers, task)
     if call.name == "rseq" || call.name == "io_uring_setup" {
@@ -41,7 +40,7 @@ extension MemoryGroupTracer {
       registers.origRax = UInt64(bitPattern: -1)
       try task.tracee.setRegisterWords(registers.words)
     }
-    var pending = RecordedTask.PendingCall(call: call, entryRegisters: entryRegisters, inputs: inputs)
+    var pending = RecordedTask.PendingCall(call: call, tid: task.tid, entryRegisters: entryRegisters, inputs: inputs)
     pending.slot = reserveSlot(for: task.tid)
     if call.name == "exit_group" || (isExec(call) && (procStatusField("Threads", of: task.tid) ?? 1) > 1) {
       scheduler.exitingProcesses.insert(task.tgid)
@@ -103,9 +102,11 @@ extension MemoryGroupTracer {
     let exec = task.pendingExec
     if let exec {
       task.pendingExec = nil
+      let tid = pending.tid
       events.append { index in
         var numbered = exec
         numbered.index = index
+        numbered.tid = tid  // an exec from another thread is the one that thread made
         return .exec(numbered)
       }
     }
@@ -217,7 +218,7 @@ extension MemoryGroupTracer {
     _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
     mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false
   ) -> (UInt64) -> TraceEvent {
-    let tid = task.tid
+    let tid = pending.tid
     return { index in
       .syscall(
         SyscallEvent(
@@ -235,23 +236,6 @@ extension MemoryGroupTracer {
     return regions.compactMap { region in
       guard let bytes = try? task.tracee.readMemory(at: region.address, count: region.count) else { return nil }
       return MemoryChunk(address: region.address, bytes: bytes)
-    }
-  }
-
-  /// An exec from a process with several threads is recorded when its main thread makes it:
-  /// the kernel kills the other threads (parked meanwhile, see `exitingProcesses`), and so
-  /// does the replayed exec. From another thread it is refused: the kernel then gives the
-  /// exec'ing thread the process's pid, which neither engine follows yet.
-  private func refuseThreads(_ call: Syscall, _ registers: Registers, _ task: RecordedTask) throws {
-    guard isExec(call), task.tid != task.tgid else { return }
-    let threads = procStatusField("Threads", of: task.tid) ?? 1
-    if threads > 1 {
-      throw RecordError.unsupportedSyscall(
-        name: call.name,
-        reason: "a thread other than the main one of a process with \(threads) threads calls exec (the "
-          + "kernel then gives it the process's pid), and recording that is not built yet; an exec from "
-          + "the main thread is recorded",
-        event: session.eventCount)
     }
   }
 

@@ -134,6 +134,27 @@ final class MemoryGroupTracer {
     }
   }
 
+  /// An exec from a thread other than the main one is reported with the process's pid: the
+  /// kernel gave that thread the pid of the main thread, which it killed with the others
+  /// and which reports no end of its own. The exec'ing thread's task takes that pid.
+  private func threadThatExeced(reportedAs task: RecordedTask) throws -> RecordedTask {
+    let former = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
+    guard former != task.tid, let execer = tasks[former] else { return task }
+    let pid = task.tid
+    if let pending = task.pendingCall, !pending.isWritten {
+      // The old main thread's call never returns; it stays in the trace, as at any kill.
+      fill(pending.slot, with: [syscallEvent(pending, task, result: SyscallEvent.unfinished, outputs: [])])
+    }
+    tasks[former] = nil
+    scheduler.waiting.removeAll { $0.tid == pid || $0.tid == former }
+    scheduler.parked.removeAll { $0.tid == pid || $0.tid == former }
+    if scheduler.holder == pid || scheduler.holder == former { scheduler.holder = nil }
+    session.setLive(former, false)
+    execer.tookOverProcessID(pid)
+    tasks[pid] = execer
+    return execer
+  }
+
   /// A child can report its first stop before its parent's fork event does.
   private func adoptNewChild(_ tid: Int32) -> RecordedTask {
     let task = RecordedTask(tid: tid, hasExecuted: true, awaitsAttachStop: true, isAnnounced: false)
@@ -150,8 +171,9 @@ final class MemoryGroupTracer {
       task.isInsideSyscall.toggle()
       if task.isInsideSyscall { try syscallEntered(task) } else { try syscallExited(task) }
     case .event(.exec):
-      try execOccurred(task)
-      try task.tracee.resume(.syscall)  // on to execve's syscall-exit stop, in the kernel
+      let execer = try threadThatExeced(reportedAs: task)
+      try execOccurred(execer)
+      try execer.tracee.resume(.syscall)  // on to execve's syscall-exit stop, in the kernel
     case .event(.fork), .event(.vfork), .event(.clone):
       try childCreated(by: task)
       try task.tracee.resume(.syscall)  // on to the syscall-exit stop, in the kernel

@@ -4,7 +4,8 @@ import TraceFormat
 
 /// What the recorder tracks for one traced process.
 final class RecordedTask {
-  let tracee: Tracee
+  /// Replaced only when an exec from another thread gives this thread its process's pid.
+  private(set) var tracee: Tracee
   var tid: Int32 { tracee.tid }
   /// Between a syscall-entry stop and its syscall-exit stop. Entry and exit stops alternate
   /// (an exec event, a fork event or a signal stop may come between them); tracking that
@@ -50,8 +51,19 @@ final class RecordedTask {
   /// For a vfork child: the parent waiting for its exec or exit.
   var vforkParent: Int32?
 
+  /// The kernel gave this thread, which exec'd, its process's pid (`tid` is now the
+  /// process's pid, and the old main thread is gone).
+  func tookOverProcessID(_ pid: Int32) {
+    tracee = Tracee(tid: pid)
+    tgid = pid
+    isThread = false
+  }
+
   struct PendingCall {
     var call: Syscall
+    /// The tid of the thread that entered it (an exec from another thread returns to the
+    /// process's pid).
+    var tid: Int32
     var entryRegisters: Registers
     var inputs: [MemoryChunk]
     /// A fork/vfork/clone is written at its PTRACE_EVENT_FORK stop, before the child's first

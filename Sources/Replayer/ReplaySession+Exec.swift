@@ -9,7 +9,8 @@ extension ReplaySession {
   /// Replays a successful execve: runs the saved copy of the recorded program, then puts back
   /// the recorded initial stack (argv, envp, auxv with AT_RANDOM and the hidden vDSO).
   /// `checkEntry` is false for the first exec, which rewind's own spawner makes.
-  func performExec(_ event: SyscallEvent, _ task: ReplayTask, checkEntry: Bool) throws {
+  func performExec(_ event: SyscallEvent, _ execer: ReplayTask, checkEntry: Bool) throws {
+    var task = execer
     let tracee = task.tracee
     addressSpaces.leave(task.realTgid)  // a new address space of its own
     guard case .exec(let exec)? = try cursor.next() else {
@@ -47,8 +48,15 @@ extension ReplaySession {
       // The kernel kills the other threads and waits for them to be gone before the exec
       // event; each stops at PTRACE_EVENT_EXIT on its way out and waits for us there.
       try resumeAsDebuggerWants(task, .syscall)
-      for thread in otherThreads { try letThreadDie(thread) }
-      execStop = try waitForNews(task, .syscall)
+      for thread in otherThreads where thread.realTid != task.realTgid { try letThreadDie(thread) }
+      if task.realTid != task.realTgid, let leader = otherThreads.first(where: { $0.realTid == task.realTgid }) {
+        // From another thread: the exec'ing thread takes the process's pid, and the old main
+        // thread, once through its exit stop, is gone without a word.
+        execStop = try mainThreadReplaced(leader)
+        task = takeOverProcessID(from: task, leader: leader)
+      } else {
+        execStop = try waitForNews(task, .syscall)
+      }
     } else {
       execStop = try resumeAndWait(task, .syscall)
     }
@@ -58,9 +66,29 @@ extension ReplaySession {
     try installInitialState(exec, task)
     try debugger?.execed(exec, task)
     let exitStop = try resumeAndWait(task, .syscall)
-    guard exitStop == .syscallStop, try tracee.syscallStopKind() == .exit, try currentRegisters(task).rax == 0 else {
+    guard exitStop == .syscallStop, try task.tracee.syscallStopKind() == .exit, try currentRegisters(task).rax == 0 else {
       throw unexpected(exitStop, task, index: event.index, activity: activity, expected: "execve returns 0")
     }
+  }
+
+  /// Lets the old main thread of a process go through its exit stop while another thread
+  /// execs; what comes next for the process's pid is that thread's exec event.
+  private func mainThreadReplaced(_ leader: ReplayTask) throws -> WaitStatus {
+    while true {
+      let status = try waitForStop(of: leader.realTid)
+      guard status == .event(.exit) else { return status }
+      try leader.tracee.resume(.continue)
+    }
+  }
+
+  /// The task of a thread whose exec gave it its process's pid, as the recording has it
+  /// from here on (the trace's events after the exec carry the process's pid too).
+  private func takeOverProcessID(from task: ReplayTask, leader: ReplayTask) -> ReplayTask {
+    let renamed = ReplayTask(
+      recordedTid: task.recordedTgid, realTid: task.realTgid, realTgid: task.realTgid, recordedTgid: task.recordedTgid)
+    tasks[task.recordedTid] = nil
+    tasks[leader.recordedTid] = renamed
+    return renamed
   }
 
   /// Runs a thread that an exec of another thread of its process is killing to its end; its
