@@ -67,6 +67,15 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_f
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  if (o->set_ignored_signals) {
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      struct sigaction now;
+      if (sigaction(sig, NULL, &now) != 0) continue;  /* glibc's own, or none */
+      int ignore = (o->ignored_signals >> (sig - 1)) & 1;
+      if (ignore || now.sa_handler == SIG_IGN) signal(sig, ignore ? SIG_IGN : SIG_DFL);
+    }
+  }
   if (o->disable_core_dumps) {
     struct rlimit zero = {0, 0};
     setrlimit(RLIMIT_CORE, &zero);

@@ -110,6 +110,16 @@ public func procStatusField(_ name: String, of pid: Int32) -> Int? {
   procField(name, inFile: "/proc/\(pid)/status")
 }
 
+/// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N),
+/// which a program it starts inherits across exec.
+public func ignoredSignalsOfThisProcess() -> UInt64? {
+  guard let text = try? readProcFile("/proc/self/status") else { return nil }
+  for line in text.split(separator: "\n") where line.hasPrefix("SigIgn:") {
+    return UInt64(line.dropFirst(7).drop { $0 == " " || $0 == "\t" }, radix: 16)
+  }
+  return nil
+}
+
 /// The number on the `NAME:` line of a /proc file made of such lines (status, fdinfo).
 public func procField(_ name: String, inFile path: String) -> Int? {
   guard let text = try? readProcFile(path) else { return nil }

@@ -227,7 +227,7 @@ public final class ReplaySession {
     do {
       pid = try TraceeSpawner.spawn(
         path: executablePath, arguments: exec.argv, environment: exec.envp, cpu: cpu, standardInput: devNull,
-        disableCoreDumps: true, bindMounts: bindMounts)
+        disableCoreDumps: true, bindMounts: bindMounts, ignoredSignals: reader.header.ignoredSignals)
     } catch {
       throw ReplayError.setup("cannot start the replay process: \(error)")
     }

@@ -27,6 +27,9 @@ public struct TraceHeader: Codable, Equatable, Sendable {
   public var hostname: String
   /// `uname -r`.
   public var kernelRelease: String
+  /// The signals the program started with ignored (bit N-1 for signal N), inherited from
+  /// whoever ran rewind: replay starts the program with the same. Absent in older traces.
+  public var ignoredSignals: UInt64?
 
   /// A header for a recording starting now on this machine.
   public init(command: [String], cwd: String, syscallTableHash: String, rewindVersion: String) {

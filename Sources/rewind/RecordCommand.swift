@@ -42,9 +42,11 @@ extension Rewind {
       } catch {
         throw fail("cannot create the trace directory: \(error)", status: ExitCodes.recordFailed)
       }
-      let header = TraceHeader(
+      var header = TraceHeader(
         command: command, cwd: FileManager.default.currentDirectoryPath,
         syscallTableHash: SyscallTable.tableHash, rewindVersion: Rewind.version)
+      // The program inherits them (the forwarded signals are blocked, not handled).
+      header.ignoredSignals = ignoredSignalsOfThisProcess()
       let writer: TraceWriter
       do { writer = try TraceWriter(directory: directory, header: header) } catch {
         throw fail("cannot write a trace in '\(directory)': \(error)", status: ExitCodes.recordFailed)

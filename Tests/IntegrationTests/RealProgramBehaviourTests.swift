@@ -61,4 +61,23 @@ struct RealProgramBehaviourTests {
     let processes = try Harness.ps(result.traceDir)
     #expect(processes.count == 1, "one process, whichever thread exec'd: \(processes)")
   }
+
+  /// Recorded from a shell that ignores SIGINT and SIGQUIT (a background job's, as when
+  /// make -j2 ran under a script), replayed from one that does not: replay starts the program
+  /// with the recorded ignored signals (make's sigaction calls diverged before).
+  @Test func ignoredSignalsInheritedAtStart() throws {
+    let work = try Harness.makeWorkDir("inherited_ignores")
+    let exe = try Harness.fixtureCopy("inherited_ignores", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.run(
+      ["/bin/sh", "-c", "trap '' INT QUIT; exec \"$0\" record -o \"$1\" \"$2\"", try Harness.rewindPath(), trace, exe],
+      env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    #expect(
+      record.stdout == "SIGINT ignored\nSIGQUIT ignored\nSIGTERM default\nSIGHUP default\nEXIT-SUCCESS\n",
+      "\(record.summary)")
+    let replay = try Harness.replay(trace)
+    #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)")
+    #expect(replay.stdout == record.stdout, "\(replay.summary)")
+  }
 }

@@ -43,6 +43,11 @@ struct rewind_spawn_options {
      the recorded dynamic loader where the kernel will look for it). NULL-terminated. */
   const char *const *bind_sources;
   const char *const *bind_targets;
+  /* When set_ignored_signals: the signals the program starts with ignored (bit N-1 for
+     signal N), the others at their default; replay gives the program the recorded set, which
+     survives exec (a shell's background job starts with SIGINT and SIGQUIT ignored). */
+  int set_ignored_signals;
+  uint64_t ignored_signals;
 };
 
 /* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced
