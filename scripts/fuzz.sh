@@ -62,11 +62,13 @@ for target in trace gdb; do
     failed=1
     input=$(sed -n "s/.*Test unit written to //p" "$log" | tail -1)
     grep -E "Fatal error|ERROR: |SUMMARY" "$log" | head -5 >&2 || true
-    echo "fuzz: $target FAILED after ${runs:-?} runs (status $status); the input is ${input:-not saved, see $log}" >&2
+    echo "fuzz: $target FAILED after ${runs:-?} runs (status $status);" \
+      "the input is ${input:-not saved, see $log}" >&2
     echo "fuzz: reproduce with: SWIFT_BACKTRACE=enable=no $out/$target-fuzzer ${input:-FILE}" >&2
     echo "fuzz: once fixed, copy it to Tests/FuzzFindings/$target/ so the tests keep it" >&2
   else
-    echo "fuzz: $target: ${runs:-?} runs in ${seconds}s, no crash ($(ls "$corpus" | wc -l) inputs in $corpus)"
+    inputs=$(find "$corpus" -type f | wc -l)
+    echo "fuzz: $target: ${runs:-?} runs in ${seconds}s, no crash ($inputs inputs in $corpus)"
   fi
 done
 exit $failed

@@ -266,7 +266,7 @@ extension ReplaySession {
     do {
       try task.tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
     } catch {
-      let maps = (try? readMaps(of: task.realTid))?.filter { $0.end > UInt64(bitPattern: event.result) && $0.start < UInt64(bitPattern: event.result) + length }
+      let maps = (try? readMaps(of: task.realTid))?.filter { $0.end > UInt64(bitPattern: event.result) && $0.start < UInt64(bitPattern: event.result) &+ length }
       throw Divergence(
         eventIndex: event.index, tid: event.tid, activity: "syscall mmap",
         differences: [
@@ -307,7 +307,9 @@ extension ReplaySession {
     case "writev", "pwritev", "pwritev2":
       guard arguments[2] <= 1024 else { return }
       let vectorCount = Int(arguments[2])
-      guard let vector = try? tracee.readMemory(at: arguments[1], count: vectorCount * 16) else { return }
+      guard let vector = try? tracee.readMemory(at: arguments[1], count: vectorCount * 16) else {
+        return
+      }
       for i in 0..<vectorCount where remaining > 0 {
         let base = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self) }
         let length = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self) }

@@ -137,8 +137,9 @@ import Testing
   }
 
   @Test func anInitialStackTooSmallForItsArgcIsRejected() {
+    let argc: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]
     expectRejected(
-      exec { $0.initialStack.bytes = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0] + Array(repeating: 0, count: 64) },
+      exec { $0.initialStack.bytes = argc + Array(repeating: 0, count: 64) },
       saying: ["argc is 4294967295"])
     expectRejected(exec { $0.initialStack.bytes = [1, 2, 3] }, saying: ["too few to hold argc"])
   }
