@@ -154,12 +154,13 @@ struct BrokenTraceTests {
   @Test func codePointWordOfNineBytes() throws {
     try expectDamagedSignalRejected(
       { $0.memory.append(CodePointMemory(address: $0.registers.rsp, size: 9, value: 0)) },
-      naming: "size 9")
+      naming: "has size 9; words are 1, 2, 4 or 8 bytes")
   }
 
   /// A siginfo of 100 bytes (siginfo_t is 128).
   @Test func siginfoOfAHundredBytes() throws {
-    try expectDamagedSignalRejected({ $0.siginfo = Array($0.siginfo.prefix(100)) }, naming: "100")
+    try expectDamagedSignalRejected(
+      { $0.siginfo = Array($0.siginfo.prefix(100)) }, naming: "siginfo is 100 bytes")
   }
 
   /// header.json with `change` applied to its JSON object.
