@@ -282,7 +282,7 @@ extension ReplaySession {
     do {
       try task.tracee.writeMemory(at: UInt64(bitPattern: event.result), bytes: bytes)
     } catch {
-      let maps = (try? readMaps(of: task.realTid))?.filter { $0.end > UInt64(bitPattern: event.result) && $0.start < UInt64(bitPattern: event.result) + length }
+      let maps = (try? readMaps(of: task.realTid))?.filter { $0.end > UInt64(bitPattern: event.result) && $0.start < UInt64(bitPattern: event.result) &+ length }
       throw Divergence(
         eventIndex: event.index, tid: event.tid, activity: "syscall mmap",
         differences: [
@@ -313,16 +313,23 @@ extension ReplaySession {
     }
     let tracee = task.tracee
     let arguments = event.entryRegisters.syscallArguments
-    var remaining = Int(event.result)
+    // The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes a call and fails one with more
+    // than IOV_MAX (1024) vectors, whatever a damaged trace says the call returned.
+    var remaining = Int(min(event.result, 0x7fff_f000))
     switch call.name {
     case "write", "pwrite64":
-      if let bytes = try? tracee.readMemory(at: arguments[1], count: remaining) { writeAll(fd, bytes) }
+      let count = Int(min(UInt64(remaining), arguments[2]))
+      if let bytes = try? tracee.readMemory(at: arguments[1], count: count) { writeAll(fd, bytes) }
     case "writev", "pwritev", "pwritev2":
-      guard let vector = try? tracee.readMemory(at: arguments[1], count: Int(arguments[2]) * 16) else { return }
-      for i in 0..<Int(arguments[2]) where remaining > 0 {
+      guard arguments[2] <= 1024 else { return }
+      let vectorCount = Int(arguments[2])
+      guard let vector = try? tracee.readMemory(at: arguments[1], count: vectorCount * 16) else {
+        return
+      }
+      for i in 0..<vectorCount where remaining > 0 {
         let base = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self) }
         let length = vector.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self) }
-        let count = min(Int(length), remaining)
+        let count = Int(min(length, UInt64(remaining)))
         if let bytes = try? tracee.readMemory(at: base, count: count) { writeAll(fd, bytes) }
         remaining -= count
       }

@@ -87,6 +87,10 @@ public final class ReplaySession {
     self.options = options
     do { reader = try TraceReader(directory: options.traceDirectory) } catch { throw .trace(error) }
     cursor = EventCursor(reader: reader)
+    let warnings = TraceCompatibility.warnings(
+      for: reader.header, path: options.traceDirectory, cpuModel: HostInfo.cpuModel(),
+      syscallTableHash: SyscallTable.tableHash)
+    for warning in warnings { printToStandardError("rewind: warning: " + warning) }
     if let target = options.process {
       let table: ProcessTable
       do { table = try ProcessTable(reader: try TraceReader(directory: options.traceDirectory)) } catch { throw .trace(error) }

@@ -29,6 +29,8 @@ struct EventDecoder {
       return nil
     }
     let recordOffset = events.position
+    let place = "offset \(recordOffset) of the uncompressed frame"
+    var location = "event record at \(place)"
     do throws(ByteReader.Overrun) {
       let kindByte = try events.readUInt8()
       let length = Int(try events.readUInt32())
@@ -37,7 +39,12 @@ struct EventDecoder {
           reason: "unknown event kind \(kindByte) (this rewind knows kinds 1-7)")
       }
       let payloadStart = events.position
-      let event = try readEvent(kind, payloadEnd: payloadStart + length)
+      // Every kind starts with these two, and naming the event helps whoever reads the error.
+      let index = try events.readUInt64()
+      location = "\(kind) event \(index) (record at \(place))"
+      let tid = try events.readInt32()
+      try Check.that(tid > 0, "its thread id is \(tid); Linux thread ids are positive")
+      let event = try readEvent(kind, index: index, tid: tid, payloadEnd: payloadStart + length)
       if events.position - payloadStart != length {
         throw ByteReader.Overrun(
           reason:
@@ -45,21 +52,17 @@ struct EventDecoder {
       }
       return event
     } catch {
-      throw Failure(
-        stream: error.stream ?? "events",
-        reason: "event record at offset \(recordOffset) of the uncompressed frame: \(error.reason)")
+      throw Failure(stream: error.stream ?? "events", reason: "\(location): \(error.reason)")
     }
   }
 
   /// `payloadEnd`: where the record ends, so fields added in a later format version can be
   /// told absent (a version 1 trace).
-  private mutating func readEvent(_ kind: EventEncoder.EventKind, payloadEnd: Int) throws(ByteReader.Overrun)
-    -> TraceEvent
-  {
+  private mutating func readEvent(
+    _ kind: EventEncoder.EventKind, index: UInt64, tid: Int32, payloadEnd: Int
+  ) throws(ByteReader.Overrun) -> TraceEvent {
     switch kind {
     case .exec:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       let registers = try readRegisters()
       let initialStack = try readChunk()
       var argv: [String] = []
@@ -67,7 +70,14 @@ struct EventDecoder {
       var envp: [String] = []
       for _ in 0..<(try events.readCount(minimumSize: 4)) { envp.append(try events.readString()) }
       let cwd = try events.readString()
+      try Check.argumentCount(in: initialStack)
       let mappingCount = Int(try events.readUInt32())
+      // An InitialMapping record takes at least 38 bytes (empty strings, no file); a damaged
+      // count must not loop billions of times before the first read fails.
+      try Check.that(
+        mappingCount <= mmaps.remaining / 38,
+        "it names \(mappingCount) initial mappings, more than the \(mmaps.remaining) bytes "
+          + "left in the mmaps frame can hold")
       let executable = try readMappedFileRecord()
       var mappings: [InitialMapping] = []
       for _ in 0..<mappingCount { mappings.append(try readInitialMappingRecord()) }
@@ -76,8 +86,6 @@ struct EventDecoder {
           index: index, tid: tid, executable: executable, registers: registers,
           initialStack: initialStack, mappings: mappings, argv: argv, envp: envp, cwd: cwd))
     case .syscall:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       let registers = try readRegisters()
       let result = try events.readInt64()
       var inputs: [MemoryChunk] = []
@@ -86,8 +94,15 @@ struct EventDecoder {
       for _ in 0..<(try events.readCount(minimumSize: 16)) { outputs.append(try readChunk()) }
       let hasMappedFile = try events.readBool()
       var passedThrough: [UInt8]?
-      for _ in 0..<(try events.readCount(minimumSize: 16)) { passedThrough = try readChunk().bytes }
+      let passedCount = try events.readCount(minimumSize: 16)
+      try Check.that(
+        passedCount <= 1, "it has \(passedCount) passed-through byte runs; a call has 0 or 1")
+      if passedCount == 1 { passedThrough = try readChunk().bytes }
       let echoFD = try events.readInt32()
+      // Replay writes the echo to its own descriptor of that number: never one of the trace's.
+      try Check.that(
+        [-1, 1, 2].contains(echoFD),
+        "its output echo goes to descriptor \(echoFD); the recorder echoes only to 1 or 2")
       let outputsWrittenLater = try events.readBool()
       let mappedFile = hasMappedFile ? try readMappedFileRecord() : nil
       return .syscall(
@@ -96,11 +111,13 @@ struct EventDecoder {
           outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
           echoFD: echoFD < 0 ? nil : echoFD, outputsWrittenLater: outputsWrittenLater))
     case .signal:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       let signal = try events.readInt32()
       let code = try events.readInt32()
+      try Check.signalNumber(signal)
       let siginfo = try events.readCounted()
+      try Check.that(
+        siginfo.count == Check.siginfoSize,
+        "its siginfo is \(siginfo.count) bytes; siginfo_t is \(Check.siginfoSize)")
       let registers = try readRegisters()
       let memory = try readWords(before: payloadEnd)
       return .signal(
@@ -110,31 +127,27 @@ struct EventDecoder {
     case .rdtsc:
       return .rdtsc(
         RdtscEvent(
-          index: try events.readUInt64(), tid: try events.readInt32(),
+          index: index, tid: tid,
           rip: try events.readUInt64(), isRdtscp: try events.readBool(),
           value: try events.readUInt64(), aux: try events.readUInt32()))
     case .memoryWrite:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       var chunks: [MemoryChunk] = []
       for _ in 0..<(try events.readCount(minimumSize: 16)) { chunks.append(try readChunk()) }
       return .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: chunks))
     case .preemption:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       let registers = try readRegisters()
       return .preemption(
         PreemptionEvent(index: index, tid: tid, registers: registers, memory: try readWords(before: payloadEnd)))
     case .exit:
-      let index = try events.readUInt64()
-      let tid = try events.readInt32()
       let how = try events.readUInt8()
       let number = try events.readInt32()
       let coreDumped = try events.readBool()
       let status: ExitStatus
       switch how {
       case 0: status = .exited(code: number)
-      case 1: status = .killed(signal: number, coreDumped: coreDumped)
+      case 1:
+        try Check.signalNumber(number)
+        status = .killed(signal: number, coreDumped: coreDumped)
       default: throw ByteReader.Overrun(reason: "unknown exit kind \(how)")
       }
       return .exit(ExitEvent(index: index, tid: tid, status: status))
@@ -157,6 +170,7 @@ struct EventDecoder {
   private mutating func readChunk() throws(ByteReader.Overrun) -> MemoryChunk {
     let address = try events.readUInt64()
     let count = try events.readUInt64()
+    try Check.span(address, count, "a memory chunk")
     guard count <= UInt64(data.remaining) else {
       throw ByteReader.Overrun(
         reason: "a memory chunk of \(count) bytes at 0x\(String(address, radix: 16)) runs past "
@@ -175,7 +189,12 @@ struct EventDecoder {
     try readMmapsRecord(.initialMapping) { (r: inout ByteReader) throws(ByteReader.Overrun) in
       let start = try r.readUInt64()
       let end = try r.readUInt64()
+      try Check.that(
+        start < end && start % 4096 == 0 && end % 4096 == 0,
+        "an initial mapping spans 0x\(String(start, radix: 16))-0x\(String(end, radix: 16)), "
+          + "not a nonempty run of whole pages")
       let permissions = try r.readString()
+      try Check.permissions(permissions)
       let fileOffset = try r.readUInt64()
       let name = try r.readString()
       let file = try r.readBool() ? try Self.readFileFields(&r) : nil
@@ -188,9 +207,14 @@ struct EventDecoder {
   private static func readFileFields(_ r: inout ByteReader) throws(ByteReader.Overrun)
     -> MappedFile
   {
-    MappedFile(
-      contentHash: try r.readString(), originalPath: try r.readString(),
-      fileSize: try r.readUInt64())
+    let hash = try r.readString()
+    try Check.contentHash(hash)
+    let file = MappedFile(
+      contentHash: hash, originalPath: try r.readString(), fileSize: try r.readUInt64())
+    try Check.that(
+      file.fileSize <= UInt64(Int64.max),
+      "the size of the saved '\(file.originalPath)' is \(file.fileSize), beyond any file's")
+    return file
   }
 
   private mutating func readMmapsRecord<T>(
@@ -223,9 +247,11 @@ struct EventDecoder {
     guard events.position < end else { return [] }
     var words: [CodePointMemory] = []
     for _ in 0..<(try events.readCount(minimumSize: 17)) {
-      let address = try events.readUInt64()
-      let size = try events.readUInt8()
-      words.append(CodePointMemory(address: address, size: size, value: try events.readUInt64()))
+      let word = CodePointMemory(
+        address: try events.readUInt64(), size: try events.readUInt8(),
+        value: try events.readUInt64())
+      try Check.codePointWord(word)
+      words.append(word)
     }
     return words
   }

@@ -4,7 +4,9 @@
 /// `u32 byteCount | UTF-8`; `regs` is described below):
 ///
 /// `events`: records `u8 kind | u32 payloadLength | payload`. A reader rejects an unknown
-/// kind as corruption; the length lets it check that a payload was read exactly.
+/// kind as corruption; the length lets it check that a payload was read exactly. It also
+/// rejects values no recorder writes (`EventDecoder.Check`): a siginfo of other than 128
+/// bytes, a memory word of other than 1, 2, 4 or 8, a signal outside 1-64 and so on.
 /// ```
 /// kind 1 exec     u64 index | i32 tid | regs | chunk initialStack
 ///                 | u32 argc | str* argv | u32 envc | str* envp | str cwd | u32 mappingCount

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// The facts about this machine that go into a trace header.
-struct HostInfo {
+public struct HostInfo {
   var cpuModel: String
   var hostname: String
   var kernelRelease: String
@@ -20,8 +20,9 @@ struct HostInfo {
       kernelRelease: field(&names.release))
   }
 
-  /// The first "model name" line of /proc/cpuinfo.
-  static func cpuModel(cpuinfo path: String = "/proc/cpuinfo") -> String {
+  /// The first "model name" line of /proc/cpuinfo, or "unknown"; replay compares it with the
+  /// header's.
+  public static func cpuModel(cpuinfo path: String = "/proc/cpuinfo") -> String {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "unknown" }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
       if let colon = line.firstIndex(of: ":") {

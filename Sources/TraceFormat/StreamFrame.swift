@@ -77,6 +77,22 @@ enum StreamFrame {
       return header.compressedLength == 0
         ? .success([]) : .failure(FrameDefect(reason: "an empty frame has compressed bytes"))
     }
+    // The frame header's length is not under the checksum: allocate only what the zstd frame
+    // itself declares (rewind writes the content size), not what a damaged header claims.
+    let declared = body.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+    switch declared {
+    case ZSTD_CONTENTSIZE_ERROR:
+      return .failure(FrameDefect(reason: "its bytes do not start a zstd frame"))
+    case ZSTD_CONTENTSIZE_UNKNOWN:
+      return .failure(FrameDefect(reason: "its zstd frame does not declare its size"))
+    case UInt64(header.uncompressedLength):
+      break
+    default:
+      return .failure(
+        FrameDefect(
+          reason: "its zstd frame holds \(declared) bytes but the header says "
+            + "\(header.uncompressedLength)"))
+    }
     var output = [UInt8](repeating: 0, count: Int(header.uncompressedLength))
     let produced = output.withUnsafeMutableBytes { out in
       body.withUnsafeBytes { input in
@@ -103,8 +119,17 @@ enum StreamFrame {
         reason: "compressed length \(header.compressedLength) exceeds what zstd can produce "
           + "from \(header.uncompressedLength) bytes (\(bound))")
     }
+    if UInt64(header.uncompressedLength) > UInt64(header.compressedLength) * maximumRatio {
+      return FrameDefect(
+        reason: "uncompressed length \(header.uncompressedLength) exceeds what zstd can "
+          + "expand \(header.compressedLength) bytes to")
+    }
     return nil
   }
+
+  /// zstd's best ratio: a run-length block turns 4 bytes (3 of them its header) into at most
+  /// a whole block of 128 KiB.
+  static let maximumRatio: UInt64 = 128 * 1024 / 4
 
   private static func errorName(_ code: Int) -> String {
     String(cString: ZSTD_getErrorName(code))

@@ -3,9 +3,10 @@ import Foundation
 /// header.json: what a reader must know before it trusts the streams, and what a person wants
 /// to know about a recording (`rewind ps`, bug reports).
 ///
-/// Replay compares `cpuModel` and `syscallTableHash` with its own machine and build: a
-/// different CPU may answer CPUID differently (which rewind cannot trap here), and a different
-/// syscall table may decode the recorded calls differently.
+/// Replay compares `cpuModel` and `syscallTableHash` with its own machine and build, and warns
+/// when they differ (Replayer's `TraceCompatibility`): a different CPU may answer CPUID
+/// differently (which rewind cannot trap here), and a different syscall table may replay the
+/// recorded calls differently.
 public struct TraceHeader: Codable, Equatable, Sendable {
   /// Bump when the byte layout of a stream or of this header changes (see `TraceWriter`).
   public static let currentFormatVersion = 2

@@ -59,11 +59,14 @@ extension ExecEvent {
       guard (index + 1) * 8 <= bytes.count else { return nil }
       return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) }
     }
-    guard let argc = word(0) else { return [] }
+    // The decoder checked that argc fits the stack; a stack without the NULLs that end argv
+    // and envp has no auxiliary vector.
+    guard let argc = word(0), argc < bytes.count / 8 else { return [] }
     var index = Int(argc) + 2  // argc, the argv pointers and their NULL
     while let pointer = word(index), pointer != 0 { index += 1 }
     index += 1  // envp's NULL
     let start = index
+    guard start * 8 < bytes.count else { return [] }
     while let type = word(index), type != 0 { index += 2 }
     return Array(bytes[(start * 8)..<min(bytes.count, (index + 2) * 8)])
   }

@@ -129,6 +129,32 @@ import Testing
     }
   }
 
+  /// The uncompressed length in a frame header is outside the checksum. A damaged one is
+  /// told by the size the zstd frame declares, before a buffer of that length is allocated.
+  @Test func aFrameHeaderClaimingAnotherLengthIsCorruption() throws {
+    try withTemporaryDirectory { root in
+      let directory = root + "/trace"
+      // Random bytes compress badly, so the claimed 2 GiB stays within zstd's best ratio.
+      var generator = SystemRandomNumberGenerator()
+      let noise = (0..<(1 << 17)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      let chunk = MemoryChunk(address: 0x1000, bytes: noise)
+      _ = try writeTrace(
+        directory, [.memoryWrite(MemoryWriteEvent(index: 0, tid: 1, chunks: [chunk]))])
+      let handle = try #require(FileHandle(forUpdatingAtPath: directory + "/data"))
+      try handle.seek(toOffset: 4)
+      handle.write(Data([0, 0, 0, 0x80]))  // little-endian 2 GiB
+      try handle.close()
+      let reader = try TraceReader(directory: directory)
+      let error = #expect(throws: TraceError.self) { _ = try readAll(reader) }
+      guard case .corrupted(_, "data", 0, _, let reason) = error else {
+        Issue.record("expected data frame 0 to be corrupted, got \(String(describing: error))")
+        return
+      }
+      #expect(
+        reason.contains("holds \(1 << 17) bytes but the header says 2147483648"), "\(reason)")
+    }
+  }
+
   @Test func anUnknownEventKindIsRejected() throws {
     let valid = [UInt8](repeating: 0, count: 4)
     var decoder = EventDecoder(events: [42, 4, 0, 0, 0] + valid, data: [], mmaps: [])

@@ -34,7 +34,9 @@ func everyKindOfEvent() -> [TraceEvent] {
     .exec(
       ExecEvent(
         index: 0, tid: 100, executable: mappedFile("/usr/bin/prog"), registers: registers(seed: 1),
-        initialStack: MemoryChunk(address: 0x7fff_f000, bytes: Array(repeating: 9, count: 300)),
+        // argc 3, then bytes that stand for the rest of a stack.
+        initialStack: MemoryChunk(
+          address: 0x7fff_f000, bytes: [3, 0, 0, 0, 0, 0, 0, 0] + Array(repeating: 9, count: 292)),
         mappings: [
           InitialMapping(
             start: 0x40_0000, end: 0x40_1000, permissions: "r-xp", fileOffset: 0,
