@@ -62,7 +62,13 @@ import Testing
     let result = try assertRecordReplay("two_entries")
     #expect(result.record.stdout.contains("values at the signals: "), "\(result.record.summary)")
     let (stats, lastReplay) = try replayStatistics(result.traceDir)
-    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) >= 2, "\(stats.text)")
+    // Each point costs at most its two watched passes before the stub takes over; with a
+    // hardware breakpoint at every call, a 2 ms interval holds thousands of passes. (How many
+    // points the stub reaches depends on load: on a busy machine a signal may come within
+    // two passes of the previous event, and the watched passes find it first.)
+    let reached = lastReplay["codePointsReached"] as? Int ?? 0
+    #expect(reached >= 8, "\(stats.text)")
+    #expect((lastReplay["passesRejected"] as? Int ?? Int.max) <= 2 * reached, "\(stats.text)")
   }
 
   /// A code point replay looks for far longer than expected (told here to expect 0.2 s):
