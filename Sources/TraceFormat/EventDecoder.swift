@@ -22,6 +22,9 @@ struct EventDecoder {
     self.mmaps = ByteReader(mmaps)
   }
 
+  /// Every event record of the frame has been read (`finish` has not necessarily run).
+  var hasReadAllRecords: Bool { events.isAtEnd }
+
   /// The next event of the frame, or nil when the frame is done.
   mutating func next() throws(Failure) -> TraceEvent? {
     if events.isAtEnd {

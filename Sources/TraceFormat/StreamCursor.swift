@@ -37,6 +37,13 @@ final class StreamCursor {
     SystemCall.close(fd)
   }
 
+  /// Moves to the frame that starts at `offset`, which is frame `frameIndex` of the stream;
+  /// the next read reads it.
+  func move(toFrame frameIndex: Int, at offset: UInt64) {
+    self.frameIndex = frameIndex
+    self.offset = offset
+  }
+
   func next() throws(TraceError) -> Next {
     let headerBytes = try read(count: StreamFrame.headerSize, at: offset)
     if headerBytes.isEmpty { return .end }

@@ -7,6 +7,9 @@ public enum TraceError: Error, CustomStringConvertible, Equatable {
   /// A stream or file of the trace does not hold what the format says. `frame` counts from 0
   /// and `offset` is the byte offset of that frame in the stream file.
   case corrupted(path: String, stream: String, frame: Int, offset: UInt64, reason: String)
+  /// A reader was asked to seek to a place the trace does not have (a position taken on
+  /// another trace, or on this one before it was cut short).
+  case noSuchPosition(path: String, position: String, reason: String)
   /// A mapped file the trace refers to is not in `files/`.
   case missingFile(path: String, hash: String, originalPath: String)
   /// A system call on a file of the trace failed.
@@ -24,6 +27,9 @@ public enum TraceError: Error, CustomStringConvertible, Equatable {
       return "trace '\(path)' is corrupted: stream '\(stream)', frame \(frame) "
         + "(at byte \(offset) of \(path)/\(stream)): \(reason). Events before that frame are "
         + "intact; to replay past it, record again."
+    case .noSuchPosition(let path, let position, let reason):
+      return "trace '\(path)' has no \(position): \(reason). Was the position taken on "
+        + "another trace?"
     case .missingFile(let path, let hash, let originalPath):
       return "trace '\(path)' lacks files/\(hash), its saved copy of '\(originalPath)'. "
         + "Was the trace copied without its files/ directory? Copy the whole directory "

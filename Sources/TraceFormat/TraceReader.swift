@@ -9,6 +9,7 @@ import Foundation
 /// Only one frame of each stream is in memory at a time, so a trace of millions of events
 /// reads in constant memory. A trace whose recorder was killed reads up to its last whole
 /// frame; then `nextEvent` returns nil and `isTruncated` says whether a frame was cut short.
+/// A reader can go back (or on) to any `position` it was at, with `seek(to:)`.
 public final class TraceReader {
   public let directory: String
   public let header: TraceHeader
@@ -22,9 +23,17 @@ public final class TraceReader {
   private let data: StreamCursor
   private let mmaps: StreamCursor
   private var decoder: EventDecoder?
-  /// The frame the decoder holds and where it starts in each stream, for error messages.
-  private var frameIndex = 0
-  private var frameOffsets: [String: UInt64] = [:]
+  /// The decoder as its frame was loaded, to go back within the frame (`seek`) without
+  /// decompressing it again.
+  private var frameStart: EventDecoder?
+  /// The frame the decoder holds and where it starts in each stream (for error messages and
+  /// positions), and the next frame: where the stream cursors are after reading it.
+  private var frame = FrameStart(index: 0, events: 0, data: 0, mmaps: 0)
+  private var nextFrame = FrameStart(index: 0, events: 0, data: 0, mmaps: 0)
+  /// Event records read from the decoder's frame.
+  private var recordsRead = 0
+  /// Events before the next one, counted from the start of the trace.
+  private var eventsRead: UInt64 = 0
   private var isAtEnd = false
   private var failure: TraceError?
   /// The uncompressed bytes of the frame being decoded, all streams together; what reading
@@ -68,7 +77,10 @@ public final class TraceReader {
     if let failure { throw failure }
     do throws(TraceError) {
       while true {
-        if decoder != nil, let event = try decodeNext() { return event }
+        if decoder != nil, let event = try decodeNext() {
+          eventsRead += 1
+          return event
+        }
         decoder = nil
         if isAtEnd { return nil }
         if try !loadNextFrame() { return nil }
@@ -77,6 +89,75 @@ public final class TraceReader {
       failure = error
       throw error
     }
+  }
+
+  /// Where the reader is: just before the event `nextEvent` returns next. Two readings of
+  /// the same trace give equal positions at the same place.
+  public var position: Position {
+    if let decoder, !decoder.hasReadAllRecords {
+      return Position(
+        eventsBefore: eventsRead, frame: frame.index, eventsOffset: frame.events,
+        dataOffset: frame.data, mmapsOffset: frame.mmaps, recordsIntoFrame: recordsRead)
+    }
+    // Between two frames, named by the next one whether or not it has been loaded.
+    return Position(
+      eventsBefore: eventsRead, frame: nextFrame.index, eventsOffset: nextFrame.events,
+      dataOffset: nextFrame.data, mmapsOffset: nextFrame.mmaps, recordsIntoFrame: 0)
+  }
+
+  /// Moves to `target`, a `position` this reader (or another reader of the same trace) was
+  /// at, so that `nextEvent` returns the events that followed it then. Frames are
+  /// independent, so this loads the target's frame and decodes the records before it (only
+  /// those after the current record when the target is further into the frame held).
+  /// Throws `corrupted` when the frame cannot be read, `noSuchPosition` when it holds fewer
+  /// records than the target names; `nextEvent` throws the same until the next good seek.
+  public func seek(to target: Position) throws(TraceError) {
+    failure = nil
+    isAtEnd = false
+    let targetFrame = FrameStart(
+      index: target.frame, events: target.eventsOffset, data: target.dataOffset,
+      mmaps: target.mmapsOffset)
+    do throws(TraceError) {
+      if let frameStart, targetFrame == frame {
+        if decoder == nil || target.recordsIntoFrame < recordsRead {
+          decoder = frameStart
+          recordsRead = 0
+        }
+        moveStreams(to: nextFrame)
+      } else {
+        decoder = nil
+        frameStart = nil
+        recordsRead = 0
+        moveStreams(to: targetFrame)
+        nextFrame = targetFrame
+        if target.recordsIntoFrame > 0, try !loadNextFrame() {
+          throw noSuchPosition(target, reason: "there is no whole frame there")
+        }
+      }
+      while recordsRead < target.recordsIntoFrame {
+        if try decodeNext() == nil {
+          throw noSuchPosition(target, reason: "that frame holds \(recordsRead) event records")
+        }
+      }
+      eventsRead = target.eventsBefore
+    } catch {
+      failure = error
+      throw error
+    }
+  }
+
+  private func moveStreams(to start: FrameStart) {
+    events.move(toFrame: start.index, at: start.events)
+    data.move(toFrame: start.index, at: start.data)
+    mmaps.move(toFrame: start.index, at: start.mmaps)
+  }
+
+  private func noSuchPosition(_ target: Position, reason: String) -> TraceError {
+    .noSuchPosition(
+      path: directory,
+      position: "event record \(target.recordsIntoFrame) of frame \(target.frame) (at byte "
+        + "\(target.eventsOffset) of events)",
+      reason: reason)
   }
 
   /// Where the saved copy of `file` is; it may be a hard link shared with other traces.
@@ -95,18 +176,22 @@ public final class TraceReader {
 
   private func decodeNext() throws(TraceError) -> TraceEvent? {
     do {
-      return try decoder!.next()
+      let event = try decoder!.next()
+      if event != nil { recordsRead += 1 }
+      return event
     } catch {
       throw .corrupted(
-        path: directory, stream: error.stream, frame: frameIndex,
-        offset: frameOffsets[error.stream] ?? 0, reason: error.reason)
+        path: directory, stream: error.stream, frame: frame.index,
+        offset: frame.offset(of: error.stream), reason: error.reason)
     }
   }
 
   /// Reads frame N of each stream into a new decoder; false at the end of the trace.
   private func loadNextFrame() throws(TraceError) -> Bool {
-    let index = events.frameIndex
-    let offsets = [events.name: events.offset, data.name: data.offset, mmaps.name: mmaps.offset]
+    // The frame done with goes first: reading holds one frame at a time.
+    frameStart = nil
+    let start = FrameStart(
+      index: events.frameIndex, events: events.offset, data: data.offset, mmaps: mmaps.offset)
     var bytes: [String: [UInt8]] = [:]
     // events first: its frame N decides whether there is a frame N at all.
     for cursor in [events, data, mmaps] {
@@ -124,10 +209,13 @@ public final class TraceReader {
         return false
       }
     }
-    frameIndex = index
-    frameOffsets = offsets
+    frame = start
+    nextFrame = FrameStart(
+      index: events.frameIndex, events: events.offset, data: data.offset, mmaps: mmaps.offset)
     currentFrameByteCount = bytes.values.reduce(0) { $0 + $1.count }
     decoder = EventDecoder(events: bytes["events"]!, data: bytes["data"]!, mmaps: bytes["mmaps"]!)
+    frameStart = decoder
+    recordsRead = 0
     return true
   }
 
