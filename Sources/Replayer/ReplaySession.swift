@@ -82,6 +82,19 @@ public final class ReplaySession {
   var addressSpaces = SharedAddressSpaces()
   /// The debugger attached to this replay, if any.
   var debugger: ReplayDebugger?
+  /// Where the session is in its life: `start`, then `step` until it is finished.
+  private var progress = Progress.notStarted
+  /// How the root (or the process replayed alone) ended, once its exit has replayed.
+  private var rootStatus: ExitStatus?
+  /// The process replayed alone has exited: what comes after it is not replayed.
+  private var scopeEnded = false
+
+  private enum Progress {
+    case notStarted
+    case replaying
+    case finished(ReplayOutcome)
+    case failed(Error)
+  }
 
   public init(options: ReplayOptions) throws(ReplayError) {
     self.options = options
@@ -115,52 +128,84 @@ public final class ReplaySession {
     _ = rewind_become_subreaper()
     defer { reapOrphans() }
     try start(cpu: cpu)
-    var rootStatus: ExitStatus?
+    while true {
+      if case .finished(let outcome) = try step() { return outcome }
+    }
+  }
+
+  /// Replays the next event of the trace, or ends the replay when there is none left to
+  /// replay; `start(cpu:)` must have succeeded. After `.finished` it returns the same
+  /// outcome again; after it threw, it throws the same error again (every replayed process
+  /// was killed). Call it on the thread that called `start`. `run` is this in a loop, with
+  /// the session's process made the subreaper that collects the replayed processes' orphans.
+  public func step() throws -> ReplayStep {
+    switch progress {
+    case .notStarted: preconditionFailure("ReplaySession.step() before start(cpu:) succeeded")
+    case .finished(let outcome): return .finished(outcome)
+    case .failed(let error): throw error
+    case .replaying: break
+    }
     do {
-      events: while let event = try cursor.next() {
-        guard scope.replays(event) else { continue }
-        if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
-        try debugger?.beforeEvent(event)
-        let task = try task(for: event)
-        if isCutShortByExitGroup(event, task) { continue }
-        switch event {
-        case .syscall(let e):
-          try replaySyscall(e, task)
-          task.insideSyscall = false
-          if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
-            try debugger.syscallReturned(e, task)
-          }
-          if scope.isLastEvent(e) {
-            // This ancestor has made the process on the path; the rest of it is not replayed.
-            task.tracee.killAndReap()
-            tasks[e.tid] = nil
-          }
-        case .signal(let e): try replaySignal(e, task)
-        case .rdtsc(let e): try replayTimeStamp(e, task)
-        case .preemption(let e): try replayPreemption(e, task)
-        case .memoryWrite(let e):
-          for chunk in e.chunks { try task.tracee.writeMemory(at: chunk.address, bytes: chunk.bytes) }
-        case .exit(let e):
-          try replayExit(e, task)
-          tasks[e.tid] = nil
-          try debugger?.processExited(e.status, task)
-          if e.tid == scope.target ?? rootTid {
-            rootStatus = e.status
-            if scope.target != nil { break events }  // what comes after is not replayed
-          }
-        case .exec(let e):
-          throw Divergence(eventIndex: e.index, tid: e.tid, activity: "exec", differences: ["an exec event without its execve call"])
-        }
-      }
-      try debugger?.recordingEnded()
+      guard !scopeEnded, let event = try cursor.next() else { return .finished(try finish()) }
+      return try replay(event) ? .replayed(event) : .passedOver(event)
     } catch {
+      progress = .failed(error)
       killAll()
       throw error
     }
+  }
+
+  /// Replays one event read from the trace; false when it is not to be replayed.
+  private func replay(_ event: TraceEvent) throws -> Bool {
+    guard scope.replays(event) else { return false }
+    if debugStops { printToStandardError("[replay] event \(event.index) of \(event.tid)") }
+    try debugger?.beforeEvent(event)
+    let task = try task(for: event)
+    if isCutShortByExitGroup(event, task) { return false }
+    switch event {
+    case .syscall(let e):
+      try replaySyscall(e, task)
+      task.insideSyscall = false
+      if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
+        try debugger.syscallReturned(e, task)
+      }
+      if scope.isLastEvent(e) {
+        // This ancestor has made the process on the path; the rest of it is not replayed.
+        task.tracee.killAndReap()
+        tasks[e.tid] = nil
+      }
+    case .signal(let e): try replaySignal(e, task)
+    case .rdtsc(let e): try replayTimeStamp(e, task)
+    case .preemption(let e): try replayPreemption(e, task)
+    case .memoryWrite(let e):
+      for chunk in e.chunks { try task.tracee.writeMemory(at: chunk.address, bytes: chunk.bytes) }
+    case .exit(let e):
+      try replayExit(e, task)
+      tasks[e.tid] = nil
+      try debugger?.processExited(e.status, task)
+      if e.tid == scope.target ?? rootTid {
+        rootStatus = e.status
+        if scope.target != nil { scopeEnded = true }  // what comes after is not replayed
+      }
+    case .exec(let e):
+      throw Divergence(
+        eventIndex: e.index, tid: e.tid, activity: "exec",
+        differences: ["an exec event without its execve call"])
+    }
+    return true
+  }
+
+  /// Ends a replay that has nothing more to replay.
+  private func finish() throws -> ReplayOutcome {
+    try debugger?.recordingEnded()
+    // The recorder was killed (or stopped by an error) when the root has not exited:
+    // everything recorded has replayed.
     let endedEarly = rootStatus == nil
-    // The recorder was killed (or stopped by an error): everything recorded has replayed.
     killAll()
-    return ReplayOutcome(eventsReplayed: cursor.consumed, exitStatus: rootStatus, recordingEndedEarly: endedEarly)
+    let outcome = ReplayOutcome(
+      eventsReplayed: cursor.consumed, exitStatus: rootStatus, recordingEndedEarly: endedEarly)
+    progress = .finished(outcome)
+    return outcome
   }
 
   private func task(for event: TraceEvent) throws -> ReplayTask {
@@ -207,8 +252,23 @@ public final class ReplaySession {
   }
 
   /// Spawns the saved executable with the recorded argv and environment and replays the
-  /// first execve, which the recording starts with.
-  private func start(cpu: Int32?) throws {
+  /// first execve, which the recording starts with; then `step` replays the rest. `cpu` is
+  /// the one the calling thread, which must do all of this session's ptrace work, is
+  /// pinned to.
+  public func start(cpu: Int32?) throws {
+    guard case .notStarted = progress else {
+      preconditionFailure("ReplaySession.start(cpu:) called twice")
+    }
+    do {
+      try startRoot(cpu: cpu)
+      progress = .replaying
+    } catch {
+      progress = .failed(error)
+      throw error
+    }
+  }
+
+  private func startRoot(cpu: Int32?) throws {
     guard let first = try cursor.peek() else {
       throw ReplayError.setup(
         "the trace at \(options.traceDirectory) holds no events: the recorder stopped before it wrote its first frame"
@@ -257,4 +317,17 @@ public final class ReplaySession {
       throw error
     }
   }
+}
+
+/// What one `ReplaySession.step()` did.
+public enum ReplayStep: Sendable {
+  /// This event of the trace was replayed (an execve's step also replays the exec event
+  /// that follows it).
+  case replayed(TraceEvent)
+  /// This event was read but not replayed: it belongs to a process outside the replay's
+  /// scope, or to a thread that its process's exit_group cut short.
+  case passedOver(TraceEvent)
+  /// The replay is over: the trace has ended, or the process replayed alone has exited.
+  /// Every replayed process has been killed.
+  case finished(ReplayOutcome)
 }
