@@ -7,6 +7,8 @@
 #   alarm_busy_loop    Tests/Fixtures/alarm_busy_loop.c: 24 SIGALRMs (setitimer, timer_create)
 #   alarm_in_libc      Tests/Fixtures/alarm_in_libc.c: 20 SIGALRMs inside memcpy/memset/strlen
 #   spin_handoff       Tests/Fixtures/spin_handoff.c: two threads spinning on an atomic
+#   jit_loop           Tests/Fixtures/jit_loop.c: two threads preempted in a loop generated at
+#                      run time, laid out as a JIT (HotSpot's C1) lays it out
 # alarm_loop runs until its Nth alarm, so its replay redoes as many passes as the CPU
 # managed in that time while recording: on this VM, whose speed for one loop varies up to
 # twofold from one second to the next, its replay/record ratio measures that too.
@@ -24,7 +26,7 @@ runs=${RUNS:-5}
 limit=${REPLAY_TIMEOUT:-120}
 cc=${CC:-cc}
 alarms=(${ALARMS:-3 100})
-programs=${PROGRAMS:-alarm_loop alarm_work alarm_busy_loop alarm_in_libc spin_handoff}
+programs=${PROGRAMS:-alarm_loop alarm_work alarm_busy_loop alarm_in_libc spin_handoff jit_loop}
 if [[ -z "${REWIND_BIN:-}" ]]; then
   (cd "$root" && swift build -c release >&2)
   REWIND_BIN="$(cd "$root" && swift build -c release --show-bin-path)/rewind"
@@ -35,7 +37,7 @@ export REWIND_TRACE_DIR="$work/traces"
 
 "$cc" -O1 -o "$work/alarm_loop" "$root/bench/alarm_loop.c"
 "$cc" -O1 -o "$work/alarm_work" "$root/bench/alarm_work.c"
-for f in alarm_busy_loop alarm_in_libc spin_handoff; do
+for f in alarm_busy_loop alarm_in_libc spin_handoff jit_loop; do
   "$cc" -O0 -g -o "$work/$f" "$root/Tests/Fixtures/$f.c" -I "$root/Tests/Fixtures" -pthread
 done
 
@@ -89,6 +91,6 @@ bench() {
 wanted() { [[ " $programs " == *" $1 "* ]]; }
 if wanted alarm_loop; then for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done; fi
 if wanted alarm_work; then bench "alarm_work ${PASSES:-300000000}" "$work/alarm_work" "${PASSES:-300000000}"; fi
-for p in alarm_busy_loop alarm_in_libc spin_handoff; do
+for p in alarm_busy_loop alarm_in_libc spin_handoff jit_loop; do
   if wanted $p; then bench $p "$work/$p"; fi
 done

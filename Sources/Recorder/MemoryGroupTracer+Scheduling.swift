@@ -22,7 +22,8 @@ import TraceFormat
 /// the kernel longer than `kernelGrace` while someone waits gives it up then.
 ///
 /// A task that runs more than `timeslice` without a system call while another waits (a
-/// spin-wait on shared memory) is preempted, and its code point recorded for replay.
+/// spin-wait on shared memory) is preempted, and its code point recorded for replay. One
+/// back from a call in the last `callWindow` of its slice gives way at that call instead.
 extension MemoryGroupTracer {
   /// 5 ms: each hand-over of a spin-wait costs a whole slice (50 ms made recording the
   /// spin-wait fixture 30 to 60 times slower than its native run; 5 ms, 5 to 12 times), and a
@@ -31,6 +32,11 @@ extension MemoryGroupTracer {
   /// How long a task that kept the token into a system call may keep it there while another
   /// waits: the call turned out to wait for something (a full pipe, a FIFO's other end).
   static let kernelGrace: Double = 0.002
+  /// The end of a timeslice in which a task back from a system call gives way there rather
+  /// than run on to a preemption: a call's return costs replay nothing to find, a code point
+  /// a search (DESIGN.md, principle 4). A task that makes calls more often than this is never
+  /// preempted; one that does not (a hot loop) is, at the end of its slice.
+  static let callWindow: Double = 0.002
 
   /// Calls that may wait for another task of the group, or for time to pass: their task
   /// gives the token up at its entry. Others keep it (see above) until `kernelGrace`.
@@ -63,6 +69,20 @@ extension MemoryGroupTracer {
       if scheduler.holderSince == nil { scheduler.holderSince = monotonicSeconds() }
       scheduler.waiting.append((task.tid, mode, signal))
     }
+  }
+
+  /// Resumes a task at the return of a system call (its event is in the trace): it runs on,
+  /// or, when others wait and its timeslice ends within `callWindow`, gives way here.
+  func runAfterCall(_ task: RecordedTask) throws {
+    if scheduler.isSerializing, scheduler.holder == task.tid, !task.isBeingPreempted, !scheduler.waiting.isEmpty,
+      let since = scheduler.holderSince,
+      monotonicSeconds() - since > MemoryGroupTracer.timeslice - MemoryGroupTracer.callWindow
+    {
+      scheduler.waiting.append((task.tid, .syscall, nil))
+      try passToken()
+      return
+    }
+    try runInUser(task)
   }
 
   /// Resumes a task from a syscall-entry stop into the kernel; it gives up the token unless

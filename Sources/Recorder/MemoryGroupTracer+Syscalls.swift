@@ -130,7 +130,7 @@ extension MemoryGroupTracer {
         task.movesAtNextEntry = !hasSharedWritableMemory(task.tid)
       }
     }
-    try runInUser(task)
+    try runAfterCall(task)
   }
 
   /// The contents of a System V shared memory segment just attached: replay maps anonymous

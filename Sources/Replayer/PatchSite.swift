@@ -167,6 +167,41 @@ struct PatchSite {
     return (agreed ?? []).filter { $0 + reach >= codePoint }.sorted(by: >)
   }
 
+  /// Instruction starts up to `reach` bytes before `codePoint` that decoding forwards from the
+  /// code point reaches (fall-through, both sides of each jcc, direct jumps; not past calls,
+  /// which may not return) within `limit` instructions of `window` (tracee bytes from
+  /// `windowStart`), nearest first: the instructions of a loop that leads back to the point.
+  ///
+  /// Certain, since the code point is an instruction start (a thread stood there) and a
+  /// decode from one stays in step. `instructionStarts` needs the 80 bytes before the point
+  /// to be code, which a JIT's code cache does not promise: data (relocations, constants)
+  /// precede a method's code there, so a hot loop at a method's start found no earlier site.
+  static func startsReached(
+    from codePoint: UInt64, window: [UInt8], windowStart: UInt64, within reach: UInt64 = 32, limit: Int = 512
+  ) -> [UInt64] {
+    var seen: Set<UInt64> = []
+    var pending = [codePoint]
+    while let address = pending.popLast(), seen.count < limit {
+      guard address >= windowStart, !seen.contains(address) else { continue }
+      let offset = Int(address - windowStart)
+      guard offset < window.count else { continue }
+      var decoded = rewind_instruction()
+      let ok = window.withUnsafeBufferPointer {
+        rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, address, &decoded)
+      }
+      guard ok != 0, decoded.size > 0 else { continue }
+      seen.insert(address)
+      let next = address + UInt64(decoded.size)
+      switch Int32(decoded.kind) {
+      case Int32(REWIND_INSTRUCTION_PLAIN): pending.append(next)
+      case Int32(REWIND_INSTRUCTION_JUMP): pending.append(decoded.target)
+      case Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP): pending += [next, decoded.target]
+      default: break
+      }
+    }
+    return seen.filter { $0 < codePoint && $0 + reach >= codePoint }.sorted(by: >)
+  }
+
   /// Where a site at `site`, too short for a jmp rel32, can put its trampoline: runs of
   /// padding (nop, int3) that only follow a jmp or a ret, before `codePoint`, and the first
   /// address in each from which 5 bytes lie within a jmp rel8's reach of the site. `code`

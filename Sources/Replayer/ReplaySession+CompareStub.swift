@@ -193,14 +193,21 @@ extension ReplaySession {
       return .success(site)
     }
     let atCodePoint = site(from: codePoint)
-    guard case .failure = atCodePoint, codePoint >= windowStart + 80 else { return atCodePoint }
-    // Decoding agrees on instruction boundaries within a few instructions of any start, so
-    // a few hundred bytes before the point will do; the whole window cost milliseconds.
-    let decodeStart = max(windowStart, codePoint - 512)
+    guard case .failure = atCodePoint else { return atCodePoint }
+    // Earlier starts: those a decode from the point itself reaches round its loop, and those
+    // that decoding the bytes before it agrees on. The latter: decoding agrees on instruction
+    // boundaries within a few instructions of any start, so a few hundred bytes before the
+    // point will do; the whole window cost milliseconds.
+    var starts = Set(PatchSite.startsReached(from: codePoint, window: window, windowStart: windowStart))
+    let decodeStart = max(windowStart, codePoint >= 512 ? codePoint - 512 : 0)
     let before = Array(window[Int(decodeStart - windowStart)..<min(window.count, Int(codePoint + 32 - windowStart))])
-    for start in PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4) {
+    if codePoint >= windowStart + 80 {
+      starts.formUnion(PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4))
+    }
+    for start in starts.sorted(by: >) {
       if case .success(let site) = site(from: start) { return .success(site) }
     }
+    guard codePoint >= windowStart + 80 else { return atCodePoint }
     // No room for a jmp rel32 (a branch lands just after the point, as at a function's second
     // entry point): a jmp rel8 to one written over dead padding nearby.
     let offset = Int(codePoint - windowStart)

@@ -29,6 +29,36 @@ import Testing
     #expect(lastReplay["passesRejected"] is Int)
   }
 
+  /// Threads preempted in a hot loop the program wrote at run time, laid out as a JIT lays
+  /// it out (data before the code, a jmp to the loop's condition, short instructions before
+  /// it): replay finds each point with the compare stub, patched from an earlier
+  /// instruction of the loop. It fell back to a hardware breakpoint there, a trap a pass:
+  /// about a minute a point, against a fifth of a second for the whole recording.
+  @Test(arguments: 1...3) func preemptedInAJITLoop(run: Int) throws {
+    let result = try assertRecordReplay("jit_loop")
+    #expect(result.record.stdout.contains("shared counter 40000000\n"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let preemptions = object["preemptions"] as? Int ?? 0
+    #expect(preemptions > 0, "no thread was preempted in the loop: \(stats.stdout)")
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["codePointsReachedByStub"] as? Int ?? 0) > 0, "\(stats.stdout)")
+    // Two watched passes a point before its stub; a point searched pass by pass with the
+    // hardware breakpoint rejects hundreds of thousands.
+    #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * preemptions, "\(stats.stdout)")
+  }
+
+  /// Threads that make a short call every few microseconds give way at a call's return when
+  /// their timeslice ends, not at a code point: recording preempted them 17 to 59 times
+  /// (each a search for replay); one or two remain possible when the machine is so busy
+  /// that a thread waits milliseconds for its CPU between two calls.
+  @Test(arguments: 1...2) func callersGiveWayAtCalls(run: Int) throws {
+    let result = try assertRecordReplay("calls_between_work")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    #expect((object["preemptions"] as? Int ?? .max) <= 2, "\(stats.stdout)")
+  }
+
   /// Signals that land between system calls (inside another signal's handler) replay at
   /// their recorded code point.
   @Test(arguments: 1...2) func signalInsideHandler(run: Int) throws {
