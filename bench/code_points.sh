@@ -9,6 +9,8 @@
 #   spin_handoff       Tests/Fixtures/spin_handoff.c: two threads spinning on an atomic
 #   jit_loop           Tests/Fixtures/jit_loop.c: two threads preempted in a loop generated at
 #                      run time, laid out as a JIT (HotSpot's C1) lays it out
+#   jit_idiv_loop      Tests/Fixtures/jit_idiv_loop.c: the same for C1's `s += j % 7`, whose
+#                      jcc land on both sides of the idiv the interrupts hit
 # alarm_loop runs until its Nth alarm, so its replay redoes as many passes as the CPU
 # managed in that time while recording: on this VM, whose speed for one loop varies up to
 # twofold from one second to the next, its replay/record ratio measures that too.
@@ -26,7 +28,7 @@ runs=${RUNS:-5}
 limit=${REPLAY_TIMEOUT:-120}
 cc=${CC:-cc}
 alarms=(${ALARMS:-3 100})
-programs=${PROGRAMS:-alarm_loop alarm_work alarm_busy_loop alarm_in_libc spin_handoff jit_loop}
+programs=${PROGRAMS:-alarm_loop alarm_work alarm_busy_loop alarm_in_libc spin_handoff jit_loop jit_idiv_loop}
 if [[ -z "${REWIND_BIN:-}" ]]; then
   (cd "$root" && swift build -c release >&2)
   REWIND_BIN="$(cd "$root" && swift build -c release --show-bin-path)/rewind"
@@ -37,7 +39,7 @@ export REWIND_TRACE_DIR="$work/traces"
 
 "$cc" -O1 -o "$work/alarm_loop" "$root/bench/alarm_loop.c"
 "$cc" -O1 -o "$work/alarm_work" "$root/bench/alarm_work.c"
-for f in alarm_busy_loop alarm_in_libc spin_handoff jit_loop; do
+for f in alarm_busy_loop alarm_in_libc spin_handoff jit_loop jit_idiv_loop; do
   "$cc" -O0 -g -o "$work/$f" "$root/Tests/Fixtures/$f.c" -I "$root/Tests/Fixtures" -pthread
 done
 
@@ -91,6 +93,6 @@ bench() {
 wanted() { [[ " $programs " == *" $1 "* ]]; }
 if wanted alarm_loop; then for n in "${alarms[@]}"; do bench "alarm_loop $n" "$work/alarm_loop" "$n"; done; fi
 if wanted alarm_work; then bench "alarm_work ${PASSES:-300000000}" "$work/alarm_work" "${PASSES:-300000000}"; fi
-for p in alarm_busy_loop alarm_in_libc spin_handoff jit_loop; do
+for p in alarm_busy_loop alarm_in_libc spin_handoff jit_loop jit_idiv_loop; do
   if wanted $p; then bench $p "$work/$p"; fi
 done

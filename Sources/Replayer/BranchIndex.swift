@@ -30,19 +30,39 @@ struct BranchIndex {
   /// by its address. `site` is a known instruction start from which the code is decoded too
   /// (so the bytes just after it are read in step). Undecodable code counts as such a branch.
   mutating func branch(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> UInt64? {
+    let found = scan(into: interior, site: site, window: window, windowStart: windowStart, all: false)
+    return found.undecodable ?? found.sources.first
+  }
+
+  /// Every branch in `window` whose target lies in `interior`, by address (some may be
+  /// false decodes, from inside other instructions); nil when some code there cannot be
+  /// decoded, as `branch(into:...)`.
+  mutating func branches(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> [UInt64]? {
+    let found = scan(into: interior, site: site, window: window, windowStart: windowStart, all: true)
+    return found.undecodable == nil ? Array(Set(found.sources)).sorted() : nil
+  }
+
+  /// The branches into `interior` (the first only unless `all`), and the start of code that
+  /// could not be decoded, which ends the scan.
+  private mutating func scan(
+    into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64, all: Bool
+  ) -> (sources: [UInt64], undecodable: UInt64?) {
+    var sources: [UInt64] = []
     let windowEnd = windowStart + UInt64(window.count)
     var start = windowStart
     while start < windowEnd {
       let end = min((start & ~(BranchIndex.chunkSize - 1)) + BranchIndex.chunkSize, windowEnd)
-      guard let branches = chunk(from: start, to: end, window: window, windowStart: windowStart) else { return start }
-      if let found = branches.first(where: { interior.contains($0.target) }) { return found.from }
+      guard let branches = chunk(from: start, to: end, window: window, windowStart: windowStart) else { return (sources, start) }
+      sources += branches.filter { interior.contains($0.target) }.map(\.from)
+      if !all && !sources.isEmpty { return (sources, nil) }
       start = end
     }
-    guard site >= windowStart, site < windowEnd else { return nil }
+    guard site >= windowStart, site < windowEnd else { return (sources, nil) }
     let offset = Int(site - windowStart)
     let afterSite = window[offset..<min(window.count, offset + 256)]
-    guard let branches = BranchIndex.decode(afterSite, at: site, before: site + 256) else { return site }
-    return branches.first { interior.contains($0.target) }?.from
+    guard let branches = BranchIndex.decode(afterSite, at: site, before: site + 256) else { return (sources, site) }
+    sources += branches.filter { interior.contains($0.target) }.map(\.from)
+    return (sources, nil)
   }
 
   /// The branches starting in [start, end), decoded from the window's bytes there (and up to

@@ -48,7 +48,8 @@ struct CompareStub {
   let address: UInt64
   /// Where the code point's patch jumps to.
   let entryAddress: UInt64
-  let code: [UInt8]
+  /// The stub's code; `addRetargetEntries` appends to it.
+  var code: [UInt8]
   /// The address of the `int3` executed on a match.
   let trapAddress: UInt64
   /// Where a pass continues that the tracer rejects after a match (registers already restored).
@@ -135,15 +136,52 @@ struct CompareStub {
   /// What is written to patch the site: over it, `jmp rel32` to the stub, then int3 up to
   /// the end of the displaced instructions (never run: nothing branches there); for a site
   /// with a trampoline, `jmp rel8` to it and int3, and over the trampoline `jmp rel32`.
-  static func patches(_ site: PatchSite, jumpingTo stub: UInt64) -> [(address: UInt64, bytes: [UInt8])]? {
+  /// Where each of `site.retargets` goes in the stub, by target: the compare for the code
+  /// point; for an instruction after it, a copy of the displaced instructions from there on
+  /// (appended to the code), which then jumps back. Nil when a copy cannot be made.
+  mutating func addRetargetEntries(for site: PatchSite) -> [UInt64: UInt64]? {
+    var entries: [UInt64: UInt64] = [:]
+    var a = Assembler(base: address + UInt64(code.count))
+    for target in Set(site.retargets.map(\.target)).sorted() {
+      guard let first = site.instructions.firstIndex(where: { $0.address == target }), first >= site.codePointIndex
+      else { return nil }
+      if first == site.codePointIndex {
+        entries[target] = relocatedAddresses[first]
+        continue
+      }
+      entries[target] = a.address
+      for instruction in site.instructions[first...] {
+        guard a.relocate(instruction) else { return nil }
+      }
+      guard a.jump(to: site.end) else { return nil }
+    }
+    code += a.bytes
+    return entries
+  }
+
+  /// What is written to patch the site: over it, `jmp rel32` to the stub, then int3 up to
+  /// the end of the displaced instructions (never run: nothing branches there but the
+  /// retargeted branches, whose rel32 now go to `entries`, from `addRetargetEntries`);
+  /// for a site with a trampoline, `jmp rel8` to it and int3, and over the trampoline
+  /// `jmp rel32`.
+  static func patches(
+    _ site: PatchSite, jumpingTo stub: UInt64, entries: [UInt64: UInt64] = [:]
+  ) -> [(address: UInt64, bytes: [UInt8])]? {
     func jump32(from address: UInt64) -> [UInt8]? {
       guard let rel32 = Int32(exactly: Int64(bitPattern: stub &- (address + 5))) else { return nil }
       return [0xe9] + littleEndian(UInt32(bitPattern: rel32))
     }
+    var retargeted: [(address: UInt64, bytes: [UInt8])] = []
+    for branch in site.retargets {
+      let end = branch.address + UInt64(branch.originalBytes.count)
+      guard let entry = entries[branch.target], let rel32 = Int32(exactly: Int64(bitPattern: entry &- end)) else { return nil }
+      retargeted.append((branch.address, branch.originalBytes.dropLast(4) + littleEndian(UInt32(bitPattern: rel32))))
+    }
     guard let trampoline = site.trampoline else {
       guard let jump = jump32(from: site.address) else { return nil }
-      return [(site.address, jump + Array(repeating: 0xcc, count: site.length - 5))]
+      return retargeted + [(site.address, jump + Array(repeating: 0xcc, count: site.length - 5))]
     }
+    guard retargeted.isEmpty else { return nil }
     guard let rel8 = Int8(exactly: Int64(bitPattern: trampoline.address &- (site.address + 2))), let jump = jump32(from: trampoline.address)
     else { return nil }
     return [(trampoline.address, jump), (site.address, [0xeb, UInt8(bitPattern: rel8)] + Array(repeating: 0xcc, count: site.length - 2))]

@@ -30,6 +30,17 @@ struct PatchSite {
   /// padding that nothing runs (after a jmp or a ret, and no branch lands in them), with
   /// the bytes there.
   var trampoline: (address: UInt64, originalBytes: [UInt8])?
+  /// Branches elsewhere in the code that land inside the patched bytes, at or after the code
+  /// point: the patch re-aims each at the stub's copy of the instructions from its target
+  /// on (`retargets(for:...)`).
+  var retargets: [Retarget] = []
+
+  /// A jmp or jcc rel32 whose target lies inside the patched bytes.
+  struct Retarget {
+    var address: UInt64
+    var originalBytes: [UInt8]
+    var target: UInt64
+  }
   /// The index in `instructions` of the code point's.
   var codePointIndex: Int { instructions.firstIndex { $0.address == codePoint }! }
   /// The bytes the jump replaces: the whole displaced instructions.
@@ -40,6 +51,7 @@ struct PatchSite {
   /// What puts the code back as it was: the displaced bytes, and the trampoline's.
   var originalWrites: [(address: UInt64, bytes: [UInt8])] {
     [(address, originalBytes)] + (trampoline.map { [($0.address, $0.originalBytes)] } ?? [])
+      + retargets.map { ($0.address, $0.originalBytes) }
   }
 
   /// Writes `originalWrites` back, each even if another failed; throws the first failure.
@@ -55,6 +67,7 @@ struct PatchSite {
   /// of them all.
   var reachedAddresses: [UInt64] {
     var addresses = [address, end] + (trampoline.map { [$0.address] } ?? [])
+    addresses += retargets.map { $0.address + UInt64($0.originalBytes.count) }
     for instruction in instructions {
       let decoded = instruction.decoded
       if decoded.has_rip_operand != 0 { addresses.append(decoded.rip_target) }
@@ -179,6 +192,13 @@ struct PatchSite {
   static func startsReached(
     from codePoint: UInt64, window: [UInt8], windowStart: UInt64, within reach: UInt64 = 32, limit: Int = 512
   ) -> [UInt64] {
+    reached(from: codePoint, window: window, windowStart: windowStart, limit: limit)
+      .filter { $0 < codePoint && $0 + reach >= codePoint }.sorted(by: >)
+  }
+
+  /// Every instruction start that decoding forwards from `codePoint` reaches, as
+  /// `startsReached` follows the code, within `limit` instructions.
+  static func reached(from codePoint: UInt64, window: [UInt8], windowStart: UInt64, limit: Int = 512) -> Set<UInt64> {
     var seen: Set<UInt64> = []
     var pending = [codePoint]
     while let address = pending.popLast(), seen.count < limit {
@@ -199,7 +219,50 @@ struct PatchSite {
       default: break
       }
     }
-    return seen.filter { $0 < codePoint && $0 + reach >= codePoint }.sorted(by: >)
+    return seen
+  }
+
+  /// How the patch re-aims `sources`, the branches that may land inside `site`'s patched
+  /// bytes (`BranchIndex.branches(into:...)`, false decodes among them), or why it cannot.
+  ///
+  /// Each must be a real instruction, one of `certain` (instruction starts known from a
+  /// decode that began at one, `reached(from:...)`): re-aiming a false decode would rewrite
+  /// the middle of another instruction. Each must be a jmp or jcc rel32, outside the
+  /// patched bytes, that lands on one of the displaced instructions from the code point on
+  /// (a pass that lands on the point itself enters the stub's compare; one that lands after
+  /// it skips the point, as it did). A short branch cannot reach the stub, and a branch
+  /// into the instructions before the point would need a stub entry for each.
+  static func retargets(
+    for site: PatchSite, sources: [UInt64], certain: Set<UInt64>, window: [UInt8], windowStart: UInt64
+  ) -> Result<[Retarget], InjectionRefusal> {
+    var retargets: [Retarget] = []
+    for source in sources {
+      guard certain.contains(source), source >= windowStart, source - windowStart < UInt64(window.count) else {
+        return .failure(InjectionRefusal("a branch at \(hex(source)) may land inside the bytes patched from \(hex(site.address))"))
+      }
+      let offset = Int(source - windowStart)
+      var decoded = rewind_instruction()
+      let ok = window.withUnsafeBufferPointer {
+        rewind_decode_instruction($0.baseAddress! + offset, $0.count - offset, source, &decoded)
+      }
+      let kind = Int32(decoded.kind)
+      guard ok != 0, kind == Int32(REWIND_INSTRUCTION_JUMP) || kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP) else {
+        return .failure(InjectionRefusal("the branch at \(hex(source)) into the patched bytes is not a jmp or jcc"))
+      }
+      let bytes = Array(window[offset..<min(window.count, offset + Int(decoded.size))])
+      let rel32 = bytes.count == 5 && bytes[0] == 0xe9 || bytes.count == 6 && bytes[0] == 0x0f && bytes[1] & 0xf0 == 0x80
+      guard rel32 else {
+        return .failure(InjectionRefusal("the branch at \(hex(source)) into the patched bytes is too short to reach a stub"))
+      }
+      guard source + UInt64(bytes.count) <= site.address || source >= site.end else {
+        return .failure(InjectionRefusal("the branch at \(hex(source)) overlaps the patched bytes"))
+      }
+      guard decoded.target >= site.codePoint, site.instructions.contains(where: { $0.address == decoded.target }) else {
+        return .failure(InjectionRefusal("the branch at \(hex(source)) lands at \(hex(decoded.target)), not after the code point"))
+      }
+      retargets.append(Retarget(address: source, originalBytes: bytes, target: decoded.target))
+    }
+    return .success(retargets)
   }
 
   /// Where a site at `site`, too short for a jmp rel32, can put its trampoline: runs of

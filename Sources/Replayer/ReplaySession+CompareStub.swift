@@ -123,9 +123,10 @@ extension ReplaySession {
       printToStandardError("[replay] no loop stub at \(hex(target.rip)): resume \(String(describing: resumeInStub)) of \(site.codePointIndex), site \(hex(site.address)), first \(order.first.map { Registers.names[$0] } ?? "-")")
     }
     guard
-      let stub = loop
+      var stub = loop
         ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: memory),
-      stub.code.count <= Int(pageSize), let patches = CompareStub.patches(site, jumpingTo: stub.entryAddress)
+      let entries = stub.addRetargetEntries(for: site), stub.code.count <= Int(pageSize),
+      let patches = CompareStub.patches(site, jumpingTo: stub.entryAddress, entries: entries)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
     guard let page else { return .failure("no stub page") }
     // Kept from one code point to the next only without a debugger (its stepping must not
@@ -159,7 +160,7 @@ extension ReplaySession {
     }
     if debugStops {
       printToStandardError(
-        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced\(site.retargets.isEmpty ? "" : ", \(site.retargets.count) branches into them re-aimed")) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
       if debugStubCode {
         printToStandardError("[replay] stub code " + stub.code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
       }
@@ -194,6 +195,38 @@ extension ReplaySession {
     }
     let atCodePoint = site(from: codePoint)
     guard case .failure = atCodePoint else { return atCodePoint }
+    let patched = earlierOrShortSite(codePoint: codePoint, window: window, windowStart: windowStart, atCodePoint, site)
+    guard case .failure = patched else { return patched }
+    return retargetedSite(codePoint: codePoint, window: window, windowStart: windowStart).map { .success($0) } ?? atCodePoint
+  }
+
+  /// A site at the code point whose patched bytes direct jumps land in, each re-aimed at the
+  /// stub (`PatchSite.retargets`), or nil. As C1 lays out `s += j % 7`: the jcc of the check
+  /// for INT_MIN / -1 land on both sides of the 2-byte idiv a timer interrupts most.
+  private func retargetedSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> PatchSite? {
+    let offset = Int(codePoint - windowStart)
+    guard offset + 32 <= window.count,
+      case .success(var site) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: Array(window[offset..<(offset + 32)])),
+      let sources = branchIndex.branches(into: (site.address + 1)..<site.end, site: site.address, window: window, windowStart: windowStart),
+      !sources.isEmpty
+    else { return nil }
+    let certain = PatchSite.reached(from: codePoint, window: window, windowStart: windowStart)
+    switch PatchSite.retargets(for: site, sources: sources, certain: certain, window: window, windowStart: windowStart) {
+    case .success(let retargets):
+      site.retargets = retargets
+      return site
+    case .failure(let refusal):
+      if debugStops { printToStandardError("[replay] code point \(hex(codePoint)): no retargeted site: \(refusal)") }
+      return nil
+    }
+  }
+
+  /// `choosePatchSite` once the code point itself is refused: an earlier start, or a short
+  /// site with a trampoline.
+  private func earlierOrShortSite(
+    codePoint: UInt64, window: [UInt8], windowStart: UInt64, _ atCodePoint: Result<PatchSite, InjectionRefusal>,
+    _ site: (UInt64) -> Result<PatchSite, InjectionRefusal>
+  ) -> Result<PatchSite, InjectionRefusal> {
     // Earlier starts: those a decode from the point itself reaches round its loop, and those
     // that decoding the bytes before it agrees on. The latter: decoding agrees on instruction
     // boundaries within a few instructions of any start, so a few hundred bytes before the
@@ -205,7 +238,7 @@ extension ReplaySession {
       starts.formUnion(PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4))
     }
     for start in starts.sorted(by: >) {
-      if case .success(let site) = site(from: start) { return .success(site) }
+      if case .success(let site) = site(start) { return .success(site) }
     }
     guard codePoint >= windowStart + 80 else { return atCodePoint }
     // No room for a jmp rel32 (a branch lands just after the point, as at a function's second

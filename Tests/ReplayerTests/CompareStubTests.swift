@@ -281,6 +281,63 @@ private let twoEntries: [UInt8] = {
     #expect(PatchSite.deadPadding(before: 0x1080, site: 0x1080, code: int3s, codeStart: start, int3IsPadding: false).isEmpty)
   }
 
+  /// C1's `s += j % 7` (Tests/Fixtures/jit_idiv_loop.c, at 0x1000): a jmp rel32 over the
+  /// idiv at 1038 covers 103a, where the je at 1031 lands. The patch re-aims that je at the
+  /// stub's copy of the instructions from 103a; only branches that are certain instruction
+  /// starts, rel32, and land at or after the code point can be re-aimed.
+  @Test func reAimsTheBranchesIntoThePatchedBytes() throws {
+    let base: UInt64 = 0x1000
+    let c1: [UInt8] = [
+      0x53, 0x49, 0x89, 0xf8, 0xbf, 0, 0, 0, 0, 0x48, 0xc7, 0xc3, 0, 0, 0, 0, 0xe9, 0x33, 0, 0, 0, 0x66, 0x66, 0x90,
+      0x48, 0x8b, 0xc7, 0xb9, 0x07, 0, 0, 0, 0x81, 0xf8, 0, 0, 0, 0x80, 0x0f, 0x85, 0x0b, 0, 0, 0, 0x33, 0xd2,
+      0x83, 0xf9, 0xff, 0x0f, 0x84, 0x03, 0, 0, 0, 0x99, 0xf7, 0xf9, 0x48, 0x63, 0xd2, 0x48, 0x03, 0xd3, 0xff, 0xc7,
+      0x48, 0x8b, 0xda, 0x90, 0x90, 0x90, 0x44, 0x39, 0xc7, 0x0f, 0x8c, 0xc7, 0xff, 0xff, 0xff, 0x48, 0x8b, 0xc3, 0x5b, 0xc3,
+    ] + [UInt8](repeating: 0xf4, count: 64)
+    let point: UInt64 = 0x1038
+    var site = try PatchSite.plan(at: point, codePoint: point, code: Array(c1[0x38...])).get()
+    #expect(site.end == 0x103d)
+    var index = BranchIndex()
+    let found = index.branches(into: (point + 1)..<site.end, site: point, window: c1, windowStart: base)
+    let sources = try #require(found)
+    #expect(sources.contains(0x1031))
+    let certain = PatchSite.reached(from: point, window: c1, windowStart: base)
+    #expect(certain.isSuperset(of: [0x1018, 0x1026, 0x1031, 0x1037, 0x104b]))
+    let retargets = try PatchSite.retargets(for: site, sources: sources, certain: certain, window: c1, windowStart: base).get()
+    #expect(retargets.map(\.address) == [0x1031] && retargets.map(\.target) == [0x103a])
+    // A branch not known to be an instruction start may be a false decode: refused.
+    guard case .failure = PatchSite.retargets(for: site, sources: sources, certain: [], window: c1, windowStart: base) else {
+      Issue.record("re-aimed a branch not known to be an instruction")
+      return
+    }
+    // A je rel8 cannot reach a stub: 1031 `je 103a` as 74 07 and 5 bytes of nop.
+    var short = c1
+    short.replaceSubrange(0x31..<0x37, with: [0x74, 0x07, 0x0f, 0x1f, 0x40, 0x00])
+    let shortFound = index.branches(into: (point + 1)..<site.end, site: point, window: short, windowStart: base)
+    let shortSources = try #require(shortFound)
+    let shortCertain = PatchSite.reached(from: point, window: short, windowStart: base)
+    guard case .failure = PatchSite.retargets(for: site, sources: shortSources, certain: shortCertain, window: short, windowStart: base) else {
+      Issue.record("re-aimed a jcc rel8")
+      return
+    }
+    site.retargets = retargets
+    #expect(site.originalWrites.map(\.address) == [point, 0x1031])
+    #expect(site.reachedAddresses.contains(0x1037))
+    var target = Registers()
+    target.rip = point
+    var stub = try #require(CompareStub(site: site, at: 0x20000, scratch: 0x21000, target: target, order: [10]))
+    let before = stub.code.count
+    let added = stub.addRetargetEntries(for: site)
+    let entries = try #require(added)
+    let entry = try #require(entries[0x103a])
+    #expect(entry == 0x20000 + UInt64(before))
+    // movslq %edx,%rdx, then jmp 103d.
+    #expect(Array(stub.code[before...]) == [0x48, 0x63, 0xd2, 0xe9] + littleEndian(UInt32(truncatingIfNeeded: 0x103d &- (entry + 8))))
+    let patches = try #require(CompareStub.patches(site, jumpingTo: stub.entryAddress, entries: entries))
+    #expect(patches.map(\.address) == [0x1031, point])
+    #expect(patches[0].bytes == [0x0f, 0x84] + littleEndian(UInt32(truncatingIfNeeded: entry &- 0x1037)))
+    #expect(CompareStub.patches(site, jumpingTo: stub.entryAddress) == nil)
+  }
+
   /// What counts as adding a constant to a register: add/sub $imm, inc, dec and lea
   /// disp(r),r at 32 or 64 bits; not an add of a register, nor an 8-bit add, nor an lea into
   /// another register.
