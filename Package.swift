@@ -30,7 +30,8 @@ let package = Package(
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
     .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat"]),
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
-    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace"]),
+    .testTarget(name: "RecorderTests", dependencies: ["Recorder", "Syscalls"]),
+    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
   ]

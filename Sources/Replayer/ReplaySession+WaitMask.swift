@@ -5,14 +5,14 @@ import TraceFormat
 
 /// Calls that put a signal mask of the caller's in force while they wait, and where that
 /// mask's address is among their arguments.
-private enum WaitMaskArgument {
+enum WaitMaskArgument {
   /// The argument is the mask's address.
   case direct(Int)
   /// The argument points to `{ const sigset_t *mask; size_t size; }` (pselect6).
   case indirect(Int)
 }
 
-private let waitMaskArguments: [String: WaitMaskArgument] = [
+let waitMaskArguments: [String: WaitMaskArgument] = [
   "rt_sigsuspend": .direct(0), "ppoll": .direct(3), "epoll_pwait": .direct(4),
   "epoll_pwait2": .direct(4), "pselect6": .indirect(5),
 ]

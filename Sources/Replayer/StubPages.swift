@@ -63,10 +63,11 @@ struct SharedAddressSpaces {
 /// address space (the page could be replaced, or stand where the recording mapped something;
 /// replay maps at recorded addresses), or hand it to another process. They also make the
 /// remembered code mappings (`codeMapping`) stale.
-private let callsThatMeetStubPages: Set<String> = [
+/// (mseal and map_shadow_stack belong here once the table has them: the recorder refuses
+/// calls the table does not know, so no trace holds them today.)
+let callsThatMeetStubPages: Set<String> = [
   "mmap", "munmap", "mremap", "mprotect", "pkey_mprotect", "madvise", "process_madvise", "brk", "shmat", "shmdt",
-  "remap_file_pages", "mseal", "io_setup", "map_shadow_stack", "arch_prctl", "prctl", "execve", "execveat", "clone",
-  "clone3", "fork", "vfork",
+  "remap_file_pages", "io_setup", "arch_prctl", "prctl", "execve", "execveat", "clone", "clone3", "fork", "vfork",
 ]
 
 extension ReplaySession {
