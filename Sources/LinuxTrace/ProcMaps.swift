@@ -113,18 +113,19 @@ public func procStatusField(_ name: String, of pid: Int32) -> Int? {
 /// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N),
 /// which a program it starts inherits across exec.
 public func ignoredSignalsOfThisProcess() -> UInt64? {
-  guard let text = try? readProcFile("/proc/self/status") else { return nil }
-  for line in text.split(separator: "\n") where line.hasPrefix("SigIgn:") {
-    return UInt64(line.dropFirst(7).drop { $0 == " " || $0 == "\t" }, radix: 16)
-  }
-  return nil
+  procFieldText("SigIgn", inFile: "/proc/self/status").flatMap { UInt64($0, radix: 16) }
 }
 
 /// The number on the `NAME:` line of a /proc file made of such lines (status, fdinfo).
 public func procField(_ name: String, inFile path: String) -> Int? {
+  procFieldText(name, inFile: path).flatMap { Int($0) }
+}
+
+/// What follows `NAME:` and its blanks on that line of a /proc file.
+private func procFieldText(_ name: String, inFile path: String) -> Substring? {
   guard let text = try? readProcFile(path) else { return nil }
   for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-    return Int(line.dropFirst(name.count + 1).drop { $0 == " " || $0 == "\t" })
+    return line.dropFirst(name.count + 1).drop { $0 == " " || $0 == "\t" }
   }
   return nil
 }

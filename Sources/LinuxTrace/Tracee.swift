@@ -173,11 +173,7 @@ public final class Tracee {
 
   /// Kills the tracee with SIGKILL and reaps it, so nothing is left stopped or as a zombie.
   public func killAndReap() {
-    closeMemoryFile()
-    _ = Glibc.kill(tid, SIGKILL)
-    // A tracee sitting in a stop we have already collected (PTRACE_EVENT_EXIT after an
-    // exit_group, say) ignores the kill and reports nothing more: let it go on to die.
-    _ = rewind_ptrace(7, tid, 0, 0)  // PTRACE_CONT
+    kill()
     var status: Int32 = 0
     while true {
       let r = waitpid(tid, &status, Int32(bitPattern: 0x4000_0000))
@@ -194,12 +190,7 @@ public final class Tracee {
   /// is reaped only after its other threads, and those stop at PTRACE_EVENT_EXIT on their
   /// way out, so killing and reaping one tracee at a time can wait forever.
   public static func killAndReapAll(_ tracees: [Tracee]) {
-    for tracee in tracees {
-      tracee.closeMemoryFile()
-      _ = Glibc.kill(tracee.tid, SIGKILL)
-      // As in `killAndReap`: a stop already collected would otherwise keep it for ever.
-      _ = rewind_ptrace(7, tracee.tid, 0, 0)  // PTRACE_CONT
-    }
+    for tracee in tracees { tracee.kill() }
     var status: Int32 = 0
     while true {
       // __WALL | __WNOTHREAD: this thread's tracees, not other children of rewind (gdb).
@@ -208,6 +199,15 @@ public final class Tracee {
       if r <= 0 { return }  // ECHILD: all reaped
       if rewind_wifstopped(status) != 0 { _ = rewind_ptrace(7, r, 0, 0) }  // PTRACE_CONT
     }
+  }
+
+  /// SIGKILL, and a PTRACE_CONT: a tracee sitting in a stop we have already collected
+  /// (PTRACE_EVENT_EXIT after an exit_group, say) ignores the kill and reports nothing more
+  /// until it is let go on to die.
+  private func kill() {
+    closeMemoryFile()
+    _ = Glibc.kill(tid, SIGKILL)
+    _ = rewind_ptrace(7, tid, 0, 0)  // PTRACE_CONT
   }
 
   func closeMemoryFile() {

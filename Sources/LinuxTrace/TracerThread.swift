@@ -1,6 +1,10 @@
 import CSupport
 import Glibc
 
+/// Monotonic time by system call: a tracer thread traps RDTSC (see `run`), so the vDSO's
+/// clock would fault there.
+public func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }
+
 /// Runs a tracer's whole life on one OS thread pinned to one CPU.
 ///
 /// Linux ties a tracee to the tracer *thread* that attached it, and a ptrace stop is far

@@ -52,12 +52,7 @@ extension MemoryGroupTracer {
 
   /// Resumes a task that will run user code, when it may.
   func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
-    // Another thread of its process is in exit_group or exec: parked where it stopped, it
-    // dies there (the kill wakes it), or runs on after a failed exec.
-    if scheduler.exitingProcesses.contains(task.tgid) {
-      scheduler.parked.append((task.tid, mode, signal))
-      return
-    }
+    if parksIfItsProcessIsExiting(task, mode, signal) { return }
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
       scheduler.holder = task.tid
@@ -69,6 +64,15 @@ extension MemoryGroupTracer {
       if scheduler.holderSince == nil { scheduler.holderSince = monotonicSeconds() }
       scheduler.waiting.append((task.tid, mode, signal))
     }
+  }
+
+  /// Another thread of the task's process is in exit_group or exec: the task is parked where
+  /// it stopped instead of run; it dies there (the kill wakes it), or runs on after a failed
+  /// exec (`execFailed`).
+  private func parksIfItsProcessIsExiting(_ task: RecordedTask, _ mode: ResumeMode, _ signal: Signal?) -> Bool {
+    guard scheduler.exitingProcesses.contains(task.tgid) else { return false }
+    scheduler.parked.append((task.tid, mode, signal))
+    return true
   }
 
   /// Resumes a task at the return of a system call (its event is in the trace): it runs on,
@@ -112,11 +116,7 @@ extension MemoryGroupTracer {
     scheduler.inKernelSince = nil
     while scheduler.holder == nil, !scheduler.waiting.isEmpty {
       let (tid, mode, signal) = scheduler.waiting.removeFirst()
-      guard let task = tasks[tid] else { continue }
-      if scheduler.exitingProcesses.contains(task.tgid) {
-        scheduler.parked.append((tid, mode, signal))
-        continue
-      }
+      guard let task = tasks[tid], !parksIfItsProcessIsExiting(task, mode, signal) else { continue }
       scheduler.holder = tid
       scheduler.holderSince = scheduler.waiting.isEmpty ? nil : monotonicSeconds()
       do {
@@ -241,6 +241,3 @@ struct EventSlot {
   /// nil while the system call is in progress.
   var events: [(UInt64) -> TraceEvent]?
 }
-
-/// Monotonic time by system call: the tracer thread traps RDTSC, so the vDSO would fault.
-func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }

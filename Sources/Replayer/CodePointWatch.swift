@@ -59,5 +59,3 @@ final class CodePointWatch: Sendable {
     if let message { printToStandardError(message) }
   }
 }
-
-private func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }
