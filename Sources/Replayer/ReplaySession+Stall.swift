@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import LinuxTrace
 import Syscalls
@@ -40,8 +39,8 @@ extension ReplaySession {
 
   /// The system call a thread is in, from /proc/TID/syscall ("running" when in user space).
   private func currentCall(of tid: Int32) -> String? {
-    guard let text = try? String(contentsOfFile: "/proc/\(tid)/syscall", encoding: .utf8),
-      let first = text.split(separator: " ").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+    guard let text = try? readProcFile("/proc/\(tid)/syscall"),
+      let first = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first
     else { return nil }
     if first == "running" { return "in user space" }
     guard let number = Int(first), number >= 0 else { return nil }

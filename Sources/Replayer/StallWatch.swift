@@ -13,9 +13,12 @@ import Synchronization
 /// the tracer thread out of waitpid with SIGURG, and the session reports what each thread
 /// was doing (`ReplayStalled`). REWIND_STALL_PATIENCE sets the seconds (tests).
 final class StallWatch: Sendable {
+  /// The tracer thread's current wait. It reads no clock (a system call here, at every stop
+  /// replay waits for): the watch notes when it first sees a wait, which makes the patience
+  /// at most one tick longer.
   private struct Wait {
     var tid: Int32
-    var started: Double
+    var seenAt: Double?
     var stalled = false
   }
 
@@ -45,7 +48,7 @@ final class StallWatch: Sendable {
 
   /// Marks the tracer thread as waiting for `tid` until `body` returns.
   func waiting<T>(for tid: Int32, _ body: () throws -> T) rethrows -> T {
-    wait.withLock { $0 = Wait(tid: tid, started: monotonicSeconds()) }
+    wait.withLock { $0 = Wait(tid: tid) }
     defer { wait.withLock { $0 = nil } }
     return try body()
   }
@@ -56,7 +59,12 @@ final class StallWatch: Sendable {
   private func tick() {
     let wake: Bool = wait.withLock { current in
       guard var running = current, !running.stalled else { return false }
-      let elapsed = monotonicSeconds() - running.started
+      guard let seenAt = running.seenAt else {
+        running.seenAt = monotonicSeconds()
+        current = running
+        return false
+      }
+      let elapsed = monotonicSeconds() - seenAt
       guard elapsed >= patience else { return false }
       let state = SchedulingState(tid: running.tid)
       guard state.cannotReportAgain || (state.isBlockedInKernel && elapsed >= blockedPatience) else { return false }
@@ -74,8 +82,7 @@ struct SchedulingState {
   var state: Character?
 
   init(tid: Int32) {
-    guard let text = try? String(contentsOfFile: "/proc/\(tid)/stat", encoding: .utf8),
-      let close = text.lastIndex(of: ")")
+    guard let text = try? readProcFile("/proc/\(tid)/stat"), let close = text.lastIndex(of: ")")
     else {
       state = nil
       return
@@ -98,5 +105,3 @@ struct SchedulingState {
     }
   }
 }
-
-private func monotonicSeconds() -> Double { Double(rewind_monotonic_nanoseconds()) / 1e9 }
