@@ -58,4 +58,20 @@ static inline void alarm_every(void (*handler)(int), long microseconds) {
   check(setitimer(ITIMER_REAL, &interval, NULL) == 0);
 }
 
+/* Bytes a JIT puts before a method's code (relocations, constants), here ones no decoder
+   takes for code: 0x17 is invalid in 64-bit mode. */
+#define JIT_DATA_BYTES 160
+
+/* `code` written at run time into a page of its own (RWX, as a JIT's code cache) after
+   JIT_DATA_BYTES of data, hlt after it; returns where the code starts. */
+static inline unsigned char *jit_code(const unsigned char *code, size_t size) {
+  unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  check(page != MAP_FAILED);
+  check(JIT_DATA_BYTES + size <= 4096);
+  memset(page, 0x17, JIT_DATA_BYTES);
+  memcpy(page + JIT_DATA_BYTES, code, size);
+  memset(page + JIT_DATA_BYTES + size, 0xf4, 4096 - JIT_DATA_BYTES - size);
+  return page + JIT_DATA_BYTES;
+}
+
 #endif

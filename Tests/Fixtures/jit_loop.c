@@ -27,8 +27,6 @@ static const unsigned char code[] = {
     0xc3,                   /* 16 ret */
 };
 
-/* Bytes no decoder takes for code (0x17 is invalid in 64-bit mode) before the loop. */
-#define DATA_BYTES 160
 
 typedef long (*loop_function)(long n, int *shared);
 
@@ -50,12 +48,7 @@ static void *run(void *arg) {
 
 int main(int argc, char **argv) {
   passes = argc > 1 ? atol(argv[1]) : 20000000;
-  unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  check(page != MAP_FAILED);
-  memset(page, 0x17, DATA_BYTES);
-  memcpy(page + DATA_BYTES, code, sizeof code);
-  memset(page + DATA_BYTES + sizeof code, 0xf4, 4096 - DATA_BYTES - sizeof code); /* hlt */
-  loop = (loop_function)(page + DATA_BYTES);
+  loop = (loop_function)jit_code(code, sizeof code);
   pthread_t threads[2];
   struct result results[2];
   for (int i = 0; i < 2; i++) check(pthread_create(&threads[i], NULL, run, &results[i]) == 0);
