@@ -1,21 +1,234 @@
+import Glibc
 import LinuxTrace
+import Synchronization
 import TraceFormat
 
 /// A replay under a debugger's control: it runs on its own pinned tracer thread and stops
 /// where the debugger asks; every method here may be called from any one other thread (the
 /// gdb server's) and runs its ptrace work on the tracer thread.
+///
+/// Going backwards replays the recording again from the start, silently, to the place
+/// wanted (`ReplayDebugger+Seek.swift`): each such run is a new `ReplaySession`, with the
+/// debugger's breakpoints, watchpoints and catchpoints taken over.
 public final class DebugReplay: @unchecked Sendable {
-  private let session: ReplaySession
-  private let debugger: ReplayDebugger
-  private let handoff = TracerHandoff()
-  private var thread: TracerThread.Handle?
-  private var outcome: Result<ReplayOutcome, Error>?
+  private let options: ReplayOptions
+  private let start: DebugStart
   /// The debugged process, by its recorded pid.
-  public var pid: Int32 { debugger.pid }
+  public let pid: Int32
+  private var cpu: Int32?
+  private var run: Run
+  /// The current run's debugger, for `interrupt()` from the server's thread while a reverse
+  /// command swaps runs.
+  private let interruptible = Mutex<DebuggerReference?>(nil)
+  /// A ^C came during a reverse command: it stops at the next place it reaches.
+  private let reverseInterrupted = Atomic<Bool>(false)
 
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
   public init(options: ReplayOptions, pid: Int32, start: DebugStart) throws(ReplayError) {
+    self.options = options
+    self.start = start
+    self.pid = pid
+    run = try Run(options: options, pid: pid, start: start)
+    interruptible.withLock { $0 = DebuggerReference(debugger: run.debugger) }
+  }
+
+  /// Starts the replay and waits for its first stop.
+  public func start(cpu: Int32?) -> Result<DebugStop, Error> {
+    self.cpu = cpu
+    return run.begin(cpu: cpu)
+  }
+
+  /// Lets the replay run, or step one thread, until its next stop.
+  public func resume(_ how: DebugResume) -> Result<DebugStop, Error> {
+    run.handoff.resume { [debugger = run.debugger] in
+      // A ^C that came after the last stop was reported is old news.
+      debugger.interruptRequested.store(false, ordering: .relaxed)
+      switch how {
+      case .continue: debugger.stepTid = nil
+      case .step(let tid): debugger.stepTid = tid
+      }
+    }
+  }
+
+  /// Runs backwards: to the last stop a forward run from the start would have made before
+  /// this place (`.continue`), or to the instruction before it (`.step`).
+  public func reverse(_ how: DebugResume) -> Result<DebugStop, Error> {
+    reverseInterrupted.store(false, ordering: .relaxed)
+    guard let here = place() else { return .failure(ReplayError.setup("the replay has ended")) }
+    do {
+      switch how {
+      case .continue: return .success(try reverseContinue(from: here))
+      case .step(let tid): return .success(try reverseStep(from: here, thread: tid))
+      }
+    } catch let interrupted as ReverseInterrupted {
+      return .success(interrupted.stop)
+    } catch {
+      // Back to where gdb was, so that the session can go on.
+      _ = try? replayAgain(Seek(.reach, target: here))
+      return .failure(error)
+    }
+  }
+
+  /// Goes to `place`, which an earlier stop of this session reported (`monitor restart`).
+  public func go(to place: ReplayPlace) -> Result<DebugStop, Error> {
+    reverseInterrupted.store(false, ordering: .relaxed)
+    let here = self.place()
+    do { return .success(try reach(place, as: .signal(SIGTRAP, cause: nil))) } catch let interrupted as ReverseInterrupted {
+      return .success(interrupted.stop)
+    } catch {
+      if let here { _ = try? replayAgain(Seek(.reach, target: here)) }
+      return .failure(error)
+    }
+  }
+
+  /// Where the replay is parked.
+  public func place() -> ReplayPlace? { try? onTracer { [debugger = run.debugger] in debugger.parkedPlace } }
+
+  private func reverseContinue(from here: ReplayPlace) throws -> DebugStop {
+    let (_, seek) = try replayAgain(Seek(.note, target: here))
+    guard let last = seek.noted.last else { return try historyBegin() }
+    if case .signal(_, .watchpoint?) = last.kind {
+      // The trap came after the access; going backwards, gdb stops before it.
+      guard let before = try previousInstruction(last.place) else { return try historyBegin() }
+      return try reach(before, as: last.kind)
+    }
+    return try reach(last.place, as: last.kind)
+  }
+
+  private func reverseStep(from here: ReplayPlace, thread: Int32) throws -> DebugStop {
+    guard let before = try previousInstruction(here) else { return try historyBegin() }
+    return try reach(before, as: .signal(SIGTRAP, cause: nil))
+  }
+
+  /// The place of `place`'s thread one instruction earlier, found by single-stepping the
+  /// thread through the code it ran before that place's event (or, at the first instruction
+  /// it ran for it, through the code before its previous event); nil at the start of history.
+  private func previousInstruction(_ place: ReplayPlace) throws -> ReplayPlace? {
+    switch place.stage {
+    case .beforeEvent, .exec, .processExit, .recordingEnd: break
+    case .code, .syscallEntry, .syscallReturn, .signal, .threadExit:
+      let (_, seek) = try replayAgain(Seek(.ladder(event: place.eventIndex, tid: place.tid), target: place))
+      // (A signal's stop is where its code stopped: the place before that is the answer.)
+      let earlier = seek.noted.map(\.place).filter { !($0.rip == place.rip && ReplayPlace.sameState($0.registers, place.registers)) }
+      if let last = earlier.last { return last }
+    }
+    guard let previousEvent = place.threadsLastEvent else { return nil }
+    let (_, seek) = try replayAgain(Seek(.ladder(event: previousEvent, tid: place.tid), target: nil))
+    return seek.noted.last?.place
+  }
+
+  private func reach(_ place: ReplayPlace, as kind: DebugStop.Kind) throws -> DebugStop {
+    let (stop, _) = try replayAgain(Seek(.reach, target: place))
+    return DebugStop(kind: kind, pid: stop.pid, tid: stop.tid, eventIndex: stop.eventIndex)
+  }
+
+  /// Back at the first stop: gdb hears that there is no more history.
+  private func historyBegin() throws -> DebugStop {
+    let (stop, _) = try replayAgain(nil)
+    return DebugStop(kind: .signal(SIGTRAP, cause: .historyBegin), pid: stop.pid, tid: stop.tid, eventIndex: stop.eventIndex)
+  }
+
+  /// Ends the current run and replays the recording again, parked at the first stop or at
+  /// the seek's place; returns that stop and the seek with what it noted.
+  private func replayAgain(_ seek: Seek?) throws -> (DebugStop, Seek) {
+    let requests = (try? onTracer { [debugger = run.debugger] in debugger.requests }) ?? DebuggerRequests()
+    run.end()
+    let next: Run
+    do { next = try Run(options: options, pid: pid, start: start) } catch { throw error }
+    next.debugger.requests = requests
+    next.debugger.seek = seek
+    next.debugger.armed = seek == nil || seek?.purpose == .note
+    run = next
+    interruptible.withLock { $0 = DebuggerReference(debugger: next.debugger) }
+    // A ^C while the last run ran: this one stops at once.
+    if reverseInterrupted.load(ordering: .relaxed) { next.debugger.interrupt() }
+    let stop = try next.begin(cpu: cpu).get()
+    let finished = try onTracer { [debugger = next.debugger] in (debugger.finishedSeek, debugger.parkedPlace) }
+    if debugSeeks {
+      printToStandardError(
+        "[seek] \(seek.map { "\($0.purpose) to \($0.target.map { "\($0)" } ?? "the end")" } ?? "to the start"): parked at "
+          + "\(finished.1.map { "\($0)" } ?? "?"), noted \(seek?.noted.map { "\($0.place)" } ?? [])")
+    }
+    if let seek {
+      guard let found = finished.0, found === seek, let parked = finished.1, seek.target.map(parked.isSame) ?? true else {
+        throw ReverseInterrupted(stop: stop)
+      }
+      return (stop, found)
+    }
+    return (stop, Seek(.reach, target: nil))
+  }
+
+  /// Asks a running replay to stop at its next event (gdb's ^C).
+  public func interrupt() {
+    reverseInterrupted.store(true, ordering: .relaxed)
+    interruptible.withLock { $0?.debugger.interrupt() }
+  }
+
+  /// Ends the replay (gdb killed the process, detached or left) and waits for its thread.
+  /// A divergence found on the way is the failure.
+  public func end() -> Result<ReplayOutcome, Error>? {
+    run.end()
+    if case .failure(let error)? = run.outcome, error is DebugSessionEnded { return nil }
+    return run.outcome
+  }
+
+  /// Runs `body` on the tracer thread.
+  private func onTracer<T>(_ body: @escaping () throws -> T) throws -> T {
+    var result: Result<T, Error>?
+    guard run.handoff.perform({ result = Result { try body() } }) else {
+      throw ReplayError.setup("the replay has ended")
+    }
+    return try result!.get()
+  }
+
+  /// The threads of the debugged process (recorded tids), its main thread first.
+  public func threads() -> [Int32] { (try? onTracer { [debugger = run.debugger] in debugger.threads.map(\.recordedTid) }) ?? [] }
+
+  public func state(ofThread tid: Int32) throws -> ThreadState {
+    try onTracer { [session = run.session, debugger = run.debugger] in
+      guard let task = session.tasks[tid], debugger.isDebugged(task) else { throw ReplayError.setup("no thread \(tid)") }
+      return ThreadState(
+        general: try session.currentRegisters(task), floatingPoint: try? task.tracee.floatingPointState(),
+        extended: try? task.tracee.extendedState())
+    }
+  }
+
+  public func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
+    try onTracer { [debugger = run.debugger] in try debugger.readMemory(at: address, count: count) }
+  }
+
+  public func insertSoftwareBreakpoint(at address: UInt64) throws {
+    try onTracer { [debugger = run.debugger] in try debugger.insertSoftwareBreakpoint(at: address) }
+  }
+
+  public func removeSoftwareBreakpoint(at address: UInt64) throws {
+    try onTracer { [debugger = run.debugger] in try debugger.removeSoftwareBreakpoint(at: address) }
+  }
+
+  /// False when the debug registers are all in use.
+  public func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
+    try onTracer { [debugger = run.debugger] in try debugger.insertHardware(kind, at: address, length: length) }
+  }
+
+  public func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
+    try onTracer { [debugger = run.debugger] in try debugger.removeHardware(kind, at: address) }
+  }
+
+  public func catchSyscalls(_ set: SyscallCatchSet) throws {
+    try onTracer { [debugger = run.debugger] in debugger.catchSet = set }
+  }
+}
+
+/// One replay of the recording from its start, on a tracer thread of its own.
+private final class Run {
+  let session: ReplaySession
+  let debugger: ReplayDebugger
+  let handoff = TracerHandoff()
+  private var thread: TracerThread.Handle?
+  private(set) var outcome: Result<ReplayOutcome, Error>?
+
+  init(options: ReplayOptions, pid: Int32, start: DebugStart) throws(ReplayError) {
     session = try ReplaySession(options: options)
     debugger = ReplayDebugger(pid: pid, start: start, handoff: handoff)
     debugger.session = session
@@ -23,7 +236,7 @@ public final class DebugReplay: @unchecked Sendable {
   }
 
   /// Starts the replay and waits for its first stop.
-  public func start(cpu: Int32?) -> Result<DebugStop, Error> {
+  func begin(cpu: Int32?) -> Result<DebugStop, Error> {
     thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let result = Result { try session.run(cpu: cpu) }
       outcome = result
@@ -40,85 +253,28 @@ public final class DebugReplay: @unchecked Sendable {
   private var notStartedMessage: String {
     switch debugger.start {
     case .event(let index): return "the replay ended before event \(index): the recording has \(session.cursor.consumed) events"
-    default: return "the replay ended before process \(pid) started"
+    default: return "the replay ended before process \(debugger.pid) started"
     }
   }
 
-  /// Lets the replay run, or step one thread, until its next stop.
-  public func resume(_ how: DebugResume) -> Result<DebugStop, Error> {
-    handoff.resume { [debugger] in
-      // A ^C that came after the last stop was reported is old news.
-      debugger.interruptRequested.store(false, ordering: .relaxed)
-      switch how {
-      case .continue: debugger.stepTid = nil
-      case .step(let tid): debugger.stepTid = tid
-      }
-    }
-  }
-
-  /// Asks a running replay to stop at its next event (gdb's ^C).
-  public func interrupt() { debugger.interrupt() }
-
-  /// Ends the replay (gdb killed the process, detached or left) and waits for its thread.
-  /// A divergence found on the way is the failure.
-  public func end() -> Result<ReplayOutcome, Error>? {
+  /// Ends the run (its processes are killed) and waits for its thread.
+  func end() {
     if !handoff.isFinished {
       _ = handoff.resume { [debugger] in debugger.terminate = true }
     }
     thread?.join()
     thread = nil
-    if case .failure(let error)? = outcome, error is DebugSessionEnded { return nil }
-    return outcome
   }
+}
 
-  /// Runs `body` on the tracer thread.
-  private func onTracer<T>(_ body: @escaping () throws -> T) throws -> T {
-    var result: Result<T, Error>?
-    guard handoff.perform({ result = Result { try body() } }) else {
-      throw ReplayError.setup("the replay has ended")
-    }
-    return try result!.get()
-  }
+/// The ReplayDebugger a ^C goes to, handed across threads under a lock.
+private struct DebuggerReference: @unchecked Sendable {
+  let debugger: ReplayDebugger
+}
 
-  /// The threads of the debugged process (recorded tids), its main thread first.
-  public func threads() -> [Int32] { (try? onTracer { [debugger] in debugger.threads.map(\.recordedTid) }) ?? [] }
-
-  public func state(ofThread tid: Int32) throws -> ThreadState {
-    try onTracer { [session, debugger] in
-      guard let task = session.tasks[tid], debugger.isDebugged(task) else { throw ReplayError.setup("no thread \(tid)") }
-      return ThreadState(
-        general: try session.currentRegisters(task), floatingPoint: try? task.tracee.floatingPointState(),
-        extended: try? task.tracee.extendedState())
-    }
-  }
-
-  public func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
-    try onTracer { [debugger] in try debugger.readMemory(at: address, count: count) }
-  }
-
-  public func insertSoftwareBreakpoint(at address: UInt64) throws {
-    try onTracer { [debugger] in try debugger.insertSoftwareBreakpoint(at: address) }
-  }
-
-  public func removeSoftwareBreakpoint(at address: UInt64) throws {
-    try onTracer { [debugger] in try debugger.removeSoftwareBreakpoint(at: address) }
-  }
-
-  /// False when the debug registers are all in use.
-  public func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
-    try onTracer { [debugger] in try debugger.insertHardware(kind, at: address, length: length) }
-  }
-
-  public func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
-    try onTracer { [debugger] in try debugger.removeHardware(kind, at: address) }
-  }
-
-  public func catchSyscalls(_ set: SyscallCatchSet) throws {
-    try onTracer { [debugger] in debugger.catchSet = set }
-  }
-
-  /// The last stop reported.
-  public func lastStop() -> DebugStop? { try? onTracer { [debugger] in debugger.lastStop } }
+/// A ^C stopped a reverse command at this stop.
+private struct ReverseInterrupted: Error {
+  let stop: DebugStop
 }
 
 /// One thread's registers: general, FXSAVE (x87, SSE) and XSAVE (AVX) images.
@@ -127,3 +283,7 @@ public struct ThreadState: Sendable {
   public var floatingPoint: [UInt8]?
   public var extended: [UInt8]?
 }
+
+/// REWIND_DEBUG_SEEKS=1 prints every run of a reverse command: what it looked for, where it
+/// parked and what it noted.
+private let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil

@@ -31,6 +31,8 @@ public struct DebugStop: Sendable, Equatable {
     case syscallReturn(Int)
     /// The recording ends here without the process having ended (the recorder was killed).
     case endOfRecording
+    /// Going backwards, the replay reached its first stop: there is no more history.
+    case historyBegin
     /// The process exec'd the program recorded at `path`; the thread is at its first
     /// instruction (the loader's).
     case exec(path: String)

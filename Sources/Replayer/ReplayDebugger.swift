@@ -7,7 +7,6 @@ import TraceFormat
 /// debugger's).
 private let dr6HitDR0: UInt64 = 0x1
 private let dr6HitsDebugger: UInt64 = 0xe
-private let int3: UInt8 = 0xcc
 /// si_code of the SIGTRAP an int3 raises.
 private let siKernel: Int32 = 0x80
 
@@ -17,6 +16,10 @@ private let siKernel: Int32 = 0x80
 /// The replay calls its hooks as it goes; each hook that has something to report parks the
 /// replay in `TracerHandoff.report` until gdb resumes. The replay itself stays unaware of
 /// breakpoints: they are traps it never sees, claimed in `claimTrap`.
+///
+/// With a `seek`, the replay runs silently to a place an earlier replay of the same trace
+/// reached (reverse execution), noting what it was asked to note on the way
+/// (`ReplayDebugger+Seek.swift`); it parks there, and is an ordinary debugged replay again.
 final class ReplayDebugger {
   unowned var session: ReplaySession!
   /// The debugged process, by its recorded pid.
@@ -26,17 +29,34 @@ final class ReplayDebugger {
   private(set) var started = false
   /// gdb killed, detached or went away: the next report ends the replay.
   var terminate = false
-  /// Inserted software breakpoints: address and the byte the int3 replaced.
-  private(set) var softwareBreakpoints: [UInt64: UInt8] = [:]
+  var requests = DebuggerRequests()
+  /// Whether gdb's requests are in force. A seek that only looks for a place leaves them
+  /// out until it parks there.
+  var armed = true
+  /// Int3s in memory (or lifted for a vfork child): address and the byte each replaced.
+  var inserted: [UInt64: UInt8] = [:]
+  /// Breakpoints of a seek's, counting arrivals at its target's address.
+  var internalBreakpoints: Set<UInt64> = []
   /// vfork children sharing the debugged process's memory (its threads may each have
   /// one): the breakpoints' original bytes are in place until the last vfork returns.
   private var vforkChildrenSharingMemory = 0
-  private var breakpointsLifted: Bool { vforkChildrenSharingMemory > 0 }
-  /// DR1-DR3, for hardware breakpoints and watchpoints.
-  /// A watched region takes one slot per aligned piece of 1, 2, 4 or 8 bytes, each knowing
-  /// the address gdb asked to watch.
-  private var hardwareSlots: [(address: UInt64, kind: HardwareWatchKind, length: Int, watched: UInt64)?] = [nil, nil, nil]
-  var catchSet: SyscallCatchSet = .none
+  var breakpointsLifted: Bool { vforkChildrenSharingMemory > 0 }
+  var catchSet: SyscallCatchSet {
+    get { requests.catchSet }
+    set { requests.catchSet = newValue }
+  }
+  /// The search for a place, while the replay runs to it without parking.
+  var seek: Seek?
+  /// The last seek that parked: what it noted on the way.
+  var finishedSeek: Seek?
+  /// A thread stepping over an int3 of ours at this address, which is put back after the
+  /// step (a seek goes on past breakpoints without gdb, which would lift them itself).
+  var steppingOver: (tid: Int32, address: UInt64)?
+  /// Where the replay is parked.
+  private(set) var parkedPlace: ReplayPlace?
+  /// The event being replayed, and each thread's last event replayed before it.
+  private var eventInProgress: (tid: Int32, index: UInt64)?
+  var lastEventOfThread: [Int32: UInt64] = [:]
   /// The thread gdb asked to step.
   var stepTid: Int32?
   /// That thread's step ran into an event (a system call, a trapped RDTSC); the step is done
@@ -66,19 +86,49 @@ final class ReplayDebugger {
       .sorted { ($0.recordedTid != pid ? 1 : 0, $0.recordedTid) < ($1.recordedTid != pid ? 1 : 0, $1.recordedTid) }
   }
 
-  private var mainTask: ReplayTask? { session.tasks[pid] ?? threads.first }
+  var mainTask: ReplayTask? { session.tasks[pid] ?? threads.first }
 
   // MARK: reporting
 
+  /// A stop at `stage` of `task`. Without a seek it parks the replay for gdb to see, until
+  /// gdb resumes it, when gdb asked for such stops (`reportable`); a seek decides instead
+  /// (`seekDecides`). `forced`: it parks whatever a seek looks for (a ^C). True when it
+  /// parked.
+  @discardableResult
+  func report(_ kind: DebugStop.Kind, _ task: ReplayTask, at stage: ReplayPlace.Stage, reportable: Bool = true, forced: Bool = false) throws -> Bool {
+    if terminate { throw DebugSessionEnded() }
+    if seek != nil {
+      let place = try self.place(of: task, at: stage)
+      let parks = try forced || seekDecides(place, kind, reportable: reportable)
+      guard parks else { return false }
+      try endSeek()
+      try park(kind, task, place)
+      return true
+    }
+    guard reportable || forced else { return false }
+    try park(kind, task, try place(of: task, at: stage))
+    return true
+  }
+
   /// Parks the replay with `kind` for gdb to see, until gdb resumes it.
-  func report(_ kind: DebugStop.Kind, _ task: ReplayTask) throws {
+  func park(_ kind: DebugStop.Kind, _ task: ReplayTask, _ place: ReplayPlace) throws {
     let stop = DebugStop(kind: kind, pid: pid, tid: task.recordedTid, eventIndex: nextEventIndex)
     lastStop = stop
+    parkedPlace = place
     // Whatever gdb asked for ends with this stop.
     stepTid = nil
     stepEndsAfterEvent = nil
     handoff.report(stop)
     if terminate { throw DebugSessionEnded() }
+  }
+
+  /// `task`'s place now, at `stage`; a place in code counts the arrival a seek saw.
+  func place(of task: ReplayTask, at stage: ReplayPlace.Stage) throws -> ReplayPlace {
+    // (A thread that has exited has none to read.)
+    let registers = (try? session.currentRegisters(task))?.words ?? []
+    return ReplayPlace(
+      eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage, registers: registers,
+      threadsLastEvent: lastEventOfThread[task.recordedTid])
   }
 
   // MARK: ^C
@@ -112,40 +162,48 @@ final class ReplayDebugger {
   /// at the next event.
   func interrupted(_ task: ReplayTask) throws {
     guard started, isDebugged(task), isStoppable(task), interruptRequested.exchange(false, ordering: .relaxed) else { return }
-    try report(.signal(SIGINT, cause: nil), task)
+    try report(.signal(SIGINT, cause: nil), task, at: try codeStage(of: task), forced: true)
   }
 
   // MARK: hooks the replay calls
 
   /// Before each event: the first stop, a step that ended in the last event, a ^C.
   func beforeEvent(_ event: TraceEvent) throws {
+    if let running = eventInProgress { lastEventOfThread[running.tid] = running.index }
+    eventInProgress = (event.tid, event.index)
     nextEventIndex = event.index
+    if let over = steppingOver, let task = session.tasks[over.tid] { try finishSteppingOver(task) }
     if !started {
       guard startReached(event), let task = stoppableTask else { return }
       started = true
-      try report(.signal(SIGTRAP, cause: nil), task)
-      return
+      guard seek != nil else {
+        try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent)
+        return
+      }
+      if armed { try arm(true) }
     }
     // A step into a vfork ends when the vfork returns (`vforkReturned`).
-    if let tid = stepEndsAfterEvent, let task = session.tasks[tid], isStoppable(task) {
-      try report(.signal(SIGTRAP, cause: nil), task)
+    if seek == nil, let tid = stepEndsAfterEvent, let task = session.tasks[tid], isStoppable(task) {
+      try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent)
     }
     if interruptRequested.load(ordering: .relaxed), let task = stoppableTask {
       interruptRequested.store(false, ordering: .relaxed)
-      try report(.signal(SIGINT, cause: nil), task)
+      try report(.signal(SIGINT, cause: nil), task, at: .beforeEvent, forced: true)
+      return
     }
+    if seek != nil { try seekBeforeEvent(event) }
   }
 
   /// The thread a stop not tied to one names: the main thread, unless it has exited or
   /// waits in the kernel for its vfork child (running, so its registers cannot be read).
-  private var stoppableTask: ReplayTask? {
+  var stoppableTask: ReplayTask? {
     if let main = mainTask, isStoppable(main) { return main }
     return threads.first(where: isStoppable)
   }
 
   /// Whether a stop can name `task`: it is stopped, not gone (an exited thread) nor in the
   /// kernel waiting for its vfork child.
-  private func isStoppable(_ task: ReplayTask) -> Bool {
+  func isStoppable(_ task: ReplayTask) -> Bool {
     task.pendingForkResult == nil && !task.isExiting && task.exitedStatus == nil
   }
 
@@ -167,19 +225,28 @@ final class ReplayDebugger {
     let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
     if code == siKernel {
       var registers = try session.currentRegisters(task)
-      guard softwareBreakpoints[registers.rip &- 1] != nil else { return false }
-      registers.rip -= 1
+      let address = registers.rip &- 1
+      guard inserted[address] != nil else { return false }
+      registers.rip = address
       try session.setRegisters(registers, task)
       try restoreSignalMask(task)
-      try report(.signal(SIGTRAP, cause: .softwareBreakpoint), task)
+      let isGdbs = armed && requests.softwareBreakpoints.contains(address)
+      let parked = try report(
+        .signal(SIGTRAP, cause: isGdbs ? .softwareBreakpoint : nil), task, at: .code(rip: address, arrival: arrive(at: address)),
+        reportable: isGdbs)
+      // gdb lifts its breakpoint to step over it; going on without gdb, so does the seek.
+      if !parked, let original = inserted[address] {
+        if !breakpointsLifted { try task.tracee.writeMemory(at: address, bytes: [original]) }
+        steppingOver = (task.recordedTid, address)
+      }
       return true
     }
     if code == SIGTRAP {
       // No exception at all: the kernel's report that a step entered a signal handler
       // (ptrace_notify), with DR6 as stale as for an int3.
-      guard stepTid == task.recordedTid else { return false }
+      guard stepTid == task.recordedTid || steppingOver?.tid == task.recordedTid else { return false }
       try restoreSignalMask(task)
-      try report(.signal(SIGTRAP, cause: nil), task)
+      try stepped(task)
       return true
     }
     let status = try task.tracee.debugRegister(6)
@@ -187,27 +254,58 @@ final class ReplayDebugger {
     if status != 0 { try task.tracee.setDebugRegister(6, to: 0) }
     if status & dr6HitsDebugger != 0 {
       let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
-      guard let hit = hardwareSlots[slot - 1] else { return false }
-      let cause: DebugStop.Cause =
-        hit.kind == .execute ? .hardwareBreakpoint : .watchpoint(address: hit.watched, access: hit.kind == .readWrite)
+      guard armed, let hit = requests.hardwareSlots[slot - 1] else { return false }
       try restoreSignalMask(task)
-      try report(.signal(SIGTRAP, cause: cause), task)
+      if steppingOver?.tid == task.recordedTid { try finishSteppingOver(task) }
+      let rip = try session.currentRegisters(task).rip
+      if hit.kind == .execute {
+        try report(.signal(SIGTRAP, cause: .hardwareBreakpoint), task, at: .code(rip: rip, arrival: arrive(at: rip)))
+      } else {
+        // The trap comes after the instruction that made the access: no breakpoint
+        // counted arrivals here.
+        try report(
+          .signal(SIGTRAP, cause: .watchpoint(address: hit.watched, access: hit.kind == .readWrite)), task,
+          at: .code(rip: rip, arrival: nil))
+      }
       return true
     }
-    if stepTid == task.recordedTid {
+    if stepTid == task.recordedTid || steppingOver?.tid == task.recordedTid {
       // A step's trap, or the kernel's report of one that entered a signal handler.
       try restoreSignalMask(task)
-      try report(.signal(SIGTRAP, cause: nil), task)
+      try stepped(task)
       return true
     }
     return false
+  }
+
+  /// A single step of `task` ended: the end of gdb's step, or of the seek's (stepping over
+  /// a breakpoint, or through code place by place).
+  private func stepped(_ task: ReplayTask) throws {
+    let wasSteppingOver = steppingOver?.tid == task.recordedTid
+    if wasSteppingOver { try finishSteppingOver(task) }
+    guard stepTid == task.recordedTid else { return }
+    try report(.signal(SIGTRAP, cause: nil), task, at: try codeStage(of: task))
+  }
+
+  /// The step over an int3 of ours is done: it goes back in.
+  func finishSteppingOver(_ task: ReplayTask) throws {
+    guard let over = steppingOver, over.tid == task.recordedTid else { return }
+    steppingOver = nil
+    if inserted[over.address] != nil && !breakpointsLifted { try task.tracee.writeMemory(at: over.address, bytes: [int3]) }
+  }
+
+  /// Where `task` is in user code, as a place's stage: counted when a seek counts arrivals
+  /// by steps.
+  func codeStage(of task: ReplayTask) throws -> ReplayPlace.Stage {
+    let rip = try session.currentRegisters(task).rip
+    return .code(rip: rip, arrival: seek?.countsSteps == true ? arrive(at: rip) : nil)
   }
 
   /// Before a resume: where a breakpoint or a step of ours can trap, note the signal mask,
   /// which the kernel changes to deliver the trap when SIGTRAP is blocked (force_sig).
   func willResume(_ task: ReplayTask) throws {
     guard started, isDebugged(task),
-      stepTid == task.recordedTid || !softwareBreakpoints.isEmpty || hardwareSlots.contains(where: { $0 != nil })
+      stepTid == task.recordedTid || steppingOver != nil || !inserted.isEmpty || (armed && requests.hasHardware)
     else {
       task.signalMaskBeforeTrap = nil
       return
@@ -225,38 +323,44 @@ final class ReplayDebugger {
   /// one. PTRACE_SYSEMU_SINGLESTEP stops at a system call's entry too, which the replay
   /// needs.
   func resumeMode(for task: ReplayTask, _ mode: ResumeMode) -> ResumeMode {
-    guard stepTid == task.recordedTid, stepEndsAfterEvent == nil, !task.insideSyscall, mode == .syscall || mode == .syscallEmulation
+    guard stepTid == task.recordedTid || steppingOver?.tid == task.recordedTid, stepEndsAfterEvent == nil, !task.insideSyscall,
+      mode == .syscall || mode == .syscallEmulation
     else { return mode }
     return .syscallEmulationSingleStep
   }
 
   /// A step stopped somewhere the replay must handle (a system call, a signal): it ends
   /// once that event has replayed.
-  func stepRanIntoEvent(_ task: ReplayTask) {
+  func stepRanIntoEvent(_ task: ReplayTask) throws {
+    try finishSteppingOver(task)
     if stepTid == task.recordedTid { stepEndsAfterEvent = task.recordedTid }
   }
 
   /// A thread is at the entry of its `exit`, about to be gone. A step that ran into the
   /// call ends here, while gdb can still read the thread's registers.
   func threadExiting(_ task: ReplayTask) throws {
-    guard stepEndsAfterEvent == task.recordedTid else { return }
-    try report(.signal(SIGTRAP, cause: nil), task)
+    guard started, isDebugged(task) else { return }
+    try report(.signal(SIGTRAP, cause: nil), task, at: .threadExit, reportable: stepEndsAfterEvent == task.recordedTid)
   }
 
   func syscallEntered(_ event: SyscallEvent, _ task: ReplayTask) throws {
-    guard started, isDebugged(task), catchSet.contains(Int(event.number)) else { return }
-    try report(.signal(SIGTRAP, cause: .syscallEntry(Int(event.number))), task)
+    guard started, isDebugged(task) else { return }
+    try report(
+      .signal(SIGTRAP, cause: .syscallEntry(Int(event.number))), task, at: .syscallEntry,
+      reportable: armed && catchSet.contains(Int(event.number)))
   }
 
   func syscallReturned(_ event: SyscallEvent, _ task: ReplayTask) throws {
-    guard started, isDebugged(task), catchSet.contains(Int(event.number)) else { return }
-    try report(.signal(SIGTRAP, cause: .syscallReturn(Int(event.number))), task)
+    guard started, isDebugged(task) else { return }
+    try report(
+      .signal(SIGTRAP, cause: .syscallReturn(Int(event.number))), task, at: .syscallReturn,
+      reportable: armed && catchSet.contains(Int(event.number)))
   }
 
   /// The recorded signal is about to be delivered: gdb shows it ("Program received signal").
   func signalDelivered(_ signal: Signal, _ task: ReplayTask) throws {
     guard started, isDebugged(task) else { return }
-    try report(.signal(signal.rawValue, cause: nil), task)
+    try report(.signal(signal.rawValue, cause: nil), task, at: .signal, reportable: armed)
   }
 
   /// The debugged process ended: gdb hears how, as often as it resumes, until it lets go.
@@ -268,13 +372,18 @@ final class ReplayDebugger {
     case .exited(let code): kind = .exited(code: code)
     case .killed(let signal, _): kind = .killed(signal: signal)
     }
-    while true { try report(kind, task) }
+    try report(kind, task, at: .processExit)
+    // Nothing of the process comes after: a seek that has not found its place never will.
+    if let seek { throw seek.missed(at: try place(of: task, at: .processExit)) }
+    while true { try report(kind, task, at: .processExit) }
   }
 
   /// The replay ran out of events with the process still there.
   func recordingEnded() throws {
     guard started, !processEnded, let task = mainTask else { return }
-    while true { try report(.signal(SIGTRAP, cause: .endOfRecording), task) }
+    try report(.signal(SIGTRAP, cause: .endOfRecording), task, at: .recordingEnd)
+    if let seek { throw seek.missed(at: try place(of: task, at: .recordingEnd)) }
+    while true { try report(.signal(SIGTRAP, cause: .endOfRecording), task, at: .recordingEnd) }
   }
 
   /// A new task of the debugged process: a thread gets the hardware breakpoints; a forked
@@ -286,7 +395,7 @@ final class ReplayDebugger {
     if isThread {
       try applyHardwareSlots(to: child)
     } else {
-      for (address, original) in softwareBreakpoints { try child.tracee.writeMemory(at: address, bytes: [original]) }
+      for (address, original) in inserted { try child.tracee.writeMemory(at: address, bytes: [original]) }
       if isVfork { vforkChildrenSharingMemory += 1 }
     }
   }
@@ -299,11 +408,11 @@ final class ReplayDebugger {
     if breakpointsLifted {
       vforkChildrenSharingMemory -= 1
       if !breakpointsLifted {
-        for address in softwareBreakpoints.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
+        for address in inserted.keys { try task.tracee.writeMemory(at: address, bytes: [int3]) }
       }
     }
     try syscallReturned(event, task)
-    if stepEndsAfterEvent == task.recordedTid { try report(.signal(SIGTRAP, cause: nil), task) }
+    if stepEndsAfterEvent == task.recordedTid { try report(.signal(SIGTRAP, cause: nil), task, at: .syscallReturn) }
   }
 
   /// The debugged process exec'd: its breakpoints went with the old image.
@@ -311,89 +420,19 @@ final class ReplayDebugger {
   /// breakpoints again; the kernel dropped the debug registers with the old image.
   func execed(_ exec: ExecEvent, _ task: ReplayTask) throws {
     guard isDebugged(task) else { return }
-    softwareBreakpoints = [:]
+    inserted = [:]
     vforkChildrenSharingMemory = 0
-    hardwareSlots = hardwareSlots.map { _ in nil }
+    if let seek {
+      // gdb's requests are for the image the seek's place is in: the last one. What was
+      // noted in the old image is no stop in this one.
+      seek.noted.removeAll()
+      if started && armed { try arm(true) }
+    } else {
+      requests.softwareBreakpoints = []
+      requests.hardwareSlots = requests.hardwareSlots.map { _ in nil }
+    }
     guard started else { return }
     nextEventIndex = exec.index + 1
-    try report(.signal(SIGTRAP, cause: .exec(path: exec.executable.originalPath)), task)
-  }
-
-  // MARK: what gdb asks for, on the tracer thread
-
-  func insertSoftwareBreakpoint(at address: UInt64) throws {
-    guard softwareBreakpoints[address] == nil, let task = mainTask else { return }
-    let original = try task.tracee.readMemory(at: address, count: 1)
-    if !breakpointsLifted { try task.tracee.writeMemory(at: address, bytes: [int3]) }
-    softwareBreakpoints[address] = original[0]
-  }
-
-  func removeSoftwareBreakpoint(at address: UInt64) throws {
-    guard let original = softwareBreakpoints.removeValue(forKey: address), let task = mainTask, !breakpointsLifted else { return }
-    try task.tracee.writeMemory(at: address, bytes: [original])
-  }
-
-  /// Memory as the program has it: inserted breakpoints show their original bytes.
-  func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
-    guard let task = mainTask else { throw Errno.noSuchProcess }
-    var bytes = try task.tracee.readMemory(at: address, count: count)
-    for (breakpoint, original) in softwareBreakpoints where breakpoint >= address && breakpoint < address + UInt64(bytes.count) {
-      bytes[Int(breakpoint - address)] = original
-    }
-    return bytes
-  }
-
-  /// Returns false when all of DR1-DR3 are taken.
-  func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
-    // A debug register watches 1, 2, 4 or 8 bytes aligned to their size (the CPU ignores
-    // the address's lower bits): a longer or unaligned region takes several.
-    var pieces: [(address: UInt64, length: Int)] = []
-    if kind == .execute {
-      pieces = [(address, 1)]
-    } else {
-      var (start, remaining) = (address, max(length, 1))
-      // (More pieces than debug registers cannot be had; an address gdb makes up may wrap.)
-      while remaining > 0 && pieces.count <= hardwareSlots.count {
-        let size = [8, 4, 2, 1].first { start % UInt64($0) == 0 && $0 <= remaining }!
-        pieces.append((start, size))
-        start &+= UInt64(size)
-        remaining -= size
-      }
-    }
-    let free = hardwareSlots.indices.filter { hardwareSlots[$0] == nil }
-    guard free.count >= pieces.count else { return false }
-    for (slot, piece) in zip(free, pieces) { hardwareSlots[slot] = (piece.address, kind, piece.length, address) }
-    do {
-      for task in threads { try applyHardwareSlots(to: task) }
-    } catch {
-      // The kernel refused it (an address outside user space, say): give the registers
-      // back, or every later insertion would carry the refused one along and fail too.
-      for slot in free.prefix(pieces.count) { hardwareSlots[slot] = nil }
-      for task in threads { try? applyHardwareSlots(to: task) }
-      throw error
-    }
-    return true
-  }
-
-  func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {
-    let slots = hardwareSlots.indices.filter { hardwareSlots[$0]?.watched == address && hardwareSlots[$0]?.kind == kind }
-    guard !slots.isEmpty else { return }
-    for slot in slots { hardwareSlots[slot] = nil }
-    for task in threads { try applyHardwareSlots(to: task) }
-  }
-
-  /// DR7's bits for DR1-DR3, leaving DR0's (the replay's code points) as they are.
-  private func applyHardwareSlots(to task: ReplayTask) throws {
-    var control = try task.tracee.debugRegister(7) & 0x000f_0003
-    for (index, slot) in hardwareSlots.enumerated() {
-      guard let slot else { continue }
-      let register = index + 1
-      try task.tracee.setDebugRegister(register, to: slot.address)
-      let condition: UInt64 = slot.kind == .execute ? 0 : slot.kind == .write ? 1 : 3
-      let length: UInt64 = slot.kind == .execute ? 0 : [1: 0, 2: 1, 8: 2, 4: 3][slot.length] ?? 3
-      control |= 1 << UInt64(2 * register)
-      control |= (condition | length << 2) << UInt64(16 + 4 * register)
-    }
-    try task.tracee.setDebugRegister(7, to: control)
+    try report(.signal(SIGTRAP, cause: .exec(path: exec.executable.originalPath)), task, at: .exec)
   }
 }

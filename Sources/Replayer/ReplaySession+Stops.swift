@@ -93,12 +93,12 @@ extension ReplaySession {
       registers.rax = registers.origRax
       registers.rip -= 2
       try setRegisters(registers, task)
-      debugger.stepRanIntoEvent(task)
+      try debugger.stepRanIntoEvent(task)
       skippingExitStop = true
       try task.tracee.resume(.syscall)
       return true
     }
-    debugger.stepRanIntoEvent(task)
+    try debugger.stepRanIntoEvent(task)
     return false
   }
 

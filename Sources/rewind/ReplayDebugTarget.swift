@@ -4,7 +4,7 @@ import Replayer
 import TraceFormat
 
 /// The replay as gdb's target: GDBRemote's requests in terms of a `DebugReplay`.
-final class ReplayDebugTarget: DebugTarget {
+final class ReplayDebugTarget: ReversibleTarget {
   let replay: DebugReplay
   let files: RecordingFiles
   private(set) var currentStop: StopReason
@@ -45,6 +45,10 @@ final class ReplayDebugTarget: DebugTarget {
     "a replay runs the recording exactly as it was, so memory and registers cannot change (only a diversion could change them)"
 
   func resume(_ actions: [ResumeAction]) throws -> StopReason {
+    try resume(actions, direction: .forward)
+  }
+
+  func resume(_ actions: [ResumeAction], direction: Direction) throws -> StopReason {
     // All-stop: a step action for one thread is the step; the others just go on with it.
     let how: DebugResume
     if let step = actions.first(where: { $0.kind == .step }) {
@@ -57,7 +61,20 @@ final class ReplayDebugTarget: DebugTarget {
     } else {
       how = .continue
     }
-    switch replay.resume(how) {
+    if direction == .forward { return settle(replay.resume(how)) }
+    if let failure { throw TargetError("the replay stopped (\(failure)); it cannot go backwards from there") }
+    let result = replay.reverse(how)
+    if case .failure(let error) = result, replay.place() != nil {
+      // The replay went back to where gdb was: the command failed, the session goes on.
+      FileHandle.standardError.write(Data("rewind: going backwards failed: \(error)\n".utf8))
+      throw TargetError("going backwards failed: \(error)")
+    }
+    return settle(result)
+  }
+
+  /// Takes in the result of a resume: the stop gdb hears of.
+  private func settle(_ result: Result<DebugStop, Error>) -> StopReason {
+    switch result {
     case .success(let stop):
       currentStop = Self.reason(stop)
       lastEventIndex = stop.eventIndex
@@ -114,17 +131,81 @@ final class ReplayDebugTarget: DebugTarget {
 
   static let monitorHelp = """
     rewind monitor commands:
-      monitor when    the number of the next event to replay (as `rewind dump` numbers them)
-      monitor help    this list
+      monitor when            the number of the next event to replay (as `rewind dump` numbers them), and
+                              where the replay is before it
+      monitor checkpoint      remembers this place, and prints its number
+      monitor checkpoints     lists the places remembered
+      monitor restart N       goes back (or forward) to place N
+      monitor delete N        forgets place N
+      monitor help            this list
 
     """
 
+  /// Places `monitor checkpoint` remembered, by number.
+  private var checkpoints: [Int: ReplayPlace] = [:]
+  private var nextCheckpoint = 1
+
   func monitor(_ command: String) throws -> String {
-    switch command.trimmingCharacters(in: .whitespaces) {
-    case "when": return "Current event: \(lastEventIndex)\n"
-    case "help", "": return Self.monitorHelp
+    let words = command.split(separator: " ").map(String.init)
+    switch (words.first ?? "", words.count) {
+    case ("when", 1):
+      guard let place = replay.place() else { return "Current event: \(lastEventIndex)\n" }
+      return "Current event: \(lastEventIndex)\nPosition: \(Self.describe(place))\n"
+    case ("checkpoint", 1):
+      let id = try checkpoint()
+      return "Checkpoint \(id.rawValue) at \(Self.describe(checkpoints[id.rawValue]!))\n"
+    case ("checkpoints", 1):
+      guard !checkpoints.isEmpty else { return "No checkpoints.\n" }
+      return checkpoints.keys.sorted().map { "\($0)\t\(Self.describe(checkpoints[$0]!))" }.joined(separator: "\n") + "\n"
+    case ("restart", 2), ("delete", 2):
+      guard let number = Int(words[1]), checkpoints[number] != nil else {
+        throw TargetError("no checkpoint '\(words[1])'; `monitor checkpoints` lists them")
+      }
+      if words[0] == "delete" {
+        checkpoints[number] = nil
+        return "Deleted checkpoint \(number).\n"
+      }
+      try restore(CheckpointID(number))
+      return "Restarted at checkpoint \(number): \(Self.describe(checkpoints[number]!))\n"
+    case ("help", _), ("", _): return Self.monitorHelp
     default: throw TargetError("unknown monitor command '\(command)'; `monitor help` lists them")
     }
+  }
+
+  func checkpoint() throws -> CheckpointID {
+    guard let place = replay.place() else { throw TargetError("the replay has ended: there is no place to remember") }
+    let id = nextCheckpoint
+    nextCheckpoint += 1
+    checkpoints[id] = place
+    return CheckpointID(id)
+  }
+
+  /// Replays again to the place; gdb learns of the move at its next stop report, so the
+  /// registers it caches are flushed with `flushregs` by the user (rr's `restart` does
+  /// the same through its own protocol extension).
+  func restore(_ checkpoint: CheckpointID) throws {
+    guard let place = checkpoints[checkpoint.rawValue] else { throw TargetError("no \(checkpoint)") }
+    let result = replay.go(to: place)
+    if case .failure(let error) = result, replay.place() != nil { throw TargetError("could not go to \(checkpoint): \(error)") }
+    _ = settle(result)
+    if let failure { throw TargetError("could not go to \(checkpoint): \(failure)") }
+  }
+
+  private static func describe(_ place: ReplayPlace) -> String {
+    var text = "event \(place.eventIndex), thread \(place.tid), "
+    switch place.stage {
+    case .beforeEvent: text += "before the event"
+    case .syscallEntry: text += "at the system call's entry"
+    case .syscallReturn: text += "at the system call's return"
+    case .signal: text += "as the signal is delivered"
+    case .exec: text += "after the exec"
+    case .threadExit: text += "at the thread's exit"
+    case .processExit: text += "at the process's exit"
+    case .recordingEnd: text += "at the end of the recording"
+    case .code(let rip, let arrival):
+      text += "pc 0x\(String(rip, radix: 16))" + (arrival.map { " (arrival \($0) since the event's code began)" } ?? "")
+    }
+    return text
   }
 
   private var exec: ExecEvent? { files.exec(of: replay.pid, before: lastEventIndex) }
@@ -169,6 +250,7 @@ final class ReplayDebugTarget: DebugTarget {
       case .syscallEntry(let number): gdbCause = .syscallEntry(number)
       case .syscallReturn(let number): gdbCause = .syscallReturn(number)
       case .endOfRecording: gdbCause = .historyEnd
+      case .historyBegin: gdbCause = .historyBegin
       case .exec(let path): gdbCause = .exec(path: path)
       }
       return .signal(UInt8(truncatingIfNeeded: gdbSignal(signal)), thread: thread, cause: gdbCause)

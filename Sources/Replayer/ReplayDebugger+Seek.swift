@@ -1,0 +1,135 @@
+import Glibc
+import TraceFormat
+
+/// A debugged replay's silent run to a place that an earlier replay of the same trace
+/// reached: how reverse execution goes back, by running forward again from the start.
+final class Seek {
+  enum Purpose: Equatable {
+    /// Park at the target.
+    case reach
+    /// With gdb's breakpoints, watchpoints and catchpoints in force from the start, note
+    /// every stop they make; park at the target.
+    case note
+    /// Single-step thread `tid` through the user code it runs before event `event`, noting
+    /// every place; park at the target or where that code ends, whichever comes first.
+    case ladder(event: UInt64, tid: Int32)
+  }
+
+  let purpose: Purpose
+  let target: ReplayPlace?
+  /// What the seek noted, in the order the replay met it.
+  var noted: [(place: ReplayPlace, kind: DebugStop.Kind)] = []
+  /// Arrivals at each address since the thread running for the current event began running
+  /// for it: counted by our breakpoints' traps, or by steps when the seek steps.
+  var arrivals: [UInt64: Int] = [:]
+
+  init(_ purpose: Purpose, target: ReplayPlace?) {
+    self.purpose = purpose
+    self.target = target
+  }
+
+  var countsSteps: Bool {
+    if case .ladder = purpose { return true }
+    return false
+  }
+
+  func missed(at place: ReplayPlace) -> PlaceNotFound {
+    PlaceNotFound(target: target, reached: place)
+  }
+}
+
+/// A seek passed the place it was looking for without finding it: this replay went another
+/// way than the one that reached the place (rewind's fault, never the program's).
+public struct PlaceNotFound: Error, CustomStringConvertible {
+  public var target: ReplayPlace?
+  public var reached: ReplayPlace
+
+  public var description: String {
+    "replaying the recording again did not come back to \(target.map { "\($0)" } ?? "the place sought") (it reached \(reached) first)"
+  }
+}
+
+extension ReplayDebugger {
+  /// Counts an arrival at `address` for a seek.
+  func arrive(at address: UInt64) -> Int? {
+    guard let seek else { return nil }
+    seek.arrivals[address, default: 0] += 1
+    return seek.arrivals[address]
+  }
+
+  /// Whether a seek parks at `place`; else it notes what it was asked to.
+  func seekDecides(_ place: ReplayPlace, _ kind: DebugStop.Kind, reportable: Bool) throws -> Bool {
+    guard let seek else { return true }
+    if let target = seek.target, target.isSame(as: place) {
+      guard ReplayPlace.sameState(target.registers, place.registers) else { throw seek.missed(at: place) }
+      return true
+    }
+    switch seek.purpose {
+    case .reach: break
+    case .note: if reportable { seek.noted.append((place, kind)) }
+    case .ladder(let event, let tid):
+      if place.eventIndex == event && place.tid == tid {
+        guard case .code = place.stage else { return true }  // the code before the event has run
+        seek.noted.append((place, kind))
+        return false
+      }
+      if place.eventIndex > event { return true }
+    }
+    if let target = seek.target, case .code = target.stage, place.eventIndex == target.eventIndex, place.tid == target.tid {
+      // The event's own stops come after the code before it.
+      if case .code = place.stage {} else { throw seek.missed(at: place) }
+    }
+    return false
+  }
+
+  /// A seek's work before each event: the ladder's first step, the breakpoint counting
+  /// arrivals at the target's address, and the end of a search that went past its place.
+  func seekBeforeEvent(_ event: TraceEvent) throws {
+    guard let seek else { return }
+    seek.arrivals = [:]
+    if case .ladder(let ladderEvent, let tid) = seek.purpose {
+      if event.index > ladderEvent, let task = session.tasks[tid] ?? stoppableTask {
+        try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
+        return
+      }
+      if event.index == ladderEvent, let task = session.tasks[tid] {
+        let start = try place(of: task, at: .beforeEvent)
+        if seek.target?.isSame(as: start) == true {
+          try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
+          return
+        }
+        seek.noted.append((start, .signal(SIGTRAP, cause: nil)))
+        seek.arrivals[start.rip] = 1
+        stepTid = tid
+        return
+      }
+    }
+    guard let target = seek.target else { return }
+    if event.index > target.eventIndex, let task = session.tasks[target.tid] ?? stoppableTask {
+      throw seek.missed(at: try place(of: task, at: .beforeEvent))
+    }
+    guard event.index == target.eventIndex else { return }
+    switch target.stage {
+    case .beforeEvent:
+      if let task = session.tasks[target.tid] {
+        let here = try place(of: task, at: .beforeEvent)
+        guard ReplayPlace.sameState(target.registers, here.registers) else { throw seek.missed(at: here) }
+        try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
+      }
+    case .code(let rip, _):
+      internalBreakpoints.insert(rip)
+      try placeBreakpoints()
+    default: break
+    }
+  }
+
+  /// The seek has found its place: gdb's requests go back in force, the seek's own
+  /// breakpoints out.
+  func endSeek() throws {
+    guard let seek else { return }
+    finishedSeek = seek
+    self.seek = nil
+    internalBreakpoints = []
+    try arm(true)
+  }
+}
