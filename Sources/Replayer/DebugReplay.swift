@@ -22,6 +22,9 @@ public final class DebugReplay: @unchecked Sendable {
   private let interruptible = Mutex<DebuggerReference?>(nil)
   /// A ^C came during a reverse command: it stops at the next place it reaches.
   private let reverseInterrupted = Atomic<Bool>(false)
+  /// The last places found by single steps (`ladder`); `complete` when they run to the end
+  /// of the thread's code before the event.
+  private var lastLadder: (event: UInt64, tid: Int32, places: [ReplayPlace], complete: Bool)?
 
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
@@ -108,14 +111,30 @@ public final class DebugReplay: @unchecked Sendable {
     switch place.stage {
     case .beforeEvent, .exec, .processExit, .recordingEnd: break
     case .code, .syscallEntry, .syscallReturn, .signal, .threadExit:
-      let (_, seek) = try replayAgain(Seek(.ladder(event: place.eventIndex, tid: place.tid), target: place))
+      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place)
       // (A signal's stop is where its code stopped: the place before that is the answer.)
-      let earlier = seek.noted.map(\.place).filter { !($0.rip == place.rip && ReplayPlace.sameState($0.registers, place.registers)) }
+      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
+      let earlier = places[..<end].filter { !($0.rip == place.rip && $0.hasSameState(as: place)) }
       if let last = earlier.last { return last }
     }
     guard let previousEvent = place.threadsLastEvent else { return nil }
-    let (_, seek) = try replayAgain(Seek(.ladder(event: previousEvent, tid: place.tid), target: nil))
-    return seek.noted.last?.place
+    return try ladder(event: previousEvent, tid: place.tid, to: nil).last
+  }
+
+  /// The places of thread `tid`, one instruction apart, in the code it runs before event
+  /// `event`, up to `place` (nil: to the end of that code), or further. The last ladder is
+  /// kept: stepping backwards again and again walks down the same one.
+  private func ladder(event: UInt64, tid: Int32, to place: ReplayPlace?) throws -> [ReplayPlace] {
+    if let last = lastLadder, last.event == event, last.tid == tid,
+      place == nil ? last.complete : last.places.contains(where: { $0.isSame(as: place!) })
+    {
+      return last.places
+    }
+    let (_, seek) = try replayAgain(Seek(.ladder(event: event, tid: tid), target: place))
+    var places = seek.noted.map(\.place)
+    if let place, case .code = place.stage, let parked = self.place() { places.append(parked) }
+    lastLadder = (event, tid, places, place == nil)
+    return places
   }
 
   private func reach(_ place: ReplayPlace, as kind: DebugStop.Kind) throws -> DebugStop {
@@ -138,6 +157,7 @@ public final class DebugReplay: @unchecked Sendable {
     do { next = try Run(options: options, pid: pid, start: start) } catch { throw error }
     next.debugger.requests = requests
     next.debugger.seek = seek
+    next.session.echoSilenced = seek != nil
     next.debugger.armed = seek == nil || seek?.purpose == .note
     run = next
     interruptible.withLock { $0 = DebuggerReference(debugger: next.debugger) }

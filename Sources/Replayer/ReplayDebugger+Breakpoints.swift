@@ -57,6 +57,18 @@ extension ReplayDebugger {
     }
   }
 
+  /// Puts back the int3s a system call replaced with the memory under them (a library's
+  /// code mapped over the reservation the loader made first). gdb puts its breakpoints in
+  /// again when the loader tells it of a new library; a seek runs without gdb.
+  func reinsertReplacedBreakpoints() throws {
+    guard !breakpointsLifted, let task = mainTask else { return }
+    for (address, _) in inserted {
+      guard let byte = try? task.tracee.readMemory(at: address, count: 1), byte[0] != int3 else { continue }
+      inserted[address] = byte[0]
+      try task.tracee.writeMemory(at: address, bytes: [int3])
+    }
+  }
+
   /// Memory as the program has it: inserted breakpoints show their original bytes.
   func readMemory(at address: UInt64, count: Int) throws -> [UInt8] {
     guard let task = mainTask else { throw Errno.noSuchProcess }

@@ -61,7 +61,7 @@ extension ReplayDebugger {
   func seekDecides(_ place: ReplayPlace, _ kind: DebugStop.Kind, reportable: Bool) throws -> Bool {
     guard let seek else { return true }
     if let target = seek.target, target.isSame(as: place) {
-      guard ReplayPlace.sameState(target.registers, place.registers) else { throw seek.missed(at: place) }
+      guard target.hasSameState(as: place) else { throw seek.missed(at: place) }
       return true
     }
     switch seek.purpose {
@@ -87,6 +87,12 @@ extension ReplayDebugger {
   func seekBeforeEvent(_ event: TraceEvent) throws {
     guard let seek else { return }
     seek.arrivals = [:]
+    // gdb's breakpoints in code not mapped yet when the seek armed them (a library's) go
+    // in once it is.
+    if armed {
+      try reinsertReplacedBreakpoints()
+      if !requests.softwareBreakpoints.isSubset(of: inserted.keys) { try placeBreakpoints() }
+    }
     if case .ladder(let ladderEvent, let tid) = seek.purpose {
       if event.index > ladderEvent, let task = session.tasks[tid] ?? stoppableTask {
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
@@ -113,7 +119,7 @@ extension ReplayDebugger {
     case .beforeEvent:
       if let task = session.tasks[target.tid] {
         let here = try place(of: task, at: .beforeEvent)
-        guard ReplayPlace.sameState(target.registers, here.registers) else { throw seek.missed(at: here) }
+        guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       }
     case .code(let rip, _):
@@ -129,6 +135,7 @@ extension ReplayDebugger {
     guard let seek else { return }
     finishedSeek = seek
     self.seek = nil
+    session.echoSilenced = false
     internalBreakpoints = []
     try arm(true)
   }

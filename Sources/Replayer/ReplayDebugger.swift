@@ -126,8 +126,13 @@ final class ReplayDebugger {
   func place(of task: ReplayTask, at stage: ReplayPlace.Stage) throws -> ReplayPlace {
     // (A thread that has exited has none to read.)
     let registers = (try? session.currentRegisters(task))?.words ?? []
+    var stack: UInt64?
+    if registers.count == Registers.count, let bytes = try? task.tracee.readMemory(at: Registers(words: registers).rsp, count: 512) {
+      // FNV-1a
+      stack = bytes.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
     return ReplayPlace(
-      eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage, registers: registers,
+      eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage, registers: registers, stack: stack,
       threadsLastEvent: lastEventOfThread[task.recordedTid])
   }
 

@@ -35,15 +35,20 @@ public struct ReplayPlace: Sendable, Equatable, CustomStringConvertible {
   public var stage: Stage
   /// The thread's general registers there, in `Registers` order.
   public var registers: [UInt64]
+  /// A hash of the 512 bytes above the thread's stack pointer (nil: unreadable). Registers
+  /// alone repeat where a loop keeps its counter in memory (every local variable without
+  /// optimization): the stack tells those passes apart.
+  public var stack: UInt64?
   /// The last event of the thread replayed before this place (nil: none since the replay
   /// began): the instruction before the thread's first one for its next event ran then.
   public var threadsLastEvent: UInt64?
 
-  public init(eventIndex: UInt64, tid: Int32, stage: Stage, registers: [UInt64], threadsLastEvent: UInt64?) {
+  public init(eventIndex: UInt64, tid: Int32, stage: Stage, registers: [UInt64], stack: UInt64?, threadsLastEvent: UInt64?) {
     self.eventIndex = eventIndex
     self.tid = tid
     self.stage = stage
     self.registers = registers
+    self.stack = stack
     self.threadsLastEvent = threadsLastEvent
   }
 
@@ -54,10 +59,15 @@ public struct ReplayPlace: Sendable, Equatable, CustomStringConvertible {
     case (.code(let rip, let arrival), .code(let otherRip, let otherArrival)):
       guard rip == otherRip else { return false }
       if let arrival, let otherArrival { return arrival == otherArrival }
-      return Self.sameState(registers, other.registers)
+      return hasSameState(as: other)
     default:
       return stage == other.stage
     }
+  }
+
+  /// The same registers and stack.
+  func hasSameState(as other: ReplayPlace) -> Bool {
+    Self.sameState(registers, other.registers) && stack == other.stack
   }
 
   /// General registers that tell two passes apart. The flags are left out: the trap and

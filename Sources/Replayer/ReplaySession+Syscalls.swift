@@ -121,7 +121,7 @@ extension ReplaySession {
     switch event {
     case .exit: return false
     case .syscall(let syscall):
-      if !syscall.isUnfinished, options.echoOutput, scope.echoes(syscall.tid),
+      if !syscall.isUnfinished, options.echoOutput, !echoSilenced, scope.echoes(syscall.tid),
         let call = SyscallTable.syscall(numbered: syscall.number)
       {
         echo(syscall, call, task)
@@ -205,7 +205,7 @@ extension ReplaySession {
     task.insideSyscall = false
     task.restartCode = (-516 ... -512).contains(event.result) ? event.result : nil
     task.interruptedWaitMask = interruptedWaitMask(of: event, call, task)
-    if options.echoOutput && scope.echoes(event.tid) { echo(event, call, task) }
+    if options.echoOutput && !echoSilenced && scope.echoes(event.tid) { echo(event, call, task) }
   }
 
   /// The calls replay performs differently from the recording: mmap at the recorded

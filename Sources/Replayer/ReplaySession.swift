@@ -82,6 +82,9 @@ public final class ReplaySession {
   var addressSpaces = SharedAddressSpaces()
   /// The debugger attached to this replay, if any.
   var debugger: ReplayDebugger?
+  /// The program's output is not echoed: a debugger's seek replays again what was shown
+  /// before (reverse execution).
+  var echoSilenced = false
   /// Where the session is in its life: `start`, then `step` until it is finished.
   private var progress = Progress.notStarted
   /// How the root (or the process replayed alone) ended, once its exit has replayed.

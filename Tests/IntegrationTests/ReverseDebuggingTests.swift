@@ -1,0 +1,185 @@
+// Reverse execution: the real gdb, in batch mode, against `rewind replay -s 0` serving a
+// recorded fixture (reverse_target.c, whose lines 12, 16, 23, 24 and 29 are named below),
+// going backwards with `bc` and `bs`. Each expected string is what gdb prints for a
+// reverse-capable target.
+
+import Foundation
+import Testing
+
+@Suite(
+  .enabled(if: Harness.hasCompiler, "needs a C compiler: apt-get install gcc"),
+  .enabled(if: Harness.which("gdb") != nil, "needs gdb: apt-get install gdb"))
+struct ReverseDebuggingTests {
+  /// reverse_target crashes with SIGSEGV at line 29 (its two SIGUSR1s pass silently).
+  private static let toTheCrash = ["handle SIGUSR1 nostop noprint pass", "continue"]
+
+  private func recorded() throws -> DebugSession {
+    try DebugSession.recordFixture("reverse_target", expectedStatus: 139)
+  }
+
+  /// The values of `$n` gdb printed, in order.
+  private func values(_ gdb: String) -> [String] {
+    gdb.split(separator: "\n").filter { $0.hasPrefix("$") && $0.contains(" = ") }.map { String($0.split(separator: " = ", maxSplits: 1)[1]) }
+  }
+
+  @Test func aWatchpointGoingBackwardsStopsAtTheLastWrites() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb(
+      Self.toTheCrash + ["watch -l counter", "reverse-continue", "print i", "reverse-continue", "print i", "continue", "print counter"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    // Going backwards, Old is the later value: the loop's last two additions were 2 * 4 and 2 * 3.
+    #expect(gdb.contains("Old value = 20\nNew value = 12\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 12\nNew value = 6\n"), "\(gdb)")
+    #expect(gdb.contains("reverse_target.c:23\n23\t    counter += scale(i, 2);"), "\(gdb)")
+    // Stopped before the write: forward again, the same write triggers it.
+    #expect(gdb.contains("Old value = 6\nNew value = 12\n"), "\(gdb)")
+    #expect(values(gdb) == ["4", "3", "12"], "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
+  @Test func catchSyscallGoingBackwardsStopsAtReturnsAndEntries() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb(
+      Self.toTheCrash + [
+        "catch syscall write", "reverse-continue", "print $rax", "reverse-continue", "print $rdx", "reverse-continue",
+        "reverse-continue", "print *(char *)$rsi",
+      ])
+    let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call") || $0.hasPrefix("Catchpoint 1 (returned") }
+      .map { $0.prefix { $0 != ")" } + ")" }
+    #expect(
+      stops == [
+        "Catchpoint 1 (returned from syscall write)", "Catchpoint 1 (call to syscall write)",
+        "Catchpoint 1 (returned from syscall write)", "Catchpoint 1 (call to syscall write)",
+      ], "\(gdb)")
+    // The newline's write returned 1 and was called with count 1; the one before wrote a dot.
+    #expect(values(gdb) == ["1", "1", "46 '.'"], "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  @Test func breakpointsReverseFinishAndReverseNext() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb(
+      Self.toTheCrash + [
+        "break scale", "reverse-continue", "info args", "reverse-finish", "print i", "delete",
+        "break reverse_target.c:26", "continue", "next", "next", "reverse-next", "print counter", "reverse-next", "print handled",
+      ])
+    #expect(gdb.contains("Breakpoint 1, scale (value=4, factor=2) at "), "\(gdb)")
+    #expect(gdb.contains("value = 4\nfactor = 2\n"), "\(gdb)")
+    // reverse-finish: back in main at the call (gdb says "Run back to call" only to a terminal).
+    #expect(gdb.contains(" in main () at ") && gdb.contains("23\t    counter += scale(i, 2);"), "\(gdb)")
+    // From line 28, reverse-next goes back over the write (27), then over raise and the
+    // handler it ran (26), where handled holds the first signal's 10 only.
+    #expect(gdb.contains("\n27\t  write(1, \"\\n\", 1);\n"), "\(gdb)")
+    #expect(values(gdb) == ["4", "20", "10"], "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// 200 stepi from the loop's last write, through the call, the loop's end, raise and the
+  /// signal handler it runs; then 200 reverse-stepi must show the same places in reverse.
+  @Test func reverseStepiRetracesTwoHundredSteps() throws {
+    let session = try recorded()
+    let script = session.work + "/steps.gdb"
+    let printState = "printf \"\\n%c %d %lx %lx %lx %lx %lx %lx\\n\", $dir, $n, $pc, $rsp, $rax, $rcx, $rdi, $rsi"
+    try """
+      break reverse_target.c:24 if i == 4
+      continue
+      delete
+      set $n = 0
+      set $dir = 'F'
+      while $n < 200
+        \(printState)
+        stepi
+        set $n = $n + 1
+      end
+      set $dir = 'R'
+      while $n > 0
+        \(printState)
+        reverse-stepi
+        set $n = $n - 1
+      end
+      \(printState)
+
+      """.write(toFile: script, atomically: true, encoding: .utf8)
+    let (gdb, rewind) = try session.gdb(["source " + script])
+    var forward: [Int: String] = [:]
+    var backward: [Int: String] = [:]
+    for line in gdb.split(separator: "\n") {
+      let fields = line.split(separator: " ", maxSplits: 2)
+      guard fields.count == 3, fields[0] == "F" || fields[0] == "R", let n = Int(fields[1]) else { continue }
+      if fields[0] == "F" { forward[n] = String(fields[2]) } else { backward[n] = String(fields[2]) }
+    }
+    #expect(forward.count == 200 && backward.count == 201, "\(gdb)")
+    let differing = (0..<200).filter { forward[$0] != backward[$0] }
+    #expect(differing.isEmpty, "steps \(differing.prefix(5)) differ: \(differing.prefix(5).map { "\(forward[$0] ?? "-") / \(backward[$0] ?? "-")" })")
+    // The steps went through the write's system call and into the handler.
+    #expect(gdb.contains("<signal handler called>"), "\(gdb)")
+    let handler = forward.values.contains { $0.hasPrefix("555555555159 ") || $0.hasPrefix("55555555515d ") }
+    #expect(handler, "no step in on_usr1")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  @Test func goingBackPastTheStartEndsHistory() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb([
+      "reverse-stepi", "catch syscall write", "continue", "reverse-continue", "reverse-continue", "info registers rip",
+    ])
+    let ends = gdb.components(separatedBy: "No more reverse-execution history.").count - 1
+    #expect(ends == 3, "\(gdb)")
+    #expect(gdb.contains("0x00007ffff7fe4b70 in _start ()"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  @Test func checkpointsComeBackToTheSameRegistersAndMemory() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb([
+      "handle SIGUSR1 nostop noprint pass", "break scale", "continue", "continue", "monitor checkpoint", "info registers rip rsp rdi", "print counter", "continue",
+      "continue", "print counter", "monitor checkpoints", "monitor restart 1", "flushregs", "info registers rip rsp rdi",
+      "print counter", "monitor delete 1", "monitor checkpoints", "monitor restart 1",
+    ])
+    #expect(gdb.contains("Checkpoint 1 at event "), "\(gdb)")
+    let registerLines = gdb.split(separator: "\n").filter { $0.hasPrefix("rip ") || $0.hasPrefix("rsp ") || $0.hasPrefix("rdi ") }
+    #expect(registerLines.count == 6 && Array(registerLines[0..<3]) == Array(registerLines[3..<6]), "\(gdb)")
+    // counter was 0 + 0 at the second call (i = 1), 0 + 2 + 4 two calls later, 0 again after the restart.
+    #expect(values(gdb) == ["0", "6", "0"], "\(gdb)")
+    #expect(registerLines.contains { $0.hasPrefix("rdi ") && $0.contains("0x1 ") }, "\(gdb)")
+    #expect(gdb.contains("Restarted at checkpoint 1"), "\(gdb)")
+    #expect(gdb.contains("No checkpoints."), "\(gdb)")
+    #expect(gdb.contains("no checkpoint '1'"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// Four threads take a lock in turn; going backwards from the sixth increment stops at
+  /// the five before it, each in the thread that made it.
+  @Test func reverseContinueStopsInTheRightThread() throws {
+    let session = try DebugSession.recordFixture("threads_mutex")
+    let forward = Array(repeating: ["continue", "print id * 1000 + counter"], count: 6).flatMap { $0 }
+    let backward = Array(repeating: ["reverse-continue", "print id * 1000 + counter"], count: 5).flatMap { $0 }
+    let (gdb, rewind) = try session.gdb(["break threads_mutex.c:18"] + forward + backward + ["info threads"])
+    let seen = values(gdb)
+    #expect(seen.count == 11, "\(gdb)")
+    if seen.count == 11 {
+      #expect(Array(seen[6...]) == Array(seen[0..<5].reversed()), "\(seen)\n\(gdb)")
+    }
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// ^C during a long reverse-continue (a replay of a loop of two billion additions) stops
+  /// it at a consistent place, from which the replay goes on to the recorded end.
+  @Test func anInterruptStopsAReverseContinue() throws {
+    let session = try DebugSession.recordFixture("busy_count", args: ["2000000000"])
+    let (server, port) = try session.serve(["-q"])
+    let connection = try RawGDBConnection(port: try #require(port))
+    #expect(try connection.request("QStartNoAckMode") == "OK")
+    #expect(try connection.request("vCont;c").hasPrefix("W00"))
+    try connection.send("bc")
+    usleep(500_000)
+    try connection.sendInterrupt()
+    #expect(try connection.reply().hasPrefix("T02thread:"))
+    let when = try connection.request("qRcmd," + Array("when".utf8).map { String(format: "%02x", $0) }.joined())
+    #expect(when.hasPrefix("O"), "\(when)")
+    #expect(try connection.request("vCont;c").hasPrefix("W00"))
+    try connection.send("k")
+    let result = server.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+  }
+}
