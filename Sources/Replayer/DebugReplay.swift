@@ -171,9 +171,7 @@ public final class DebugReplay: @unchecked Sendable {
           + "\(finished.1.map { "\($0)" } ?? "?"), noted \(seek?.noted.map { "\($0.place)" } ?? [])")
     }
     if let seek {
-      guard let found = finished.0, found === seek, let parked = finished.1, seek.target.map(parked.isSame) ?? true else {
-        throw ReverseInterrupted(stop: stop)
-      }
+      guard let found = finished.0, found === seek, !found.interrupted else { throw ReverseInterrupted(stop: stop) }
       return (stop, found)
     }
     return (stop, Seek(.reach, target: nil))

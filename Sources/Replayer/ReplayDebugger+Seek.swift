@@ -22,6 +22,8 @@ final class Seek {
   /// Arrivals at each address since the thread running for the current event began running
   /// for it: counted by our breakpoints' traps, or by steps when the seek steps.
   var arrivals: [UInt64: Int] = [:]
+  /// gdb's ^C parked the replay before the seek was done.
+  var interrupted = false
 
   init(_ purpose: Purpose, target: ReplayPlace?) {
     self.purpose = purpose
@@ -62,6 +64,9 @@ extension ReplayDebugger {
     guard let seek else { return true }
     if let target = seek.target, target.isSame(as: place) {
       guard target.hasSameState(as: place) else { throw seek.missed(at: place) }
+      // A watchpoint's trap at the place itself was made by the instruction before it:
+      // going backwards from there, that access comes first.
+      if seek.purpose == .note, case .signal(_, .watchpoint?) = kind { seek.noted.append((place, kind)) }
       return true
     }
     switch seek.purpose {

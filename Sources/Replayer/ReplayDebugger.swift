@@ -167,6 +167,7 @@ final class ReplayDebugger {
   /// at the next event.
   func interrupted(_ task: ReplayTask) throws {
     guard started, isDebugged(task), isStoppable(task), interruptRequested.exchange(false, ordering: .relaxed) else { return }
+    seek?.interrupted = true
     try report(.signal(SIGINT, cause: nil), task, at: try codeStage(of: task), forced: true)
   }
 
@@ -193,6 +194,7 @@ final class ReplayDebugger {
     }
     if interruptRequested.load(ordering: .relaxed), let task = stoppableTask {
       interruptRequested.store(false, ordering: .relaxed)
+      seek?.interrupted = true
       try report(.signal(SIGINT, cause: nil), task, at: .beforeEvent, forced: true)
       return
     }
@@ -360,6 +362,18 @@ final class ReplayDebugger {
     try report(
       .signal(SIGTRAP, cause: .syscallReturn(Int(event.number))), task, at: .syscallReturn,
       reportable: armed && catchSet.contains(Int(event.number)))
+    // The kernel's writes (replay's, for an emulated call) raise no debug exception.
+    if armed, let slot = watchedSlot(writtenBy: event.outputsWrittenLater ? [] : event.outputs) {
+      try report(.signal(SIGTRAP, cause: .watchpoint(address: slot.watched, access: slot.kind == .readWrite)), task, at: .syscallReturn)
+    }
+  }
+
+  /// The first data watchpoint that `chunks` write into.
+  private func watchedSlot(writtenBy chunks: [MemoryChunk]) -> HardwareSlot? {
+    requests.hardwareSlots.lazy.compactMap { $0 }.first { slot in
+      slot.kind != .execute
+        && chunks.contains { $0.address < slot.address + UInt64(slot.length) && slot.address < $0.address + UInt64($0.bytes.count) }
+    }
   }
 
   /// The recorded signal is about to be delivered: gdb shows it ("Program received signal").

@@ -177,9 +177,30 @@ struct ReverseDebuggingTests {
     #expect(try connection.reply().hasPrefix("T02thread:"))
     let when = try connection.request("qRcmd," + Array("when".utf8).map { String(format: "%02x", $0) }.joined())
     #expect(when.hasPrefix("O"), "\(when)")
+    #expect(try connection.reply() == "OK")
     #expect(try connection.request("vCont;c").hasPrefix("W00"))
     try connection.send("k")
     let result = server.finish(timeout: 30)
     #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// A read's output lands in a watched buffer: the kernel wrote it (replay, for the
+  /// emulated call), so no debug exception fires; the watchpoint stops there anyway, going
+  /// forwards at the call's return and going backwards at the call.
+  @Test func kernelWritesTriggerWatchpointsBothWays() throws {
+    let session = try DebugSession.recordFixture("kernel_write")
+    let (gdb, rewind) = try session.gdb([
+      "watch -l buffer[1]", "continue", "continue", "continue", "reverse-continue", "reverse-continue", "print $pc == read+0",
+    ])
+    // Forwards: 'i' from "first", 'g' from "again", then the program's own 'X'.
+    #expect(gdb.contains("Old value = 0 '\\000'\nNew value = 105 'i'\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 105 'i'\nNew value = 103 'g'\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 103 'g'\nNew value = 88 'X'\n"), "\(gdb)")
+    // Backwards: before the program's write, then before the second read's.
+    #expect(gdb.contains("Old value = 88 'X'\nNew value = 103 'g'\n"), "\(gdb)")
+    #expect(gdb.contains("Old value = 103 'g'\nNew value = 105 'i'\n"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 }
