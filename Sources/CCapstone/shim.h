@@ -2,6 +2,7 @@
    struct: Swift imports Capstone's nested unions and operand tuples awkwardly. */
 #include <capstone/capstone.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* How an instruction may be moved to another address. */
@@ -442,4 +443,24 @@ static inline int rewind_code_point_operands(const uint8_t *code, size_t size, u
   }
   cs_free(insn, 1);
   return found;
+}
+
+/* The instruction at the start of `code` (at `address`) as text, "mnemonic operands", in
+   `text` (NUL-terminated, cut to `capacity`). Returns its length in bytes, 0 when it cannot
+   be decoded. For instruction logs. */
+static inline size_t rewind_instruction_text(const uint8_t *code, size_t size, uint64_t address, char *text,
+                                             size_t capacity) {
+  static __thread csh handle;
+  static __thread int opened;
+  if (capacity > 0) text[0] = 0;
+  if (!opened) {
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) return 0;
+    opened = 1;
+  }
+  cs_insn *insn = NULL;
+  if (cs_disasm(handle, code, size, address, 1, &insn) != 1) return 0;
+  snprintf(text, capacity, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
+  size_t length = insn->size;
+  cs_free(insn, 1);
+  return length;
 }

@@ -85,6 +85,32 @@ public final class DebugReplay: @unchecked Sendable {
     }
   }
 
+  /// Writes every instruction the debugged process runs in events `from` up to `to` to
+  /// `path`, one a line with its registers, then comes back here. Returns how many.
+  public func logInstructions(from: UInt64, to: UInt64, path: String) -> Result<Int, Error> {
+    reverseInterrupted.store(false, ordering: .relaxed)
+    guard let here = place() else { return .failure(ReplayError.setup("the replay has ended")) }
+    guard from < to else { return .failure(ReplayError.setup("the range \(from)-\(to) holds no event: FROM must be below TO")) }
+    guard let file = fopen(path, "w") else {
+      return .failure(ReplayError.setup("cannot write \(path): \(String(cString: strerror(errno)))"))
+    }
+    defer { fclose(file) }
+    let seek = Seek(.log(from: from, to: to), target: nil)
+    seek.log = file
+    do {
+      _ = try replayAgain(seek)
+      _ = try replayAgain(Seek(.reach, target: here))
+      return .success(seek.instructionsLogged)
+    } catch let interrupted as ReverseInterrupted {
+      _ = interrupted
+      _ = try? replayAgain(Seek(.reach, target: here))
+      return .failure(ReplayError.setup("interrupted after \(seek.instructionsLogged) instructions"))
+    } catch {
+      _ = try? replayAgain(Seek(.reach, target: here))
+      return .failure(error)
+    }
+  }
+
   /// Where the replay is parked.
   public func place() -> ReplayPlace? { try? onTracer { [debugger = run.debugger] in debugger.parkedPlace } }
 

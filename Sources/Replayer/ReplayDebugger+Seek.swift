@@ -1,3 +1,4 @@
+import CCapstone
 import Glibc
 import TraceFormat
 
@@ -13,6 +14,9 @@ final class Seek {
     /// Single-step thread `tid` through the user code it runs before event `event`, noting
     /// every place; park at the target or where that code ends, whichever comes first.
     case ladder(event: UInt64, tid: Int32)
+    /// Single-step every thread of the debugged process through the events numbered
+    /// `from` up to `to` (excluded), writing each instruction to `log`; park before `to`.
+    case log(from: UInt64, to: UInt64)
   }
 
   let purpose: Purpose
@@ -24,6 +28,12 @@ final class Seek {
   var arrivals: [UInt64: Int] = [:]
   /// gdb's ^C parked the replay before the seek was done.
   var interrupted = false
+  /// Where a `.log` seek writes, and how many instructions it wrote.
+  var log: UnsafeMutablePointer<FILE>?
+  var instructionsLogged = 0
+  /// The last place logged of each thread: a span that ends at a code point leaves the
+  /// thread where the next one starts.
+  var lastLogged: [Int32: ReplayPlace] = [:]
 
   init(_ purpose: Purpose, target: ReplayPlace?) {
     self.purpose = purpose
@@ -70,6 +80,10 @@ extension ReplayDebugger {
       return true
     }
     switch seek.purpose {
+    case .log:
+      guard case .code = place.stage else { return place.stage == .processExit || place.stage == .recordingEnd }
+      logInstruction(at: place, seek)
+      return false
     case .reach: break
     case .note: if reportable { seek.noted.append((place, kind)) }
     case .ladder(let event, let tid):
@@ -97,6 +111,21 @@ extension ReplayDebugger {
     if armed {
       try reinsertReplacedBreakpoints()
       if !requests.softwareBreakpoints.isSubset(of: inserted.keys) { try placeBreakpoints() }
+    }
+    if case .log(let from, let to) = seek.purpose {
+      stepTid = nil
+      stepEndsAfterEvent = nil
+      guard let task = session.tasks[event.tid], isDebugged(task) else {
+        if event.index >= to, let task = stoppableTask { try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true) }
+        return
+      }
+      if event.index >= to {
+        try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
+      } else if event.index >= from {
+        logInstruction(at: try place(of: task, at: .beforeEvent), seek)
+        stepTid = task.recordedTid
+      }
+      return
     }
     if case .ladder(let ladderEvent, let tid) = seek.purpose {
       if event.index > ladderEvent, let task = session.tasks[tid] ?? stoppableTask {
@@ -132,6 +161,24 @@ extension ReplayDebugger {
       try placeBreakpoints()
     default: break
     }
+  }
+
+  /// One line of an instruction log: the event, the thread, the instruction (Capstone's
+  /// text) and the registers before it.
+  private func logInstruction(at place: ReplayPlace, _ seek: Seek) {
+    guard let log = seek.log, place.registers.count == Registers.count else { return }
+    if let last = seek.lastLogged[place.tid], last.rip == place.rip, last.hasSameState(as: place) { return }
+    seek.lastLogged[place.tid] = place
+    let registers = Registers(words: place.registers)
+    let code = (try? session.tasks[place.tid]?.tracee.readMemory(at: registers.rip, count: 16)) ?? []
+    var text = [CChar](repeating: 0, count: 160)
+    let length = code.withUnsafeBufferPointer { rewind_instruction_text($0.baseAddress, $0.count, registers.rip, &text, text.count) }
+    let instruction = length == 0 ? "(bytes Capstone cannot decode)" : String(cString: text)
+    let shown = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "eflags"]
+    let values = shown.map { name in "\(name)=0x\(String(registers.words[Registers.names.firstIndex(of: name)!], radix: 16))" }
+    let line = "\(place.eventIndex) \(place.tid) 0x\(String(registers.rip, radix: 16)): \(instruction)\t\(values.joined(separator: " "))\n"
+    fputs(line, log)
+    seek.instructionsLogged += 1
   }
 
   /// The seek has found its place: gdb's requests go back in force, the seek's own

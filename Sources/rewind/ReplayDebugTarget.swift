@@ -137,6 +137,9 @@ final class ReplayDebugTarget: ReversibleTarget {
       monitor checkpoints     lists the places remembered
       monitor restart N       goes back (or forward) to place N
       monitor delete N        forgets place N
+      monitor log-instructions FROM TO FILE
+                              writes every instruction the process runs in events FROM to TO-1 to FILE,
+                              one a line with its registers, and comes back
       monitor help            this list
 
     """
@@ -167,6 +170,14 @@ final class ReplayDebugTarget: ReversibleTarget {
       }
       try restore(CheckpointID(number))
       return "Restarted at checkpoint \(number): \(Self.describe(checkpoints[number]!))\n"
+    case ("log-instructions", 4):
+      guard let from = UInt64(words[1]), let to = UInt64(words[2]), from < to else {
+        throw TargetError("log-instructions takes two event numbers, FROM below TO, and a file: monitor log-instructions 100 200 /tmp/log")
+      }
+      switch replay.logInstructions(from: from, to: to, path: words[3]) {
+      case .success(let count): return "\(count) instructions of events \(from)-\(to - 1) written to \(words[3])\n"
+      case .failure(let error): throw TargetError("log-instructions failed: \(error)")
+      }
     case ("help", _), ("", _): return Self.monitorHelp
     default: throw TargetError("unknown monitor command '\(command)'; `monitor help` lists them")
     }

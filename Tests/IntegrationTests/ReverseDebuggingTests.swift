@@ -204,3 +204,41 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// `monitor log-instructions` lists the instructions a run of stepi shows, from the
+  /// return of the loop's first write on, and leaves the replay where it was.
+  @Test func anInstructionLogListsWhatStepiShows() throws {
+    let session = try recorded()
+    let log = session.work + "/instructions.log"
+    let script = session.work + "/log.gdb"
+    try """
+      handle SIGUSR1 nostop noprint pass
+      catch syscall write
+      continue
+      continue
+      delete
+      python
+      import re
+      when = int(re.search(r"Current event: (\\d+)", gdb.execute("monitor when", to_string=True)).group(1))
+      print(gdb.execute("monitor log-instructions %d %d \(log)" % (when + 1, when + 2), to_string=True))
+      for n in range(30):
+          print("STEP %x" % int(gdb.parse_and_eval("$pc")))
+          gdb.execute("stepi", to_string=True)
+      end
+
+      """.write(toFile: script, atomically: true, encoding: .utf8)
+    let (gdb, rewind) = try session.gdb(["source " + script])
+    #expect(gdb.contains(" instructions of events "), "\(gdb)")
+    let stepped = gdb.split(separator: "\n").filter { $0.hasPrefix("STEP ") }.map { String($0.dropFirst(5)) }
+    let logged = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
+      line.split(separator: " ").dropFirst(2).first.map { String($0.dropFirst(2).dropLast()) }
+    }
+    #expect(stepped.count == 30, "\(gdb)")
+    #expect(logged.count >= 10, "\(logged)")
+    let common = min(stepped.count, logged.count)
+    #expect(Array(stepped.prefix(common)) == Array(logged.prefix(common)), "stepi: \(stepped)\nlog: \(logged)")
+    #expect(try String(contentsOfFile: log, encoding: .utf8).contains(": ret\t"), "the log disassembles")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+}

@@ -101,12 +101,13 @@ fi
 step "$rewind replay -a --process $crashed $trace"
 timeout 120 "$rewind" replay -a --process "$crashed" "$trace"
 
-# The same child under gdb, from its fork: run to the crash and show where it was.
-# Without the -- arguments this is an interactive gdb session (reverse-free, for now).
+# The same child under gdb, from its fork: run to the crash and show where it was, then
+# watch the NULL pointer and run backwards to the line that set it. Without the --
+# arguments this is an interactive gdb session.
 if command -v gdb >/dev/null; then
-  step "$rewind replay -f $crashed $trace -- -batch -ex continue -ex bt"
-  timeout 120 "$rewind" replay -f "$crashed" "$trace" -- -nx -batch -ex continue -ex bt 2>&1 |
-    grep -v -e '^Reading ' -e '^warning: File transfers' || true
+  step "$rewind replay -f $crashed $trace -- -batch -ex continue -ex bt -ex 'watch -l page' -ex reverse-continue"
+  timeout 120 "$rewind" replay -f "$crashed" "$trace" -- -nx -batch -ex continue -ex bt -ex 'watch -l page' \
+    -ex reverse-continue 2>&1 | grep -v -e '^Reading ' -e '^warning: File transfers' || true
 else
   echo "(gdb is not installed: apt-get install gdb, then: $rewind replay -f $crashed $trace)"
 fi
