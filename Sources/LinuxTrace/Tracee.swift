@@ -186,18 +186,37 @@ public final class Tracee {
     }
   }
 
-  /// Kills all of `tracees` and reaps every tracee of this thread. A thread group's leader
-  /// is reaped only after its other threads, and those stop at PTRACE_EVENT_EXIT on their
-  /// way out, so killing and reaping one tracee at a time can wait forever.
+  /// Kills all of `tracees` and reaps them. A thread group's leader is reaped only after its
+  /// other threads, and those stop at PTRACE_EVENT_EXIT on their way out, so killing and
+  /// reaping one tracee at a time can wait forever: every stop of this thread's tracees is
+  /// let go on while they die. Other tracees of this thread that sit in a stop already
+  /// collected (a debugger's checkpoint processes) are left alone: nothing here blocks
+  /// waiting for them.
   public static func killAndReapAll(_ tracees: [Tracee]) {
     for tracee in tracees { tracee.kill() }
+    var remaining = Set(tracees.map(\.tid))
     var status: Int32 = 0
-    while true {
-      // __WALL | __WNOTHREAD: this thread's tracees, not other children of rewind (gdb).
-      let r = waitpid(-1, &status, Int32(bitPattern: 0x6000_0000))
+    while !remaining.isEmpty {
+      // __WALL | __WNOTHREAD | WNOHANG: this thread's tracees, not other children of
+      // rewind (gdb).
+      let r = waitpid(-1, &status, Int32(bitPattern: 0x6000_0001))
       if r == -1 && errno == EINTR { continue }
-      if r <= 0 { return }  // ECHILD: all reaped
-      if rewind_wifstopped(status) != 0 { _ = rewind_ptrace(7, r, 0, 0) }  // PTRACE_CONT
+      if r > 0 {
+        if rewind_wifstopped(status) != 0 {
+          _ = rewind_ptrace(7, r, 0, 0)  // PTRACE_CONT
+        } else {
+          remaining.remove(r)
+        }
+        continue
+      }
+      // Nothing to collect now: drop those that are no child of this thread (any more).
+      remaining = remaining.filter { pid in
+        let r = waitpid(pid, &status, Int32(bitPattern: 0x6000_0001))
+        if r == -1 { return errno != ECHILD }
+        if r == pid && rewind_wifstopped(status) != 0 { _ = rewind_ptrace(7, pid, 0, 0) }
+        return r == 0 || rewind_wifstopped(status) != 0
+      }
+      if !remaining.isEmpty { usleep(200) }
     }
   }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import LinuxTrace
 import Synchronization
@@ -17,6 +18,10 @@ public final class DebugReplay: @unchecked Sendable {
   public let pid: Int32
   private var cpu: Int32?
   private var run: Run
+  /// The one tracer thread of every run: the checkpoints' processes are its tracees.
+  private var worker: TracerWorker?
+  /// Automatic checkpoints (`--checkpoint-every`).
+  private let checkpoints: CheckpointStore
   /// The current run's debugger, for `interrupt()` from the server's thread while a reverse
   /// command swaps runs.
   private let interruptible = Mutex<DebuggerReference?>(nil)
@@ -28,18 +33,24 @@ public final class DebugReplay: @unchecked Sendable {
 
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
-  public init(options: ReplayOptions, pid: Int32, start: DebugStart) throws(ReplayError) {
+  /// `checkpointEvery`: an automatic checkpoint every that many events (0: none), at most
+  /// `checkpointLimit` kept.
+  public init(options: ReplayOptions, pid: Int32, start: DebugStart, checkpointEvery: UInt64 = 5000, checkpointLimit: Int = 64) throws(ReplayError) {
     self.options = options
     self.start = start
     self.pid = pid
+    checkpoints = CheckpointStore(interval: checkpointEvery, limit: checkpointLimit)
     run = try Run(options: options, pid: pid, start: start)
+    run.debugger.checkpoints = checkpoints
     interruptible.withLock { $0 = DebuggerReference(debugger: run.debugger) }
   }
 
   /// Starts the replay and waits for its first stop.
   public func start(cpu: Int32?) -> Result<DebugStop, Error> {
     self.cpu = cpu
-    return run.begin(cpu: cpu)
+    let worker = TracerWorker(cpu: cpu)
+    self.worker = worker
+    return run.begin(on: worker, cpu: cpu, from: nil)
   }
 
   /// Lets the replay run, or step one thread, until its next stop.
@@ -115,8 +126,18 @@ public final class DebugReplay: @unchecked Sendable {
   public func place() -> ReplayPlace? { try? onTracer { [debugger = run.debugger] in debugger.parkedPlace } }
 
   private func reverseContinue(from here: ReplayPlace) throws -> DebugStop {
-    let (_, seek) = try replayAgain(Seek(.note, target: here))
-    guard let last = seek.noted.last else { return try historyBegin() }
+    // From the latest checkpoint before here; when nothing stops there, from the one before
+    // it up to it, and so on back to the start.
+    var target = here
+    var last: (place: ReplayPlace, kind: DebugStop.Kind)?
+    while last == nil {
+      let from = checkpoints.latest(before: target)
+      let (_, seek) = try replayAgain(Seek(.note, target: target), from: .some(from))
+      last = seek.noted.last
+      guard let from, last == nil else { break }
+      target = from.place
+    }
+    guard let last else { return try historyBegin() }
     if case .signal(_, .watchpoint?) = last.kind {
       // The trap came after the access; going backwards, gdb stops before it.
       guard let before = try previousInstruction(last.place) else { return try historyBegin() }
@@ -176,11 +197,14 @@ public final class DebugReplay: @unchecked Sendable {
 
   /// Ends the current run and replays the recording again, parked at the first stop or at
   /// the seek's place; returns that stop and the seek with what it noted.
-  private func replayAgain(_ seek: Seek?) throws -> (DebugStop, Seek) {
+  /// `from`: the checkpoint to start from (nil inside: the program's start); by default the
+  /// latest one before every place the seek needs.
+  private func replayAgain(_ seek: Seek?, from chosen: Checkpoint?? = nil) throws -> (DebugStop, Seek) {
     let requests = (try? onTracer { [debugger = run.debugger] in debugger.requests }) ?? DebuggerRequests()
     run.end()
     let next: Run
     do { next = try Run(options: options, pid: pid, start: start) } catch { throw error }
+    next.debugger.checkpoints = checkpoints
     next.debugger.requests = requests
     next.debugger.seek = seek
     next.session.echoSilenced = seek != nil
@@ -189,7 +213,15 @@ public final class DebugReplay: @unchecked Sendable {
     interruptible.withLock { $0 = DebuggerReference(debugger: next.debugger) }
     // A ^C while the last run ran: this one stops at once.
     if reverseInterrupted.load(ordering: .relaxed) { next.debugger.interrupt() }
-    let stop = try next.begin(cpu: cpu).get()
+    let checkpoint: Checkpoint?
+    if let chosen {
+      checkpoint = chosen
+    } else if let seek, let needed = seek.firstEventNeeded {
+      checkpoint = checkpoints.latest(atOrBefore: needed)
+    } else {
+      checkpoint = nil
+    }
+    let stop = try next.begin(on: worker!, cpu: cpu, from: checkpoint).get()
     let finished = try onTracer { [debugger = next.debugger] in (debugger.finishedSeek, debugger.parkedPlace) }
     if debugSeeks {
       printToStandardError(
@@ -213,6 +245,11 @@ public final class DebugReplay: @unchecked Sendable {
   /// A divergence found on the way is the failure.
   public func end() -> Result<ReplayOutcome, Error>? {
     run.end()
+    if let worker {
+      worker.submit { [checkpoints] in checkpoints.discardAll() }
+      worker.stop()
+      self.worker = nil
+    }
     if case .failure(let error)? = run.outcome, error is DebugSessionEnded { return nil }
     return run.outcome
   }
@@ -269,7 +306,8 @@ private final class Run {
   let session: ReplaySession
   let debugger: ReplayDebugger
   let handoff = TracerHandoff()
-  private var thread: TracerThread.Handle?
+  /// Signalled when the run's job on the tracer thread is over.
+  private var done: DispatchSemaphore?
   private(set) var outcome: Result<ReplayOutcome, Error>?
 
   init(options: ReplayOptions, pid: Int32, start: DebugStart) throws(ReplayError) {
@@ -279,10 +317,14 @@ private final class Run {
     session.debugger = debugger
   }
 
-  /// Starts the replay and waits for its first stop.
-  func begin(cpu: Int32?) -> Result<DebugStop, Error> {
-    thread = TracerThread.start(pinnedTo: cpu) { [self] in
-      let result = Result { try session.run(cpu: cpu) }
+  /// Starts the replay on `worker` (from a copy of `checkpoint`, else from the start) and
+  /// waits for its first stop.
+  func begin(on worker: TracerWorker, cpu: Int32?, from checkpoint: Checkpoint?) -> Result<DebugStop, Error> {
+    let done = DispatchSemaphore(value: 0)
+    self.done = done
+    worker.submit { [self] in
+      defer { done.signal() }
+      let result = Result { try session.run(cpu: cpu, from: checkpoint) }
       outcome = result
       switch result {
       case .success:
@@ -306,8 +348,8 @@ private final class Run {
     if !handoff.isFinished {
       _ = handoff.resume { [debugger] in debugger.terminate = true }
     }
-    thread?.join()
-    thread = nil
+    done?.wait()
+    done = nil
   }
 }
 
@@ -331,3 +373,40 @@ public struct ThreadState: Sendable {
 /// REWIND_DEBUG_SEEKS=1 prints every run of a reverse command: what it looked for, where it
 /// parked and what it noted.
 private let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
+
+/// One tracer thread that runs jobs in turn, for a debugged replay's whole life: ptrace ties
+/// a tracee to the thread that traces it, and checkpoints outlive the run that made them.
+final class TracerWorker: @unchecked Sendable {
+  /// A job, or nil to end the thread; handed across threads under the lock.
+  private struct Job: @unchecked Sendable {
+    let body: (() -> Void)?
+  }
+
+  private let queue = Mutex<[Job]>([])
+  private let available = DispatchSemaphore(value: 0)
+  private var handle: TracerThread.Handle?
+
+  init(cpu: Int32?) {
+    handle = TracerThread.start(pinnedTo: cpu) { [self] in
+      while true {
+        available.wait()
+        guard let job = queue.withLock({ $0.removeFirst() }).body else { return }
+        job()
+      }
+    }
+  }
+
+  func submit(_ job: @escaping () -> Void) {
+    let job = Job(body: job)
+    queue.withLock { $0.append(job) }
+    available.signal()
+  }
+
+  /// Runs the jobs submitted, then ends the thread.
+  func stop() {
+    queue.withLock { $0.append(Job(body: nil)) }
+    available.signal()
+    handle?.join()
+    handle = nil
+  }
+}

@@ -40,6 +40,16 @@ final class Seek {
     self.target = target
   }
 
+  /// The earliest event the seek must see from its start: a run for it may begin at a
+  /// checkpoint no later than that.
+  var firstEventNeeded: UInt64? {
+    switch purpose {
+    case .reach, .note: return target?.eventIndex
+    case .ladder(let event, _): return event
+    case .log(let from, _): return from
+    }
+  }
+
   var countsSteps: Bool {
     if case .ladder = purpose { return true }
     return false

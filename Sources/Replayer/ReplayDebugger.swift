@@ -57,6 +57,8 @@ final class ReplayDebugger {
   /// The event being replayed, and each thread's last event replayed before it.
   private var eventInProgress: (tid: Int32, index: UInt64)?
   var lastEventOfThread: [Int32: UInt64] = [:]
+  /// The automatic checkpoints of every run of this debugged replay.
+  var checkpoints: CheckpointStore?
   /// The thread gdb asked to step.
   var stepTid: Int32?
   /// That thread's step ran into an event (a system call, a trapped RDTSC); the step is done
@@ -89,6 +91,27 @@ final class ReplayDebugger {
   var mainTask: ReplayTask? { session.tasks[pid] ?? threads.first }
 
   // MARK: reporting
+
+  /// Copies the replayed process here, with gdb's int3s out of the copy.
+  private func takeCheckpoint(before event: TraceEvent, _ state: DebuggerSnapshot, into store: CheckpointStore) throws {
+    let lifted = !breakpointsLifted ? inserted : [:]
+    if let task = mainTask { for (address, original) in lifted { try task.tracee.writeMemory(at: address, bytes: [original]) } }
+    defer {
+      if let task = mainTask { for address in lifted.keys { try? task.tracee.writeMemory(at: address, bytes: [int3]) } }
+    }
+    if let checkpoint = try session.checkpoint(eventIndex: event.index, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) }) {
+      store.add(checkpoint)
+    }
+  }
+
+  /// A run that starts from a checkpoint: the debugger is where it was when the copy was made.
+  func resume(from state: DebuggerSnapshot) throws {
+    lastEventOfThread = state.lastEventOfThread
+    eventInProgress = state.eventInProgress
+    nextEventIndex = state.nextEventIndex
+    started = true
+    if armed { try arm(true) }
+  }
 
   /// A stop at `stage` of `task`. Without a seek it parks the replay for gdb to see, until
   /// gdb resumes it, when gdb asked for such stops (`reportable`); a seek decides instead
@@ -123,7 +146,7 @@ final class ReplayDebugger {
   }
 
   /// `task`'s place now, at `stage`; a place in code counts the arrival a seek saw.
-  func place(of task: ReplayTask, at stage: ReplayPlace.Stage) throws -> ReplayPlace {
+  func place(of task: ReplayTask, at stage: ReplayPlace.Stage) -> ReplayPlace {
     // (A thread that has exited has none to read.)
     let registers = (try? session.currentRegisters(task))?.words ?? []
     var stack: UInt64?
@@ -175,9 +198,13 @@ final class ReplayDebugger {
 
   /// Before each event: the first stop, a step that ended in the last event, a ^C.
   func beforeEvent(_ event: TraceEvent) throws {
+    let state = DebuggerSnapshot(lastEventOfThread: lastEventOfThread, eventInProgress: eventInProgress, nextEventIndex: nextEventIndex)
     if let running = eventInProgress { lastEventOfThread[running.tid] = running.index }
     eventInProgress = (event.tid, event.index)
     nextEventIndex = event.index
+    if started, let checkpoints, checkpoints.wants(event.index), stepTid == nil, steppingOver == nil, stepEndsAfterEvent == nil {
+      try takeCheckpoint(before: event, state, into: checkpoints)
+    }
     if let over = steppingOver, let task = session.tasks[over.tid] { try finishSteppingOver(task) }
     if !started {
       guard startReached(event), let task = stoppableTask else { return }

@@ -85,10 +85,12 @@ public final class ReplaySession {
   /// The program's output is not echoed: a debugger's seek replays again what was shown
   /// before (reverse execution).
   var echoSilenced = false
+  /// Where the trace was before the event being replayed (a checkpoint's position).
+  var eventStart: TraceReader.Position?
   /// Where the session is in its life: `start`, then `step` until it is finished.
   private var progress = Progress.notStarted
   /// How the root (or the process replayed alone) ended, once its exit has replayed.
-  private var rootStatus: ExitStatus?
+  var rootStatus: ExitStatus?
   /// The process replayed alone has exited: what comes after it is not replayed.
   private var scopeEnded = false
 
@@ -127,10 +129,15 @@ public final class ReplaySession {
 
   /// Replays to the end of the recording. Throws a `Divergence` when replay and recording part.
   public func run(cpu: Int32?) throws -> ReplayOutcome {
+    try run(cpu: cpu, from: nil)
+  }
+
+  /// `run`, from a copy of `checkpoint` instead of the program's start.
+  func run(cpu: Int32?, from checkpoint: Checkpoint?) throws -> ReplayOutcome {
     // Replayed parents never really wait for their children; orphans come to us to be reaped.
     _ = rewind_become_subreaper()
     defer { reapOrphans() }
-    try start(cpu: cpu)
+    if let checkpoint { try start(from: checkpoint) } else { try start(cpu: cpu) }
     while true {
       if case .finished(let outcome) = try step() { return outcome }
     }
@@ -149,6 +156,7 @@ public final class ReplaySession {
     case .replaying: break
     }
     do {
+      eventStart = cursor.position
       guard !scopeEnded, let event = try cursor.next() else { return .finished(try finish()) }
       return try replay(event) ? .replayed(event) : .passedOver(event)
     } catch {
@@ -269,6 +277,28 @@ public final class ReplaySession {
       progress = .failed(error)
       throw error
     }
+  }
+
+  /// Starts with a fresh copy of `checkpoint`'s process, where and as it was copied.
+  private func start(from checkpoint: Checkpoint) throws {
+    let snapshot = checkpoint.session
+    let source = ReplayTask(recordedTid: snapshot.recordedTid, realTid: checkpoint.pid, recordedTgid: snapshot.recordedTgid)
+    guard let pid = try forkCopy(of: source) else {
+      let error = ReplayError.setup("the checkpoint at event \(checkpoint.eventIndex) could not be copied")
+      progress = .failed(error)
+      throw error
+    }
+    let task = ReplayTask(recordedTid: snapshot.recordedTid, realTid: pid, recordedTgid: snapshot.recordedTgid)
+    tasks = [snapshot.recordedTid: task]
+    rootTid = snapshot.rootTid
+    rootStatus = snapshot.rootStatus
+    syscallInstructions[pid] = snapshot.syscallInstruction
+    codeMappings[pid] = snapshot.codeMappings
+    hotLoopPoints = snapshot.hotLoopPoints
+    branchIndex = snapshot.branchIndex
+    try cursor.seek(to: snapshot.position)
+    try debugger?.resume(from: checkpoint.debugger)
+    progress = .replaying
   }
 
   private func startRoot(cpu: Int32?) throws {

@@ -16,6 +16,7 @@ struct DebugCommand {
   let port: UInt16?
   let host: String
   let quiet: Bool
+  let checkpointEvery: UInt64
   let gdbArguments: [String]
 
   func run() throws {
@@ -27,7 +28,8 @@ struct DebugCommand {
     do {
       let scope = pid == table.processes.first?.pid ? nil : pid
       replay = try DebugReplay(
-        options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: scope), pid: pid, start: start)
+        options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: scope), pid: pid, start: start,
+        checkpointEvery: checkpointEvery)
     } catch {
       throw fail("\(error)", status: ExitCodes.badTrace)
     }

@@ -47,6 +47,13 @@ extension Rewind {
     @Option(name: .long, help: ArgumentHelp("The address the gdb server listens on (default 127.0.0.1: this machine only).", valueName: "address"))
     var bind = "127.0.0.1"
 
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Under gdb, copy the replayed process every N events (0: never), so that going backwards replays from the copy before the place wanted rather than from the start; at most 64 copies are kept, older ones thinned out.",
+        valueName: "events"))
+    var checkpointEvery: UInt64 = 5000
+
     @Argument(help: "The trace to replay (default: the latest recording).")
     var trace: String?
 
@@ -57,6 +64,7 @@ extension Rewind {
       if autopilot && (forked != nil || execed != nil || goto != nil || serve != nil || !gdbArguments.isEmpty) {
         throw ValidationError("-a replays without a debugger; -f, -p, -g, -s and gdb arguments are for debugging (use --process PID with -a)")
       }
+      if autopilot && checkpointEvery != 5000 { throw ValidationError("--checkpoint-every is for debugging; -a replays straight through") }
       if forked != nil && execed != nil { throw ValidationError("give either -f PID (from its fork) or -p PID (from its exec), not both") }
       if process != nil && !autopilot { throw ValidationError("--process is for -a; to debug one process use -f PID or -p PID") }
     }
@@ -69,7 +77,7 @@ extension Rewind {
       guard autopilot else {
         try DebugCommand(
           directory: directory, forked: forked, execed: execed, event: goto, port: serve, host: bind, quiet: quiet,
-          gdbArguments: gdbArguments
+          checkpointEvery: checkpointEvery, gdbArguments: gdbArguments
         ).run()
         return
       }

@@ -17,6 +17,10 @@ struct ReverseDebuggingTests {
     try DebugSession.recordFixture("reverse_target", expectedStatus: 139)
   }
 
+  /// A checkpoint every few events: going backwards starts from copies of the process
+  /// (the tests without it replay again from the start).
+  private static let checkpointed = ["--checkpoint-every", "7"]
+
   /// The values of `$n` gdb printed, in order.
   private func values(_ gdb: String) -> [String] {
     gdb.split(separator: "\n").filter { $0.hasPrefix("$") && $0.contains(" = ") }.map { String($0.split(separator: " = ", maxSplits: 1)[1]) }
@@ -25,7 +29,8 @@ struct ReverseDebuggingTests {
   @Test func aWatchpointGoingBackwardsStopsAtTheLastWrites() throws {
     let session = try recorded()
     let (gdb, rewind) = try session.gdb(
-      Self.toTheCrash + ["watch -l counter", "reverse-continue", "print i", "reverse-continue", "print i", "continue", "print counter"])
+      Self.toTheCrash + ["watch -l counter", "reverse-continue", "print i", "reverse-continue", "print i", "continue", "print counter"],
+      replayArguments: Self.checkpointed)
     #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
     // Going backwards, Old is the later value: the loop's last two additions were 2 * 4 and 2 * 3.
     #expect(gdb.contains("Old value = 20\nNew value = 12\n"), "\(gdb)")
@@ -43,7 +48,7 @@ struct ReverseDebuggingTests {
       Self.toTheCrash + [
         "catch syscall write", "reverse-continue", "print $rax", "reverse-continue", "print $rdx", "reverse-continue",
         "reverse-continue", "print *(char *)$rsi",
-      ])
+      ], replayArguments: Self.checkpointed)
     let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call") || $0.hasPrefix("Catchpoint 1 (returned") }
       .map { $0.prefix { $0 != ")" } + ")" }
     #expect(
@@ -100,7 +105,7 @@ struct ReverseDebuggingTests {
       \(printState)
 
       """.write(toFile: script, atomically: true, encoding: .utf8)
-    let (gdb, rewind) = try session.gdb(["source " + script])
+    let (gdb, rewind) = try session.gdb(["source " + script], replayArguments: Self.checkpointed)
     var forward: [Int: String] = [:]
     var backward: [Int: String] = [:]
     for line in gdb.split(separator: "\n") {

@@ -1,0 +1,194 @@
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+/// A copy of a replayed process, made by a `fork` injected into it between two events and
+/// kept stopped, with what replay and the debugger knew there: another run of the recording
+/// starts from a fresh copy of it instead of from the program's start (reverse execution).
+///
+/// Only a replay with a single live task is copied: fork copies one thread, and the other
+/// processes of a tree would each need a copy made at the same place. Memory is shared
+/// copy-on-write with the copy; `MAP_SHARED` memory would be shared for real, so a process
+/// with writable shared mappings is not copied.
+final class Checkpoint {
+  /// The event the replay was about to replay.
+  let eventIndex: UInt64
+  /// The stopped copy (real pid).
+  let pid: Int32
+  let session: SessionSnapshot
+  let debugger: DebuggerSnapshot
+  /// Where the copied thread is: the place a run that starts here parks at first.
+  let place: ReplayPlace
+
+  init(eventIndex: UInt64, pid: Int32, session: SessionSnapshot, debugger: DebuggerSnapshot, place: ReplayPlace) {
+    self.eventIndex = eventIndex
+    self.pid = pid
+    self.session = session
+    self.debugger = debugger
+    self.place = place
+  }
+
+  /// The copy's private dirty memory, in bytes (what it holds that the live process does not
+  /// share with it).
+  var privateDirtyBytes: UInt64 {
+    guard let text = try? readProcFile("/proc/\(pid)/smaps_rollup") else { return 0 }
+    var total: UInt64 = 0
+    for line in text.split(separator: "\n") where line.hasPrefix("Private_Dirty:") {
+      total += UInt64(line.split(separator: " ").dropFirst().first ?? "0").map { $0 * 1024 } ?? 0
+    }
+    return total
+  }
+
+  /// Kills the copy (on the tracer thread that made it).
+  func discard() { Tracee(tid: pid).killAndReap() }
+}
+
+/// What a replay session knew between two events, for a session that starts from a copy.
+struct SessionSnapshot {
+  /// The trace just before the event about to replay.
+  var position: TraceReader.Position
+  var recordedTid: Int32
+  var recordedTgid: Int32
+  var rootTid: Int32
+  var rootStatus: ExitStatus?
+  var syscallInstruction: UInt64?
+  var codeMappings: [MapsEntry]?
+  var hotLoopPoints: [UInt64: Set<Int>]
+  var branchIndex: BranchIndex
+}
+
+/// What the debugger knew there.
+struct DebuggerSnapshot {
+  var lastEventOfThread: [Int32: UInt64]
+  var eventInProgress: (tid: Int32, index: UInt64)?
+  var nextEventIndex: UInt64
+}
+
+/// Automatic checkpoints along one recording, shared by every run of a debugged replay (all
+/// on one tracer thread): one every `interval` events, thinned out as they age so that at
+/// most `limit` are kept.
+final class CheckpointStore {
+  let interval: UInt64
+  let limit: Int
+  private(set) var checkpoints: [Checkpoint] = []
+
+  init(interval: UInt64, limit: Int) {
+    self.interval = interval
+    self.limit = limit
+  }
+
+  /// Whether a checkpoint belongs before event `index`.
+  func wants(_ index: UInt64) -> Bool {
+    guard interval > 0 else { return false }
+    let previous = checkpoints.last { $0.eventIndex <= index }?.eventIndex ?? 0
+    return index >= previous + interval
+  }
+
+  /// The latest checkpoint strictly before `place` (a checkpoint is at its own place).
+  func latest(before place: ReplayPlace) -> Checkpoint? {
+    checkpoints.last { $0.eventIndex < place.eventIndex || ($0.eventIndex == place.eventIndex && !$0.place.isSame(as: place)) }
+  }
+
+  /// The latest checkpoint at or before event `index`.
+  func latest(atOrBefore index: UInt64) -> Checkpoint? { checkpoints.last { $0.eventIndex <= index } }
+
+  func add(_ checkpoint: Checkpoint) {
+    checkpoints.append(checkpoint)
+    checkpoints.sort { $0.eventIndex < $1.eventIndex }
+    while checkpoints.count > limit { thin() }
+  }
+
+  /// Drops the checkpoint whose neighbours are closest together for its age: the newest
+  /// keep their density, the old ones grow sparse, and the cost of going back grows with
+  /// the distance gone.
+  private func thin() {
+    guard checkpoints.count > 2, let newest = checkpoints.last?.eventIndex else { return }
+    var best = 1
+    var bestScore = Double.infinity
+    for index in 1..<(checkpoints.count - 1) {
+      let gap = Double(checkpoints[index + 1].eventIndex - checkpoints[index - 1].eventIndex)
+      let age = Double(newest - checkpoints[index].eventIndex + 1)
+      if gap / age < bestScore {
+        bestScore = gap / age
+        best = index
+      }
+    }
+    checkpoints.remove(at: best).discard()
+  }
+
+  func discardAll() {
+    for checkpoint in checkpoints { checkpoint.discard() }
+    checkpoints = []
+  }
+}
+
+extension ReplaySession {
+  /// A copy of the replay's one live task, made now (between events), or nil when this
+  /// replay cannot be copied here.
+  func checkpoint(eventIndex: UInt64, debuggerState: DebuggerSnapshot, place: (ReplayTask) -> ReplayPlace) throws -> Checkpoint? {
+    guard tasks.count == 1, let task = tasks.values.first, task.recordedTgid == task.recordedTid, stubPages.isEmpty,
+      exitingProcesses.isEmpty, !addressSpaces.isShared(task.realTgid), task.interruptedWaitMask == nil, !task.insideSyscall,
+      case .success = injectionStop(task), let position = eventStart
+    else { return nil }
+    guard let maps = try? readMaps(of: task.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
+    let here = place(task)
+    guard let pid = try forkCopy(of: task) else { return nil }
+    let session = SessionSnapshot(
+      position: position, recordedTid: task.recordedTid, recordedTgid: task.recordedTgid, rootTid: rootTid,
+      rootStatus: rootStatus, syscallInstruction: syscallInstructions[task.realTgid], codeMappings: codeMappings[task.realTgid],
+      hotLoopPoints: hotLoopPoints, branchIndex: branchIndex)
+    return Checkpoint(eventIndex: eventIndex, pid: pid, session: session, debugger: debuggerState, place: here)
+  }
+
+  /// Forks `task` by an injected `fork`: the child, stopped, with every register of the task.
+  /// Nil when the call could not be made here.
+  func forkCopy(of task: ReplayTask) throws -> Int32? {
+    guard case .success(let stop) = injectionStop(task) else { return nil }
+    let saved = try currentRegisters(task)
+    guard let instruction = syscallInstruction(for: task, rip: saved.rip) else { return nil }
+    var registers = saved
+    registers.rip = instruction
+    registers.rax = 57  // fork
+    registers.origRax = UInt64.max
+    try setRegisters(registers, task)
+    task.atEmulatedEntry = false
+    // After a PTRACE_SYSEMU entry stop, the skipped call's exit stop comes first.
+    var skipExit = stop == .emulatedEntry
+    var child: Int32?
+    var result: Int64?
+    while result == nil {
+      try task.tracee.resume(.syscall)
+      let status = try waitForTracee(task.realTid)
+      switch status {
+      case .event(.fork): child = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
+      case .syscallStop:
+        let kind = try task.tracee.syscallStopKind()
+        if kind == .exit && skipExit {
+          skipExit = false
+        } else if kind == .exit {
+          result = Int64(bitPattern: try currentRegisters(task).rax)
+        }
+      case .signalStop(.child): continue
+      default:
+        try? setRegisters(saved, task)
+        throw Divergence(
+          eventIndex: cursor.consumed, tid: task.recordedTid, activity: "fork injected by replay for a checkpoint",
+          differences: ["expected its system call stops, got \(status)"])
+      }
+    }
+    try setRegisters(saved, task)
+    guard let child, result == Int64(child) else { return nil }
+    let copy = Tracee(tid: child)
+    guard case .signalStop(.stop) = try waitForTracee(child) else {
+      copy.killAndReap()
+      return nil
+    }
+    try copy.setRegisterWords(saved.words)
+    return child
+  }
+}
+
+extension MapsEntry {
+  /// A mapping the process and a fork of it would both write for real.
+  var isSharedWritable: Bool { permissions.count >= 4 && Array(permissions)[1] == "w" && Array(permissions)[3] == "s" }
+}
