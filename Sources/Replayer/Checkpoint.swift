@@ -43,6 +43,25 @@ final class Checkpoint {
   func discard() { Tracee(tid: pid).killAndReap() }
 }
 
+/// How far apart automatic checkpoints are: events, or seconds of replay.
+public enum CheckpointSpacing: Sendable, Equatable {
+  case events(UInt64)
+  case seconds(Double)
+
+  /// `5000` (events), `2s`, `500ms`; nil when it is none of those.
+  public init?(_ text: String) {
+    if text.hasSuffix("ms"), let value = Double(text.dropLast(2)), value >= 0 {
+      self = .seconds(value / 1000)
+    } else if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 {
+      self = .seconds(value)
+    } else if let value = UInt64(text) {
+      self = .events(value)
+    } else {
+      return nil
+    }
+  }
+}
+
 /// What a replay session knew between two events, for a session that starts from a copy.
 struct SessionSnapshot {
   /// The trace just before the event about to replay.
@@ -65,34 +84,59 @@ struct DebuggerSnapshot {
 }
 
 /// Automatic checkpoints along one recording, shared by every run of a debugged replay (all
-/// on one tracer thread): one every `interval` events, thinned out as they age so that at
-/// most `limit` are kept.
+/// on one tracer thread): one every so many events or seconds of replay, thinned out as they
+/// age so that at most `limit` are kept.
 final class CheckpointStore {
-  let interval: UInt64
+  let spacing: CheckpointSpacing
   let limit: Int
   private(set) var checkpoints: [Checkpoint] = []
+  /// When the running replay last took or passed a checkpoint (or began).
+  private var lastSeen = monotonicSeconds()
 
-  init(interval: UInt64, limit: Int) {
-    self.interval = interval
+  init(spacing: CheckpointSpacing, limit: Int) {
+    self.spacing = spacing
     self.limit = limit
   }
 
+  var isEnabled: Bool { spacing != .events(0) && spacing != .seconds(0) }
+
+  /// A run begins: replay time counts from here.
+  func runBegins() { lastSeen = monotonicSeconds() }
+
   /// Whether a checkpoint belongs before event `index`.
   func wants(_ index: UInt64) -> Bool {
-    guard interval > 0 else { return false }
-    let previous = checkpoints.last { $0.eventIndex <= index }?.eventIndex ?? 0
-    return index >= previous + interval
+    switch spacing {
+    case .events(let interval):
+      guard interval > 0 else { return false }
+      let previous = checkpoints.last { $0.eventIndex <= index }?.eventIndex ?? 0
+      return index >= previous + interval
+    case .seconds(let seconds):
+      guard seconds > 0 else { return false }
+      let now = monotonicSeconds()
+      if has(index) {
+        lastSeen = now
+        return false
+      }
+      return now - lastSeen >= seconds
+    }
   }
 
-  /// The latest checkpoint strictly before `place` (a checkpoint is at its own place).
-  func latest(before place: ReplayPlace) -> Checkpoint? {
-    checkpoints.last { $0.eventIndex < place.eventIndex || ($0.eventIndex == place.eventIndex && !$0.place.isSame(as: place)) }
+  /// The latest checkpoint strictly before `place` (a checkpoint is at its own place),
+  /// passing over `skipping` more.
+  func latest(before place: ReplayPlace, skipping: Int = 0) -> Checkpoint? {
+    let earlier = checkpoints.filter {
+      $0.eventIndex < place.eventIndex || ($0.eventIndex == place.eventIndex && !$0.place.isSame(as: place))
+    }
+    return earlier.isEmpty ? nil : earlier[max(0, earlier.count - 1 - skipping)]
   }
+
+  func has(_ index: UInt64) -> Bool { checkpoints.contains { $0.eventIndex == index } }
 
   /// The latest checkpoint at or before event `index`.
   func latest(atOrBefore index: UInt64) -> Checkpoint? { checkpoints.last { $0.eventIndex <= index } }
 
   func add(_ checkpoint: Checkpoint) {
+    lastSeen = monotonicSeconds()
     checkpoints.append(checkpoint)
     checkpoints.sort { $0.eventIndex < $1.eventIndex }
     while checkpoints.count > limit { thin() }

@@ -33,13 +33,15 @@ public final class DebugReplay: @unchecked Sendable {
 
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
-  /// `checkpointEvery`: an automatic checkpoint every that many events (0: none), at most
+  /// `checkpointEvery`: how far apart automatic checkpoints are (0: none), at most
   /// `checkpointLimit` kept.
-  public init(options: ReplayOptions, pid: Int32, start: DebugStart, checkpointEvery: UInt64 = 5000, checkpointLimit: Int = 64) throws(ReplayError) {
+  public init(
+    options: ReplayOptions, pid: Int32, start: DebugStart, checkpointEvery: CheckpointSpacing = .events(5000), checkpointLimit: Int = 64
+  ) throws(ReplayError) {
     self.options = options
     self.start = start
     self.pid = pid
-    checkpoints = CheckpointStore(interval: checkpointEvery, limit: checkpointLimit)
+    checkpoints = CheckpointStore(spacing: checkpointEvery, limit: checkpointLimit)
     run = try Run(options: options, pid: pid, start: start)
     run.debugger.checkpoints = checkpoints
     interruptible.withLock { $0 = DebuggerReference(debugger: run.debugger) }
@@ -122,20 +124,38 @@ public final class DebugReplay: @unchecked Sendable {
     }
   }
 
+  /// The automatic checkpoints: the event each copy is at, and the memory it holds of its own.
+  public func checkpointCopies() -> [(eventIndex: UInt64, privateDirtyBytes: UInt64)] {
+    checkpoints.checkpoints.map { ($0.eventIndex, $0.privateDirtyBytes) }
+  }
+
+  /// The resident memory of the debugged process (its main thread's real process), if any.
+  public func residentBytes() -> UInt64? {
+    guard let pid = try? onTracer({ [debugger = run.debugger] in debugger.mainTask?.realTgid }),
+      let status = try? readProcFile("/proc/\(pid)/status"),
+      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+      let kib = UInt64(line.split(separator: " ").dropFirst().first ?? "")
+    else { return nil }
+    return kib * 1024
+  }
+
   /// Where the replay is parked.
   public func place() -> ReplayPlace? { try? onTracer { [debugger = run.debugger] in debugger.parkedPlace } }
 
   private func reverseContinue(from here: ReplayPlace) throws -> DebugStop {
-    // From the latest checkpoint before here; when nothing stops there, from the one before
-    // it up to it, and so on back to the start.
+    // From the latest checkpoint before here; when nothing stops there, from an earlier one
+    // up to where that run began, going back twice as many checkpoints each time: the work
+    // stays within about twice the distance to the stop found.
     var target = here
     var last: (place: ReplayPlace, kind: DebugStop.Kind)?
+    var stride = 1
     while last == nil {
-      let from = checkpoints.latest(before: target)
+      let from = checkpoints.latest(before: target, skipping: stride - 1)
       let (_, seek) = try replayAgain(Seek(.note, target: target), from: .some(from))
       last = seek.noted.last
       guard let from, last == nil else { break }
       target = from.place
+      stride *= 2
     }
     guard let last else { return try historyBegin() }
     if case .signal(_, .watchpoint?) = last.kind {
@@ -221,11 +241,14 @@ public final class DebugReplay: @unchecked Sendable {
     } else {
       checkpoint = nil
     }
+    let began = monotonicSeconds()
+    checkpoints.runBegins()
     let stop = try next.begin(on: worker!, cpu: cpu, from: checkpoint).get()
     let finished = try onTracer { [debugger = next.debugger] in (debugger.finishedSeek, debugger.parkedPlace) }
     if debugSeeks {
       printToStandardError(
-        "[seek] \(seek.map { "\($0.purpose) to \($0.target.map { "\($0)" } ?? "the end")" } ?? "to the start"): parked at "
+        "[seek] \(seek.map { "\($0.purpose) to \($0.target.map { "\($0)" } ?? "the end")" } ?? "to the start") from "
+          + "\(checkpoint.map { "the checkpoint at \($0.eventIndex)" } ?? "the start") in \(Int((monotonicSeconds() - began) * 1000)) ms: parked at "
           + "\(finished.1.map { "\($0)" } ?? "?"), noted \(seek?.noted.map { "\($0.place)" } ?? [])")
     }
     if let seek {

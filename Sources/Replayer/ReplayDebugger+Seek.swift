@@ -55,6 +55,30 @@ final class Seek {
     return false
   }
 
+  /// Whether a stop at `stage` of thread `tid` before event `eventIndex` can be the target
+  /// or something to note (else its place is not worth reading).
+  func mayCare(eventIndex: UInt64, tid: Int32, stage: ReplayPlace.Stage, reportable: Bool) -> Bool {
+    let isCode: Bool
+    if case .code = stage { isCode = true } else { isCode = false }
+    if let target, target.eventIndex == eventIndex, target.tid == tid {
+      if case .code = target.stage { if isCode { return true } } else if target.stage == stage { return true }
+    }
+    switch purpose {
+    case .reach: return false
+    case .note: return reportable
+    case .ladder(let event, let ladderTid): return eventIndex > event || (eventIndex == event && tid == ladderTid)
+    case .log: return isCode || stage == .processExit || stage == .recordingEnd
+    }
+  }
+
+  /// A stop of the event whose code the target is in: the code is over, and the target was
+  /// not found in it.
+  func hasPassedItsTarget(eventIndex: UInt64, tid: Int32, stage: ReplayPlace.Stage) -> Bool {
+    guard let target, case .code = target.stage, eventIndex == target.eventIndex, tid == target.tid else { return false }
+    if case .code = stage { return false }
+    return true
+  }
+
   func missed(at place: ReplayPlace) -> PlaceNotFound {
     PlaceNotFound(target: target, reached: place)
   }
@@ -104,10 +128,7 @@ extension ReplayDebugger {
       }
       if place.eventIndex > event { return true }
     }
-    if let target = seek.target, case .code = target.stage, place.eventIndex == target.eventIndex, place.tid == target.tid {
-      // The event's own stops come after the code before it.
-      if case .code = place.stage {} else { throw seek.missed(at: place) }
-    }
+    if seek.hasPassedItsTarget(eventIndex: place.eventIndex, tid: place.tid, stage: place.stage) { throw seek.missed(at: place) }
     return false
   }
 
@@ -118,7 +139,7 @@ extension ReplayDebugger {
     seek.arrivals = [:]
     // gdb's breakpoints in code not mapped yet when the seek armed them (a library's) go
     // in once it is.
-    if armed {
+    if armed && mappingsMayHaveChanged {
       try reinsertReplacedBreakpoints()
       if !requests.softwareBreakpoints.isSubset(of: inserted.keys) { try placeBreakpoints() }
     }

@@ -56,9 +56,13 @@ final class ReplayDebugger {
   private(set) var parkedPlace: ReplayPlace?
   /// The event being replayed, and each thread's last event replayed before it.
   private var eventInProgress: (tid: Int32, index: UInt64)?
+  private var previousEventMapped = true
   var lastEventOfThread: [Int32: UInt64] = [:]
   /// The automatic checkpoints of every run of this debugged replay.
   var checkpoints: CheckpointStore?
+  /// The last event could have mapped or unmapped memory (code where breakpoints go): a
+  /// system call other than the few that never do, or the start of a run.
+  private(set) var mappingsMayHaveChanged = true
   /// The thread gdb asked to step.
   var stepTid: Int32?
   /// That thread's step ran into an event (a system call, a trapped RDTSC); the step is done
@@ -120,8 +124,16 @@ final class ReplayDebugger {
   @discardableResult
   func report(_ kind: DebugStop.Kind, _ task: ReplayTask, at stage: ReplayPlace.Stage, reportable: Bool = true, forced: Bool = false) throws -> Bool {
     if terminate { throw DebugSessionEnded() }
-    if seek != nil {
-      let place = try self.place(of: task, at: stage)
+    if let seek {
+      // Reading the registers and the stack at every call's entry and return would slow a
+      // seek by a third: only a stop the seek may care about is a place.
+      guard forced || seek.mayCare(eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage, reportable: reportable) else {
+        if seek.hasPassedItsTarget(eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage) {
+          throw seek.missed(at: place(of: task, at: stage))
+        }
+        return false
+      }
+      let place = self.place(of: task, at: stage)
       let parks = try forced || seekDecides(place, kind, reportable: reportable)
       guard parks else { return false }
       try endSeek()
@@ -200,9 +212,16 @@ final class ReplayDebugger {
   func beforeEvent(_ event: TraceEvent) throws {
     let state = DebuggerSnapshot(lastEventOfThread: lastEventOfThread, eventInProgress: eventInProgress, nextEventIndex: nextEventIndex)
     if let running = eventInProgress { lastEventOfThread[running.tid] = running.index }
+    mappingsMayHaveChanged = eventInProgress == nil || previousEventMapped
+    if case .syscall(let call) = event { previousEventMapped = !callsThatLeaveMappings.contains(call.number) } else { previousEventMapped = false }
     eventInProgress = (event.tid, event.index)
     nextEventIndex = event.index
-    if started, let checkpoints, checkpoints.wants(event.index), stepTid == nil, steppingOver == nil, stepEndsAfterEvent == nil {
+    // A seek also copies the process at the event it goes to: more steps backwards from
+    // about there start from that copy.
+    let seekGoesHere = seek.map { $0.firstEventNeeded == event.index && !$0.countsSteps } ?? false
+    if started, let checkpoints, checkpoints.isEnabled, checkpoints.wants(event.index) || (seekGoesHere && !checkpoints.has(event.index)),
+      stepTid == nil, steppingOver == nil, stepEndsAfterEvent == nil
+    {
       try takeCheckpoint(before: event, state, into: checkpoints)
     }
     if let over = steppingOver, let task = session.tasks[over.tid] { try finishSteppingOver(task) }
@@ -482,3 +501,11 @@ final class ReplayDebugger {
     try report(.signal(SIGTRAP, cause: .exec(path: exec.executable.originalPath)), task, at: .exec)
   }
 }
+
+/// Frequent calls that never change a process's mappings: after them a seek need not look
+/// for breakpoints a mapping replaced. (Anything else might: mmap, munmap, mremap, brk,
+/// execve, shmat, a vfork child's exit...)
+private let callsThatLeaveMappings: Set<Int> = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 35, 39, 41, 42, 43, 44, 45, 46, 47, 49, 50, 51, 52,
+  54, 55, 72, 89, 96, 102, 104, 107, 108, 110, 186, 201, 202, 228, 230, 232, 233, 257, 262, 270, 271, 281, 318,
+]

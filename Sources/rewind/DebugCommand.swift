@@ -16,7 +16,7 @@ struct DebugCommand {
   let port: UInt16?
   let host: String
   let quiet: Bool
-  let checkpointEvery: UInt64
+  let checkpointEvery: CheckpointSpacing
   let gdbArguments: [String]
 
   func run() throws {

@@ -50,9 +50,9 @@ extension Rewind {
     @Option(
       name: .long,
       help: ArgumentHelp(
-        "Under gdb, copy the replayed process every N events (0: never), so that going backwards replays from the copy before the place wanted rather than from the start; at most 64 copies are kept, older ones thinned out.",
-        valueName: "events"))
-    var checkpointEvery: UInt64 = 5000
+        "Under gdb, copy the replayed process every N events (`2000`), or seconds of replay (`2s`, `500ms`), 0 for never, so that going backwards replays from the copy before the place wanted rather than from the start; at most 64 copies are kept, older ones thinned out (default: 5000).",
+        valueName: "spacing"))
+    var checkpointEvery: String?
 
     @Argument(help: "The trace to replay (default: the latest recording).")
     var trace: String?
@@ -64,7 +64,10 @@ extension Rewind {
       if autopilot && (forked != nil || execed != nil || goto != nil || serve != nil || !gdbArguments.isEmpty) {
         throw ValidationError("-a replays without a debugger; -f, -p, -g, -s and gdb arguments are for debugging (use --process PID with -a)")
       }
-      if autopilot && checkpointEvery != 5000 { throw ValidationError("--checkpoint-every is for debugging; -a replays straight through") }
+      if autopilot && checkpointEvery != nil { throw ValidationError("--checkpoint-every is for debugging; -a replays straight through") }
+      if let checkpointEvery, CheckpointSpacing(checkpointEvery) == nil {
+        throw ValidationError("--checkpoint-every takes a number of events (5000) or of seconds (2s, 500ms), not '\(checkpointEvery)'")
+      }
       if forked != nil && execed != nil { throw ValidationError("give either -f PID (from its fork) or -p PID (from its exec), not both") }
       if process != nil && !autopilot { throw ValidationError("--process is for -a; to debug one process use -f PID or -p PID") }
     }
@@ -77,7 +80,7 @@ extension Rewind {
       guard autopilot else {
         try DebugCommand(
           directory: directory, forked: forked, execed: execed, event: goto, port: serve, host: bind, quiet: quiet,
-          checkpointEvery: checkpointEvery, gdbArguments: gdbArguments
+          checkpointEvery: checkpointEvery.flatMap(CheckpointSpacing.init) ?? .events(5000), gdbArguments: gdbArguments
         ).run()
         return
       }

@@ -158,8 +158,19 @@ final class ReplayDebugTarget: ReversibleTarget {
       let id = try checkpoint()
       return "Checkpoint \(id.rawValue) at \(Self.describe(checkpoints[id.rawValue]!))\n"
     case ("checkpoints", 1):
-      guard !checkpoints.isEmpty else { return "No checkpoints.\n" }
-      return checkpoints.keys.sorted().map { "\($0)\t\(Self.describe(checkpoints[$0]!))" }.joined(separator: "\n") + "\n"
+      var text = checkpoints.isEmpty ? "No places remembered.\n" : "Places remembered (monitor restart N):\n"
+      text += checkpoints.keys.sorted().map { "\($0)\t\(Self.describe(checkpoints[$0]!))\n" }.joined()
+      let copies = replay.checkpointCopies()
+      if copies.isEmpty {
+        text += "No copies of the process (the replay starts again from the beginning to go back).\n"
+      } else {
+        let total = copies.reduce(0) { $0 + $1.privateDirtyBytes }
+        text += "Copies of the process (automatic checkpoints), \(copies.count), holding \(total / 1024) KiB of memory of their own"
+        text += replay.residentBytes().map { " (the replayed process: resident \($0 / 1024) KiB)" } ?? ""
+        text += ":\n"
+        text += copies.map { "  event \($0.eventIndex)\t\($0.privateDirtyBytes / 1024) KiB\n" }.joined()
+      }
+      return text
     case ("restart", 2), ("delete", 2):
       guard let number = Int(words[1]), checkpoints[number] != nil else {
         throw TargetError("no checkpoint '\(words[1])'; `monitor checkpoints` lists them")

@@ -148,7 +148,7 @@ struct ReverseDebuggingTests {
     #expect(values(gdb) == ["0", "6", "0"], "\(gdb)")
     #expect(registerLines.contains { $0.hasPrefix("rdi ") && $0.contains("0x1 ") }, "\(gdb)")
     #expect(gdb.contains("Restarted at checkpoint 1"), "\(gdb)")
-    #expect(gdb.contains("No checkpoints."), "\(gdb)")
+    #expect(gdb.contains("No places remembered."), "\(gdb)")
     #expect(gdb.contains("no checkpoint '1'"), "\(gdb)")
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
@@ -244,6 +244,26 @@ extension ReverseDebuggingTests {
     let common = min(stepped.count, logged.count)
     #expect(Array(stepped.prefix(common)) == Array(logged.prefix(common)), "stepi: \(stepped)\nlog: \(logged)")
     #expect(try String(contentsOfFile: log, encoding: .utf8).contains(": ret\t"), "the log disassembles")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// A spacing that is neither events nor seconds is refused before anything runs.
+  @Test func aBadCheckpointSpacingIsRefused() throws {
+    let bad = try Harness.rewind(["replay", "--checkpoint-every", "often", "/nonexistent-trace"])
+    #expect(bad.status == 64 && bad.stderr.contains("--checkpoint-every takes a number of events (5000) or of seconds"), "\(bad.summary)")
+    let autopilot = try Harness.rewind(["replay", "-a", "--checkpoint-every", "10", "/nonexistent-trace"])
+    #expect(autopilot.status == 64 && autopilot.stderr.contains("--checkpoint-every is for debugging"), "\(autopilot.summary)")
+  }
+
+  /// Checkpoints every 20 ms of replay: going backwards from the crash still lands on the
+  /// loop's last write.
+  @Test func checkpointsBySecondsOfReplay() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb(
+      Self.toTheCrash + ["watch -l counter", "reverse-continue", "monitor checkpoints"], replayArguments: ["--checkpoint-every", "20ms"])
+    #expect(gdb.contains("Old value = 20\nNew value = 12\n"), "\(gdb)")
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 }
