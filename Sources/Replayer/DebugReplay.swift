@@ -177,7 +177,20 @@ public final class DebugReplay: @unchecked Sendable {
   private func previousInstruction(_ place: ReplayPlace) throws -> ReplayPlace? {
     switch place.stage {
     case .beforeEvent, .exec, .processExit, .recordingEnd: break
-    case .code, .syscallEntry, .syscallReturn, .signal, .threadExit:
+    case .code(let rip, let counted):
+      // Step from the arrival before this one at the same address (a loop's previous pass)
+      // rather than from where the thread began running for the event; a place gdb
+      // reached forwards has no count yet: a run to it counts.
+      var arrival = counted
+      if arrival == nil, lastLadder.map({ l in l.places.contains { $0.isSame(as: place) } }) != true {
+        _ = try replayAgain(Seek(.reach, target: place))
+        if case .code(_, let found)? = self.place()?.stage { arrival = found }
+      }
+      let start = arrival.flatMap { $0 > 1 ? (rip: rip, arrival: $0 - 1) : nil }
+      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place, from: start)
+      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
+      if let last = places[..<end].last(where: { !($0.rip == place.rip && $0.hasSameState(as: place)) }) { return last }
+    case .syscallEntry, .syscallReturn, .signal, .threadExit:
       let places = try ladder(event: place.eventIndex, tid: place.tid, to: place)
       // (A signal's stop is where its code stopped: the place before that is the answer.)
       let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
@@ -191,13 +204,17 @@ public final class DebugReplay: @unchecked Sendable {
   /// The places of thread `tid`, one instruction apart, in the code it runs before event
   /// `event`, up to `place` (nil: to the end of that code), or further. The last ladder is
   /// kept: stepping backwards again and again walks down the same one.
-  private func ladder(event: UInt64, tid: Int32, to place: ReplayPlace?) throws -> [ReplayPlace] {
+  private func ladder(
+    event: UInt64, tid: Int32, to place: ReplayPlace?, from start: (rip: UInt64, arrival: Int)? = nil
+  ) throws -> [ReplayPlace] {
     if let last = lastLadder, last.event == event, last.tid == tid,
       place == nil ? last.complete : last.places.contains(where: { $0.isSame(as: place!) })
     {
       return last.places
     }
-    let (_, seek) = try replayAgain(Seek(.ladder(event: event, tid: tid), target: place))
+    let ladder = Seek(.ladder(event: event, tid: tid), target: place)
+    ladder.ladderStart = start
+    let (_, seek) = try replayAgain(ladder)
     var places = seek.noted.map(\.place)
     if let place, case .code = place.stage, let parked = self.place() { places.append(parked) }
     lastLadder = (event, tid, places, place == nil)

@@ -50,9 +50,22 @@ final class Seek {
     }
   }
 
+  /// A ladder that starts stepping at this arrival at this address, not where its thread
+  /// began running for the event: a long loop is not stepped through from its start. Its
+  /// places then have no arrival counts.
+  var ladderStart: (rip: UInt64, arrival: Int)?
+  private(set) var ladderStarted = false
+
   var countsSteps: Bool {
-    if case .ladder = purpose { return true }
+    if case .ladder = purpose { return ladderStart == nil }
     return false
+  }
+
+  /// Whether `place` is where the ladder begins to step (once).
+  func beginsLadder(at place: ReplayPlace) -> Bool {
+    guard let start = ladderStart, !ladderStarted, place.stage == .code(rip: start.rip, arrival: start.arrival) else { return false }
+    ladderStarted = true
+    return true
   }
 
   /// Whether a stop at `stage` of thread `tid` before event `eventIndex` can be the target
@@ -123,6 +136,13 @@ extension ReplayDebugger {
     case .ladder(let event, let tid):
       if place.eventIndex == event && place.tid == tid {
         guard case .code = place.stage else { return true }  // the code before the event has run
+        if seek.ladderStart != nil && stepTid != tid {
+          guard seek.beginsLadder(at: place), let start = seek.ladderStart else { return false }
+          // From here on, every instruction: the breakpoint that found the start goes.
+          internalBreakpoints.remove(start.rip)
+          try placeBreakpoints()
+          stepTid = tid
+        }
         seek.noted.append((place, kind))
         return false
       }
@@ -153,7 +173,7 @@ extension ReplayDebugger {
       if event.index >= to {
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       } else if event.index >= from {
-        logInstruction(at: try place(of: task, at: .beforeEvent), seek)
+        logInstruction(at: place(of: task, at: .beforeEvent), seek)
         stepTid = task.recordedTid
       }
       return
@@ -163,8 +183,13 @@ extension ReplayDebugger {
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
         return
       }
+      if event.index == ladderEvent, let start = seek.ladderStart {
+        internalBreakpoints.insert(start.rip)
+        try placeBreakpoints()
+        return
+      }
       if event.index == ladderEvent, let task = session.tasks[tid] {
-        let start = try place(of: task, at: .beforeEvent)
+        let start = place(of: task, at: .beforeEvent)
         if seek.target?.isSame(as: start) == true {
           try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
           return
@@ -177,13 +202,13 @@ extension ReplayDebugger {
     }
     guard let target = seek.target else { return }
     if event.index > target.eventIndex, let task = session.tasks[target.tid] ?? stoppableTask {
-      throw seek.missed(at: try place(of: task, at: .beforeEvent))
+      throw seek.missed(at: place(of: task, at: .beforeEvent))
     }
     guard event.index == target.eventIndex else { return }
     switch target.stage {
     case .beforeEvent:
       if let task = session.tasks[target.tid] {
-        let here = try place(of: task, at: .beforeEvent)
+        let here = place(of: task, at: .beforeEvent)
         guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       }

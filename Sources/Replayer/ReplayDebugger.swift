@@ -141,7 +141,7 @@ final class ReplayDebugger {
       return true
     }
     guard reportable || forced else { return false }
-    try park(kind, task, try place(of: task, at: stage))
+    try park(kind, task, place(of: task, at: stage))
     return true
   }
 
@@ -439,7 +439,7 @@ final class ReplayDebugger {
     }
     try report(kind, task, at: .processExit)
     // Nothing of the process comes after: a seek that has not found its place never will.
-    if let seek { throw seek.missed(at: try place(of: task, at: .processExit)) }
+    if let seek { throw seek.missed(at: place(of: task, at: .processExit)) }
     while true { try report(kind, task, at: .processExit) }
   }
 
@@ -447,7 +447,7 @@ final class ReplayDebugger {
   func recordingEnded() throws {
     guard started, !processEnded, let task = mainTask else { return }
     try report(.signal(SIGTRAP, cause: .endOfRecording), task, at: .recordingEnd)
-    if let seek { throw seek.missed(at: try place(of: task, at: .recordingEnd)) }
+    if let seek { throw seek.missed(at: place(of: task, at: .recordingEnd)) }
     while true { try report(.signal(SIGTRAP, cause: .endOfRecording), task, at: .recordingEnd) }
   }
 
