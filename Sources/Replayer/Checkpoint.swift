@@ -103,8 +103,19 @@ final class CheckpointStore {
   /// A run begins: replay time counts from here.
   func runBegins() { lastSeen = monotonicSeconds() }
 
-  /// Whether a checkpoint belongs before event `index`.
+  /// Whether a checkpoint belongs before event `index`: far enough from the last one, and
+  /// not the one thinning would drop at once (a run far behind the newest checkpoints would
+  /// otherwise copy the process before every event).
   func wants(_ index: UInt64) -> Bool {
+    guard spaced(index) else { return false }
+    guard checkpoints.count >= limit else { return true }
+    var indices = checkpoints.map(\.eventIndex)
+    indices.append(index)
+    indices.sort()
+    return indices[Self.victim(indices)] != index
+  }
+
+  private func spaced(_ index: UInt64) -> Bool {
     switch spacing {
     case .events(let interval):
       guard interval > 0 else { return false }
@@ -146,18 +157,25 @@ final class CheckpointStore {
   /// keep their density, the old ones grow sparse, and the cost of going back grows with
   /// the distance gone.
   private func thin() {
-    guard checkpoints.count > 2, let newest = checkpoints.last?.eventIndex else { return }
+    guard checkpoints.count > 2 else { return }
+    checkpoints.remove(at: Self.victim(checkpoints.map(\.eventIndex))).discard()
+  }
+
+  /// Which of these sorted event indices (more than two) thinning drops: never the first or
+  /// the last.
+  private static func victim(_ indices: [UInt64]) -> Int {
+    guard indices.count > 2, let newest = indices.last else { return indices.count - 1 }
     var best = 1
     var bestScore = Double.infinity
-    for index in 1..<(checkpoints.count - 1) {
-      let gap = Double(checkpoints[index + 1].eventIndex - checkpoints[index - 1].eventIndex)
-      let age = Double(newest - checkpoints[index].eventIndex + 1)
+    for index in 1..<(indices.count - 1) {
+      let gap = Double(indices[index + 1] - indices[index - 1])
+      let age = Double(newest - indices[index] + 1)
       if gap / age < bestScore {
         bestScore = gap / age
         best = index
       }
     }
-    checkpoints.remove(at: best).discard()
+    return best
   }
 
   func discardAll() {
@@ -184,15 +202,22 @@ extension ReplaySession {
     return Checkpoint(eventIndex: eventIndex, pid: pid, session: session, debugger: debuggerState, place: here)
   }
 
-  /// Forks `task` by an injected `fork`: the child, stopped, with every register of the task.
-  /// Nil when the call could not be made here.
+  /// Forks `task` by an injected `clone(CLONE_PARENT | SIGCHLD)`: the child, stopped, with
+  /// every register of the task. Nil when the call could not be made here.
+  ///
+  /// CLONE_PARENT makes the copy a sibling, a child of rewind like the task (the root, or an
+  /// orphan rewind reaps as subreaper), not of the task: a copy that dies is then reaped for
+  /// good when its tracer waits for it, instead of staying a zombie under a stopped
+  /// checkpoint that never waits, one for every run of the recording.
   func forkCopy(of task: ReplayTask) throws -> Int32? {
     guard case .success(let stop) = injectionStop(task) else { return nil }
     let saved = try currentRegisters(task)
     guard let instruction = syscallInstruction(for: task, rip: saved.rip) else { return nil }
     var registers = saved
     registers.rip = instruction
-    registers.rax = 57  // fork
+    registers.rax = 56  // clone
+    registers.rdi = 0x8000 | UInt64(SIGCHLD)  // CLONE_PARENT, and SIGCHLD: a fork to ptrace
+    (registers.rsi, registers.rdx, registers.r10, registers.r8) = (0, 0, 0, 0)
     registers.origRax = UInt64.max
     try setRegisters(registers, task)
     task.atEmulatedEntry = false

@@ -103,8 +103,14 @@ final class ReplayDebugger {
     defer {
       if let task = mainTask { for address in lifted.keys { try? task.tracee.writeMemory(at: address, bytes: [int3]) } }
     }
-    if let checkpoint = try session.checkpoint(eventIndex: event.index, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) }) {
-      store.add(checkpoint)
+    let began = monotonicSeconds()
+    let checkpoint = try session.checkpoint(eventIndex: event.index, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) })
+    let copied = monotonicSeconds()
+    if let checkpoint { store.add(checkpoint) }
+    if debugStops {
+      printToStandardError(
+        "[checkpoint] event \(event.index): \(checkpoint.map { "pid \($0.pid)" } ?? "none") in \(Int((copied - began) * 1e6)) µs, "
+          + "kept \(store.checkpoints.count) in \(Int((monotonicSeconds() - copied) * 1e6)) µs")
     }
   }
 
