@@ -84,14 +84,17 @@ struct DebuggerSnapshot {
 }
 
 /// Automatic checkpoints along one recording, shared by every run of a debugged replay (all
-/// on one tracer thread): one every so many events or seconds of replay, thinned out as they
-/// age so that at most `limit` are kept.
+/// on one tracer thread): one every so many events or seconds of replay, thinned out with
+/// the distance from where the debugger is, so that at most `limit` are kept: dense where
+/// the user works, sparse far from it.
 final class CheckpointStore {
   let spacing: CheckpointSpacing
   let limit: Int
   private(set) var checkpoints: [Checkpoint] = []
   /// When the running replay last took or passed a checkpoint (or began).
   private var lastSeen = monotonicSeconds()
+  /// The event the debugger last stopped before (nil: none yet; the newest checkpoint then).
+  var focus: UInt64?
 
   init(spacing: CheckpointSpacing, limit: Int) {
     self.spacing = spacing
@@ -106,13 +109,13 @@ final class CheckpointStore {
   /// Whether a checkpoint belongs before event `index`: far enough from the last one, and
   /// not the one thinning would drop at once (a run far behind the newest checkpoints would
   /// otherwise copy the process before every event).
-  func wants(_ index: UInt64) -> Bool {
+  func wants(_ index: UInt64, focus: UInt64? = nil) -> Bool {
     guard spaced(index) else { return false }
     guard checkpoints.count >= limit else { return true }
     var indices = checkpoints.map(\.eventIndex)
     indices.append(index)
     indices.sort()
-    return indices[Self.victim(indices)] != index
+    return indices[Self.victim(indices, focus: focus ?? self.focus)] != index
   }
 
   private func spaced(_ index: UInt64) -> Bool {
@@ -158,18 +161,20 @@ final class CheckpointStore {
   /// the distance gone.
   private func thin() {
     guard checkpoints.count > 2 else { return }
-    checkpoints.remove(at: Self.victim(checkpoints.map(\.eventIndex))).discard()
+    checkpoints.remove(at: Self.victim(checkpoints.map(\.eventIndex), focus: focus)).discard()
   }
 
-  /// Which of these sorted event indices (more than two) thinning drops: never the first or
-  /// the last.
-  private static func victim(_ indices: [UInt64]) -> Int {
+  /// Which of these sorted event indices (more than two) thinning drops: the one whose
+  /// neighbours are closest together for its distance from `focus`; never the first or the
+  /// last.
+  private static func victim(_ indices: [UInt64], focus: UInt64?) -> Int {
     guard indices.count > 2, let newest = indices.last else { return indices.count - 1 }
+    let focus = focus ?? newest
     var best = 1
     var bestScore = Double.infinity
     for index in 1..<(indices.count - 1) {
       let gap = Double(indices[index + 1] - indices[index - 1])
-      let age = Double(newest - indices[index] + 1)
+      let age = Double(max(focus, indices[index]) - min(focus, indices[index]) + 1)
       if gap / age < bestScore {
         bestScore = gap / age
         best = index

@@ -98,6 +98,9 @@ final class ReplayDebugger {
 
   /// Copies the replayed process here, with gdb's int3s out of the copy.
   private func takeCheckpoint(before event: TraceEvent, _ state: DebuggerSnapshot, into store: CheckpointStore) throws {
+    // Thinning keeps checkpoints dense about where the user will be: here in a forward run,
+    // at the place a seek goes to.
+    store.focus = seek?.firstEventNeeded ?? event.index
     let lifted = !breakpointsLifted ? inserted : [:]
     if let task = mainTask { for (address, original) in lifted { try task.tracee.writeMemory(at: address, bytes: [original]) } }
     defer {
@@ -156,6 +159,7 @@ final class ReplayDebugger {
     let stop = DebugStop(kind: kind, pid: pid, tid: task.recordedTid, eventIndex: nextEventIndex)
     lastStop = stop
     parkedPlace = place
+    checkpoints?.focus = nextEventIndex
     // Whatever gdb asked for ends with this stop.
     stepTid = nil
     stepEndsAfterEvent = nil
@@ -225,7 +229,8 @@ final class ReplayDebugger {
     // A seek also copies the process at the event it goes to: more steps backwards from
     // about there start from that copy.
     let seekGoesHere = seek.map { $0.firstEventNeeded == event.index && !$0.countsSteps } ?? false
-    if started, let checkpoints, checkpoints.isEnabled, checkpoints.wants(event.index) || (seekGoesHere && !checkpoints.has(event.index)),
+    if started, let checkpoints, checkpoints.isEnabled, checkpoints.wants(event.index, focus: seek?.firstEventNeeded ?? event.index)
+      || (seekGoesHere && !checkpoints.has(event.index)),
       stepTid == nil, steppingOver == nil, stepEndsAfterEvent == nil
     {
       try takeCheckpoint(before: event, state, into: checkpoints)
