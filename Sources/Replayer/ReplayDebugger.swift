@@ -73,7 +73,6 @@ final class ReplayDebugger {
   /// how many SIGSTOPs a ^C sent that have not come back yet: shared with the server's
   /// thread, which sends them.
   private let running = Mutex<(tid: Int32, tgid: Int32, stopsSent: Int)>((0, 0, 0))
-  private(set) var lastStop: DebugStop?
   /// The next event to replay: `monitor when`.
   private(set) var nextEventIndex: UInt64 = 0
   private(set) var processEnded = false
@@ -157,7 +156,6 @@ final class ReplayDebugger {
   /// Parks the replay with `kind` for gdb to see, until gdb resumes it.
   func park(_ kind: DebugStop.Kind, _ task: ReplayTask, _ place: ReplayPlace) throws {
     let stop = DebugStop(kind: kind, pid: pid, tid: task.recordedTid, eventIndex: nextEventIndex)
-    lastStop = stop
     parkedPlace = place
     checkpoints?.focus = nextEventIndex
     // Whatever gdb asked for ends with this stop.
