@@ -287,3 +287,12 @@ int rewind_install_wakeup_signal(int sig) {
   sigaddset(&set, sig);
   return -pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
+
+long rewind_get_robust_list(pid_t tid, uint64_t *head, uint64_t *length) {
+  void *list = NULL;
+  size_t size = 0;
+  long r = syscall(SYS_get_robust_list, tid, &list, &size);
+  *head = (uint64_t)(uintptr_t)list;
+  *length = size;
+  return r;
+}

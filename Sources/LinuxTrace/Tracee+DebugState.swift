@@ -37,3 +37,34 @@ extension Tracee {
     return Array(area.prefix(r))
   }
 }
+
+extension Tracee {
+  /// PTRACE_SETREGSET NT_X86_XSTATE: puts back an XSAVE image `extendedState` returned.
+  public func setExtendedState(_ area: [UInt8]) throws(Errno) {
+    var copy = area
+    let r: Int = copy.withUnsafeMutableBytes { buffer in
+      var vector = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+      return withUnsafeMutablePointer(to: &vector) { rewind_ptrace(0x4205, tid, 0x202, UInt(bitPattern: $0)) }
+    }
+    if r == -1 { throw Errno.current }
+  }
+
+  /// PTRACE_SETFPREGS: puts back a FXSAVE image `floatingPointState` returned.
+  public func setFloatingPointState(_ area: [UInt8]) throws(Errno) {
+    var copy = area
+    let r = copy.withUnsafeMutableBytes { rewind_ptrace(15, tid, 0, UInt(bitPattern: $0.baseAddress)) }
+    if r == -1 { throw Errno.current }
+  }
+
+  /// get_robust_list(2) of the tracee: the head of its robust futex list and the list's
+  /// size (a tracer may read any of its tracees').
+  public func robustList() throws(Errno) -> (head: UInt64, length: UInt64) {
+    var head: UInt64 = 0
+    var length: UInt64 = 0
+    let r = withUnsafeMutablePointer(to: &head) { headPointer in
+      withUnsafeMutablePointer(to: &length) { rewind_get_robust_list(tid, headPointer, $0) }
+    }
+    if r == -1 { throw Errno.current }
+    return (head, length)
+  }
+}

@@ -6,10 +6,12 @@ import TraceFormat
 /// kept stopped, with what replay and the debugger knew there: another run of the recording
 /// starts from a fresh copy of it instead of from the program's start (reverse execution).
 ///
-/// Only a replay with a single live task is copied: fork copies one thread, and the other
-/// processes of a tree would each need a copy made at the same place. Memory is shared
-/// copy-on-write with the copy; `MAP_SHARED` memory would be shared for real, so a process
-/// with writable shared mappings is not copied.
+/// Only a replay with one live process is copied (the processes of a tree would each need a
+/// copy made at the same place). fork copies the calling thread only: the process's other
+/// threads are kept as their state (`ThreadSnapshot`) and made again, by injected clones,
+/// in every copy a run starts from. Memory is shared copy-on-write with the copy;
+/// `MAP_SHARED` memory would be shared for real, so a process with writable shared mappings
+/// is not copied.
 final class Checkpoint {
   /// The event the replay was about to replay.
   let eventIndex: UInt64
@@ -62,12 +64,30 @@ public enum CheckpointSpacing: Sendable, Equatable {
   }
 }
 
+/// What of a thread fork does not copy (or copies for the forking thread only): for the
+/// copied thread, and the others, which are made again.
+struct ThreadSnapshot {
+  var recordedTid: Int32
+  var registers: Registers
+  /// XSAVE image (else FXSAVE, in `floatingPoint`).
+  var extended: [UInt8]?
+  var floatingPoint: [UInt8]?
+  var signalMask: UInt64
+  /// set_tid_address's (CLONE_CHILD_CLEARTID's) address: cleared and woken at the
+  /// thread's exit, which pthread_join waits for.
+  var clearChildTid: UInt64
+  var robustList: (head: UInt64, length: UInt64)
+}
+
 /// What a replay session knew between two events, for a session that starts from a copy.
 struct SessionSnapshot {
   /// The trace just before the event about to replay.
   var position: TraceReader.Position
   var recordedTid: Int32
   var recordedTgid: Int32
+  /// The copied thread's, then the other threads' (made again in each copy).
+  var leader: ThreadSnapshot
+  var otherThreads: [ThreadSnapshot]
   var rootTid: Int32
   var rootStatus: ExitStatus?
   var syscallInstruction: UInt64?
@@ -190,21 +210,91 @@ final class CheckpointStore {
 }
 
 extension ReplaySession {
-  /// A copy of the replay's one live task, made now (between events), or nil when this
+  /// A copy of the replay's one live process, made now (between events), or nil when this
   /// replay cannot be copied here.
-  func checkpoint(eventIndex: UInt64, debuggerState: DebuggerSnapshot, place: (ReplayTask) -> ReplayPlace) throws -> Checkpoint? {
-    guard tasks.count == 1, let task = tasks.values.first, task.recordedTgid == task.recordedTid, stubPages.isEmpty,
-      exitingProcesses.isEmpty, !addressSpaces.isShared(task.realTgid), task.interruptedWaitMask == nil, !task.insideSyscall,
-      case .success = injectionStop(task), let position = eventStart
+  func checkpoint(eventIndex: UInt64, of eventTid: Int32, debuggerState: DebuggerSnapshot, place: (ReplayTask) -> ReplayPlace) throws -> Checkpoint? {
+    guard let task = tasks.values.first, let leader = tasks[task.recordedTgid], stubPages.isEmpty, exitingProcesses.isEmpty,
+      !addressSpaces.isShared(leader.realTgid), let position = eventStart,
+      tasks.values.allSatisfy({ $0.recordedTgid == leader.recordedTgid && isCopyable($0) })
     else { return nil }
-    guard let maps = try? readMaps(of: task.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
-    let here = place(task)
-    guard let pid = try forkCopy(of: task) else { return nil }
+    guard let maps = try? readMaps(of: leader.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
+    // The place a run from the copy parks at first, for a seek whose target it is.
+    let here = place(tasks[eventTid] ?? leader)
+    guard let leaderState = try threadSnapshot(leader) else { return nil }
+    var others: [ThreadSnapshot] = []
+    for thread in tasks.values where thread !== leader {
+      guard let state = try threadSnapshot(thread) else { return nil }
+      others.append(state)
+    }
+    guard let pid = try forkCopy(of: leader) else { return nil }
     let session = SessionSnapshot(
-      position: position, recordedTid: task.recordedTid, recordedTgid: task.recordedTgid, rootTid: rootTid,
-      rootStatus: rootStatus, syscallInstruction: syscallInstructions[task.realTgid], codeMappings: codeMappings[task.realTgid],
+      position: position, recordedTid: leader.recordedTid, recordedTgid: leader.recordedTgid,
+      leader: leaderState, otherThreads: others.sorted { $0.recordedTid < $1.recordedTid }, rootTid: rootTid,
+      rootStatus: rootStatus, syscallInstruction: syscallInstructions[leader.realTgid], codeMappings: codeMappings[leader.realTgid],
       hotLoopPoints: hotLoopPoints, branchIndex: branchIndex)
     return Checkpoint(eventIndex: eventIndex, pid: pid, session: session, debugger: debuggerState, place: here)
+  }
+
+  /// A task that sits where nothing of its is lost by a copy: between calls, no signal or
+  /// restart waiting, not exiting.
+  private func isCopyable(_ task: ReplayTask) -> Bool {
+    guard task.interruptedWaitMask == nil, !task.insideSyscall, case .success = injectionStop(task) else { return false }
+    return true
+  }
+
+  /// What fork would not copy of `task`. Nil where the tid address cannot be asked for.
+  private func threadSnapshot(_ task: ReplayTask) throws -> ThreadSnapshot? {
+    guard case .success(let stop) = injectionStop(task) else { return nil }
+    let registers = try currentRegisters(task)
+    guard let instruction = syscallInstruction(for: task, rip: registers.rip) else { return nil }
+    // prctl(PR_GET_TID_ADDRESS) writes the address into memory: below the red zone, put
+    // back after.
+    let scratch = (registers.rsp &- 512) & ~15
+    let saved = try task.tracee.readMemory(at: scratch, count: 8)
+    let result = try injectSyscall(157, [40, scratch], in: task, from: stop, using: instruction)
+    let address = try task.tracee.readMemory(at: scratch, count: 8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    try task.tracee.writeMemory(at: scratch, bytes: saved)
+    guard result == 0 else { return nil }
+    let extended = try? task.tracee.extendedState()
+    return ThreadSnapshot(
+      recordedTid: task.recordedTid, registers: registers, extended: extended ?? nil,
+      floatingPoint: extended == nil ? try task.tracee.floatingPointState() : nil, signalMask: try task.tracee.signalMask(),
+      clearChildTid: address, robustList: try task.tracee.robustList())
+  }
+
+  /// Makes a thread of `snapshot` in `leader`'s process (a copy) by an injected clone, with
+  /// its registers, vector state, signal mask, tid address and robust list.
+  func recreateThread(_ snapshot: ThreadSnapshot, in leader: ReplayTask) throws -> ReplayTask {
+    // CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, and
+    // CLONE_CHILD_CLEARTID with the thread's address.
+    var flags: UInt64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
+    if snapshot.clearChildTid != 0 { flags |= 0x20_0000 }
+    let created = try injectCreating(
+      56, [flags, snapshot.registers.rsp, 0, snapshot.clearChildTid, 0], event: .clone, in: leader)
+    guard let tid = created else {
+      throw ReplayError.setup("the copy's thread \(snapshot.recordedTid) could not be made again")
+    }
+    let thread = ReplayTask(recordedTid: snapshot.recordedTid, realTid: tid, realTgid: leader.realTgid, recordedTgid: leader.recordedTgid)
+    try restore(snapshot, in: thread, robustListOnly: false)
+    return thread
+  }
+
+  /// Puts back what fork or clone did not copy into `task`.
+  func restore(_ snapshot: ThreadSnapshot, in task: ReplayTask, robustListOnly: Bool) throws {
+    if !robustListOnly {
+      try task.tracee.setRegisterWords(snapshot.registers.words)
+      if let extended = snapshot.extended { try task.tracee.setExtendedState(extended) }
+      if let floatingPoint = snapshot.floatingPoint { try task.tracee.setFloatingPointState(floatingPoint) }
+      try task.tracee.setSignalMask(snapshot.signalMask)
+    }
+    guard case .success(let stop) = injectionStop(task), let instruction = syscallInstruction(for: task, rip: snapshot.registers.rip) else {
+      throw ReplayError.setup("no system call can be injected into the copy's thread \(snapshot.recordedTid)")
+    }
+    _ = try injectSyscall(273, [snapshot.robustList.head, snapshot.robustList.length], in: task, from: stop, using: instruction)
+    if robustListOnly {
+      // fork cleared the copied thread's tid address too.
+      _ = try injectSyscall(218, [snapshot.clearChildTid], in: task, from: .syscallExit, using: instruction)
+    }
   }
 
   /// Forks `task` by an injected `clone(CLONE_PARENT | SIGCHLD)`: the child, stopped, with
@@ -215,14 +305,25 @@ extension ReplaySession {
   /// good when its tracer waits for it, instead of staying a zombie under a stopped
   /// checkpoint that never waits, one for every run of the recording.
   func forkCopy(of task: ReplayTask) throws -> Int32? {
+    let saved = try currentRegisters(task)
+    guard let child = try injectCreating(56, [0x8000 | UInt64(SIGCHLD), 0, 0, 0, 0], event: .fork, in: task) else { return nil }
+    try Tracee(tid: child).setRegisterWords(saved.words)
+    return child
+  }
+
+  /// Runs `clone` (`number` 56) with `arguments` in `task`, which reports the new task with
+  /// ptrace `event`, and returns the new task, stopped at its first stop; every register of
+  /// `task` is as before. Nil when the call could not be made there or failed.
+  func injectCreating(_ number: Int, _ arguments: [UInt64], event expected: PtraceEvent, in task: ReplayTask) throws -> Int32? {
     guard case .success(let stop) = injectionStop(task) else { return nil }
     let saved = try currentRegisters(task)
     guard let instruction = syscallInstruction(for: task, rip: saved.rip) else { return nil }
     var registers = saved
     registers.rip = instruction
-    registers.rax = 56  // clone
-    registers.rdi = 0x8000 | UInt64(SIGCHLD)  // CLONE_PARENT, and SIGCHLD: a fork to ptrace
-    (registers.rsi, registers.rdx, registers.r10, registers.r8) = (0, 0, 0, 0)
+    registers.rax = UInt64(number)
+    let values = arguments + Array(repeating: 0, count: 6 - arguments.count)
+    (registers.rdi, registers.rsi, registers.rdx) = (values[0], values[1], values[2])
+    (registers.r10, registers.r8, registers.r9) = (values[3], values[4], values[5])
     registers.origRax = UInt64.max
     try setRegisters(registers, task)
     task.atEmulatedEntry = false
@@ -234,7 +335,7 @@ extension ReplaySession {
       try task.tracee.resume(.syscall)
       let status = try waitForTracee(task.realTid)
       switch status {
-      case .event(.fork): child = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
+      case .event(let event) where event == expected: child = Int32(truncatingIfNeeded: try task.tracee.eventMessage())
       case .syscallStop:
         let kind = try task.tracee.syscallStopKind()
         if kind == .exit && skipExit {
@@ -246,7 +347,7 @@ extension ReplaySession {
       default:
         try? setRegisters(saved, task)
         throw Divergence(
-          eventIndex: cursor.consumed, tid: task.recordedTid, activity: "fork injected by replay for a checkpoint",
+          eventIndex: cursor.consumed, tid: task.recordedTid, activity: "clone injected by replay for a checkpoint",
           differences: ["expected its system call stops, got \(status)"])
       }
     }
@@ -257,7 +358,6 @@ extension ReplaySession {
       copy.killAndReap()
       return nil
     }
-    try copy.setRegisterWords(saved.words)
     return child
   }
 }

@@ -106,7 +106,8 @@ final class ReplayDebugger {
       if let task = mainTask { for address in lifted.keys { try? task.tracee.writeMemory(at: address, bytes: [int3]) } }
     }
     let began = monotonicSeconds()
-    let checkpoint = try session.checkpoint(eventIndex: event.index, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) })
+    let checkpoint = try session.checkpoint(
+      eventIndex: event.index, of: event.tid, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) })
     let copied = monotonicSeconds()
     if let checkpoint { store.add(checkpoint) }
     if debugStops {

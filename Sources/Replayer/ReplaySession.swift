@@ -290,6 +290,14 @@ public final class ReplaySession {
     }
     let task = ReplayTask(recordedTid: snapshot.recordedTid, realTid: pid, recordedTgid: snapshot.recordedTgid)
     tasks = [snapshot.recordedTid: task]
+    do {
+      try restore(snapshot.leader, in: task, robustListOnly: true)
+      for thread in snapshot.otherThreads { tasks[thread.recordedTid] = try recreateThread(thread, in: task) }
+    } catch {
+      killAll()
+      progress = .failed(error)
+      throw error
+    }
     rootTid = snapshot.rootTid
     rootStatus = snapshot.rootStatus
     syscallInstructions[pid] = snapshot.syscallInstruction

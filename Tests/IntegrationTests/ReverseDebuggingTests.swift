@@ -154,12 +154,15 @@ struct ReverseDebuggingTests {
   }
 
   /// Four threads take a lock in turn; going backwards from the sixth increment stops at
-  /// the five before it, each in the thread that made it.
-  @Test func reverseContinueStopsInTheRightThread() throws {
+  /// the five before it, each in the thread that made it: replaying from the start, and
+  /// from checkpoints whose copies have their threads made again.
+  @Test(arguments: [[], ["--checkpoint-every", "4"]])
+  func reverseContinueStopsInTheRightThread(replayArguments: [String]) throws {
     let session = try DebugSession.recordFixture("threads_mutex")
     let forward = Array(repeating: ["continue", "print id * 1000 + counter"], count: 6).flatMap { $0 }
     let backward = Array(repeating: ["reverse-continue", "print id * 1000 + counter"], count: 5).flatMap { $0 }
-    let (gdb, rewind) = try session.gdb(["break threads_mutex.c:18"] + forward + backward + ["info threads"])
+    let (gdb, rewind) = try session.gdb(
+      ["break threads_mutex.c:18"] + forward + backward + ["info threads"], replayArguments: replayArguments)
     let seen = values(gdb)
     #expect(seen.count == 11, "\(gdb)")
     if seen.count == 11 {

@@ -92,6 +92,8 @@ int rewind_seccomp_available(void);
 
 /* _GNU_SOURCE functions that Swift's Glibc module does not show. */
 long rewind_process_vm_readv(pid_t pid, void *local, size_t count, uintptr_t remote);
+/* get_robust_list(2) of thread `tid`: its robust futex list head and size. */
+long rewind_get_robust_list(pid_t tid, uint64_t *head, uint64_t *length);
 int rewind_sched_getcpu(void);
 
 /* Gives `sig` a handler that does nothing, without SA_RESTART, and unblocks it in the calling
