@@ -2,47 +2,50 @@ import Glibc
 import LinuxTrace
 import TraceFormat
 
-/// A copy of a replayed process, made by a `fork` injected into it between two events and
-/// kept stopped, with what replay and the debugger knew there: another run of the recording
-/// starts from a fresh copy of it instead of from the program's start (reverse execution).
+/// Copies of the replayed processes, made by a `fork` injected into each between two events
+/// and kept stopped, with what replay and the debugger knew there: another run of the
+/// recording starts from fresh copies of them instead of from the program's start (reverse
+/// execution).
 ///
-/// Only a replay with one live process is copied (the processes of a tree would each need a
-/// copy made at the same place). fork copies the calling thread only: the process's other
-/// threads are kept as their state (`ThreadSnapshot`) and made again, by injected clones,
-/// in every copy a run starts from. Memory is shared copy-on-write with the copy;
-/// `MAP_SHARED` memory would be shared for real, so a process with writable shared mappings
-/// is not copied.
+/// fork copies the calling thread only: a process's other threads are kept as their state
+/// (`ThreadSnapshot`) and made again, by injected clones, in every copy a run starts from.
+/// Each process is copied on its own: the copies are all rewind's children, which replay does
+/// not mind (it emulates waits, kills and pipes). Memory is shared copy-on-write with a copy;
+/// `MAP_SHARED` memory would be shared for real, so processes with writable shared mappings,
+/// or sharing their memory (vfork, CLONE_VM), are not copied.
 final class Checkpoint {
   /// The event the replay was about to replay.
   let eventIndex: UInt64
-  /// The stopped copy (real pid).
-  let pid: Int32
+  /// The stopped copies (real pids), by recorded pid.
+  let pids: [Int32: Int32]
   let session: SessionSnapshot
   let debugger: DebuggerSnapshot
-  /// Where the copied thread is: the place a run that starts here parks at first.
+  /// Where the event's thread is: the place a run that starts here parks at first.
   let place: ReplayPlace
 
-  init(eventIndex: UInt64, pid: Int32, session: SessionSnapshot, debugger: DebuggerSnapshot, place: ReplayPlace) {
+  init(eventIndex: UInt64, pids: [Int32: Int32], session: SessionSnapshot, debugger: DebuggerSnapshot, place: ReplayPlace) {
     self.eventIndex = eventIndex
-    self.pid = pid
+    self.pids = pids
     self.session = session
     self.debugger = debugger
     self.place = place
   }
 
-  /// The copy's private dirty memory, in bytes (what it holds that the live process does not
-  /// share with it).
+  /// The copies' private dirty memory, in bytes (what they hold that the live processes do
+  /// not share with them).
   var privateDirtyBytes: UInt64 {
-    guard let text = try? readProcFile("/proc/\(pid)/smaps_rollup") else { return 0 }
     var total: UInt64 = 0
-    for line in text.split(separator: "\n") where line.hasPrefix("Private_Dirty:") {
-      total += UInt64(line.split(separator: " ").dropFirst().first ?? "0").map { $0 * 1024 } ?? 0
+    for pid in pids.values {
+      guard let text = try? readProcFile("/proc/\(pid)/smaps_rollup") else { continue }
+      for line in text.split(separator: "\n") where line.hasPrefix("Private_Dirty:") {
+        total += UInt64(line.split(separator: " ").dropFirst().first ?? "0").map { $0 * 1024 } ?? 0
+      }
     }
     return total
   }
 
-  /// Kills the copy (on the tracer thread that made it).
-  func discard() { Tracee(tid: pid).killAndReap() }
+  /// Kills the copies (on the tracer thread that made them).
+  func discard() { Tracee.killAndReapAll(pids.values.map { Tracee(tid: $0) }) }
 }
 
 /// How far apart automatic checkpoints are: events, or seconds of replay.
@@ -79,19 +82,23 @@ struct ThreadSnapshot {
   var robustList: (head: UInt64, length: UInt64)
 }
 
-/// What a replay session knew between two events, for a session that starts from a copy.
+/// One process of a checkpoint.
+struct ProcessSnapshot {
+  var recordedPid: Int32
+  /// The copied thread (the main one), then the others (made again in each copy).
+  var leader: ThreadSnapshot
+  var otherThreads: [ThreadSnapshot]
+  var syscallInstruction: UInt64?
+  var codeMappings: [MapsEntry]?
+}
+
+/// What a replay session knew between two events, for a session that starts from copies.
 struct SessionSnapshot {
   /// The trace just before the event about to replay.
   var position: TraceReader.Position
-  var recordedTid: Int32
-  var recordedTgid: Int32
-  /// The copied thread's, then the other threads' (made again in each copy).
-  var leader: ThreadSnapshot
-  var otherThreads: [ThreadSnapshot]
+  var processes: [ProcessSnapshot]
   var rootTid: Int32
   var rootStatus: ExitStatus?
-  var syscallInstruction: UInt64?
-  var codeMappings: [MapsEntry]?
   var hotLoopPoints: [UInt64: Set<Int>]
   var branchIndex: BranchIndex
 }
@@ -210,29 +217,46 @@ final class CheckpointStore {
 }
 
 extension ReplaySession {
-  /// A copy of the replay's one live process, made now (between events), or nil when this
+  /// Copies of the replay's live processes, made now (between events), or nil when this
   /// replay cannot be copied here.
   func checkpoint(eventIndex: UInt64, of eventTid: Int32, debuggerState: DebuggerSnapshot, place: (ReplayTask) -> ReplayPlace) throws -> Checkpoint? {
-    guard let task = tasks.values.first, let leader = tasks[task.recordedTgid], stubPages.isEmpty, exitingProcesses.isEmpty,
-      !addressSpaces.isShared(leader.realTgid), let position = eventStart,
-      tasks.values.allSatisfy({ $0.recordedTgid == leader.recordedTgid && isCopyable($0) })
+    let processes = Dictionary(grouping: tasks.values, by: \.recordedTgid)
+    guard !processes.isEmpty, stubPages.isEmpty, exitingProcesses.isEmpty, let position = eventStart,
+      tasks.values.allSatisfy({ isCopyable($0) && !addressSpaces.isShared($0.realTgid) }),
+      processes.keys.allSatisfy({ tasks[$0] != nil })
     else { return nil }
-    guard let maps = try? readMaps(of: leader.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
-    // The place a run from the copy parks at first, for a seek whose target it is.
-    let here = place(tasks[eventTid] ?? leader)
-    guard let leaderState = try threadSnapshot(leader) else { return nil }
-    var others: [ThreadSnapshot] = []
-    for thread in tasks.values where thread !== leader {
-      guard let state = try threadSnapshot(thread) else { return nil }
-      others.append(state)
+    for pid in processes.keys {
+      guard let maps = try? readMaps(of: tasks[pid]!.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
     }
-    guard let pid = try forkCopy(of: leader) else { return nil }
+    // The place a run from the copies parks at first, for a seek whose target it is.
+    guard let eventTask = tasks[eventTid] ?? tasks.values.first else { return nil }
+    let here = place(eventTask)
+    var snapshots: [ProcessSnapshot] = []
+    for (pid, threads) in processes.sorted(by: { $0.key < $1.key }) {
+      let leader = tasks[pid]!
+      guard let leaderState = try threadSnapshot(leader) else { return nil }
+      var others: [ThreadSnapshot] = []
+      for thread in threads where thread !== leader {
+        guard let state = try threadSnapshot(thread) else { return nil }
+        others.append(state)
+      }
+      snapshots.append(
+        ProcessSnapshot(
+          recordedPid: pid, leader: leaderState, otherThreads: others.sorted { $0.recordedTid < $1.recordedTid },
+          syscallInstruction: syscallInstructions[leader.realTgid], codeMappings: codeMappings[leader.realTgid]))
+    }
+    var copies: [Int32: Int32] = [:]
+    for snapshot in snapshots {
+      guard let copy = try forkCopy(of: tasks[snapshot.recordedPid]!) else {
+        Tracee.killAndReapAll(copies.values.map { Tracee(tid: $0) })
+        return nil
+      }
+      copies[snapshot.recordedPid] = copy
+    }
     let session = SessionSnapshot(
-      position: position, recordedTid: leader.recordedTid, recordedTgid: leader.recordedTgid,
-      leader: leaderState, otherThreads: others.sorted { $0.recordedTid < $1.recordedTid }, rootTid: rootTid,
-      rootStatus: rootStatus, syscallInstruction: syscallInstructions[leader.realTgid], codeMappings: codeMappings[leader.realTgid],
-      hotLoopPoints: hotLoopPoints, branchIndex: branchIndex)
-    return Checkpoint(eventIndex: eventIndex, pid: pid, session: session, debugger: debuggerState, place: here)
+      position: position, processes: snapshots, rootTid: rootTid, rootStatus: rootStatus, hotLoopPoints: hotLoopPoints,
+      branchIndex: branchIndex)
+    return Checkpoint(eventIndex: eventIndex, pids: copies, session: session, debugger: debuggerState, place: here)
   }
 
   /// A task that sits where nothing of its is lost by a copy: between calls, no signal or

@@ -112,7 +112,7 @@ final class ReplayDebugger {
     if let checkpoint { store.add(checkpoint) }
     if debugStops {
       printToStandardError(
-        "[checkpoint] event \(event.index): \(checkpoint.map { "pid \($0.pid)" } ?? "none") in \(Int((copied - began) * 1e6)) µs, "
+        "[checkpoint] event \(event.index): \(checkpoint.map { "pids \($0.pids.values.sorted())" } ?? "none") in \(Int((copied - began) * 1e6)) µs, "
           + "kept \(store.checkpoints.count) in \(Int((monotonicSeconds() - copied) * 1e6)) µs")
     }
   }

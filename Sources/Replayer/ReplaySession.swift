@@ -279,20 +279,23 @@ public final class ReplaySession {
     }
   }
 
-  /// Starts with a fresh copy of `checkpoint`'s process, where and as it was copied.
+  /// Starts with fresh copies of `checkpoint`'s processes, where and as they were copied.
   private func start(from checkpoint: Checkpoint) throws {
     let snapshot = checkpoint.session
-    let source = ReplayTask(recordedTid: snapshot.recordedTid, realTid: checkpoint.pid, recordedTgid: snapshot.recordedTgid)
-    guard let pid = try forkCopy(of: source) else {
-      let error = ReplayError.setup("the checkpoint at event \(checkpoint.eventIndex) could not be copied")
-      progress = .failed(error)
-      throw error
-    }
-    let task = ReplayTask(recordedTid: snapshot.recordedTid, realTid: pid, recordedTgid: snapshot.recordedTgid)
-    tasks = [snapshot.recordedTid: task]
     do {
-      try restore(snapshot.leader, in: task, robustListOnly: true)
-      for thread in snapshot.otherThreads { tasks[thread.recordedTid] = try recreateThread(thread, in: task) }
+      for process in snapshot.processes {
+        guard let copied = checkpoint.pids[process.recordedPid] else { throw ReplayError.setup("the checkpoint lost a copy") }
+        let source = ReplayTask(recordedTid: process.recordedPid, realTid: copied)
+        guard let pid = try forkCopy(of: source) else {
+          throw ReplayError.setup("the checkpoint at event \(checkpoint.eventIndex) could not be copied")
+        }
+        let leader = ReplayTask(recordedTid: process.recordedPid, realTid: pid)
+        tasks[process.recordedPid] = leader
+        try restore(process.leader, in: leader, robustListOnly: true)
+        for thread in process.otherThreads { tasks[thread.recordedTid] = try recreateThread(thread, in: leader) }
+        syscallInstructions[pid] = process.syscallInstruction
+        codeMappings[pid] = process.codeMappings
+      }
     } catch {
       killAll()
       progress = .failed(error)
@@ -300,8 +303,6 @@ public final class ReplaySession {
     }
     rootTid = snapshot.rootTid
     rootStatus = snapshot.rootStatus
-    syscallInstructions[pid] = snapshot.syscallInstruction
-    codeMappings[pid] = snapshot.codeMappings
     hotLoopPoints = snapshot.hotLoopPoints
     branchIndex = snapshot.branchIndex
     try cursor.seek(to: snapshot.position)

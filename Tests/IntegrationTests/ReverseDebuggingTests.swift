@@ -270,3 +270,27 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// A parent forks four children in turn and waits for each: going backwards over the
+  /// waits retraces them, replaying from the start or from checkpoints that copy the parent
+  /// and its live child each.
+  @Test(arguments: [[], ["--checkpoint-every", "2"]])
+  func reverseOverAProcessTree(replayArguments: [String]) throws {
+    let session = try DebugSession.recordFixture("fork_pipe_wait")
+    let (gdb, rewind) = try session.gdb(
+      ["catch syscall wait4"] + Array(repeating: "continue", count: 5) + Array(repeating: "reverse-continue", count: 3)
+        + ["continue", "continue"], replayArguments: ["-q"] + replayArguments)
+    let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call to") || $0.hasPrefix("Catchpoint 1 (returned") }
+      .map { line in
+        let call = line.hasPrefix("Catchpoint 1 (call") ? "call" : "return"
+        return call + " " + (line.split(separator: "(pid=").dropFirst().first?.prefix { $0 != "," } ?? "?")
+      }
+    #expect(stops.count == 10, "\(gdb)")
+    if stops.count == 10 {
+      #expect(Array(stops[5..<8]) == [stops[3], stops[2], stops[1]], "\(stops)")
+      #expect(Array(stops[8..<10]) == [stops[2], stops[3]], "\(stops)")
+    }
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
