@@ -13,10 +13,14 @@ public struct Breakpoint: Hashable, Sendable {
   /// For breakpoints, the instruction size gdb would patch (1 on x86-64); for
   /// watchpoints, the number of bytes watched.
   public var size: Int
+  /// gdb's conditions (`;X len,bytes`), for a target that evaluates them
+  /// (`ConditionEvaluatingTarget`): the breakpoint stops when any holds, or when there is none.
+  public var conditions: [AgentExpression]
 
-  public init(_ kind: Kind, address: UInt64, size: Int) {
+  public init(_ kind: Kind, address: UInt64, size: Int, conditions: [AgentExpression] = []) {
     self.kind = kind
     self.address = address
     self.size = size
+    self.conditions = conditions
   }
 }

@@ -68,6 +68,11 @@ public protocol ReversibleTarget: DebugTarget {
   func restore(_ checkpoint: CheckpointID) throws
 }
 
+/// Optional, found with `as?`: the target evaluates the conditions gdb sends with
+/// breakpoints (`Breakpoint.conditions`) and reports a hit only when one holds; gates
+/// `ConditionalBreakpoints+`.
+public protocol ConditionEvaluatingTarget: DebugTarget {}
+
 /// A point in the replay a `ReversibleTarget` can return to.
 public struct CheckpointID: Hashable, Sendable, CustomStringConvertible {
   public var rawValue: Int

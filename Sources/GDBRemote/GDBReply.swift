@@ -21,7 +21,7 @@ public enum GDBReply: Hashable, Sendable {
   case memory([UInt8])
   case stop(StopReason)
   /// The qSupported answer; reverse execution is advertised only for a `ReversibleTarget`.
-  case supported(packetSize: Int, reversible: Bool)
+  case supported(packetSize: Int, reversible: Bool, evaluatesConditions: Bool = false)
   /// `vCont?`: the actions `vCont` accepts.
   case resumeActions
   /// `qfThreadInfo`/`qsThreadInfo`: `m` and the threads, or `l` when none are left.
@@ -56,8 +56,8 @@ public enum GDBReply: Hashable, Sendable {
       return Array((bytes.map(hexString) ?? String(repeating: "xx", count: size)).utf8)
     case .memory(let bytes): return Array(hexString(bytes).utf8)
     case .stop(let reason): return Array(Self.stopReply(reason).utf8)
-    case .supported(let packetSize, let reversible):
-      return Array(Self.supportedFeatures(packetSize: packetSize, reversible: reversible).utf8)
+    case .supported(let packetSize, let reversible, let evaluatesConditions):
+      return Array(Self.supportedFeatures(packetSize: packetSize, reversible: reversible, evaluatesConditions: evaluatesConditions).utf8)
     case .resumeActions: return Array("vCont;c;C;s;S;t".utf8)
     case .threadList(let threads):
       if threads.isEmpty { return [UInt8(ascii: "l")] }
@@ -105,7 +105,7 @@ public enum GDBReply: Hashable, Sendable {
 
   /// What we tell gdb we can do. Reverse execution is only offered when the target
   /// can do it, since gdb otherwise lets the user try and reports a protocol error.
-  static func supportedFeatures(packetSize: Int, reversible: Bool) -> String {
+  static func supportedFeatures(packetSize: Int, reversible: Bool, evaluatesConditions: Bool = false) -> String {
     var features = [
       "PacketSize=" + String(packetSize, radix: 16),
       "qXfer:features:read+", "qXfer:auxv:read+", "qXfer:exec-file:read+",
@@ -113,6 +113,7 @@ public enum GDBReply: Hashable, Sendable {
       "QCatchSyscalls+", "exec-events+",
     ]
     if reversible { features += ["ReverseContinue+", "ReverseStep+"] }
+    if evaluatesConditions { features += ["ConditionalBreakpoints+"] }
     return features.joined(separator: ";")
   }
 }

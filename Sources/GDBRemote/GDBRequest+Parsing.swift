@@ -74,9 +74,18 @@ extension GDBRequest {
       let address = try s.hexNumber("the address")
       try s.expect(",", "<kind>' after the address")
       let size = try s.hexCount("the kind (size)", limit: 0xffff)
-      // Conditions and commands (`;X…`) are gdb's to evaluate; they are ignored.
+      // Conditions (`X len,bytes`, one after another or `;`-separated) for a target that
+      // evaluates them; commands (`cmds:…`), gdb's own business, end the list.
+      var conditions: [AgentExpression] = []
       if !s.isAtEnd { try s.expect(";", "' or the end after the kind") }
-      let breakpoint = Breakpoint(kind, address: address, size: size)
+      while !s.isAtEnd {
+        if s.skip(";") { continue }
+        guard s.skip("X") else { break }
+        let length = try s.hexCount("the condition's length", limit: 0x10000)
+        try s.expect(",", "' after the condition's length")
+        conditions.append(AgentExpression(try s.hexBytes("the condition", count: length)))
+      }
+      let breakpoint = Breakpoint(kind, address: address, size: size, conditions: conditions)
       self = first == UInt8(ascii: "Z") ? .insertBreakpoint(breakpoint) : .removeBreakpoint(breakpoint)
     case "H":
       var s = scanner(String(text.prefix(2)), skipping: 2)

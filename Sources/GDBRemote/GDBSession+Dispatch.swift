@@ -4,7 +4,8 @@ extension GDBSession {
     switch request {
     case .supported:
       let reversible = target is any ReversibleTarget
-      return Outcome(replies: [.supported(packetSize: Self.packetSize, reversible: reversible)])
+      return Outcome(
+        replies: [.supported(packetSize: Self.packetSize, reversible: reversible, evaluatesConditions: target is any ConditionEvaluatingTarget)])
     case .startNoAckMode, .nonStop(false):
       return Outcome(replies: [.ok])
     case .nonStop(true):

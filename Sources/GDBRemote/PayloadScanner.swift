@@ -76,6 +76,18 @@ struct PayloadScanner {
     return result
   }
 
+  /// Exactly `count` bytes as pairs of hex digits.
+  mutating func hexBytes(_ what: String, count: Int) throws(GDBProtocolError) -> [UInt8] {
+    var result: [UInt8] = []
+    for _ in 0..<count {
+      guard index + 1 < bytes.count, let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1])
+      else { throw fail("expected \(count) bytes of \(what) as pairs of hex digits") }
+      result.append(high << 4 | low)
+      index += 2
+    }
+    return result
+  }
+
   /// Bytes up to `terminator`, which is consumed; nil (and nothing consumed) if the
   /// terminator never comes.
   mutating func field(until terminator: Character) -> ArraySlice<UInt8>? {

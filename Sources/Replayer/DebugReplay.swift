@@ -172,8 +172,9 @@ public final class DebugReplay: @unchecked Sendable {
     try onTracer { [debugger = run.debugger] in try debugger.readMemory(at: address, count: count) }
   }
 
-  public func insertSoftwareBreakpoint(at address: UInt64) throws {
-    try onTracer { [debugger = run.debugger] in try debugger.insertSoftwareBreakpoint(at: address) }
+  /// `condition`: the stop is reported only where it holds (gdb's conditions, evaluated here).
+  public func insertSoftwareBreakpoint(at address: UInt64, condition: BreakpointCondition? = nil) throws {
+    try onTracer { [debugger = run.debugger] in try debugger.insertSoftwareBreakpoint(at: address, condition: condition) }
   }
 
   public func removeSoftwareBreakpoint(at address: UInt64) throws {
@@ -181,8 +182,8 @@ public final class DebugReplay: @unchecked Sendable {
   }
 
   /// False when the debug registers are all in use.
-  public func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
-    try onTracer { [debugger = run.debugger] in try debugger.insertHardware(kind, at: address, length: length) }
+  public func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int, condition: BreakpointCondition? = nil) throws -> Bool {
+    try onTracer { [debugger = run.debugger] in try debugger.insertHardware(kind, at: address, length: length, condition: condition) }
   }
 
   public func removeHardware(_ kind: HardwareWatchKind, at address: UInt64) throws {

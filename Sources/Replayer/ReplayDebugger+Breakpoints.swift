@@ -1,6 +1,11 @@
 import LinuxTrace
+import TraceFormat
 
 let int3: UInt8 = 0xcc
+
+/// A condition of a breakpoint, evaluated where it hits with the thread's registers and a
+/// reader of the program's memory: the stop is reported only when it holds.
+public typealias BreakpointCondition = @Sendable (_ registers: Registers, _ readMemory: (UInt64, Int) -> [UInt8]?) -> Bool
 
 /// What gdb asked for: the breakpoints, watchpoints and catchpoints in force. A replay run
 /// again from the start (reverse execution) takes them over.
@@ -10,6 +15,8 @@ struct DebuggerRequests {
   /// aligned piece of 1, 2, 4 or 8 bytes, each knowing the address gdb asked to watch.
   var hardwareSlots: [HardwareSlot?] = [nil, nil, nil]
   var catchSet: SyscallCatchSet = .none
+  /// Conditions of software and hardware execute breakpoints, by address.
+  var conditions: [UInt64: BreakpointCondition] = [:]
 
   var hasHardware: Bool { hardwareSlots.contains { $0 != nil } }
 }
@@ -24,14 +31,23 @@ struct HardwareSlot {
 // MARK: what gdb asks for, on the tracer thread
 
 extension ReplayDebugger {
-  func insertSoftwareBreakpoint(at address: UInt64) throws {
+  func insertSoftwareBreakpoint(at address: UInt64, condition: BreakpointCondition? = nil) throws {
     requests.softwareBreakpoints.insert(address)
+    requests.conditions[address] = condition
     try placeBreakpoints()
   }
 
   func removeSoftwareBreakpoint(at address: UInt64) throws {
     requests.softwareBreakpoints.remove(address)
+    requests.conditions[address] = nil
     try placeBreakpoints()
+  }
+
+  /// Whether the breakpoint at `address` stops `task` here: it has no condition, or it holds.
+  func conditionHolds(at address: UInt64, _ task: ReplayTask) -> Bool {
+    guard let condition = requests.conditions[address] else { return true }
+    guard let registers = try? session.currentRegisters(task) else { return true }
+    return condition(registers) { [self] address, count in try? readMemory(at: address, count: count) }
   }
 
   /// The int3s that belong in memory: gdb's while they are in force, and the ones a seek
@@ -80,7 +96,8 @@ extension ReplayDebugger {
   }
 
   /// Returns false when all of DR1-DR3 are taken.
-  func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int) throws -> Bool {
+  func insertHardware(_ kind: HardwareWatchKind, at address: UInt64, length: Int, condition: BreakpointCondition? = nil) throws -> Bool {
+    if kind == .execute { requests.conditions[address] = condition }
     // A debug register watches 1, 2, 4 or 8 bytes aligned to their size (the CPU ignores
     // the address's lower bits): a longer or unaligned region takes several.
     var pieces: [(address: UInt64, length: Int)] = []
@@ -118,6 +135,7 @@ extension ReplayDebugger {
       requests.hardwareSlots[$0]?.watched == address && requests.hardwareSlots[$0]?.kind == kind
     }
     guard !slots.isEmpty else { return }
+    if kind == .execute { requests.conditions[address] = nil }
     for slot in slots { requests.hardwareSlots[slot] = nil }
     for task in threads { try applyHardwareSlots(to: task) }
   }

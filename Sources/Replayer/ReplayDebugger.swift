@@ -52,6 +52,9 @@ final class ReplayDebugger {
   /// A thread stepping over an int3 of ours at this address, which is put back after the
   /// step (a seek goes on past breakpoints without gdb, which would lift them itself).
   var steppingOver: (tid: Int32, address: UInt64)?
+  /// An execute breakpoint just trapped here for this thread: an int3 at the same address
+  /// traps next for the same arrival.
+  private var arrivalInProgress: (tid: Int32, address: UInt64)?
   /// Where the replay is parked.
   private(set) var parkedPlace: ReplayPlace?
   /// The event being replayed, and each thread's last event replayed before it.
@@ -293,9 +296,9 @@ final class ReplayDebugger {
       registers.rip = address
       try session.setRegisters(registers, task)
       try restoreSignalMask(task)
-      let isGdbs = armed && requests.softwareBreakpoints.contains(address)
+      let isGdbs = armed && requests.softwareBreakpoints.contains(address) && conditionHolds(at: address, task)
       let parked = try report(
-        .signal(SIGTRAP, cause: isGdbs ? .softwareBreakpoint : nil), task, at: .code(rip: address, arrival: arrive(at: address)),
+        .signal(SIGTRAP, cause: isGdbs ? .softwareBreakpoint : nil), task, at: .code(rip: address, arrival: arrival(at: address, task)),
         reportable: isGdbs)
       // gdb lifts its breakpoint to step over it; going on without gdb, so does the seek.
       if !parked, let original = inserted[address] {
@@ -319,10 +322,18 @@ final class ReplayDebugger {
       let slot = (1...3).first { status & (1 << UInt64($0)) != 0 }!
       guard armed, let hit = requests.hardwareSlots[slot - 1] else { return false }
       try restoreSignalMask(task)
-      if steppingOver?.tid == task.recordedTid { try finishSteppingOver(task) }
       let rip = try session.currentRegisters(task).rip
+      // An execute breakpoint where an int3 of ours is being stepped over fires before the
+      // instruction runs: the step over it is not done yet.
+      let overHere = steppingOver.map { $0.tid == task.recordedTid && $0.address == rip } ?? false
+      if steppingOver?.tid == task.recordedTid && !overHere { try finishSteppingOver(task) }
       if hit.kind == .execute {
-        try report(.signal(SIGTRAP, cause: .hardwareBreakpoint), task, at: .code(rip: rip, arrival: arrive(at: rip)))
+        let arrival = overHere ? seek?.arrivals[rip] : arrival(at: rip, task)
+        // An int3 at the same address traps next, at the same arrival.
+        arrivalInProgress = (task.recordedTid, rip)
+        try report(
+          .signal(SIGTRAP, cause: .hardwareBreakpoint), task, at: .code(rip: rip, arrival: arrival),
+          reportable: conditionHolds(at: hit.watched, task))
       } else {
         // The trap comes after the instruction that made the access: no breakpoint
         // counted arrivals here.
@@ -344,6 +355,7 @@ final class ReplayDebugger {
   /// A single step of `task` ended: the end of gdb's step, or of the seek's (stepping over
   /// a breakpoint, or through code place by place).
   private func stepped(_ task: ReplayTask) throws {
+    arrivalInProgress = nil
     let wasSteppingOver = steppingOver?.tid == task.recordedTid
     if wasSteppingOver { try finishSteppingOver(task) }
     guard stepTid == task.recordedTid else { return }
@@ -355,6 +367,17 @@ final class ReplayDebugger {
     guard let over = steppingOver, over.tid == task.recordedTid else { return }
     steppingOver = nil
     if inserted[over.address] != nil && !breakpointsLifted { try task.tracee.writeMemory(at: over.address, bytes: [int3]) }
+  }
+
+  /// An arrival of `task` at `address` for a seek, counted once when an execute breakpoint
+  /// and an int3 at the same address both trap for it.
+  private func arrival(at address: UInt64, _ task: ReplayTask) -> Int? {
+    if let pending = arrivalInProgress, pending.tid == task.recordedTid, pending.address == address {
+      arrivalInProgress = nil
+      return seek?.arrivals[address]
+    }
+    arrivalInProgress = nil
+    return arrive(at: address)
   }
 
   /// Where `task` is in user code, as a place's stage: counted when a seek counts arrivals

@@ -4,7 +4,7 @@ import Replayer
 import TraceFormat
 
 /// The replay as gdb's target: GDBRemote's requests in terms of a `DebugReplay`.
-final class ReplayDebugTarget: ReversibleTarget {
+final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
   let replay: DebugReplay
   let files: RecordingFiles
   private(set) var currentStop: StopReason
@@ -94,10 +94,15 @@ final class ReplayDebugTarget: ReversibleTarget {
   func interrupt() { replay.interrupt() }
 
   func insertBreakpoint(_ breakpoint: Breakpoint) throws {
+    let condition = Self.condition(breakpoint.conditions)
     switch breakpoint.kind {
-    case .software: try replay.insertSoftwareBreakpoint(at: breakpoint.address)
+    case .software: try replay.insertSoftwareBreakpoint(at: breakpoint.address, condition: condition)
     case .hardware, .writeWatchpoint, .accessWatchpoint:
-      guard try replay.insertHardware(Self.watchKind(breakpoint.kind), at: breakpoint.address, length: breakpoint.size) else {
+      guard
+        try replay.insertHardware(
+          Self.watchKind(breakpoint.kind), at: breakpoint.address, length: breakpoint.size,
+          condition: breakpoint.kind == .hardware ? condition : nil)
+      else {
         throw TargetError("all three debug registers rewind can give gdb (DR1-DR3) are in use")
       }
     case .readWatchpoint:
@@ -110,6 +115,24 @@ final class ReplayDebugTarget: ReversibleTarget {
     case .software: try replay.removeSoftwareBreakpoint(at: breakpoint.address)
     case .hardware, .writeWatchpoint, .accessWatchpoint: try replay.removeHardware(Self.watchKind(breakpoint.kind), at: breakpoint.address)
     case .readWatchpoint: break
+    }
+  }
+
+  /// gdb's conditions as one the replay evaluates where the breakpoint hits: any that holds
+  /// stops it. One that cannot be evaluated (a register this target does not number, memory
+  /// that cannot be read, a bytecode left out) counts as holding: gdb then shows the stop.
+  static func condition(_ expressions: [AgentExpression]) -> BreakpointCondition? {
+    guard !expressions.isEmpty else { return nil }
+    return { registers, readMemory in
+      let value = { (number: Int) -> UInt64? in
+        guard number < X86_64Register.all.count, let index = Registers.names.firstIndex(of: X86_64Register.all[number].name) else {
+          return nil
+        }
+        return registers.words[index]
+      }
+      return expressions.contains { expression in
+        (try? expression.evaluate(register: value, memory: readMemory)).map { $0 != 0 } ?? true
+      }
     }
   }
 

@@ -58,8 +58,15 @@ import Testing
     #expect(try parse("Z2,404028,4") == .insertBreakpoint(Breakpoint(.writeWatchpoint, address: 0x404028, size: 4)))
     #expect(try parse("Z3,404028,8") == .insertBreakpoint(Breakpoint(.readWatchpoint, address: 0x404028, size: 8)))
     #expect(try parse("z4,404028,2") == .removeBreakpoint(Breakpoint(.accessWatchpoint, address: 0x404028, size: 2)))
-    // A condition for the target to evaluate is ignored; gdb evaluates it itself.
-    #expect(try parse("Z0,401136,1;X3,220027") == .insertBreakpoint(Breakpoint(.software, address: 0x401136, size: 1)))
+    // Conditions for the target to evaluate, one after another or `;`-separated; commands
+    // end the list.
+    let condition = AgentExpression([0x22, 0x00, 0x27])
+    #expect(
+      try parse("Z0,401136,1;X3,220027") == .insertBreakpoint(Breakpoint(.software, address: 0x401136, size: 1, conditions: [condition])))
+    #expect(
+      try parse("Z1,401136,1;X3,220027X2,2201;cmds:0,X1,27")
+        == .insertBreakpoint(Breakpoint(.hardware, address: 0x401136, size: 1, conditions: [condition, AgentExpression([0x22, 0x01])])))
+    #expect(throws: GDBProtocolError.self) { try parse("Z0,401136,1;X3,2200") }
   }
 
   @Test func threadIds() throws {

@@ -294,3 +294,21 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// gdb's conditions are evaluated where the breakpoint hits (`ConditionalBreakpoints+`):
+  /// forwards and backwards only the hits where they hold stop, including a hardware
+  /// breakpoint at the same address as a software one.
+  @Test func conditionalBreakpointsStopOnlyWhereTheyHold() throws {
+    let session = try recorded()
+    let (gdb, rewind) = try session.gdb(
+      [
+        "handle SIGUSR1 nostop noprint pass", "break scale if value == 2", "continue", "print value", "continue", "delete",
+        "break scale if value == 1 || value == 3", "reverse-continue", "print value", "reverse-continue", "print value",
+        "hbreak scale if value == 0", "reverse-continue", "print value", "continue", "print value",
+      ], replayArguments: Self.checkpointed)
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    #expect(values(gdb) == ["2", "3", "1", "0", "1"], "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+}
