@@ -38,8 +38,26 @@ public protocol DebugTarget: AnyObject {
   /// Where on this machine to read the file the target knew as `path` (a saved copy in
   /// the trace, say), or nil when the target has no such file.
   func hostPath(forTargetFile path: String) -> String?
+  /// `/proc/PID/name` of the debugged process as the target sees it (`maps`, `cmdline`,
+  /// `exe`...), or nil when it has none; see the default below.
+  func procFile(pid: Int32, name: String) -> ProcFile?
   /// gdb killed the process or detached: the session ends.
   func kill()
+}
+
+/// What the target answers for a file of its process's `/proc` directory.
+public enum ProcFile: Sendable, Equatable {
+  case contents([UInt8])
+  /// A symbolic link (`exe`, `cwd`) and where it points.
+  case link(String)
+}
+
+extension DebugTarget {
+  /// `/proc/PID/name` of the debugged process as the target sees it (`maps`, `cmdline`,
+  /// `exe`...), or nil when it has none. gdb's `info proc` and front ends read these through
+  /// `vFile`; the server never answers them from this machine's `/proc`, whose process of
+  /// that pid is another one.
+  public func procFile(pid: Int32, name: String) -> ProcFile? { nil }
 }
 
 /// A target's failure with a reason the server logs and sends as `E.reason`.

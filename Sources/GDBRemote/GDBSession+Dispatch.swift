@@ -239,13 +239,14 @@ extension GDBSession {
   }
 
   /// `qRcmd`: output as `O` packets, then `OK`. gdb 13 prints `E.text` replies to qRcmd
-  /// as garbage, so a failed command's message goes out as output before the `E01`.
+  /// as garbage, so a failed command's message goes out as output before the `E01`. gdb
+  /// shows it: nothing goes to the server's log (front ends such as GEF probe commands a
+  /// target may decline, and the user would see each twice).
   func monitor(_ command: String) -> Outcome {
     do {
       return Outcome(replies: Self.consoleOutput(try target.monitor(command)) + [.ok])
     } catch {
       let message = (error as? TargetError)?.message ?? "\(error)"
-      log("gdb ran 'monitor \(command)': \(message)")
       let code = (error as? TargetError)?.code ?? 1
       return Outcome(replies: Self.consoleOutput(message + "\n") + [.error(code)])
     }

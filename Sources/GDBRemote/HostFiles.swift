@@ -67,6 +67,13 @@ final class HostFiles {
         log("gdb tried to open \(path) for writing: refused, a replay's files are read-only")
         return .file(result: -1, errno: FileIOErrno.accessDenied)
       }
+      if let (pid, name) = Self.procPath(path) {
+        // The target's process, never this machine's of the same pid.
+        guard case .contents(let bytes)? = target.procFile(pid: pid, name: name) else {
+          return .file(result: -1, errno: FileIOErrno.noSuchFile)
+        }
+        return openInMemory(bytes)
+      }
       guard let hostPath = target.hostPath(forTargetFile: path) else {
         return .file(result: -1, errno: FileIOErrno.noSuchFile)
       }
@@ -93,6 +100,13 @@ final class HostFiles {
       let bytes = Self.fileIOStat(status)
       return .file(result: bytes.count, attachment: bytes)
     case .readlink(let path):
+      if let (pid, name) = Self.procPath(path) {
+        guard case .link(let destination)? = target.procFile(pid: pid, name: name) else {
+          return .file(result: -1, errno: FileIOErrno.noSuchFile)
+        }
+        let bytes = Array(destination.utf8)
+        return .file(result: bytes.count, attachment: bytes)
+      }
       guard let hostPath = target.hostPath(forTargetFile: path) else {
         return .file(result: -1, errno: FileIOErrno.noSuchFile)
       }
@@ -103,6 +117,36 @@ final class HostFiles {
       guard count >= 0 else { return failure() }
       return .file(result: count, attachment: Array(buffer[..<count]))
     }
+  }
+
+  /// `/proc/PID/name` (a pid in decimal, or `self`: the target's process), as pid and name.
+  static func procPath(_ path: String) -> (pid: Int32, name: String)? {
+    let parts = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true)
+    guard path.hasPrefix("/proc/"), parts.count == 3, parts[0] == "proc" else { return nil }
+    guard let pid = parts[1] == "self" ? 0 : Int32(parts[1]) else { return nil }
+    return (pid, String(parts[2]))
+  }
+
+  /// A descriptor reading `bytes`: an unlinked temporary file, so pread and fstat work as
+  /// for any other.
+  private func openInMemory(_ bytes: [UInt8]) -> GDBReply {
+    var template = Array("/tmp/rewind-proc-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { return failure() }
+    template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    var written = 0
+    while written < bytes.count {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else {
+        close(fd)
+        return failure()
+      }
+      written += n
+    }
+    descriptors.insert(fd)
+    return .file(result: Int(fd))
   }
 
   private func known(_ fd: Int) -> CInt? {

@@ -72,9 +72,13 @@ public final class DebugReplay: @unchecked Sendable {
     checkpoints.checkpoints.map { ($0.eventIndex, $0.privateDirtyBytes) }
   }
 
+  /// The real process standing in for the debugged one now (it changes as going backwards
+  /// replays again), if it is alive.
+  public func realPid() -> Int32? { try? onTracer({ [debugger = run.debugger] in debugger.mainTask?.realTgid }) ?? nil }
+
   /// The resident memory of the debugged process (its main thread's real process), if any.
   public func residentBytes() -> UInt64? {
-    guard let pid = try? onTracer({ [debugger = run.debugger] in debugger.mainTask?.realTgid }),
+    guard let pid = realPid(),
       let status = try? readProcFile("/proc/\(pid)/status"),
       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
       let kib = UInt64(line.split(separator: " ").dropFirst().first ?? "")

@@ -55,14 +55,20 @@ struct DebugCommand {
       throw fail("\(error)", status: 1)
     }
     let address = "\(host == "0.0.0.0" ? "127.0.0.1" : host):\(server.port)"
+    let sysroot = Sysroot(files: files)
+    defer { sysroot?.remove() }
+    let sysrootCommand = sysroot.map { ["-ex", "set sysroot \($0.path)"] } ?? []
     var gdb: pid_t?
     if port != nil {
       // On stdout, before anything the replay echoes: scripts read the port from it (-s 0).
+      let setSysroot = sysroot.map { " -ex 'set sysroot \($0.path)'" } ?? ""
       FileHandle.standardOutput.write(
-        Data("rewind: serving process \(pid) at event \(firstStop.eventIndex) on \(host):\(server.port); connect with:\n  gdb -ex 'target remote \(address)'\n".utf8))
+        Data(
+          ("rewind: serving process \(pid) at event \(firstStop.eventIndex) on \(host):\(server.port); connect with:\n"
+            + "  gdb\(setSysroot) -ex 'target remote \(address)'\n").utf8))
     } else {
       rewind_ignore_interrupts()
-      gdb = try launchGDB(address)
+      gdb = try launchGDB(address, before: sysrootCommand)
     }
     // A gdb that dies before it connects (not installed, a bad argument) must not leave
     // the server waiting for it.
@@ -118,8 +124,8 @@ struct DebugCommand {
     return (root.pid, event.map { .event($0) } ?? .processStart)
   }
 
-  private func launchGDB(_ address: String) throws -> pid_t {
-    let arguments = ["gdb", "-q", "-ex", "target remote \(address)"] + gdbArguments
+  private func launchGDB(_ address: String, before: [String]) throws -> pid_t {
+    let arguments = ["gdb", "-q"] + before + ["-ex", "target remote \(address)"] + gdbArguments
     var cStrings = arguments.map { strdup($0) }
     cStrings.append(nil)
     defer { for pointer in cStrings { free(pointer) } }

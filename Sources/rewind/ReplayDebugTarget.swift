@@ -280,6 +280,47 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
 
   func kill() {}
 
+  /// The replayed process's /proc files at the current position: its real mappings with the
+  /// recorded file names (the replay maps the trace's saved copies), and the recorded
+  /// command line, environment, executable and directory of its last exec.
+  func procFile(pid: Int32, name: String) -> ProcFile? {
+    guard pid == 0 || pid == replay.pid, let exec else { return nil }
+    switch name {
+    case "cmdline": return .contents(Array(exec.argv.map { $0 + "\0" }.joined().utf8))
+    case "environ": return .contents(Array(exec.envp.map { $0 + "\0" }.joined().utf8))
+    case "exe": return .link(exec.executable.originalPath)
+    case "cwd": return .link(exec.cwd)
+    case "auxv": return .contents(exec.auxiliaryVector)
+    case "maps":
+      guard let real = replay.realPid(), let maps = try? String(contentsOfFile: "/proc/\(real)/maps", encoding: .utf8) else { return nil }
+      return .contents(Array(recordedNames(in: maps).utf8))
+    default: return nil
+    }
+  }
+
+  /// `maps` with each saved copy's path replaced by the path the program mapped.
+  private func recordedNames(in maps: String) -> String {
+    if originalPaths == nil {
+      var paths: [String: String] = [:]
+      for (original, saved) in files.savedCopies {
+        paths[saved] = original
+        if let resolved = realpath(saved, nil) {
+          paths[String(cString: resolved)] = original
+          free(resolved)
+        }
+      }
+      originalPaths = paths
+    }
+    return maps.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      // The path is the sixth field, after the inode and its padding.
+      guard let slash = line.firstIndex(of: "/"), let original = originalPaths?[String(line[slash...])] else { return String(line) }
+      return line[..<slash] + original
+    }.joined(separator: "\n")
+  }
+
+  /// Saved copies' paths on this machine, to the paths the program knew.
+  private var originalPaths: [String: String]?
+
   static func reason(_ stop: DebugStop) -> StopReason {
     let thread = ThreadID(pid: stop.pid, tid: stop.tid)
     switch stop.kind {

@@ -124,6 +124,9 @@ final class FakeTarget: ReversibleTarget {
   func auxiliaryVector() throws -> [UInt8] { auxv }
   func executablePath(pid: Int32?) throws -> String { executable }
   func hostPath(forTargetFile path: String) -> String? { files[path] }
+  /// `/proc/PID/name` answers, by "PID/name" (PID in decimal).
+  var procFiles: [String: ProcFile] = [:]
+  func procFile(pid: Int32, name: String) -> ProcFile? { procFiles["\(pid)/\(name)"] }
   func kill() { killed = true }
 
   func checkpoint() throws -> CheckpointID {

@@ -21,7 +21,8 @@ import Testing
     let link = directory.appendingPathComponent("exe").path
     try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/usr/bin/fake")
     let target = GDBServerTests.makeTarget()
-    target.files = ["/lib/libfake.so": copy, "/proc/1f/exe": link]
+    target.files = ["/lib/libfake.so": copy, "/proc/31/exe": link, "/proc/31/maps": copy]
+    target.procFiles = ["31/exe": .link("/usr/bin/fake"), "31/maps": .contents(Array("00400000-00401000 r-xp 0 0:0 0 /usr/bin/fake\n".utf8))]
     return target
   }
 
@@ -66,7 +67,23 @@ import Testing
   @Test func readlinkReadsTheHostLink() throws {
     defer { try? FileManager.default.removeItem(at: directory) }
     let (_, client) = try GDBServerTests.connect(to: try makeTarget())
-    #expect(try client.request("vFile:readlink:\(hexPath("/proc/1f/exe"))") == "Fd;/usr/bin/fake")
-    #expect(try client.request("vFile:readlink:\(hexPath("/proc/20/exe"))") == "F-1,2")
+    #expect(try client.request("vFile:readlink:\(hexPath("/proc/31/exe"))") == "Fd;/usr/bin/fake")
+    #expect(try client.request("vFile:readlink:\(hexPath("/proc/32/exe"))") == "F-1,2")
+  }
+
+  /// /proc files of the target's process come from the target, never from this machine's
+  /// /proc (whose process of that pid is another), even where `hostPath` would name one.
+  @Test func procFilesComeFromTheTarget() throws {
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let (_, client) = try GDBServerTests.connect(to: try makeTarget())
+    let opened = try client.request("vFile:open:\(hexPath("/proc/31/maps")),0,0")
+    #expect(opened.hasPrefix("F") && !opened.hasPrefix("F-"))
+    let fd = String(opened.dropFirst())
+    let maps = "00400000-00401000 r-xp 0 0:0 0 /usr/bin/fake\n"
+    #expect(try client.requestBytes("vFile:pread:\(fd),400,0") == Array("F\(String(maps.utf8.count, radix: 16));\(maps)".utf8))
+    #expect(try client.request("vFile:close:\(fd)") == "F0")
+    // This machine's /proc/1 exists; the target has no process 1.
+    #expect(try client.request("vFile:open:\(hexPath("/proc/1/maps")),0,0") == "F-1,2")
+    #expect(try client.request("vFile:readlink:\(hexPath("/proc/1/exe"))") == "F-1,2")
   }
 }
