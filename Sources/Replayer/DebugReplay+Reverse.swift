@@ -104,7 +104,9 @@ extension DebugReplay {
       // reached forwards has no count yet: a run to it counts.
       var arrival = counted
       if arrival == nil, lastLadder.map({ l in l.places.contains { $0.isSame(as: place) } }) != true {
-        _ = try replayAgain(Seek(.reach, target: place))
+        let counting = Seek(.reach, target: place)
+        counting.countsArrival = true
+        _ = try replayAgain(counting)
         if case .code(_, let found)? = self.place()?.stage { arrival = found }
       }
       let start = arrival.flatMap { $0 > 1 ? (rip: rip, arrival: $0 - 1) : nil }

@@ -28,6 +28,9 @@ final class Seek {
   var arrivals: [UInt64: Int] = [:]
   /// gdb's ^C parked the replay before the seek was done.
   var interrupted = false
+  /// The place it parks at must have its arrival counted (a breakpoint at its address from
+  /// the start of its event), not be found by its registers.
+  var countsArrival = false
   /// Where a `.log` seek writes, and how many instructions it wrote.
   var log: UnsafeMutablePointer<FILE>?
   var instructionsLogged = 0
@@ -212,7 +215,18 @@ extension ReplayDebugger {
         guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       }
-    case .code(let rip, _):
+    case .code(let rip, let arrival):
+      // Far into a loop, a breakpoint would trap at every pass before the right one: the
+      // replay's compare stub finds the place by its registers and stack in the tracee.
+      if seek.purpose == .reach, !seek.countsArrival, arrival.map({ $0 > passesWorthAStub }) ?? true, let point = target.codePoint,
+        let task = session.tasks[target.tid]
+      {
+        try session.runToCodePoint(point.registers, memory: point.memory, task, index: event.index, activity: "the place gdb goes back to")
+        let here = place(of: task, at: .code(rip: rip, arrival: arrival))
+        guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
+        try report(.signal(SIGTRAP, cause: nil), task, at: here.stage, forced: true)
+        return
+      }
       internalBreakpoints.insert(rip)
       try placeBreakpoints()
     default: break
@@ -248,3 +262,7 @@ extension ReplayDebugger {
     try arm(true)
   }
 }
+
+/// Up to this many passes, a seek counts them with a breakpoint (two stops a pass); beyond,
+/// or where the count is unknown, it reaches its place with a compare stub.
+private let passesWorthAStub = 4

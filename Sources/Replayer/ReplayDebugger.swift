@@ -174,13 +174,17 @@ final class ReplayDebugger {
     // (A thread that has exited has none to read.)
     let registers = (try? session.currentRegisters(task))?.words ?? []
     var stack: UInt64?
+    var words: [UInt64] = []
     if registers.count == Registers.count, let bytes = try? task.tracee.readMemory(at: Registers(words: registers).rsp, count: 512) {
       // FNV-1a
       stack = bytes.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+      words = bytes.withUnsafeBytes { raw in (0..<4).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
     }
-    return ReplayPlace(
+    var place = ReplayPlace(
       eventIndex: nextEventIndex, tid: task.recordedTid, stage: stage, registers: registers, stack: stack,
       threadsLastEvent: lastEventOfThread[task.recordedTid])
+    place.stackWords = words
+    return place
   }
 
   // MARK: ^C

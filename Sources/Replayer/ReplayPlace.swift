@@ -39,6 +39,9 @@ public struct ReplayPlace: Sendable, Equatable, CustomStringConvertible {
   /// alone repeat where a loop keeps its counter in memory (every local variable without
   /// optimization): the stack tells those passes apart.
   public var stack: UInt64?
+  /// The first words above rsp, for reaching the place by them and the registers (a compare
+  /// stub checks them in the tracee).
+  public var stackWords: [UInt64] = []
   /// The last event of the thread replayed before this place (nil: none since the replay
   /// began): the instruction before the thread's first one for its next event ran then.
   public var threadsLastEvent: UInt64?
@@ -86,6 +89,14 @@ public struct ReplayPlace: Sendable, Equatable, CustomStringConvertible {
       position = "\(stage)"
     }
     return "event \(eventIndex), thread \(tid), \(position)"
+  }
+
+  /// The registers and stack words as a code point: what a compare stub looks for.
+  var codePoint: (registers: Registers, memory: [CodePointMemory])? {
+    guard registers.count == Registers.count else { return nil }
+    let registers = Registers(words: registers)
+    let memory = stackWords.enumerated().map { CodePointMemory(address: registers.rsp &+ UInt64($0.offset * 8), size: 8, value: $0.element) }
+    return (registers, memory)
   }
 
   var rip: UInt64 {

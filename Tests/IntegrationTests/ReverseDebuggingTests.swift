@@ -312,3 +312,36 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// A place deep in a loop without system calls (a ^C stopped it there, hundreds of
+  /// millions of passes in): going back to it finds it with the compare stub, by its
+  /// registers and stack, not by a breakpoint trap at every pass.
+  @Test func aPlaceDeepInALoopIsReachedAgain() throws {
+    let session = try DebugSession.recordFixture("busy_count", args: ["400000000"])
+    let (server, port) = try session.serve(["-q"])
+    let connection = try RawGDBConnection(port: try #require(port))
+    #expect(try connection.request("QStartNoAckMode") == "OK")
+    try connection.send("vCont;c")
+    usleep(400_000)
+    try connection.sendInterrupt()
+    #expect(try connection.reply().hasPrefix("T02thread:"))
+    let registers = try connection.request("g")
+    func monitor(_ command: String) throws -> String {
+      let output = try connection.request("qRcmd," + Array(command.utf8).map { String(format: "%02x", $0) }.joined())
+      #expect(try connection.reply() == "OK")
+      return String(decoding: stride(from: 1, to: output.count - 1, by: 2).compactMap { offset -> UInt8? in
+        let start = output.index(output.startIndex, offsetBy: offset)
+        return UInt8(output[start..<output.index(start, offsetBy: 2)], radix: 16)
+      }, as: UTF8.self)
+    }
+    #expect(try monitor("checkpoint").hasPrefix("Checkpoint 1 at event"))
+    #expect(try connection.request("vCont;c").hasPrefix("W00"))
+    // (A trap at each of the passes before it would take long past the reply's 30 s.)
+    #expect(try monitor("restart 1").hasPrefix("Restarted at checkpoint 1"))
+    #expect(try connection.request("g") == registers)
+    try connection.send("k")
+    let result = server.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+  }
+}
