@@ -11,6 +11,18 @@ struct RecordingFiles {
   private(set) var eventCount: UInt64 = 0
   /// Who forked whom, for the image a child runs before it execs.
   private(set) var processes = ProcessTable()
+  /// Each file mapping the processes made with mmap, in order: replay copies small ones into
+  /// anonymous memory, which its maps then show without a name.
+  private(set) var fileMappings: [FileMapping] = []
+
+  struct FileMapping {
+    var pid: Int32
+    var eventIndex: UInt64
+    var start: UInt64
+    var end: UInt64
+    var offset: UInt64
+    var path: String
+  }
 
   init(directory: String) throws {
     let reader = try TraceReader(directory: directory)
@@ -25,7 +37,17 @@ struct RecordingFiles {
           if let file = mapping.file { note(file, reader) }
         }
       case .syscall(let call):
-        if let file = call.mappedFile { note(file, reader) }
+        if let file = call.mappedFile {
+          note(file, reader)
+          let arguments = call.entryRegisters.syscallArguments
+          if call.result > 0 && arguments[1] > 0 {
+            let start = UInt64(call.result)
+            fileMappings.append(
+              FileMapping(
+                pid: processes.processOf(call.tid), eventIndex: call.index, start: start,
+                end: start + (arguments[1] + 4095) / 4096 * 4096, offset: arguments[5], path: file.originalPath))
+          }
+        }
       default:
         break
       }

@@ -294,6 +294,7 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
     case "maps":
       guard let real = replay.realPid(), let maps = try? String(contentsOfFile: "/proc/\(real)/maps", encoding: .utf8) else { return nil }
       return .contents(Array(recordedNames(in: maps).utf8))
+    // (status and the rest: gdb's `info proc status` falls back on what it has)
     default: return nil
     }
   }
@@ -311,11 +312,28 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       }
       originalPaths = paths
     }
+    let mapped = files.fileMappings.filter { $0.pid == replay.pid && $0.eventIndex < lastEventIndex }
     return maps.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
       // The path is the sixth field, after the inode and its padding.
-      guard let slash = line.firstIndex(of: "/"), let original = originalPaths?[String(line[slash...])] else { return String(line) }
-      return line[..<slash] + original
+      if let slash = line.firstIndex(of: "/") {
+        guard let original = originalPaths?[String(line[slash...])] else { return String(line) }
+        return line[..<slash] + original
+      }
+      return named(line, mapped) ?? String(line)
     }.joined(separator: "\n")
+  }
+
+  /// An anonymous line of maps that a recorded file mapping covers (the latest one made
+  /// there): with that file's name and offset, as the recorded process had it.
+  private func named(_ line: Substring, _ mapped: [RecordingFiles.FileMapping]) -> String? {
+    let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+    guard fields.count == 5, fields[4] == "0", let dash = fields[0].firstIndex(of: "-"),
+      let start = UInt64(fields[0][..<dash], radix: 16), let end = UInt64(fields[0][fields[0].index(after: dash)...], radix: 16),
+      let mapping = mapped.last(where: { $0.start <= start && end <= $0.end })
+    else { return nil }
+    let offset = String(mapping.offset + (start - mapping.start), radix: 16)
+    let padded = String(repeating: "0", count: max(0, 8 - offset.count)) + offset
+    return "\(fields[0]) \(fields[1]) \(padded) \(fields[3]) \(fields[4])" + String(repeating: " ", count: 26) + mapping.path
   }
 
   /// Saved copies' paths on this machine, to the paths the program knew.

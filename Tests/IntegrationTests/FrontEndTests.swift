@@ -30,8 +30,12 @@ struct FrontEndTests {
     let exe = session.work + "/reverse_target"
     #expect(gdb.contains("r-xp   \(exe)"), "\(gdb)")
     #expect(gdb.contains("libc.so.6") && gdb.contains("[stack]"), "\(gdb)")
-    // The trace's saved copies, which replay maps, go by the names the program knew.
+    // The trace's saved copies, which replay maps, go by the names the program knew; so do
+    // the small mappings replay copies into anonymous memory (libc's data: GEF finds the
+    // libc version there).
     #expect(!gdb.contains("/files/"), "\(gdb)")
+    let libcLines = gdb.split(separator: "\n").filter { $0.hasSuffix("/libc.so.6") }
+    #expect(libcLines.count >= 5 && libcLines.contains { $0.contains(" rw-p ") }, "\(gdb)")
     #expect(gdb.contains("cmdline = '\(exe)'") && gdb.contains("exe = '\(exe)'") && gdb.contains("cwd = '\(session.work)'"), "\(gdb)")
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
