@@ -91,6 +91,21 @@ enum ConstantNames {
     (0x4000, "AT_STATX_DONT_SYNC"), (0x8000, "AT_RECURSIVE"),
   ]
 
+  /// faccessat's flags: 0x200 is AT_EACCESS there.
+  static let accessAtFlagNames: [(UInt64, String)] = [(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"), (0x1000, "AT_EMPTY_PATH")]
+
+  /// A wait status as strace decodes it: `{WIFEXITED(s) && WEXITSTATUS(s) == 0}`.
+  static func waitStatus(_ status: UInt32) -> String {
+    let low = status & 0x7f
+    if low == 0 { return "{WIFEXITED(s) && WEXITSTATUS(s) == \((status >> 8) & 0xff)}" }
+    if status == 0xffff { return "{WIFCONTINUED(s)}" }
+    if status & 0xff == 0x7f {
+      let stop = "{WIFSTOPPED(s) && WSTOPSIG(s) == \(signal(UInt64((status >> 8) & 0xff)))"
+      return status >> 16 == 0 ? stop + "}" : stop + " && status >> 16 == \(status >> 16)}"
+    }
+    return "{WIFSIGNALED(s) && WTERMSIG(s) == \(signal(UInt64(low)))\(status & 0x80 != 0 ? " && WCOREDUMP(s)" : "")}"
+  }
+
   static func signal(_ value: UInt64) -> String {
     let number = Int(Int32(truncatingIfNeeded: value))
     let names = [

@@ -18,6 +18,12 @@ public struct SyscallFormatter {
       call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: memory),
       hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit)
     let arguments = call.args.indices.compactMap { line.argument(at: $0) }
+    // umask's result is a mode, which strace prints in octal.
+    if call.name == "umask", let result, result >= 0 {
+      // printf's %#03o: a leading 0, then at least three digits in all.
+      let octal = "0" + String(result, radix: 8)
+      return "umask(\(arguments.joined(separator: ", "))) = " + String(repeating: "0", count: max(0, 3 - octal.count)) + octal
+    }
     return "\(call.name)(\(arguments.joined(separator: ", "))) = "
       + formatResult(result, as: call.returns)
   }
@@ -97,6 +103,11 @@ struct FormattedCall {
     case .inStruct(let layout), .inOutStruct(let layout):
       return structure(layout, at: value)
     case .outStruct(let layout):
+      if call.syscall.name == "wait4" && index == 1 && hasSucceeded && call.result > 0 && value != 0,
+        let bytes = try? memory.readBytes(at: value, count: 4)
+      {
+        return "[\(ConstantNames.waitStatus(UInt32(bytes.littleEndianInteger(at: 0, count: 4))))]"
+      }
       return hasSucceeded ? structure(layout, at: value) : pointer(value)
     case .inSigset(let source): return sigset(at: value, size: try? call.byteCount(source))
     case .outSigset(let source):
@@ -126,7 +137,9 @@ struct FormattedCall {
     case .mapFlags: return ConstantNames.mapFlags(value)
     case .mremapFlags: return ConstantNames.flags(value, ConstantNames.mremapFlagNames)
     case .whence: return ConstantNames.enumeration(value, ConstantNames.whenceNames, unknown: "SEEK_")
-    case .atFlags: return ConstantNames.flags(value, ConstantNames.atFlagNames)
+    case .atFlags:
+      // 0x200 is AT_EACCESS to faccessat, AT_REMOVEDIR to unlinkat.
+      return ConstantNames.flags(value, call.syscall.name.hasPrefix("faccessat") ? ConstantNames.accessAtFlagNames : ConstantNames.atFlagNames)
     case .signal: return ConstantNames.signal(value)
     case .sigprocmaskHow:
       return ConstantNames.enumeration(value, ConstantNames.sigprocmaskHowNames, unknown: "SIG_")

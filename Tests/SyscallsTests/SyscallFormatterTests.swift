@@ -115,4 +115,30 @@ import Testing
       line("nanosleep", [0x1000, 0], -516, [(0x1000, littleEndian([5, 0]))])
         == "nanosleep({tv_sec=5, tv_nsec=0}, NULL) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)")
   }
+
+  /// Lines strace 6.1 prints for these calls (issue 18's list).
+  @Test func faccessat2sFlagIsAtEaccess() {
+    #expect(
+      line("faccessat2", [atFdcwd, 0x5000, 1, 0x200], 0, [(0x5000, cString("/usr/bin/ls"))])
+        == #"faccessat2(AT_FDCWD, "/usr/bin/ls", X_OK, AT_EACCESS) = 0"#)
+    #expect(
+      line("unlinkat", [atFdcwd, 0x5000, 0x200], 0, [(0x5000, cString("dir"))]) == #"unlinkat(AT_FDCWD, "dir", AT_REMOVEDIR) = 0"#)
+  }
+
+  @Test func umaskReturnsAMode() {
+    #expect(line("umask", [0o77], 0o22) == "umask(077) = 022")
+    #expect(line("umask", [0o22], 0o2) == "umask(022) = 002")
+  }
+
+  @Test func wait4DecodesTheStatus() {
+    func status(_ value: UInt32) -> [(address: UInt64, bytes: [UInt8])] {
+      [(0x7000, [UInt8(value & 0xff), UInt8(value >> 8 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 24)])]
+    }
+    #expect(line("wait4", [42, 0x7000, 0, 0], 42, status(0)) == "wait4(42, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 42")
+    #expect(line("wait4", [42, 0x7000, 0, 0], 42, status(13 << 8)) == "wait4(42, [{WIFEXITED(s) && WEXITSTATUS(s) == 13}], 0, NULL) = 42")
+    #expect(
+      line("wait4", [42, 0x7000, 0, 0], 42, status(11 | 0x80)) == "wait4(42, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}], 0, NULL) = 42")
+    #expect(line("wait4", [42, 0x7000, 2, 0], 42, status(19 << 8 | 0x7f)) == "wait4(42, [{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}], WUNTRACED, NULL) = 42")
+    #expect(line("wait4", [UInt64.max, 0x7000, 1, 0], 0) == "wait4(-1, 0x7000, WNOHANG, NULL) = 0")
+  }
 }
