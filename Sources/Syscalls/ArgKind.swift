@@ -123,6 +123,12 @@ public indirect enum ArgKind: Equatable, Sendable {
   case cloneFlags
   /// `WNOHANG|WUNTRACED|…` of wait4 and waitid.
   case waitOptions
+  /// One of a set of named constants (`RLIMIT_STACK`), as strace names it.
+  case named(ConstantSet)
+  /// Flags of a set (`GRND_NONBLOCK`, `EFD_CLOEXEC|EFD_NONBLOCK`), as strace names them.
+  case flagSet(FlagSet)
+  /// A socket option (`SO_REUSEADDR`, `TCP_NODELAY`), named for the level in `levelArg`.
+  case socketOption(levelArg: Int)
 }
 
 /// Where the byte count of a buffer comes from.
@@ -177,4 +183,14 @@ public enum StructKind: Equatable, Sendable {
     case .termios2: 44
     }
   }
+}
+
+/// Named constants an argument takes one of.
+public enum ConstantSet: Hashable, Sendable {
+  case rlimitResource, rusageWho, itimerWhich, fadviseAdvice, socketLevel
+}
+
+/// Flag bits an argument is made of.
+public enum FlagSet: Hashable, Sendable {
+  case getrandom, epollCreate, eventfd, flock
 }

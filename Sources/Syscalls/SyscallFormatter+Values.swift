@@ -91,6 +91,54 @@ enum ConstantNames {
     (0x4000, "AT_STATX_DONT_SYNC"), (0x8000, "AT_RECURSIVE"),
   ]
 
+  static func named(_ value: UInt64, _ set: ConstantSet) -> String {
+    let (names, unknown): ([UInt64: String], String) =
+      switch set {
+      case .rlimitResource:
+        ([0: "RLIMIT_CPU", 1: "RLIMIT_FSIZE", 2: "RLIMIT_DATA", 3: "RLIMIT_STACK", 4: "RLIMIT_CORE", 5: "RLIMIT_RSS",
+          6: "RLIMIT_NPROC", 7: "RLIMIT_NOFILE", 8: "RLIMIT_MEMLOCK", 9: "RLIMIT_AS", 10: "RLIMIT_LOCKS",
+          11: "RLIMIT_SIGPENDING", 12: "RLIMIT_MSGQUEUE", 13: "RLIMIT_NICE", 14: "RLIMIT_RTPRIO", 15: "RLIMIT_RTTIME"], "RLIMIT_")
+      case .rusageWho: ([0: "RUSAGE_SELF", UInt64(bitPattern: -1): "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"], "RUSAGE_")
+      case .itimerWhich: ([0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"], "ITIMER_")
+      case .fadviseAdvice:
+        ([0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL", 3: "POSIX_FADV_WILLNEED",
+          4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"], "POSIX_FADV_")
+      case .socketLevel: ([0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"], "SOL_")
+      }
+    // (RUSAGE_CHILDREN is -1 as an int: the upper half of the register is not the argument's.)
+    let key = set == .rusageWho && UInt32(truncatingIfNeeded: value) == UInt32.max ? UInt64(bitPattern: -1) : value
+    return enumeration(key, names, unknown: unknown)
+  }
+
+  static func socketOption(_ value: UInt64, level: UInt64) -> String {
+    switch level {
+    case 1:
+      let names: [UInt64: String] = [
+        1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE", 6: "SO_BROADCAST", 7: "SO_SNDBUF",
+        8: "SO_RCVBUF", 9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 12: "SO_PRIORITY", 13: "SO_LINGER", 15: "SO_REUSEPORT",
+        16: "SO_PASSCRED", 17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD",
+        29: "SO_TIMESTAMP_OLD", 30: "SO_ACCEPTCONN", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
+      ]
+      return enumeration(value, names, unknown: "SO_")
+    case 6:
+      let names: [UInt64: String] = [
+        1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT",
+        9: "TCP_DEFER_ACCEPT", 11: "TCP_INFO", 12: "TCP_QUICKACK", 13: "TCP_CONGESTION", 23: "TCP_FASTOPEN",
+      ]
+      return enumeration(value, names, unknown: "TCP_")
+    default: return String(Int32(truncatingIfNeeded: value))
+    }
+  }
+
+  static func flags(_ value: UInt64, _ set: FlagSet) -> String {
+    switch set {
+    case .getrandom: return flags(value, [(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")])
+    case .epollCreate: return flags(value, [(0o2000000, "EPOLL_CLOEXEC")])
+    case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o4000, "EFD_NONBLOCK"), (0o2000000, "EFD_CLOEXEC")])
+    case .flock: return flags(value, [(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")])
+    }
+  }
+
   /// faccessat's flags: 0x200 is AT_EACCESS there.
   static let accessAtFlagNames: [(UInt64, String)] = [(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"), (0x1000, "AT_EMPTY_PATH")]
 

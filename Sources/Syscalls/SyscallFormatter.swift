@@ -56,6 +56,13 @@ struct FormattedCall {
   func argument(at index: Int) -> String? {
     let value = call.arguments[index]
     let kind = call.syscall.args[index]
+    // An int-sized socket option value, as strace shows it: `[1]`.
+    if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0 {
+      let length = call.syscall.name == "setsockopt" ? call.arguments[4] : ((try? memory.readBytes(at: call.arguments[4], count: 4)).map { UInt64($0.littleEndianInteger(at: 0, count: 4)) } ?? 0)
+      if length == 4 && (call.syscall.name == "setsockopt" || hasSucceeded), let bytes = try? memory.readBytes(at: value, count: 4) {
+        return "[\(Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: 0, count: 4)))]"
+      }
+    }
     switch kind {
     case .creationMode(let flagsArg):
       return ConstantNames.opensWithMode(call.arguments[flagsArg])
@@ -137,6 +144,9 @@ struct FormattedCall {
     case .mapFlags: return ConstantNames.mapFlags(value)
     case .mremapFlags: return ConstantNames.flags(value, ConstantNames.mremapFlagNames)
     case .whence: return ConstantNames.enumeration(value, ConstantNames.whenceNames, unknown: "SEEK_")
+    case .named(let set): return ConstantNames.named(value, set)
+    case .socketOption(let levelArg): return ConstantNames.socketOption(value, level: call.arguments[levelArg])
+    case .flagSet(let set): return ConstantNames.flags(value, set)
     case .atFlags:
       // 0x200 is AT_EACCESS to faccessat, AT_REMOVEDIR to unlinkat.
       return ConstantNames.flags(value, call.syscall.name.hasPrefix("faccessat") ? ConstantNames.accessAtFlagNames : ConstantNames.atFlagNames)

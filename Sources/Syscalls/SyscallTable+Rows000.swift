@@ -54,9 +54,9 @@ extension SyscallTable {
     Syscall(34, "pause", [], .emulate),
     // Writes the remaining time only when a signal interrupts it.
     Syscall(35, "nanosleep", [.inStruct(.timespec), .outStruct(.timespec)], .emulate),
-    Syscall(36, "getitimer", [.int, .outStruct(.itimerval)], .emulate),
+    Syscall(36, "getitimer", [.named(.itimerWhich), .outStruct(.itimerval)], .emulate),
     Syscall(37, "alarm", [.unsigned], .emulate),
-    Syscall(38, "setitimer", [.int, .inStruct(.itimerval), .outStruct(.itimerval)], .emulate),
+    Syscall(38, "setitimer", [.named(.itimerWhich), .inStruct(.itimerval), .outStruct(.itimerval)], .emulate),
     Syscall(39, "getpid", [], .emulate),
     Syscall(40, "sendfile", [.fd, .fd, .inOutStruct(.int64), .size], .emulate),
     Syscall(41, "socket", [.socketDomain, .socketType, .int], .emulate),
@@ -86,10 +86,10 @@ extension SyscallTable {
     ),
     Syscall(
       53, "socketpair", [.socketDomain, .socketType, .int, .outStruct(.fdPair)], .emulate),
-    Syscall(54, "setsockopt", [.fd, .int, .int, .inBytes(count: .arg(4)), .unsigned], .emulate),
+    Syscall(54, "setsockopt", [.fd, .named(.socketLevel), .socketOption(levelArg: 1), .inBytes(count: .arg(4)), .unsigned], .emulate),
     Syscall(
       55, "getsockopt",
-      [.fd, .int, .int, .outBytes(count: .valueResultArg(4)), .inOutStruct(.int32)], .emulate),
+      [.fd, .named(.socketLevel), .socketOption(levelArg: 1), .outBytes(count: .valueResultArg(4)), .inOutStruct(.int32)], .emulate),
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
     Syscall(56, "clone", [.cloneFlags, .address, .address, .address, .hex], .special),
     Syscall(57, "fork", [], .special),
@@ -113,7 +113,7 @@ extension SyscallTable {
       .notYetRecorded("msgrcv", "System V IPC")),
     Syscall(71, "msgctl", [.int, .int, .address], .notYetRecorded("msgctl", "System V IPC")),
     Syscall(72, "fcntl", [.fd, .fcntlCommand, .fcntlArgument(commandArg: 1)], .emulate),
-    Syscall(73, "flock", [.fd, .hex], .emulate),
+    Syscall(73, "flock", [.fd, .flagSet(.flock)], .emulate),
     Syscall(74, "fsync", [.fd], .emulate),
     Syscall(75, "fdatasync", [.fd], .emulate),
     Syscall(76, "truncate", [.path, .offset], .emulate),
@@ -138,8 +138,8 @@ extension SyscallTable {
     Syscall(94, "lchown", [.path, .uid, .uid], .emulate),
     Syscall(95, "umask", [.mode], .emulate),
     Syscall(96, "gettimeofday", [.outStruct(.timeval), .outStruct(.timezone)], .emulate),
-    Syscall(97, "getrlimit", [.int, .outStruct(.rlimit)], .emulate),
-    Syscall(98, "getrusage", [.int, .outStruct(.rusage)], .emulate),
+    Syscall(97, "getrlimit", [.named(.rlimitResource), .outStruct(.rlimit)], .emulate),
+    Syscall(98, "getrusage", [.named(.rusageWho), .outStruct(.rusage)], .emulate),
     Syscall(99, "sysinfo", [.outStruct(.sysinfo)], .emulate),
   ]
 }

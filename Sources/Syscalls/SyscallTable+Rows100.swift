@@ -81,7 +81,7 @@ extension SyscallTable {
     Syscall(158, "arch_prctl", [.archPrctlCode, .address], .execute),
     Syscall(159, "adjtimex", [.inOutStruct(.timex)], .emulate),
     // pids differ in replay (getpid is emulated), so a limit change is not performed again.
-    Syscall(160, "setrlimit", [.int, .inStruct(.rlimit)], .emulate),
+    Syscall(160, "setrlimit", [.named(.rlimitResource), .inStruct(.rlimit)], .emulate),
     Syscall(161, "chroot", [.path], .emulate),
     Syscall(162, "sync", [], .emulate),
     Syscall(163, "acct", [.path], .emulate),

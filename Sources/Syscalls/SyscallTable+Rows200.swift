@@ -36,7 +36,7 @@ extension SyscallTable {
     Syscall(
       220, "semtimedop", [.int, .address, .unsigned, .inStruct(.timespec)],
       .notYetRecorded("semtimedop", "System V IPC")),
-    Syscall(221, "fadvise64", [.fd, .offset, .size, .int], .emulate),
+    Syscall(221, "fadvise64", [.fd, .offset, .size, .named(.fadviseAdvice)], .emulate),
     Syscall(222, "timer_create", [.clockID, .inStruct(.sigevent), .outStruct(.int32)], .emulate),
     Syscall(
       223, "timer_settime", [.int, .hex, .inStruct(.itimerspec), .outStruct(.itimerspec)],
@@ -151,8 +151,8 @@ extension SyscallTable {
       288, "accept4",
       [.fd, .outSockaddr(lengthPointerArg: 2), .inOutStruct(.int32), .socketType], .emulate),
     Syscall(289, "signalfd4", [.fd, .inSigset(size: .arg(2)), .size, .hex], .emulate),
-    Syscall(290, "eventfd2", [.unsigned, .hex], .emulate),
-    Syscall(291, "epoll_create1", [.hex], .emulate),
+    Syscall(290, "eventfd2", [.unsigned, .flagSet(.eventfd)], .emulate),
+    Syscall(291, "epoll_create1", [.flagSet(.epollCreate)], .emulate),
     Syscall(292, "dup3", [.fd, .fd, .descriptorFlags], .emulate),
     Syscall(293, "pipe2", [.outStruct(.fdPair), .descriptorFlags], .emulate),
     Syscall(294, "inotify_init1", [.hex], .emulate),

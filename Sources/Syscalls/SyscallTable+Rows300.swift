@@ -4,7 +4,7 @@ extension SyscallTable {
   static let rows300: [Syscall] = [
     Syscall(300, "fanotify_init", [.hex, .hex], .emulate),
     Syscall(301, "fanotify_mark", [.fd, .hex, .hex, .dirfd, .path], .emulate),
-    Syscall(302, "prlimit64", [.pid, .int, .inStruct(.rlimit), .outStruct(.rlimit)], .emulate),
+    Syscall(302, "prlimit64", [.pid, .named(.rlimitResource), .inStruct(.rlimit), .outStruct(.rlimit)], .emulate),
     Syscall(
       303, "name_to_handle_at", [.dirfd, .path, .address, .address, .atFlags],
       .notYetRecorded("name_to_handle_at")),
@@ -33,7 +33,7 @@ extension SyscallTable {
     Syscall(
       317, "seccomp", [.int, .hex, .address],
       .notYetRecorded("seccomp", "its filters would stack on rewind's own")),
-    Syscall(318, "getrandom", [.outBytes(count: .returnValue), .size, .hex], .emulate),
+    Syscall(318, "getrandom", [.outBytes(count: .returnValue), .size, .flagSet(.getrandom)], .emulate),
     Syscall(319, "memfd_create", [.string, .hex], .emulate),
     Syscall(320, "kexec_file_load", [.fd, .fd, .unsigned, .string, .hex], .emulate),
     Syscall(

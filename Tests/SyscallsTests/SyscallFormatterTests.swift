@@ -141,4 +141,20 @@ import Testing
     #expect(line("wait4", [42, 0x7000, 2, 0], 42, status(19 << 8 | 0x7f)) == "wait4(42, [{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}], WUNTRACED, NULL) = 42")
     #expect(line("wait4", [UInt64.max, 0x7000, 1, 0], 0) == "wait4(-1, 0x7000, WNOHANG, NULL) = 0")
   }
+
+  @Test func constantsStraceNames() {
+    #expect(line("epoll_create1", [0o2000000], 3) == "epoll_create1(EPOLL_CLOEXEC) = 3")
+    #expect(line("eventfd2", [0, 0o4000 | 0o2000000], 3) == "eventfd2(0, EFD_NONBLOCK|EFD_CLOEXEC) = 3")
+    #expect(line("flock", [3, 2 | 4], 0) == "flock(3, LOCK_EX|LOCK_NB) = 0")
+    #expect(line("fadvise64", [3, 0, 0, 2], 0) == "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL) = 0")
+    #expect(line("getitimer", [0, 0x7000], -14).hasPrefix("getitimer(ITIMER_REAL, 0x7000) = -1 EFAULT"))
+    #expect(line("getrlimit", [3, 0x7000], -14).hasPrefix("getrlimit(RLIMIT_STACK, 0x7000)"))
+    #expect(line("getrusage", [0, 0x7000], -14).hasPrefix("getrusage(RUSAGE_SELF, 0x7000)"))
+    #expect(line("getrusage", [0xffff_ffff, 0x7000], -14).hasPrefix("getrusage(RUSAGE_CHILDREN, 0x7000)"))
+    #expect(line("getrandom", [0x7000, 8, 1], -11).hasPrefix("getrandom(0x7000, 8, GRND_NONBLOCK) = -1 EAGAIN"))
+    #expect(
+      line("setsockopt", [3, 1, 2, 0x7000, 4], 0, [(0x7000, [1, 0, 0, 0])]) == "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0")
+    #expect(
+      line("setsockopt", [3, 6, 1, 0x7000, 4], 0, [(0x7000, [1, 0, 0, 0])]) == "setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0")
+  }
 }
