@@ -213,7 +213,7 @@ enum ConstantNames {
     }
     let isPrivate = value & 0x80 != 0
     let realtime = value & 0x100 != 0
-    return (realtime ? "FUTEX_CLOCK_REALTIME|" : "") + base + (isPrivate ? "_PRIVATE" : "")
+    return base + (isPrivate ? "_PRIVATE" : "") + (realtime ? "|FUTEX_CLOCK_REALTIME" : "")
   }
 
   static let madviseNames: [UInt64: String] = [

@@ -56,6 +56,19 @@ struct FormattedCall {
   func argument(at index: Int) -> String? {
     let value = call.arguments[index]
     let kind = call.syscall.args[index]
+    // strace shows the arguments each futex operation uses, and none for FIOCLEX/FIONCLEX.
+    if call.syscall.name == "futex" && index >= 3 {
+      switch call.arguments[1] & 0x7f {
+      case 1, 7, 8: return nil  // FUTEX_WAKE, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI: uaddr, op, val
+      case 0, 6, 13: if index >= 4 { return nil }  // FUTEX_WAIT, FUTEX_LOCK_PI(2): and the timeout
+      case 9, 10:  // FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET: no uaddr2; the bitset last
+        if index == 4 { return nil }
+        if index == 5 { return UInt32(truncatingIfNeeded: value) == .max ? "FUTEX_BITSET_MATCH_ANY" : hex(value & 0xffff_ffff) }
+        if index == 3 && call.arguments[1] & 0x7f == 10 { return "NULL" }
+      default: break
+      }
+    }
+    if call.syscall.name == "ioctl" && index == 2 && [0x5450, 0x5451].contains(call.arguments[1] & 0xffff_ffff) { return nil }
     // An int-sized socket option value, as strace shows it: `[1]`.
     if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0 {
       let length = call.syscall.name == "setsockopt" ? call.arguments[4] : ((try? memory.readBytes(at: call.arguments[4], count: 4)).map { UInt64($0.littleEndianInteger(at: 0, count: 4)) } ?? 0)

@@ -157,4 +157,13 @@ import Testing
     #expect(
       line("setsockopt", [3, 6, 1, 0x7000, 4], 0, [(0x7000, [1, 0, 0, 0])]) == "setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0")
   }
+
+  @Test func futexAndIoctlShowTheArgumentsTheyUse() {
+    #expect(line("futex", [0x7000, 0x81, 1, 0, 0, 0], 0) == "futex(0x7000, FUTEX_WAKE_PRIVATE, 1) = 0")
+    #expect(line("futex", [0x7000, 0x80, 2, 0, 0, 0], 0) == "futex(0x7000, FUTEX_WAIT_PRIVATE, 2, NULL) = 0")
+    #expect(
+      line("futex", [0x7000, 0x189, 0, 0, 0, 0xffff_ffff], 0)
+        == "futex(0x7000, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 0, NULL, FUTEX_BITSET_MATCH_ANY) = 0")
+    #expect(line("ioctl", [3, 0x5451, 0], 0) == "ioctl(3, FIOCLEX) = 0")
+  }
 }
