@@ -24,6 +24,12 @@ public struct SyscallFormatter {
       let octal = "0" + String(result, radix: 8)
       return "umask(\(arguments.joined(separator: ", "))) = " + String(repeating: "0", count: max(0, 3 - octal.count)) + octal
     }
+    // fcntl's F_GETFD and F_GETFL return flags, which strace names after the value.
+    let command = line.call.arguments.count > 1 ? line.call.arguments[1] : 0
+    if call.name == "fcntl", let result, result > 0, command == 1 || command == 3 {
+      let flags = command == 1 ? (result == 1 ? "FD_CLOEXEC" : hex(UInt64(result))) : ConstantNames.openFlags(UInt64(result))
+      return "fcntl(\(arguments.joined(separator: ", "))) = \(hex(UInt64(result))) (flags \(flags))"
+    }
     return "\(call.name)(\(arguments.joined(separator: ", "))) = "
       + formatResult(result, as: call.returns)
   }

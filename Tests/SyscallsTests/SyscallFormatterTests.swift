@@ -91,7 +91,7 @@ import Testing
   }
 
   @Test func fcntlShowsItsArgumentOnlyWhenItHasOne() {
-    #expect(line("fcntl", [3, 1], 1) == "fcntl(3, F_GETFD) = 1")
+    #expect(line("fcntl", [3, 1], 1) == "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)")
     #expect(line("fcntl", [3, 2, 1], 0) == "fcntl(3, F_SETFD, FD_CLOEXEC) = 0")
   }
 
@@ -165,5 +165,11 @@ import Testing
       line("futex", [0x7000, 0x189, 0, 0, 0, 0xffff_ffff], 0)
         == "futex(0x7000, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 0, NULL, FUTEX_BITSET_MATCH_ANY) = 0")
     #expect(line("ioctl", [3, 0x5451, 0], 0) == "ioctl(3, FIOCLEX) = 0")
+  }
+
+  @Test func fcntlNamesTheFlagsItReturns() {
+    #expect(line("fcntl", [3, 1, 0], 1) == "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)")
+    #expect(line("fcntl", [3, 1, 0], 0) == "fcntl(3, F_GETFD) = 0")
+    #expect(line("fcntl", [3, 3, 0], 0x8002) == "fcntl(3, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)")
   }
 }
