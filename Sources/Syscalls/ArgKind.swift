@@ -192,5 +192,5 @@ public enum ConstantSet: Hashable, Sendable {
 
 /// Flag bits an argument is made of.
 public enum FlagSet: Hashable, Sendable {
-  case getrandom, epollCreate, eventfd, flock
+  case getrandom, epollCreate, eventfd, flock, statxMask
 }

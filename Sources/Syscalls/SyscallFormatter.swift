@@ -167,7 +167,11 @@ struct FormattedCall {
     case .socketOption(let levelArg): return ConstantNames.socketOption(value, level: call.arguments[levelArg])
     case .flagSet(let set): return ConstantNames.flags(value, set)
     case .atFlags:
-      // 0x200 is AT_EACCESS to faccessat, AT_REMOVEDIR to unlinkat.
+      // 0x200 is AT_EACCESS to faccessat, AT_REMOVEDIR to unlinkat; statx's sync mode
+      // 0 is AT_STATX_SYNC_AS_STAT, which strace writes first.
+      if call.syscall.name == "statx" && value & 0x6000 == 0 {
+        return value == 0 ? "AT_STATX_SYNC_AS_STAT" : "AT_STATX_SYNC_AS_STAT|" + ConstantNames.flags(value, ConstantNames.atFlagNames)
+      }
       return ConstantNames.flags(value, call.syscall.name.hasPrefix("faccessat") ? ConstantNames.accessAtFlagNames : ConstantNames.atFlagNames)
     case .signal: return ConstantNames.signal(value)
     case .sigprocmaskHow:

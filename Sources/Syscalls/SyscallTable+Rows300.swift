@@ -59,7 +59,7 @@ extension SyscallTable {
     Syscall(329, "pkey_mprotect", [.address, .size, .prot, .int], .execute),
     Syscall(330, "pkey_alloc", [.hex, .hex], .execute),
     Syscall(331, "pkey_free", [.int], .execute),
-    Syscall(332, "statx", [.dirfd, .path, .atFlags, .hex, .outStruct(.statx)], .emulate),
+    Syscall(332, "statx", [.dirfd, .path, .atFlags, .flagSet(.statxMask), .outStruct(.statx)], .emulate),
     Syscall(
       333, "io_pgetevents", [.hex, .int, .int, .address, .address, .address],
       .notYetRecorded("io_pgetevents", "Linux AIO completes into memory outside system calls")),

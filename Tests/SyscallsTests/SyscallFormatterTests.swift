@@ -172,4 +172,11 @@ import Testing
     #expect(line("fcntl", [3, 1, 0], 0) == "fcntl(3, F_GETFD) = 0")
     #expect(line("fcntl", [3, 3, 0], 0x8002) == "fcntl(3, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)")
   }
+
+  @Test func statxFlagsAndMask() {
+    #expect(line("statx", [atFdcwd, 0x5000, 0x100, 0x2, 0x6000], -2, [(0x5000, cString("/x"))])
+      == #"statx(AT_FDCWD, "/x", AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW, STATX_MODE, 0x6000) = -1 ENOENT (No such file or directory)"#)
+    #expect(line("statx", [atFdcwd, 0x5000, 0x1000, 0xfff, 0x6000], -2, [(0x5000, cString(""))])
+      == #"statx(AT_FDCWD, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_BASIC_STATS|STATX_BTIME, 0x6000) = -1 ENOENT (No such file or directory)"#)
+  }
 }
