@@ -179,16 +179,18 @@ enum ConstantNames {
   }
 
   /// strace's `[INT TERM]`: the set signals without their SIG prefix.
+  /// With more than half of the signals set, strace writes the ones left out, after `~`:
+  /// `~[RTMIN RT_1]` is everything but signals 32 and 33.
   static func sigset(_ bytes: [UInt8]) -> String {
-    var names: [String] = []
-    for (index, byte) in bytes.enumerated() {
-      for bit in 0..<8 where byte & (1 << bit) != 0 {
-        let name = signal(UInt64(index * 8 + bit + 1))
-        names.append(name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name)
-      }
-    }
     let all = bytes.count * 8
-    return names.count == all && all > 0 ? "~[]" : "[" + names.joined(separator: " ") + "]"
+    let set = (0..<all).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }.map { $0 + 1 }
+    let inverted = set.count * 2 > all
+    let shown = inverted ? (1...max(all, 1)).filter { !set.contains($0) } : set
+    let names = shown.map { number -> String in
+      let name = signal(UInt64(number))
+      return name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name
+    }
+    return (inverted ? "~[" : "[") + names.joined(separator: " ") + "]"
   }
 
   static let sigprocmaskHowNames: [UInt64: String] = [

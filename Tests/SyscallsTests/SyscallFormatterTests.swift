@@ -179,4 +179,10 @@ import Testing
     #expect(line("statx", [atFdcwd, 0x5000, 0x1000, 0xfff, 0x6000], -2, [(0x5000, cString(""))])
       == #"statx(AT_FDCWD, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_BASIC_STATS|STATX_BTIME, 0x6000) = -1 ENOENT (No such file or directory)"#)
   }
+
+  @Test func sigsetsWithMostSignalsSetAreWrittenInverted() {
+    #expect(ConstantNames.sigset([0, 0x20, 0, 0, 0, 0, 0, 0]) == "[ALRM]")
+    #expect(ConstantNames.sigset([0xff, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0xff]) == "~[RTMIN RT_1]")
+    #expect(ConstantNames.sigset(Array(repeating: 0xff, count: 8)) == "~[]")
+  }
 }
