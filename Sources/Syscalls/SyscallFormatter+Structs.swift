@@ -182,10 +182,24 @@ extension FormattedCall {
       let fd = Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 8, count: 4))
       let events = bytes.littleEndianInteger(at: index * 8 + 4, count: 2)
       let revents = bytes.littleEndianInteger(at: index * 8 + 6, count: 2)
-      let names = ConstantNames.pollEventNames
-      return "{fd=\(fd), events=\(ConstantNames.flags(events, names))"
-        + (hasSucceeded && revents != 0 ? ", revents=\(ConstantNames.flags(revents, names))}" : "}")
+      _ = revents
+      return "{fd=\(fd), events=\(ConstantNames.flags(events, ConstantNames.pollEventNames))}"
     }
     return "[" + items.joined(separator: ", ") + (count > shown ? ", ...]" : "]")
+  }
+
+  /// What strace writes after a successful poll's result: the entries with events, `([{fd=3,
+  /// revents=POLLIN}])`; nil when there is nothing to say.
+  func pollResults(at address: UInt64, count: UInt64) -> String? {
+    guard address != 0, hasSucceeded, call.result > 0,
+      let bytes = try? memory.readBytes(at: address, count: Int(min(count, 64)) * 8)
+    else { return nil }
+    let ready = (0..<Int(min(count, 64))).compactMap { index -> String? in
+      let revents = bytes.littleEndianInteger(at: index * 8 + 6, count: 2)
+      guard revents != 0 else { return nil }
+      let fd = Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 8, count: 4))
+      return "{fd=\(fd), revents=\(ConstantNames.flags(revents, ConstantNames.pollEventNames))}"
+    }
+    return ready.isEmpty ? nil : "([" + ready.joined(separator: ", ") + "])"
   }
 }

@@ -30,8 +30,15 @@ public struct SyscallFormatter {
       let flags = command == 1 ? (result == 1 ? "FD_CLOEXEC" : hex(UInt64(result))) : ConstantNames.openFlags(UInt64(result))
       return "fcntl(\(arguments.joined(separator: ", "))) = \(hex(UInt64(result))) (flags \(flags))"
     }
-    return "\(call.name)(\(arguments.joined(separator: ", "))) = "
-      + formatResult(result, as: call.returns)
+    var text = "\(call.name)(\(arguments.joined(separator: ", "))) = " + formatResult(result, as: call.returns)
+    if case .pollfds(let countArg)? = call.args.first {
+      if result == 0 {
+        text += " (Timeout)"
+      } else if let results = line.pollResults(at: line.call.arguments[0], count: line.call.arguments[countArg]) {
+        text += " " + results
+      }
+    }
+    return text
   }
 
   /// The part after ` = `: `3`, `0x7f3a2c000000`, `-1 ENOENT (No such file or directory)`.

@@ -185,4 +185,13 @@ import Testing
     #expect(ConstantNames.sigset([0xff, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0xff]) == "~[RTMIN RT_1]")
     #expect(ConstantNames.sigset(Array(repeating: 0xff, count: 8)) == "~[]")
   }
+
+  @Test func pollResultsComeAfterTheResult() {
+    // fd 3 POLLIN and fd 4 POLLIN|POLLOUT; after the call fd 4 had POLLOUT.
+    let entries: [UInt8] = [3, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 5, 0, 4, 0]
+    #expect(
+      line("poll", [0x1000, 2, UInt64(bitPattern: -1)], 1, [(0x1000, entries)])
+        == "poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN|POLLOUT}], 2, -1) = 1 ([{fd=4, revents=POLLOUT}])")
+    #expect(line("poll", [0x1000, 2, 0], 0, [(0x1000, entries)]) == "poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN|POLLOUT}], 2, 0) = 0 (Timeout)")
+  }
 }
