@@ -5,13 +5,13 @@ extension FormattedCall {
   func structure(_ layout: StructKind, at address: UInt64) -> String {
     guard address != 0 else { return "NULL" }
     guard let bytes = try? memory.readBytes(at: address, count: layout.byteCount),
-      let text = Self.describe(layout, bytes)
+      let text = Self.describe(layout, bytes, verbose: verbose)
     else { return pointer(address) }
     return text
   }
 
   /// The structure's text, or nil when we print it as its address.
-  static func describe(_ layout: StructKind, _ bytes: [UInt8]) -> String? {
+  static func describe(_ layout: StructKind, _ bytes: [UInt8], verbose: Bool = false) -> String? {
     func u64(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 8) }
     func u32(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 4) }
     func i64(_ offset: Int) -> Int64 { Int64(bitPattern: u64(offset)) }
@@ -27,7 +27,10 @@ extension FormattedCall {
       }
     }
     func limit(_ offset: Int) -> String {
-      u64(offset) == .max ? "RLIM64_INFINITY" : String(u64(offset))
+      // strace writes multiples of 1024 so: 8192*1024.
+      let value = u64(offset)
+      if value == .max { return "RLIM64_INFINITY" }
+      return value != 0 && value % 1024 == 0 ? "\(value / 1024)*1024" : String(value)
     }
     func text(_ offset: Int, _ count: Int) -> String {
       let field = bytes[offset..<offset + count]
@@ -37,6 +40,22 @@ extension FormattedCall {
     case .int32: return "[\(i32(0))]"
     case .int64: return "[\(i64(0))]"
     case .fdPair: return "[\(i32(0)), \(i32(4))]"
+    case .stat where verbose:
+      let mode = u32(24)
+      let type = mode & 0o170000
+      func device(_ offset: Int) -> String {
+        let device = u64(offset)
+        let major = (device >> 8 & 0xfff) | (device >> 32 & ~0xfff)
+        let minor = (device & 0xff) | (device >> 12 & ~0xff)
+        return "makedev(\(major == 0 ? "0" : hex(major)), \(minor == 0 ? "0" : hex(minor)))"
+      }
+      func stamp(_ name: String, _ offset: Int) -> String {
+        "\(name)=\(i64(offset)) /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: i64(offset + 8))) */, \(name)_nsec=\(i64(offset + 8))"
+      }
+      let sizeOrDevice = type == 0o020000 || type == 0o060000 ? "st_rdev=\(device(40))" : "st_size=\(i64(48))"
+      return "{st_dev=\(device(0)), st_ino=\(u64(8)), st_mode=\(ConstantNames.fileMode(mode)), st_nlink=\(u64(16)), "
+        + "st_uid=\(u32(28)), st_gid=\(u32(32)), st_blksize=\(i64(56)), st_blocks=\(i64(64)), \(sizeOrDevice), "
+        + "\(stamp("st_atime", 72)), \(stamp("st_mtime", 88)), \(stamp("st_ctime", 104))}"
     case .stat:
       let mode = u32(24)
       let type = mode & 0o170000

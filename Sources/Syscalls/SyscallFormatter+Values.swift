@@ -2,6 +2,8 @@
 // flags keep their unknown bits in hex (`O_RDONLY|0x40000000`), enums add a comment
 // (`0x5 /* MADV_??? */`).
 
+import Glibc
+
 enum ConstantNames {
   /// `A|B|0x40` for the named bits of `value` and what is left; `zero` when no bit is set.
   static func flags(_ value: UInt64, _ names: [(UInt64, String)], zero: String = "0") -> String {
@@ -147,6 +149,19 @@ enum ConstantNames {
       guard value & basic == basic else { return rest }
       return value == basic ? "STATX_BASIC_STATS" : "STATX_BASIC_STATS|" + rest
     }
+  }
+
+  /// A time as strace -v comments it: `2026-12-06T20:08:31.290251042+0000`, in local time.
+  static func timestamp(seconds: Int64, nanoseconds: Int64) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    guard localtime_r(&time, &parts) != nil else { return String(seconds) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    let date = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts) > 0 ? String(cString: buffer) : String(seconds)
+    var zone = [CChar](repeating: 0, count: 16)
+    let offset = strftime(&zone, zone.count, "%z", &parts) > 0 ? String(cString: zone) : "+0000"
+    let fraction = nanoseconds == 0 ? "" : "." + String(repeating: "0", count: max(0, 9 - String(nanoseconds).count)) + String(nanoseconds)
+    return date + fraction + offset
   }
 
   /// faccessat's flags: 0x200 is AT_EACCESS there.

@@ -10,13 +10,16 @@ public struct SyscallFormatter {
   /// `result` is nil when the call has not returned (or never returns: `exit_group(3) = ?`).
   /// Strings are escaped like strace (`\n \t \" \\`, other bytes in octal) and cut after
   /// `stringLimit` bytes with `...`.
+  ///
+  /// `verbose` is strace's `-v`: structures in full (`stat`), the environment and directory
+  /// entries listed instead of counted.
   public static func format(
     _ call: Syscall, arguments: [UInt64], result: Int64?, memory: some TraceeMemoryReading,
-    stringLimit: Int = 32
+    stringLimit: Int = 32, verbose: Bool = false
   ) -> String {
     let line = FormattedCall(
       call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: memory),
-      hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit)
+      hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit, verbose: verbose)
     let arguments = call.args.indices.compactMap { line.argument(at: $0) }
     // umask's result is a mode, which strace prints in octal.
     if call.name == "umask", let result, result >= 0 {
@@ -41,6 +44,13 @@ public struct SyscallFormatter {
     return text
   }
 
+  /// `strings` as strace lists an argv or an environment: `["A=1", "B=2"]`, each cut after
+  /// `stringLimit` bytes.
+  public static func stringList(_ strings: [String], stringLimit: Int = 32) -> String {
+    "[" + strings.map { let bytes = Array($0.utf8); return quoted(Array(bytes.prefix(stringLimit))) + (bytes.count > stringLimit ? "..." : "") }
+      .joined(separator: ", ") + "]"
+  }
+
   /// The part after ` = `: `3`, `0x7f3a2c000000`, `-1 ENOENT (No such file or directory)`.
   public static func formatResult(_ result: Int64?, as kind: ReturnKind) -> String {
     guard let result, kind != .none else { return "?" }
@@ -61,6 +71,7 @@ struct FormattedCall {
   let call: CallState
   let hasSucceeded: Bool
   let stringLimit: Int
+  var verbose = false
 
   var memory: any TraceeMemoryReading { call.memory }
 
@@ -82,6 +93,10 @@ struct FormattedCall {
       }
     }
     if call.syscall.name == "ioctl" && index == 2 && [0x5450, 0x5451].contains(call.arguments[1] & 0xffff_ffff) { return nil }
+    if call.syscall.name == "getdents64" && index == 1 { return directoryEntries(at: value) }
+    if call.syscall.name == "sched_getaffinity" && index == 2 && hasSucceeded, let bytes = try? memory.readBytes(at: value, count: Int(call.result)) {
+      return "[" + (0..<bytes.count * 8).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }.map(String.init).joined(separator: " ") + "]"
+    }
     // An int-sized socket option value, as strace shows it: `[1]`.
     if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0 {
       let length = call.syscall.name == "setsockopt" ? call.arguments[4] : ((try? memory.readBytes(at: call.arguments[4], count: 4)).map { UInt64($0.littleEndianInteger(at: 0, count: 4)) } ?? 0)
@@ -129,6 +144,10 @@ struct FormattedCall {
     case .outBytes(let source):
       guard hasSucceeded else { return pointer(value) }
       let region = try? call.written(by: .outBytes(count: source), at: index).first
+      // getrandom's bytes are random: strace writes them all in hex.
+      if call.syscall.name == "getrandom", let shown = try? memory.readBytes(at: value, count: min(region?.count ?? 0, stringLimit)) {
+        return "\"" + shown.map { "\\x" + (($0 < 16) ? "0" : "") + String($0, radix: 16) }.joined() + "\"" + ((region?.count ?? 0) > stringLimit ? "..." : "")
+      }
       return bytes(at: value, count: region?.count ?? 0)
     case .outString:
       guard hasSucceeded else { return pointer(value) }
@@ -238,10 +257,35 @@ struct FormattedCall {
   func environment(at address: UInt64) -> String {
     guard address != 0 else { return "NULL" }
     var count: UInt64 = 0
+    var items: [String]? = []
     while count < 65536, let item = try? memory.readUInt64(at: address + count * 8), item != 0 {
       count += 1
+      if verbose, items != nil {
+        // (A variable whose text was not captured leaves the count.)
+        if let text = try? memory.readBytes(at: item, count: 1), !text.isEmpty { items?.append(string(at: item, limit: stringLimit)) } else { items = nil }
+      }
     }
+    if verbose, let items { return "[" + items.joined(separator: ", ") + "]" }
     return "\(hex(address)) /* \(count) var\(count == 1 ? "" : "s") */"
+  }
+
+  /// getdents64's buffer: `0x... /* 8 entries */`, or with `verbose` the entries.
+  func directoryEntries(at address: UInt64) -> String {
+    guard hasSucceeded, let bytes = try? memory.readBytes(at: address, count: Int(call.result)) else { return pointer(address) }
+    var entries: [String] = []
+    var offset = 0
+    while offset + 19 <= bytes.count {
+      let length = Int(bytes.littleEndianInteger(at: offset + 16, count: 2))
+      guard length >= 19, offset + length <= bytes.count else { break }
+      let types: [UInt8: String] = [0: "DT_UNKNOWN", 1: "DT_FIFO", 2: "DT_CHR", 4: "DT_DIR", 6: "DT_BLK", 8: "DT_REG", 10: "DT_LNK", 12: "DT_SOCK", 14: "DT_WHT"]
+      let name = Array(bytes[(offset + 19)..<(offset + length)].prefix { $0 != 0 })
+      entries.append(
+        "{d_ino=\(bytes.littleEndianInteger(at: offset, count: 8)), d_off=\(Int64(bitPattern: bytes.littleEndianInteger(at: offset + 8, count: 8))), "
+          + "d_reclen=\(length), d_type=\(types[bytes[offset + 18]] ?? String(bytes[offset + 18])), d_name=\(quoted(name))}")
+      offset += length
+    }
+    if verbose { return "[" + entries.joined(separator: ", ") + "]" }
+    return "\(hex(address)) /* \(entries.count) entr\(entries.count == 1 ? "y" : "ies") */"
   }
 
   func sigset(at address: UInt64, size: Int?) -> String {

@@ -13,7 +13,7 @@ extension SyscallTable {
     Syscall(7, "poll", [.pollfds(countArg: 1), .unsigned, .int], .emulate),
     Syscall(8, "lseek", [.fd, .offset, .whence], .emulate),
     Syscall(
-      9, "mmap", [.address, .size, .prot, .mapFlags, .fd, .offset], .special, returns: .address),
+      9, "mmap", [.address, .size, .prot, .mapFlags, .fd, .hex], .special, returns: .address),
     Syscall(10, "mprotect", [.address, .size, .prot], .execute),
     Syscall(11, "munmap", [.address, .size], .execute),
     Syscall(12, "brk", [.address], .execute, returns: .address),

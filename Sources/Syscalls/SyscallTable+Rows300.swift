@@ -64,7 +64,7 @@ extension SyscallTable {
       333, "io_pgetevents", [.hex, .int, .int, .address, .address, .address],
       .notYetRecorded("io_pgetevents", "Linux AIO completes into memory outside system calls")),
     // The kernel writes the rseq area at every preemption; the recorder fails it with ENOSYS.
-    Syscall(334, "rseq", [.address, .unsigned, .hex, .hex], .special),
+    Syscall(334, "rseq", [.address, .hex, .hex, .hex], .special),
     Syscall(424, "pidfd_send_signal", [.fd, .signal, .inStruct(.siginfo), .hex], .special),
     // The kernel reads and writes io_uring's rings outside system calls; the recorder fails
     // io_uring_setup with ENOSYS, and programs fall back to read and write.

@@ -33,6 +33,9 @@ extension Rewind {
     @Option(name: [.customShort("s"), .long], help: "Longest string to print, as strace -s.")
     var stringLimit: Int = 32
 
+    @Flag(name: [.customShort("v"), .long], help: "Structures in full, the environment and directory entries listed, as strace -v.")
+    var verbose = false
+
     func validate() throws {
       if format != "text" && format != "json" { throw ValidationError("--format is text or json, not '\(format)'.") }
       if let syscall {
@@ -47,7 +50,28 @@ extension Rewind {
       let reader = try openTrace(trace)
       let names = syscall.map { Set($0.split(separator: ",").map(String.init)) }
       var output = BufferedOutput()
+      // With -v, an execve's line waits for its exec event, which holds the environment
+      // the call passed (the trace keeps it there, not with the call).
+      var heldExecve: TraceEvent?
+      func write(_ event: TraceEvent, environment: [String]? = nil) {
+        var line: String?
+        if format == "json" {
+          line = EventLine.json(event, stringLimit: stringLimit, verbose: verbose)
+        } else if strace {
+          line = EventLine.straceText(event, stringLimit: stringLimit, verbose: verbose)
+        } else {
+          line = EventLine.text(event, stringLimit: stringLimit, verbose: verbose)
+        }
+        if let environment, let text = line, let range = text.range(of: #"0x[0-9a-f]+ /\* \d+ vars? \*/"#, options: .regularExpression) {
+          line = text.replacingCharacters(in: range, with: SyscallFormatter.stringList(environment, stringLimit: stringLimit))
+        }
+        if let line { output.write(line) }
+      }
       while let event = try readEvent(reader) {
+        if let held = heldExecve {
+          heldExecve = nil
+          if case .exec(let exec) = event, exec.tid == held.tid { write(held, environment: exec.envp) } else { write(held) }
+        }
         if let to, event.index > to { break }
         if let from, event.index < from { continue }
         if !pid.isEmpty && !pid.contains(event.tid) { continue }
@@ -55,14 +79,13 @@ extension Rewind {
           guard case .syscall(let e) = event, let call = SyscallTable.syscall(numbered: e.number), names.contains(call.name)
           else { continue }
         }
-        if format == "json" {
-          output.write(EventLine.json(event, stringLimit: stringLimit))
-        } else if strace {
-          if let line = EventLine.straceText(event, stringLimit: stringLimit) { output.write(line) }
-        } else {
-          output.write(EventLine.text(event, stringLimit: stringLimit))
+        if verbose, case .syscall(let call) = event, call.number == 59 || call.number == 322, call.result == 0 {
+          heldExecve = event
+          continue
         }
+        write(event)
       }
+      if let held = heldExecve { write(held) }
       output.flush()
       if reader.isTruncated {
         FileHandle.standardError.write(Data("rewind: the recording ends here; its recorder was killed.\n".utf8))

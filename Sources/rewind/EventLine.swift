@@ -6,20 +6,20 @@ import TraceFormat
 /// How `rewind dump` prints one event: what strace would print for it, prefixed by the
 /// trace-wide event number and the pid (`1234 [14350] read(3, "GET /"..., 4096) = 78`).
 enum EventLine {
-  static func text(_ event: TraceEvent, stringLimit: Int) -> String {
-    "\(event.index) [\(event.tid)] " + body(event, stringLimit: stringLimit)
+  static func text(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String {
+    "\(event.index) [\(event.tid)] " + body(event, stringLimit: stringLimit, verbose: verbose)
   }
 
   /// The line `strace -f -o FILE` would write (`PID  call(...) = result`), or nil for events
   /// strace has no line for (RDTSC, the exec marker), so that strace log parsers read it.
-  static func straceText(_ event: TraceEvent, stringLimit: Int) -> String? {
+  static func straceText(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String? {
     switch event {
     case .rdtsc, .exec, .preemption, .memoryWrite: return nil
-    default: return "\(event.tid)  " + body(event, stringLimit: stringLimit)
+    default: return "\(event.tid)  " + body(event, stringLimit: stringLimit, verbose: verbose)
     }
   }
 
-  static func body(_ event: TraceEvent, stringLimit: Int) -> String {
+  static func body(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String {
     switch event {
     case .syscall(let e):
       guard let call = SyscallTable.syscall(numbered: e.number) else {
@@ -29,7 +29,7 @@ enum EventLine {
       let hasNoReturn = call.name == "exit" || call.name == "exit_group" || e.isUnfinished
       return SyscallFormatter.format(
         call, arguments: e.entryRegisters.syscallArguments, result: hasNoReturn ? nil : e.result, memory: memory,
-        stringLimit: stringLimit)
+        stringLimit: stringLimit, verbose: verbose)
     case .signal(let e):
       let signal = Signal(rawValue: e.signal)
       return "--- \(signal) {si_signo=\(signal), si_code=\(e.code)} --- (rip \(hex(e.registers.rip)))"
@@ -50,8 +50,8 @@ enum EventLine {
   }
 
   /// The same event as one JSON object.
-  static func json(_ event: TraceEvent, stringLimit: Int) -> String {
-    var object: [String: Any] = ["event": event.index, "pid": event.tid, "text": body(event, stringLimit: stringLimit)]
+  static func json(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String {
+    var object: [String: Any] = ["event": event.index, "pid": event.tid, "text": body(event, stringLimit: stringLimit, verbose: verbose)]
     switch event {
     case .syscall(let e):
       object["kind"] = "syscall"

@@ -99,3 +99,56 @@ import Testing
     #expect(replay.stdout == recorded.record.stdout)
   }
 }
+
+extension InspectionTests {
+  /// `rewind dump --strace -v -s 65535` against what `strace -f -v -s 65535` prints for the
+  /// same program (ASLR off, as rewind records), call by call after pids, addresses, access
+  /// times and random bytes are set aside. What differs is rewind's doing: rseq fails with
+  /// ENOSYS under rewind, and glibc then lays out its thread area differently.
+  @Test(.enabled(if: Harness.which("strace") != nil && Harness.which("setarch") != nil, "needs strace and setarch"))
+  func dumpPrintsWhatStracePrints() throws {
+    let work = try Harness.makeWorkDir("strace-conformance")
+    let exe = try Harness.fixtureCopy("dump_subject", in: work)
+    let log = work + "/strace.txt"
+    let trace = work + "/trace"
+    // The same environment and the same stdout for both runs.
+    let clean = ["env", "-i", "PATH=/usr/bin:/bin", "LANG=C"]
+    func shell(_ words: [String]) -> [String] { ["/bin/sh", "-c", "exec " + words.map { "'\($0)'" }.joined(separator: " ") + " >/dev/null"] }
+    _ = try Harness.run(shell(clean + ["setarch", "-R", "strace", "-f", "-v", "-s", "65535", "-o", log, exe]), cwd: work)
+    _ = try Harness.run(shell(clean + [try Harness.rewindPath(), "record", "-o", trace, exe]), cwd: work)
+    let dumped = try dump(["--strace", "-v", "-s", "65535", trace]).stdout
+    func normalized(_ text: String) -> [String] {
+      text.split(separator: "\n").filter { !$0.contains("+++") && !$0.contains("---") }.map { line in
+        var line = String(line).replacingOccurrences(of: #"^\d+\s+"#, with: "", options: .regularExpression)
+        for (pattern, replacement) in [
+          (#"\s+= "#, " = "), (#"0x[0-9a-f]{6,}"#, "ADDRESS"), (#"st_atime=\d+ /\* [^*]*\*/, st_atime_nsec=\d+"#, "st_atime=TIME"),
+          (#"getrandom\("[^"]*""#, "getrandom(BYTES"), (#"set_tid_address\(ADDRESS\) = \d+"#, "set_tid_address(ADDRESS) = TID"),
+          // Recordings hard-link the system files they map: libc's link count changes from run to run.
+          (#"st_nlink=\d+"#, "st_nlink=N"),
+        ] {
+          line = line.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+        }
+        return line
+      }
+    }
+    let expected = normalized(try String(contentsOfFile: log, encoding: .utf8))
+    let got = normalized(dumped)
+    let difference = got.difference(from: expected)
+    let identical = expected.count - difference.removals.count
+    let share = Double(identical) / Double(max(expected.count, 1))
+    let listed = difference.map { change -> String in
+      switch change {
+      case .remove(_, let line, _): return "strace: " + line
+      case .insert(_, let line, _): return "rewind: " + line
+      }
+    }
+    #expect(expected.count > 30 && share >= 0.85, "\(identical) of \(expected.count) lines identical:\n\(listed.joined(separator: "\n"))")
+    // The lines that differ are the rseq call and glibc's thread area, nothing else.
+    #expect(
+      difference.allSatisfy { change in
+        switch change {
+        case .remove(_, let line, _), .insert(_, let line, _): return line.hasPrefix("rseq(") || line.hasPrefix("mmap(NULL, ")
+        }
+      }, "\(listed.joined(separator: "\n"))")
+  }
+}

@@ -194,4 +194,33 @@ import Testing
         == "poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN|POLLOUT}], 2, -1) = 1 ([{fd=4, revents=POLLOUT}])")
     #expect(line("poll", [0x1000, 2, 0], 0, [(0x1000, entries)]) == "poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN|POLLOUT}], 2, 0) = 0 (Timeout)")
   }
+
+  /// What `strace -v` prints (the times in the comments are this machine's time zone's).
+  @Test func verboseStatDirectoryEntriesAndAffinity() {
+    func little(_ value: UInt64, _ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
+    func entry(_ inode: UInt64, _ offset: UInt64, _ type: UInt8, _ name: String, length: Int) -> [UInt8] {
+      let bytes = little(inode, 8) + little(offset, 8) + little(UInt64(length), 2) + [type] + Array(name.utf8)
+      return bytes + Array(repeating: 0, count: length - bytes.count)
+    }
+    let entries = entry(2, 1, 4, ".", length: 24) + entry(3, 2, 8, "file.txt", length: 32)
+    #expect(line("getdents64", [3, 0x4000, 32768], 56, [(0x4000, entries)]) == "getdents64(3, 0x4000 /* 2 entries */, 32768) = 56")
+    #expect(
+      SyscallFormatter.format(row("getdents64"), arguments: [3, 0x4000, 32768], result: 56, memory: MemorySnapshot(chunks: [(0x4000, entries)]), verbose: true)
+        == #"getdents64(3, [{d_ino=2, d_off=1, d_reclen=24, d_type=DT_DIR, d_name="."}, {d_ino=3, d_off=2, d_reclen=32, d_type=DT_REG, d_name="file.txt"}], 32768) = 56"#)
+    #expect(line("sched_getaffinity", [0, 128, 0x4000], 8, [(0x4000, [3, 0, 0, 0, 0, 0, 0, 0])]) == "sched_getaffinity(0, 128, [0 1]) = 8")
+
+    var stat = [UInt8](repeating: 0, count: 144)
+    func put(_ value: UInt64, at offset: Int, _ count: Int = 8) { stat.replaceSubrange(offset..<(offset + count), with: little(value, count)) }
+    put(0xfe00, at: 0); put(465, at: 8); put(1, at: 16); put(0o100644, at: 24, 4); put(4096, at: 56); put(72, at: 64); put(33759, at: 48)
+    put(0, at: 72); put(5, at: 80); put(0, at: 88); put(0, at: 96); put(0, at: 104); put(0, at: 112)
+    let text = SyscallFormatter.format(
+      row("newfstatat"), arguments: [3, 0x5000, 0x6000, 0x1000], result: 0,
+      memory: MemorySnapshot(chunks: [(0x5000, [0]), (0x6000, stat)]), verbose: true)
+    let epoch = ConstantNames.timestamp(seconds: 0, nanoseconds: 0)
+    #expect(
+      text
+        == #"newfstatat(3, "", {st_dev=makedev(0xfe, 0), st_ino=465, st_mode=S_IFREG|0644, st_nlink=1, st_uid=0, st_gid=0, st_blksize=4096, st_blocks=72, st_size=33759, "#
+        + "st_atime=0 /* \(ConstantNames.timestamp(seconds: 0, nanoseconds: 5)) */, st_atime_nsec=5, st_mtime=0 /* \(epoch) */, st_mtime_nsec=0, st_ctime=0 /* \(epoch) */, st_ctime_nsec=0}, AT_EMPTY_PATH) = 0")
+    #expect(epoch.hasPrefix("19") && !epoch.contains("."), "\(epoch)")
+  }
 }
