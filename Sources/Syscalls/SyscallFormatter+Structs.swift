@@ -67,6 +67,30 @@ extension FormattedCall {
           + "st_rdev=makedev(\(hex(major)), \(hex(minor))), ...}"
       }
       return "{st_mode=\(ConstantNames.fileMode(mode)), st_size=\(i64(48)), ...}"
+    case .statx where verbose:
+      let mask = u32(0)
+      func stamp(_ name: String, _ offset: Int) -> String {
+        let nanoseconds = Int64(u32(offset + 8))
+        return "\(name)={tv_sec=\(i64(offset)), tv_nsec=\(nanoseconds)} /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: nanoseconds)) */"
+      }
+      let attributes = [
+        (UInt64(0x4), "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"), (0x20, "STATX_ATTR_APPEND"), (0x40, "STATX_ATTR_NODUMP"),
+        (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"), (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
+        (0x200000, "STATX_ATTR_DAX"),
+      ]
+      var fields = [
+        "stx_mask=\(ConstantNames.flags(mask, .statxMask))", "stx_blksize=\(u32(4))", "stx_attributes=\(ConstantNames.flags(u64(8), attributes))",
+        "stx_nlink=\(u32(16))", "stx_uid=\(u32(20))", "stx_gid=\(u32(24))",
+        "stx_mode=\(ConstantNames.fileMode(bytes.littleEndianInteger(at: 28, count: 2)))", "stx_ino=\(u64(32))", "stx_size=\(u64(40))",
+        "stx_blocks=\(u64(48))", "stx_attributes_mask=\(ConstantNames.flags(u64(56), attributes))", stamp("stx_atime", 64),
+      ]
+      if mask & 0x800 != 0 { fields.append(stamp("stx_btime", 80)) }
+      fields += [
+        stamp("stx_ctime", 96), stamp("stx_mtime", 112), "stx_rdev_major=\(u32(128))", "stx_rdev_minor=\(u32(132))",
+        "stx_dev_major=\(u32(136))", "stx_dev_minor=\(u32(140))",
+      ]
+      if mask & 0x1000 != 0 { fields.append("stx_mnt_id=\(hex(u64(144)))") }
+      return "{" + fields.joined(separator: ", ") + "}"
     case .statx:
       let mode = bytes.littleEndianInteger(at: 28, count: 2)
       return "{stx_mode=\(ConstantNames.fileMode(mode)), stx_size=\(u64(40)), ...}"

@@ -31,14 +31,14 @@ enum ConstantNames {
     return rest == 0 ? access : access + "|" + Self.flags(rest, openFlagNames)
   }
 
-  // Composite flags first, so O_SYNC is not printed as O_DSYNC|0x100000.
+  // In strace's order (O_CLOEXEC before O_DIRECTORY, O_ASYNC last as FASYNC); a composite
+  // before its parts, so O_SYNC is not printed as O_DSYNC|0x100000.
   static let openFlagNames: [(UInt64, String)] = [
-    (0o20200000, "O_TMPFILE"), (0o4010000, "O_SYNC"),
     (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
-    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"), (0o20000, "O_ASYNC"),
-    (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"), (0o200000, "O_DIRECTORY"),
-    (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
-    (0o10000000, "O_PATH"),
+    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"), (0o10000, "O_DSYNC"),
+    (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o200000, "O_DIRECTORY"),
+    (0o20000, "FASYNC"),
   ]
 
   /// Whether open's mode argument means anything (strace omits it otherwise).
@@ -263,7 +263,7 @@ enum ConstantNames {
       6: "SOCK_DCCP", 10: "SOCK_PACKET",
     ]
     let base = value & 0xf
-    let rest = flags(value & ~0xf, [(0o4000, "SOCK_NONBLOCK"), (0o2000000, "SOCK_CLOEXEC")])
+    let rest = flags(value & ~0xf, [(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")])
     guard base != 0 else { return rest }
     let type = types[base] ?? hex(base)
     return value & ~0xf == 0 ? type : type + "|" + rest

@@ -223,4 +223,18 @@ import Testing
         + "st_atime=0 /* \(ConstantNames.timestamp(seconds: 0, nanoseconds: 5)) */, st_atime_nsec=5, st_mtime=0 /* \(epoch) */, st_mtime_nsec=0, st_ctime=0 /* \(epoch) */, st_ctime_nsec=0}, AT_EMPTY_PATH) = 0")
     #expect(epoch.hasPrefix("19") && !epoch.contains("."), "\(epoch)")
   }
+
+  /// strace's order of flags, not the bits': what `strace` printed for these calls.
+  @Test func flagsInStracesOrder() {
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0o4000 | 0o200000 | 0o2000000, 0], -20, [(0x5000, cString("/x"))])
+        == #"openat(AT_FDCWD, "/x", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY) = -1 ENOTDIR (Not a directory)"#)
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0o1 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o4010000 | 0o20000 | 0o40000 | 0o400000 | 0o1000000 | 0o2000000, 0o644], 3, [(0x5000, cString("/x"))])
+        == #"openat(AT_FDCWD, "/x", O_WRONLY|O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC|O_APPEND|O_NONBLOCK|O_SYNC|O_DIRECT|O_NOFOLLOW|O_NOATIME|O_CLOEXEC|FASYNC, 0644) = 3"#)
+    #expect(
+      line("openat", [atFdcwd, 0x5000, 0o10000000 | 0o2000000 | 0o200000, 0], -20, [(0x5000, cString("/x"))])
+        == #"openat(AT_FDCWD, "/x", O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY) = -1 ENOTDIR (Not a directory)"#)
+    #expect(line("socket", [1, 1 | 0o4000 | 0o2000000, 0], 4) == "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0) = 4")
+  }
 }
