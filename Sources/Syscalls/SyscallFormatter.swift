@@ -94,6 +94,7 @@ struct FormattedCall {
     }
     if call.syscall.name == "ioctl" && index == 2 && [0x5450, 0x5451].contains(call.arguments[1] & 0xffff_ffff) { return nil }
     if call.syscall.name == "getdents64" && index == 1 { return directoryEntries(at: value) }
+    if call.syscall.name == "clone3" && index == 0, let text = cloneArguments(at: value, size: Int(call.arguments[1])) { return text }
     if call.syscall.name == "sched_getaffinity" && index == 2 && hasSucceeded, let bytes = try? memory.readBytes(at: value, count: Int(call.result)) {
       return "[" + (0..<bytes.count * 8).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }.map(String.init).joined(separator: " ") + "]"
     }
@@ -267,6 +268,25 @@ struct FormattedCall {
     }
     if verbose, let items { return "[" + items.joined(separator: ", ") + "]" }
     return "\(hex(address)) /* \(count) var\(count == 1 ? "" : "s") */"
+  }
+
+  /// clone3's `struct clone_args` as strace writes it, with what the call wrote back after
+  /// `=>` (the child's tid at parent_tid).
+  func cloneArguments(at address: UInt64, size: Int) -> String? {
+    guard size >= 64, let bytes = try? memory.readBytes(at: address, count: min(size, 88)) else { return nil }
+    func word(_ offset: Int) -> UInt64 { offset + 8 <= bytes.count ? bytes.littleEndianInteger(at: offset, count: 8) : 0 }
+    let flags = word(0)
+    var fields = ["flags=" + ConstantNames.cloneFlags(flags & ~0xff)]
+    if flags & 0x1000 != 0 { fields.append("pidfd=\(hex(word(8)))") }  // CLONE_PIDFD
+    if flags & (0x0100_0000 | 0x0020_0000) != 0 { fields.append("child_tid=\(hex(word(16)))") }  // CLONE_CHILD_SETTID, _CLEARTID
+    if flags & 0x0010_0000 != 0 { fields.append("parent_tid=\(hex(word(24)))") }  // CLONE_PARENT_SETTID
+    fields.append("exit_signal=" + (word(32) == 0 ? "0" : ConstantNames.signal(word(32))))
+    fields.append("stack=" + (word(40) == 0 ? "NULL" : hex(word(40))))
+    fields.append("stack_size=" + (word(48) == 0 ? "0" : hex(word(48))))
+    if flags & 0x0008_0000 != 0 { fields.append("tls=\(hex(word(56)))") }  // CLONE_SETTLS
+    var text = "{" + fields.joined(separator: ", ") + "}"
+    if hasSucceeded && call.result > 0 && flags & 0x0010_0000 != 0 { text += " => {parent_tid=[\(call.result)]}" }
+    return text
   }
 
   /// getdents64's buffer: `0x... /* 8 entries */`, or with `verbose` the entries.

@@ -237,4 +237,16 @@ import Testing
         == #"openat(AT_FDCWD, "/x", O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY) = -1 ENOTDIR (Not a directory)"#)
     #expect(line("socket", [1, 1 | 0o4000 | 0o2000000, 0], 4) == "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0) = 4")
   }
+
+  /// What strace printed for glibc's pthread_create.
+  @Test func clone3sArguments() {
+    func little(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
+    let flags: UInt64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x100000 | 0x200000
+    let arguments = [flags, 0, 0x7fa8877db990, 0x7fa8877db990, 0, 0x7fa886fdb000, 0x7fff80, 0x7fa8877db6c0, 0, 0, 0].flatMap(little)
+    #expect(
+      line("clone3", [0x4000, 88], 8491, [(0x4000, arguments)])
+        == "clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, "
+        + "child_tid=0x7fa8877db990, parent_tid=0x7fa8877db990, exit_signal=0, stack=0x7fa886fdb000, stack_size=0x7fff80, tls=0x7fa8877db6c0} "
+        + "=> {parent_tid=[8491]}, 88) = 8491")
+  }
 }
