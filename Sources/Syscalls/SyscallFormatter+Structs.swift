@@ -104,10 +104,19 @@ extension FormattedCall {
     case .timevalPair: return "[\(time(0, "tv_usec")), \(time(16, "tv_usec"))]"
     case .utimbuf: return "{actime=\(i64(0)), modtime=\(i64(8))}"
     case .rlimit: return "{rlim_cur=\(limit(0)), rlim_max=\(limit(8))}"
+    case .rusage where verbose:
+      let counters = ["ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock", "ru_oublock",
+        "ru_msgsnd", "ru_msgrcv", "ru_nsignals", "ru_nvcsw", "ru_nivcsw"]
+      return "{ru_utime=\(time(0, "tv_usec")), ru_stime=\(time(16, "tv_usec")), "
+        + counters.enumerated().map { "\($0.element)=\(i64(32 + 8 * $0.offset))" }.joined(separator: ", ") + "}"
     case .rusage: return "{ru_utime=\(time(0, "tv_usec")), ru_stime=\(time(16, "tv_usec")), ...}"
     case .tms:
       return "{tms_utime=\(i64(0)), tms_stime=\(i64(8)), tms_cutime=\(i64(16)), "
         + "tms_cstime=\(i64(24))}"
+    case .sysinfo where verbose:
+      return "{uptime=\(i64(0)), loads=[\(u64(8)), \(u64(16)), \(u64(24))], totalram=\(u64(32)), freeram=\(u64(40)), "
+        + "sharedram=\(u64(48)), bufferram=\(u64(56)), totalswap=\(u64(64)), freeswap=\(u64(72)), "
+        + "procs=\(bytes.littleEndianInteger(at: 80, count: 2)), totalhigh=\(u64(88)), freehigh=\(u64(96)), mem_unit=\(u32(104))}"
     case .sysinfo: return "{uptime=\(i64(0)), ...}"
     case .utsname: return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), ...}"
     case .kernelSigaction:

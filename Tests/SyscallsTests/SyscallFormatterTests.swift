@@ -249,4 +249,15 @@ import Testing
         + "child_tid=0x7fa8877db990, parent_tid=0x7fa8877db990, exit_signal=0, stack=0x7fa886fdb000, stack_size=0x7fff80, tls=0x7fa8877db6c0} "
         + "=> {parent_tid=[8491]}, 88) = 8491")
   }
+
+  /// What strace -v printed for python3's sysinfo.
+  @Test func verboseSysinfo() {
+    func little(_ value: UInt64, _ count: Int = 8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
+    let info = little(18412) + little(53856) + little(81440) + little(93600) + little(25276194816) + little(23343423488) + little(10465280)
+      + little(15011840) + little(0) + little(0) + little(105, 2) + little(0, 6) + little(0) + little(0) + little(1, 4) + little(0, 4)
+    #expect(
+      SyscallFormatter.format(row("sysinfo"), arguments: [0x4000], result: 0, memory: MemorySnapshot(chunks: [(0x4000, info)]), verbose: true)
+        == "sysinfo({uptime=18412, loads=[53856, 81440, 93600], totalram=25276194816, freeram=23343423488, sharedram=10465280, bufferram=15011840, "
+        + "totalswap=0, freeswap=0, procs=105, totalhigh=0, freehigh=0, mem_unit=1}) = 0")
+  }
 }
