@@ -41,6 +41,12 @@ extension MemoryGroupTracer {
       try task.tracee.setRegisterWords(registers.words)
     }
     var pending = RecordedTask.PendingCall(call: call, tid: task.tid, entryRegisters: entryRegisters, inputs: inputs)
+    if let injected = injectedResult(for: call, task) {
+      // `--inject`: the call never runs (as for rseq above); its exit stop gets the result.
+      registers.origRax = UInt64(bitPattern: -1)
+      try task.tracee.setRegisterWords(registers.words)
+      pending.injectedResult = injected
+    }
     pending.slot = reserveSlot(for: task.tid)
     if call.name == "exit_group" || (isExec(call) && (procStatusField("Threads", of: task.tid) ?? 1) > 1) {
       scheduler.exitingProcesses.insert(task.tgid)
@@ -74,6 +80,15 @@ extension MemoryGroupTracer {
         task.vforkChild = nil
         try runInUser(task)
       }
+      return
+    }
+    if let injected = pending.injectedResult {
+      var registers = try registers(of: task)
+      registers.rax = UInt64(bitPattern: injected)
+      try task.tracee.setRegisterWords(registers.words)
+      fill(pending.slot, with: [syscallEvent(pending, task, result: injected, outputs: [], injected: true)])
+      if isExec(pending.call) { try execFailed(task) }
+      try runAfterCall(task)
       return
     }
     let registers = try registers(of: task)
@@ -131,6 +146,18 @@ extension MemoryGroupTracer {
       }
     }
     try runAfterCall(task)
+  }
+
+  /// The result `--inject` gives this call of this thread, if a rule applies to it. Each
+  /// rule counts each thread's calls of its set, as strace does.
+  private func injectedResult(for call: Syscall, _ task: RecordedTask) -> Int64? {
+    var result: Int64?
+    for (index, rule) in session.options.injections.enumerated() where rule.calls.contains(call.number) {
+      let count = (task.injectionCounts[index] ?? 0) + 1
+      task.injectionCounts[index] = count
+      if result == nil && rule.applies(toOccurrence: count) { result = rule.result }
+    }
+    return result
   }
 
   /// The contents of a System V shared memory segment just attached: replay maps anonymous
@@ -216,7 +243,8 @@ extension MemoryGroupTracer {
   /// The event of a finished call, numbered when the group's event order writes it.
   func syscallEvent(
     _ pending: RecordedTask.PendingCall, _ task: RecordedTask, result: Int64, outputs: [MemoryChunk],
-    mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false
+    mappedFile: MappedFile? = nil, passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false,
+    injected: Bool = false
   ) -> (UInt64) -> TraceEvent {
     let tid = pending.tid
     return { index in
@@ -224,7 +252,7 @@ extension MemoryGroupTracer {
         SyscallEvent(
           index: index, tid: tid, entryRegisters: pending.entryRegisters, result: result,
           inputs: pending.inputs, outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-          echoFD: echoFD, outputsWrittenLater: outputsWrittenLater))
+          echoFD: echoFD, outputsWrittenLater: outputsWrittenLater, injected: injected))
     }
   }
 

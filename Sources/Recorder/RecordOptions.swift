@@ -1,3 +1,4 @@
+import Syscalls
 /// What to record and where.
 public struct RecordOptions: Sendable {
   /// The executable to run, already resolved through PATH.
@@ -8,6 +9,8 @@ public struct RecordOptions: Sendable {
   /// The trace directory to create.
   public var traceDirectory: String
   public var rewindVersion: String
+  /// `--inject` rules: calls they apply to are not run and return the rule's result.
+  public var injections: [InjectionRule] = []
 
   public init(
     executablePath: String, arguments: [String], environment: [String], traceDirectory: String,

@@ -48,6 +48,8 @@ final class RecordedTask {
   /// that, it moves to a tracer of its own at its next system call.
   var sharesMemoryUntilExec = false
   var movesAtNextEntry = false
+  /// How many calls of each `--inject` rule's set this thread has made (by rule index).
+  var injectionCounts: [Int: Int] = [:]
   /// For a vfork child: the parent waiting for its exec or exit.
   var vforkParent: Int32?
 
@@ -71,6 +73,8 @@ final class RecordedTask {
     var isWritten = false
     /// Its reserved position in the group's event order.
     var slot = 0
+    /// `--inject` changed it: it was not run, and returns this.
+    var injectedResult: Int64?
   }
 
   init(tid: Int32, hasExecuted: Bool, awaitsAttachStop: Bool, isAnnounced: Bool) {

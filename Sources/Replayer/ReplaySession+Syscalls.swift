@@ -26,6 +26,12 @@ extension ReplaySession {
         differences: ["the trace holds system call \(event.number), which this rewind does not know"])
     }
     try releaseStubPage(task, before: event, call)
+    if event.injected {
+      // `record --inject` kept the call from running; whatever it is, it returns the result.
+      let entry = try checkEntry(try resumeAndWait(task, .syscallEmulation), event, task, activity: "syscall \(call.name)", knownToBeEntry: true)
+      try emulate(event, call, task, registers: entry)
+      return
+    }
     if (call.name == "execve" || call.name == "execveat") && !isErrorResult(event.result) {
       try performExec(event, task, checkEntry: true)
       return

@@ -12,6 +12,14 @@ public enum ErrnoNames {
     table[errno].map { (name: $0.0, message: $0.1) }
   }
 
+  /// The number of the error called `name` (`ENOSPC`, or strace's and glibc's aliases
+  /// `EWOULDBLOCK`, `ENOTSUP`, `EDEADLOCK`), or nil for a name Linux does not define.
+  public static func number(named name: String) -> Int? {
+    let aliases = ["EWOULDBLOCK": 11, "ENOTSUP": 95, "EDEADLOCK": 35]
+    if let alias = aliases[name] { return alias }
+    return table.first { $0.key < 512 && $0.value.0 == name }?.key
+  }
+
   /// True for the codes a restarted call leaves in `rax` (ERESTARTSYS...ERESTART_RESTARTBLOCK):
   /// the program never sees them.
   public static func isRestartCode(_ errno: Int) -> Bool {

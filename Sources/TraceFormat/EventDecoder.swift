@@ -106,13 +106,14 @@ struct EventDecoder {
       try Check.that(
         [-1, 1, 2].contains(echoFD),
         "its output echo goes to descriptor \(echoFD); the recorder echoes only to 1 or 2")
-      let outputsWrittenLater = try events.readBool()
+      let flags = try events.readUInt8()
+      try Check.that(flags & ~3 == 0, "its flags are \(flags); a recorder sets only bits 0 and 1")
       let mappedFile = hasMappedFile ? try readMappedFileRecord() : nil
       return .syscall(
         SyscallEvent(
           index: index, tid: tid, entryRegisters: registers, result: result, inputs: inputs,
           outputs: outputs, mappedFile: mappedFile, passedThrough: passedThrough,
-          echoFD: echoFD < 0 ? nil : echoFD, outputsWrittenLater: outputsWrittenLater))
+          echoFD: echoFD < 0 ? nil : echoFD, outputsWrittenLater: flags & 1 != 0, injected: flags & 2 != 0))
     case .signal:
       let signal = try events.readInt32()
       let code = try events.readInt32()

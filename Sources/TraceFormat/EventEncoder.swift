@@ -16,7 +16,7 @@
 ///                 | u32 inputCount | chunk* inputs | u32 outputCount | chunk* outputs
 ///                 | u8 hasMappedFile (mmaps: one MappedFile record when 1)
 ///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
-///                 | u8 outputsWrittenLater
+///                 | u8 flags (bit 0: outputsWrittenLater, bit 1: injected)
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
 ///                 | words
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
@@ -107,7 +107,7 @@ struct EventEncoder {
       events.write(UInt32(e.passedThrough == nil ? 0 : 1))
       if let bytes = e.passedThrough { writeChunk(MemoryChunk(address: 0, bytes: bytes)) }
       events.write(e.echoFD ?? -1)
-      events.write(e.outputsWrittenLater)
+      events.write(UInt8(e.outputsWrittenLater ? 1 : 0) | UInt8(e.injected ? 2 : 0))
       endRecord(start)
       if let file = e.mappedFile { writeMappedFile(file) }
     case .signal(let e):

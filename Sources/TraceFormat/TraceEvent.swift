@@ -151,11 +151,15 @@ public struct SyscallEvent: Equatable, Sendable {
   /// The outputs reach memory at a later `memoryWrite` event, not here (the call blocked
   /// while other tasks of its memory group ran); they stay here for `dump`.
   public var outputsWrittenLater: Bool = false
+  /// `rewind record --inject` changed the call's result: it never ran, and returned
+  /// `result` (strace marks such lines `(INJECTED)`).
+  public var injected: Bool = false
   public init(
     index: UInt64, tid: Int32, entryRegisters: Registers, result: Int64,
     inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = [], mappedFile: MappedFile? = nil,
-    passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false
+    passedThrough: [UInt8]? = nil, echoFD: Int32? = nil, outputsWrittenLater: Bool = false, injected: Bool = false
   ) {
+    self.injected = injected
     self.outputsWrittenLater = outputsWrittenLater
     self.passedThrough = passedThrough
     self.echoFD = echoFD

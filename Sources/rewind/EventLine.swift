@@ -27,9 +27,10 @@ enum EventLine {
       }
       let memory = MemorySnapshot(chunks: (e.inputs + e.outputs).map { ($0.address, $0.bytes) })
       let hasNoReturn = call.name == "exit" || call.name == "exit_group" || e.isUnfinished
-      return SyscallFormatter.format(
+      let line = SyscallFormatter.format(
         call, arguments: e.entryRegisters.syscallArguments, result: hasNoReturn ? nil : e.result, memory: memory,
         stringLimit: stringLimit, verbose: verbose)
+      return e.injected ? line + " (INJECTED)" : line
     case .signal(let e):
       let signal = Signal(rawValue: e.signal)
       return "--- \(signal) {si_signo=\(signal), si_code=\(e.code)} --- (rip \(hex(e.registers.rip)))"
@@ -59,6 +60,7 @@ enum EventLine {
       object["number"] = e.number
       object["args"] = e.entryRegisters.syscallArguments
       object["result"] = e.result
+      if e.injected { object["injected"] = true }
     case .signal(let e):
       object["kind"] = "signal"
       object["signal"] = Signal(rawValue: e.signal).description

@@ -18,11 +18,22 @@ extension Rewind {
     @Option(name: .shortAndLong, help: "Directory to write the trace to (must not exist yet).")
     var output: String?
 
+    @Option(
+      name: .customLong("inject"),
+      help: ArgumentHelp(
+        "Make system calls fail or return a value, in strace's syntax (repeatable).",
+        discussion: "SYSCALL[,SYSCALL...]:error=ERRNO or :retval=N, optionally :when=N, N+, N+STEP, N..M (each thread's calls counted from 1). Example: --inject=write:error=ENOSPC:when=3",
+        valueName: "RULE"))
+    var injections: [String] = []
+
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
     var command: [String] = []
 
     func validate() throws {
       if command.isEmpty { throw ValidationError("Say what to record: rewind record ./myprog arg1 arg2") }
+      for rule in injections {
+        do { _ = try InjectionRule(parsing: rule) } catch { throw ValidationError("--inject=\(rule): \(error)") }
+      }
     }
 
     func run() throws {
@@ -52,9 +63,10 @@ extension Rewind {
         throw fail("cannot write a trace in '\(directory)': \(error)", status: ExitCodes.recordFailed)
       }
       if output == nil { try? TraceLocation.updateLatest(root: root, directory: directory) }
-      let options = RecordOptions(
+      var options = RecordOptions(
         executablePath: program, arguments: command, environment: environmentStrings(),
         traceDirectory: directory, rewindVersion: Rewind.version)
+      options.injections = injections.compactMap { try? InjectionRule(parsing: $0) }
       let session = RecordSession(options: options, writer: writer)
       let cpu = TracerThread.currentCPU()
       let result = TracerThread.run(pinnedTo: cpu) {

@@ -58,6 +58,7 @@ func everyKindOfEvent() -> [TraceEvent] {
         index: 2, tid: 101, entryRegisters: exitRegisters, result: -38,
         mappedFile: mappedFile("/usr/lib/libc.so.6"))),
     .syscall(SyscallEvent(index: 3, tid: 101, entryRegisters: exitRegisters, result: 0)),
+    .syscall(SyscallEvent(index: 3, tid: 101, entryRegisters: exitRegisters, result: -28, outputsWrittenLater: true, injected: true)),
     .signal(
       SignalEvent(
         index: 4, tid: 100, signal: 11, code: 1, siginfo: (0..<128).map { UInt8($0) },
