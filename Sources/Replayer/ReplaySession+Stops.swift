@@ -134,6 +134,7 @@ extension ReplaySession {
     // Replay emulates every kill and sends recorded signals itself: a SIGINT it did not
     // expect came from outside, the terminal's ^C (under gdb, the debugger takes those).
     if status == .signalStop(.interrupt) && debugger == nil { return ReplayInterrupted(signal: .interrupt, eventIndex: index) }
+    unexpectedStop = (task, status)
     let found: String
     switch status {
     case .exited(let code): found = "the process exited with status \(code)"

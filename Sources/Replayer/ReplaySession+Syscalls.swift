@@ -19,7 +19,12 @@ func isWritableShared(flags: UInt64, protection: UInt64) -> Bool {
 }
 
 extension ReplaySession {
-  func replaySyscall(_ event: SyscallEvent, _ task: ReplayTask) throws {
+  func replaySyscall(_ recorded: SyscallEvent, _ task: ReplayTask) throws {
+    var event = recorded
+    if let injection = options.injection, event.index == injection.eventIndex {
+      event = injection.anomaly.applied(to: event)
+      injectedEvent = event
+    }
     guard let call = SyscallTable.syscall(numbered: event.number) else {
       throw Divergence(
         eventIndex: event.index, tid: event.tid, activity: "syscall \(event.number)",
@@ -179,6 +184,7 @@ extension ReplaySession {
       }
     }
     if !differences.isEmpty {
+      unexpectedStop = (task, status)
       if let call = SyscallTable.syscall(numbered: event.number) {
         let memory = MemorySnapshot(chunks: (event.inputs + event.outputs).map { ($0.address, $0.bytes) })
         differences.insert(

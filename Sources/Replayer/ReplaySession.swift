@@ -11,7 +11,12 @@ public struct ReplayOptions: Sendable {
   public var echoOutput: Bool
   /// Replay only this recorded process (and its ancestors up to the fork that made it).
   public var process: Int32?
-  public init(traceDirectory: String, echoOutput: Bool, process: Int32? = nil) {
+  /// `rewind inject`: change one call's result. After it, a difference from the recording
+  /// is the program noticing: the replay stops there with the processes kept, stopped
+  /// where they were, for `goLive`.
+  public var injection: Injection?
+  public init(traceDirectory: String, echoOutput: Bool, process: Int32? = nil, injection: Injection? = nil) {
+    self.injection = injection
     self.traceDirectory = traceDirectory
     self.echoOutput = echoOutput
     self.process = process
@@ -93,6 +98,10 @@ public final class ReplaySession {
   var rootStatus: ExitStatus?
   /// The process replayed alone has exited: what comes after it is not replayed.
   private var scopeEnded = false
+  /// The injected call, as changed, once replay has given it (`ReplayOptions.injection`).
+  public internal(set) var injectedEvent: SyscallEvent?
+  /// The task and stop at which replay last found something the recording does not have.
+  var unexpectedStop: (task: ReplayTask, status: WaitStatus)?
 
   private enum Progress {
     case notStarted
@@ -161,10 +170,14 @@ public final class ReplaySession {
       return try replay(event) ? .replayed(event) : .passedOver(event)
     } catch {
       progress = .failed(error)
-      killAll()
+      // After an injection, a difference is the program's reaction: `goLive` takes over.
+      if injectedEvent == nil { killAll() }
       throw error
     }
   }
+
+  /// Ends a replay that `goLive` will not continue.
+  public func killRemainingProcesses() { killAll() }
 
   /// Replays one event read from the trace; false when it is not to be replayed.
   private func replay(_ event: TraceEvent) throws -> Bool {

@@ -1,0 +1,154 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import TraceFormat
+
+/// What `rewind inject` found: the call changed, how far the program followed the
+/// recording after it, and how it ended.
+public struct InjectionReport: Sendable {
+  public var original: SyscallEvent
+  public var injected: SyscallEvent
+  /// The recorded process the call belongs to.
+  public var pid: Int32
+  /// The process's recorded calls that replay gave after the injection, the program making
+  /// them exactly as recorded (before it noticed, or to its end).
+  public var followedCalls: [SyscallEvent] = []
+  /// Where the program first did something the recording does not have: the recorded event
+  /// there, and what replay saw instead. Nil: it never did (it did not notice).
+  public var noticedAt: (event: TraceEvent?, difference: [String])?
+  /// The run from there on, live.
+  public var live: LiveRun?
+  /// How the recording ended, when the program never noticed.
+  public var recordedEnd: ExitStatus?
+  /// Files the program created or truncated whose final contents the injection changed
+  /// (program never noticed): the recording's size, the size with the injection, where the
+  /// two first differ, and the path the changed contents were written to.
+  public var changedFiles: [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] = []
+
+  public enum Reaction: String, Sendable {
+    case didNotNotice = "did not notice"
+    case handled = "noticed and handled"
+    case exitedNonZero = "exited non-zero"
+    case crashed = "crashed"
+    case hung = "hung"
+  }
+
+  public var reaction: Reaction {
+    guard let live else { return .didNotNotice }
+    switch live.end {
+    case .exited(0): return .handled
+    case .exited: return .exitedNonZero
+    case .killed: return .crashed
+    case .hung: return .hung
+    }
+  }
+}
+
+public enum InjectionRun {
+  /// Replays `trace` up to `injection`'s event, changes that call, follows the recording
+  /// while the program makes the recorded calls, and goes live where it does not (for at
+  /// most `timeout` seconds). Changed files are written under `outputDirectory/files`.
+  /// Call it on a tracer thread pinned to `cpu`.
+  public static func run(
+    trace: String, injection: Injection, pid: Int32, timeout: Double, outputDirectory: String, cpu: Int32?
+  ) throws -> InjectionReport {
+    let session = try ReplaySession(options: ReplayOptions(traceDirectory: trace, echoOutput: true, process: pid, injection: injection))
+    _ = rewind_become_subreaper()
+    try session.start(cpu: cpu)
+    var followed: [SyscallEvent] = []
+    var failure: Error?
+    var recordedEnd: ExitStatus?
+    replaying: while true {
+      do {
+        switch try session.step() {
+        case .replayed(.syscall(let e)) where session.injectedEvent != nil && e.index != injection.eventIndex && session.scopeIncludes(e.tid, of: pid):
+          followed.append(e)
+        case .finished(let outcome):
+          recordedEnd = outcome.exitStatus
+          break replaying
+        default: break
+        }
+      } catch {
+        failure = error
+        break
+      }
+    }
+    guard let injected = session.injectedEvent else {
+      session.killRemainingProcesses()
+      throw failure ?? ReplayError.setup("the replay ended before event \(injection.eventIndex)")
+    }
+    let reader = try TraceReader(directory: trace)
+    var original: SyscallEvent?
+    var report: InjectionReport
+    if let failure {
+      let (index, difference) = describe(failure)
+      var files = FileTable()
+      var noticedEvent: TraceEvent?
+      while let event = try reader.nextEvent() {
+        if event.index >= index { noticedEvent = event; break }
+        files.add(changed(event, injected, original: &original))
+      }
+      report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
+      report.noticedAt = (noticedEvent, difference)
+      report.live = session.goLive(files: files, timeout: timeout)
+    } else {
+      var recorded = FileTable(), changedTable = FileTable()
+      while let event = try reader.nextEvent() {
+        recorded.add(event)
+        changedTable.add(changed(event, injected, original: &original))
+      }
+      report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
+      report.recordedEnd = recordedEnd
+      report.changedFiles = compare(recorded, changedTable, savingUnder: outputDirectory)
+    }
+    report.followedCalls = followed
+    var status: Int32 = 0
+    while waitpid(-1, &status, WNOHANG | Int32(bitPattern: 0x4000_0000)) > 0 {}
+    return report
+  }
+
+  private static func changed(_ event: TraceEvent, _ injected: SyscallEvent, original: inout SyscallEvent?) -> TraceEvent {
+    guard case .syscall(let e) = event, e.index == injected.index else { return event }
+    original = e
+    return .syscall(injected)
+  }
+
+  /// The event where replay and program parted, and the differences replay saw.
+  private static func describe(_ error: Error) -> (UInt64, [String]) {
+    switch error {
+    case let divergence as Divergence: return (divergence.eventIndex, divergence.differences)
+    case let stalled as ReplayStalled:
+      return (stalled.eventIndex, ["the program stopped making the recorded calls: it waits for \(stalled.awaited)"] + stalled.threads)
+    case let interrupted as ReplayInterrupted: return (interrupted.eventIndex, ["interrupted by \(interrupted.signal)"])
+    default: return (UInt64.max, ["\(error)"])
+    }
+  }
+
+  private static func compare(_ recorded: FileTable, _ changed: FileTable, savingUnder directory: String) -> [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] {
+    var result: [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] = []
+    for (path, contents) in changed.contents.sorted(by: { $0.key < $1.key }) {
+      guard let injectedBytes = contents, let known = recorded.contents[path], let recordedBytes = known, injectedBytes != recordedBytes else { continue }
+      let first = zip(recordedBytes, injectedBytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(recordedBytes.count, injectedBytes.count)
+      var saved: String?
+      let folder = directory + "/files"
+      mkdir(directory, 0o755)
+      mkdir(folder, 0o755)
+      let target = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? "file")
+      let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      if fd >= 0 {
+        let written = injectedBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        if written == injectedBytes.count { saved = target }
+      }
+      result.append((path, recordedBytes.count, injectedBytes.count, first, saved))
+    }
+    return result
+  }
+}
+
+extension ReplaySession {
+  /// Whether `tid` is a thread of recorded process `pid`.
+  func scopeIncludes(_ tid: Int32, of pid: Int32) -> Bool {
+    tasks[tid]?.recordedTgid == pid || tid == pid
+  }
+}
