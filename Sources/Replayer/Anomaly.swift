@@ -107,6 +107,10 @@ public enum Anomaly: Equatable, Sendable, CustomStringConvertible {
       {
         return "\(name) fits \(calls.sorted().joined(separator: ", ")), not \(call.name) (use --errno to force any error)"
       }
+      let arguments = event.entryRegisters.syscallArguments
+      if errno == 28, call.name == "open" || call.name == "openat", (call.name == "open" ? arguments[1] : arguments[2]) & 0o100 == 0 {
+        return "an \(call.name) without O_CREAT allocates nothing: it cannot run out of space (use --errno ENOSPC to force it)"
+      }
       return nil
     case .short(let count):
       guard Self.shortReads.contains(call.name) || Self.shortWrites.contains(call.name) else {

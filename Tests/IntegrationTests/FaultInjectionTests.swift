@@ -66,4 +66,107 @@ import Testing
       #expect(!FileManager.default.fileExists(atPath: work + "/t"), "\(rule): no trace may be started")
     }
   }
+
+  /// Records `copy_file [--careless] src dst` in a new work directory.
+  static func recordCopy(_ label: String, careless: Bool = false) throws -> (work: String, trace: String, source: [UInt8]) {
+    let work = try Harness.makeWorkDir(label)
+    let copier = try Harness.fixtureCopy("copy_file", in: work)
+    let source = try sourceFile(in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, copier] + (careless ? ["--careless"] : []) + [source, work + "/dst.bin"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    return (work, trace, Array(try Data(contentsOf: URL(fileURLWithPath: source))))
+  }
+
+  static func jsonObject(_ text: String) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not one JSON object: \(text)")
+  }
+
+  /// From a recording of a copy that succeeded: the third write fails with ENOSPC. The
+  /// program notices at once (it reports the error instead of reading on), goes live with
+  /// its files opened again where they were, says what failed, removes its output and
+  /// exits 1.
+  @Test func injectedErrorIsNoticedAndTheProgramGoesLive() throws {
+    let (work, trace, _) = try Self.recordCopy("inject-enospc")
+    let result = try Harness.rewind(["inject", "--syscall", "write", "--nth", "3", "--errno", "ENOSPC", trace], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    let out = result.stdout
+    #expect(out.contains("= -1 ENOSPC (No space left on device) (INJECTED)"), "\(result.summary)")
+    #expect(out.contains("followed the recording for 0 calls after it"), "\(result.summary)")
+    #expect(out.contains("noticed at event"), "\(result.summary)")
+    #expect(out.contains("opened again: fd 3: \(work)/src.bin at offset 12288"), "\(result.summary)")
+    #expect(out.contains("opened again: fd 4: \(work)/dst.bin at offset 8192"), "\(result.summary)")
+    #expect(out.contains("] write(2, \"copy_file: writing "), "\(result.summary)")
+    #expect(out.contains("unlink(\"\(work)/dst.bin\") = 0"), "\(result.summary)")
+    #expect(out.contains("ended: exited with status 1"), "\(result.summary)")
+    #expect(out.contains("reaction: exited non-zero"), "\(result.summary)")
+    // The live program's message reached stderr, and it removed the real output file.
+    #expect(result.stderr.contains("copy_file: writing \(work)/dst.bin: No space left on device"), "\(result.summary)")
+    #expect(!FileManager.default.fileExists(atPath: work + "/dst.bin"))
+  }
+
+  /// The careless copier ignores a short write: it makes every recorded call to the end,
+  /// and the report shows the corrupted copy it would have left.
+  @Test func ignoredShortWriteIsNotNoticedAndTheCorruptCopyIsShown() throws {
+    let (work, trace, source) = try Self.recordCopy("inject-short", careless: true)
+    let result = try Harness.rewind(
+      ["inject", "--syscall", "write", "--nth", "2", "--anomaly", "short:10", "--format", "json", "-o", work + "/out", trace], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    let report = try Self.jsonObject(result.stdout)
+    #expect(report["reaction"] as? String == "did not notice", "\(result.stdout)")
+    #expect((report["injected"] as? String)?.hasSuffix("= 10 (INJECTED)") == true, "\(result.stdout)")
+    #expect((report["followedCalls"] as? [String])?.count ?? 0 >= 6, "\(result.stdout)")
+    let files = try #require(report["changedFiles"] as? [[String: Any]], "\(result.stdout)")
+    try #require(files.count == 1, "\(result.stdout)")
+    #expect(files[0]["path"] as? String == work + "/dst.bin")
+    #expect(files[0]["recordedBytes"] as? Int == 20_000)
+    #expect(files[0]["injectedBytes"] as? Int == 20_000 - 4086)
+    #expect(files[0]["firstDifference"] as? Int == 4106)
+    let saved = try Data(contentsOf: URL(fileURLWithPath: try #require(files[0]["savedAs"] as? String)))
+    let expected = Array(source[0..<4106]) + Array(source[8192...])
+    #expect(Array(saved) == expected, "the copy must be the first chunk, 10 bytes of the second, then the rest")
+  }
+
+  /// Every call that can fail with ENOSPC, one run each: the careful copier's output writes
+  /// and its creating open make it exit non-zero; the final message to stdout fails
+  /// unnoticed (printf's status is not checked). Opens without O_CREAT are no opportunity.
+  @Test func campaignRunsEveryOpportunity() throws {
+    let (work, trace, _) = try Self.recordCopy("inject-campaign")
+    let result = try Harness.rewind(["inject", "--campaign", "enospc", "--format", "json", "--timeout", "20", trace], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    let rows = try result.stdout.split(separator: "\n").map { try Self.jsonObject(String($0)) }
+    let toCopy = rows.filter { ($0["text"] as? String)?.hasPrefix("write(4, ") == true }
+    let toStdout = rows.filter { ($0["text"] as? String)?.hasPrefix("write(1, ") == true }
+    let creating = rows.filter { ($0["text"] as? String)?.contains("O_CREAT") == true }
+    #expect(toCopy.count == 5 && toStdout.count == 1 && creating.count == 1 && rows.count == 7, "\(result.stdout)")
+    #expect(creating.first?["reaction"] as? String == "exited non-zero", "\(result.stdout)")
+    for row in toCopy { #expect(row["reaction"] as? String == "exited non-zero", "\(row)") }
+    #expect(toStdout.first?["reaction"] as? String == "did not notice", "\(result.stdout)")
+  }
+
+  /// `--list` names the anomalies each call can take; requests that cannot be met exit 64
+  /// with a message naming what is wrong.
+  @Test func listAndBadRequests() throws {
+    let (work, trace, _) = try Self.recordCopy("inject-list")
+    let list = try Harness.rewind(["inject", "--list", trace], cwd: work)
+    #expect(list.exitedNormally && list.status == 0, "\(list.summary)")
+    #expect(list.stdout.split(separator: "\n").contains { $0.contains("] write(4, ") && $0.hasSuffix("[errno, short, eintr, eagain, enospc]") }, "\(list.stdout)")
+    #expect(list.stdout.split(separator: "\n").contains { $0.contains("] newfstatat(") && $0.hasSuffix("[errno, filetype]") }, "\(list.stdout)")
+    let cases: [([String], String)] = [
+      (["--at", "999999", "--errno", "EIO"], "the trace has no event 999999"),
+      (["--at", "1", "--errno", "EIO"], "event 1 is not a system call"),
+      (["--at", "5", "--errno", "EFOO"], "'EFOO' is not an errno name"),
+      (["--syscall", "write", "--anomaly", "filetype:fifo"], "filetype fits"),
+      (["--syscall", "write", "--anomaly", "bogus"], "'bogus' is not an anomaly"),
+      (["--syscall", "write", "--pid", "99999", "--errno", "EIO"], "no process 99999"),
+      (["--syscall", "write", "--nth", "50", "--errno", "EIO"], "not 50"),
+      (["--syscall", "write"], "--errno NAME or --anomaly"),
+      (["--syscall", "exit_group", "--errno", "EIO"], "never returns"),
+    ]
+    for (arguments, message) in cases {
+      let result = try Harness.rewind(["inject"] + arguments + [trace], cwd: work)
+      #expect(result.exitedNormally && result.status == 64, "\(arguments): \(result.summary)")
+      #expect(result.stderr.contains(message), "\(arguments): \(result.summary)")
+    }
+  }
 }
