@@ -169,4 +169,26 @@ import Testing
       #expect(result.stderr.contains(message), "\(arguments): \(result.summary)")
     }
   }
+
+  /// stat says the file is a directory (the program refuses it and exits 2) or a FIFO (it
+  /// waits for a writer for ever: reported as hung once the timeout passes, and killed).
+  @Test func statFileTypeAnomalies() throws {
+    let work = try Harness.makeWorkDir("inject-filetype")
+    let program = try Harness.fixtureCopy("stat_kind", in: work)
+    let source = try Self.sourceFile(in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, program, source], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    // The program's stat of its argument (the loader's of ld.so.cache and libc come first).
+    let dump = try Harness.rewind(["dump", "--syscall", "newfstatat", trace])
+    let line = try #require(dump.stdout.split(separator: "\n").first { $0.contains("src.bin") }, "\(dump.summary)")
+    let event = String(try #require(line.split(separator: " ").first))
+    let directory = try Harness.rewind(["inject", "--at", event, "--anomaly", "filetype:dir", trace], cwd: work)
+    #expect(directory.stdout.contains("S_IFDIR|0644"), "\(directory.summary)")
+    #expect(directory.stdout.contains("ended: exited with status 2"), "\(directory.summary)")
+    #expect(directory.stderr.contains("is a directory"), "\(directory.summary)")
+    let fifo = try Harness.rewind(["inject", "--at", event, "--anomaly", "filetype:fifo", "--timeout", "2", trace], cwd: work)
+    #expect(fifo.stdout.contains("reaction: hung"), "\(fifo.summary)")
+    #expect(fifo.stdout.contains("in pause"), "what the thread was doing when it was killed\n\(fifo.summary)")
+  }
 }
