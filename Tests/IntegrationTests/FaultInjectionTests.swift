@@ -191,4 +191,18 @@ import Testing
     #expect(fifo.stdout.contains("reaction: hung"), "\(fifo.summary)")
     #expect(fifo.stdout.contains("in pause"), "what the thread was doing when it was killed\n\(fifo.summary)")
   }
+
+  /// The second monotonic clock read goes back an hour: the program computes a negative
+  /// duration, notices (it writes a complaint instead of its result) and exits 5.
+  @Test func clockGoingBackwards() throws {
+    let work = try Harness.makeWorkDir("inject-clock")
+    let program = try Harness.fixtureCopy("durations", in: work)
+    let record = try Harness.rewind(["record", "-o", work + "/trace", program], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let result = try Harness.rewind(["inject", "--syscall", "clock_gettime", "--nth", "2", "--anomaly", "clock:-3600", work + "/trace"], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("noticed at event"), "\(result.summary)")
+    #expect(result.stdout.contains("ended: exited with status 5"), "\(result.summary)")
+    #expect(result.stderr.contains("the clock went backwards"), "\(result.summary)")
+  }
 }
