@@ -90,8 +90,9 @@ public enum Anomaly: Equatable, Sendable, CustomStringConvertible {
     104: ["connect", "recvfrom", "sendto", "recvmsg", "sendmsg"],
     12: ["mmap", "mremap"],
   ]
-  /// Calls whose result cannot be changed: they never return, or return into other code.
-  static let unchangeable: Set<String> = ["exit", "exit_group", "rt_sigreturn", "restart_syscall", "execve", "execveat", "vfork"]
+  /// Calls whose result cannot be changed: those `--inject` refuses, and those whose success
+  /// replay follows with events of their own (a new program, a vfork child).
+  static let unchangeable = InjectionRule.refused.union(["execve", "execveat", "vfork"])
 
   /// Why this anomaly does not fit `event`, or nil when it does.
   public func misfit(for event: SyscallEvent) -> String? {
@@ -203,10 +204,7 @@ public enum Anomaly: Equatable, Sendable, CustomStringConvertible {
       changed.outputs = event.outputs.map { chunk in
         guard chunk.address == target, chunk.bytes.count >= 8 else { return chunk }
         var bytes = chunk.bytes
-        var value = Int64(0)
-        for i in 0..<8 { value |= Int64(bytes[i]) << (8 * i) }
-        value += seconds
-        for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: $0.loadUnaligned(as: Int64.self) + seconds, as: Int64.self) }  // tv_sec
         return MemoryChunk(address: chunk.address, bytes: bytes)
       }
     }

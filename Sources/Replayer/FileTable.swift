@@ -1,3 +1,4 @@
+import Glibc
 import Syscalls
 import TraceFormat
 
@@ -41,10 +42,6 @@ public struct FileTable: Sendable {
 
   public init() {}
 
-  static let openFlagsCreate: Int32 = 0o100, openFlagsExclusive: Int32 = 0o200, openFlagsTruncate: Int32 = 0o1000
-  static let openFlagsAppend: Int32 = 0o2000, openFlagsCloexec: Int32 = 0o2000000
-  static let atFDCWD: Int32 = -100
-
   public mutating func add(_ event: TraceEvent) {
     processes.add(event)
     switch event {
@@ -79,34 +76,30 @@ public struct FileTable: Sendable {
     func resolve(_ path: String, relativeTo dirfd: Int32) -> String {
       if path.hasPrefix("/") { return path }
       let base: String?
-      if dirfd == Self.atFDCWD { base = workingDirectory[pid] } else if case .file(let p, _, _, _)? = table[dirfd] { base = p } else { base = nil }
+      if dirfd == AT_FDCWD { base = workingDirectory[pid] } else if case .file(let p, _, _, _)? = table[dirfd] { base = p } else { base = nil }
       guard let base else { return path }
       return base.hasSuffix("/") ? base + path : base + "/" + path
     }
     func opened(_ path: String?, flags: Int32) {
       guard succeeded, let path else { return }
       let fd = Int32(truncatingIfNeeded: result)
-      table[fd] = .file(path: path, flags: flags, offset: 0, cloexec: flags & Self.openFlagsCloexec != 0)
-      if flags & Self.openFlagsTruncate != 0 || flags & (Self.openFlagsCreate | Self.openFlagsExclusive) == Self.openFlagsCreate | Self.openFlagsExclusive {
+      table[fd] = .file(path: path, flags: flags, offset: 0, cloexec: flags & O_CLOEXEC != 0)
+      if flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
         contents[path] = .some([])
       }
     }
     func advance(_ fd: Int32, by count: Int64, writing bytes: [UInt8]? = nil, at explicitOffset: Int64? = nil) {
       guard case .file(let path, let flags, let offset, let cloexec)? = table[fd] else { return }
-      let position = explicitOffset ?? (flags & Self.openFlagsAppend != 0 ? nil : offset)
+      let position = explicitOffset ?? (flags & O_APPEND != 0 ? nil : offset)
       if let bytes, let known = contents[path] {
-        if var data = known, let position, bytes.count >= Int(count) {
-          let start = Int(position)
-          if data.count < start { data += Array(repeating: 0, count: start - data.count) }
+        if var data = known, bytes.count >= Int(count) {
+          let start = position.map { Int($0) } ?? data.count  // O_APPEND writes at the end
           let end = start + Int(count)
           if data.count < end { data += Array(repeating: 0, count: end - data.count) }
           data.replaceSubrange(start..<end, with: bytes.prefix(Int(count)))
           contents[path] = .some(data)
-        } else if var data = known, position == nil, bytes.count >= Int(count) {
-          data += bytes.prefix(Int(count))
-          contents[path] = .some(data)
         } else {
-          contents[path] = .some(nil)
+          contents[path] = .some(nil)  // a write the trace did not capture in full
         }
       }
       if explicitOffset == nil {
@@ -116,8 +109,8 @@ public struct FileTable: Sendable {
     func inputBytes(_ address: UInt64) -> [UInt8] { e.inputs.first { $0.address == address }?.bytes ?? [] }
 
     switch call.name {
-    case "open": opened(string(at: a[0]).map { resolve($0, relativeTo: Self.atFDCWD) }, flags: Int32(truncatingIfNeeded: a[1]))
-    case "creat": opened(string(at: a[0]).map { resolve($0, relativeTo: Self.atFDCWD) }, flags: 0o1101)
+    case "open": opened(string(at: a[0]).map { resolve($0, relativeTo: AT_FDCWD) }, flags: Int32(truncatingIfNeeded: a[1]))
+    case "creat": opened(string(at: a[0]).map { resolve($0, relativeTo: AT_FDCWD) }, flags: O_CREAT | O_WRONLY | O_TRUNC)
     case "openat": opened(string(at: a[1]).map { resolve($0, relativeTo: fd0) }, flags: Int32(truncatingIfNeeded: a[2]))
     case "openat2":
       let how = inputBytes(a[2])
@@ -132,7 +125,7 @@ public struct FileTable: Sendable {
       if succeeded, let entry = table[fd0] { table[Int32(truncatingIfNeeded: result)] = entry.with(cloexec: false) }
     case "dup2", "dup3":
       if succeeded, let entry = table[fd0] {
-        table[Int32(truncatingIfNeeded: result)] = entry.with(cloexec: call.name == "dup3" && a[2] & UInt64(Self.openFlagsCloexec) != 0)
+        table[Int32(truncatingIfNeeded: result)] = entry.with(cloexec: call.name == "dup3" && a[2] & UInt64(O_CLOEXEC) != 0)
       }
     case "fcntl":
       switch a[1] {
@@ -145,7 +138,8 @@ public struct FileTable: Sendable {
     case "pipe", "pipe2", "socketpair":
       // The two descriptors are in the call's output.
       let address = call.name == "socketpair" ? a[3] : a[0]
-      let cloexec = call.name == "pipe2" ? a[1] & UInt64(Self.openFlagsCloexec) != 0 : call.name == "socketpair" && a[1] & 0o2000000 != 0
+      // SOCK_CLOEXEC, in socketpair's type, is O_CLOEXEC's bit.
+      let cloexec = call.name == "pipe2" ? a[1] & UInt64(O_CLOEXEC) != 0 : call.name == "socketpair" && a[1] & UInt64(O_CLOEXEC) != 0
       if succeeded, let pair = e.outputs.first(where: { $0.address == address }), pair.bytes.count >= 8 {
         for i in 0..<2 {
           let fd = pair.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self) }
@@ -186,7 +180,7 @@ public struct FileTable: Sendable {
         contents[path] = .some(data)
       }
     case "chdir":
-      if succeeded, let path = string(at: a[0]) { workingDirectory[pid] = resolve(path, relativeTo: Self.atFDCWD) }
+      if succeeded, let path = string(at: a[0]) { workingDirectory[pid] = resolve(path, relativeTo: AT_FDCWD) }
     case "fchdir":
       if succeeded, case .file(let path, _, _, _)? = table[fd0] { workingDirectory[pid] = path }
     case "fork", "vfork", "clone", "clone3":
@@ -196,7 +190,7 @@ public struct FileTable: Sendable {
         workingDirectory[child] = workingDirectory[pid]
       }
     case "unlink", "unlinkat":
-      let path = call.name == "unlink" ? string(at: a[0]).map { resolve($0, relativeTo: Self.atFDCWD) } : string(at: a[1]).map { resolve($0, relativeTo: fd0) }
+      let path = call.name == "unlink" ? string(at: a[0]).map { resolve($0, relativeTo: AT_FDCWD) } : string(at: a[1]).map { resolve($0, relativeTo: fd0) }
       if succeeded, let path { contents[path] = nil }
     default:
       break

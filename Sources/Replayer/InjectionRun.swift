@@ -23,7 +23,15 @@ public struct InjectionReport: Sendable {
   /// Files the program created or truncated whose final contents the injection changed
   /// (program never noticed): the recording's size, the size with the injection, where the
   /// two first differ, and the path the changed contents were written to.
-  public var changedFiles: [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] = []
+  public var changedFiles: [ChangedFile] = []
+
+  public struct ChangedFile: Sendable {
+    public var path: String
+    public var recordedBytes: Int
+    public var injectedBytes: Int
+    public var firstDifference: Int
+    public var savedAs: String?
+  }
 
   public enum Reaction: String, Sendable {
     case didNotNotice = "did not notice"
@@ -102,8 +110,7 @@ public enum InjectionRun {
       report.changedFiles = compare(recorded, changedTable, savingUnder: outputDirectory)
     }
     report.followedCalls = followed
-    var status: Int32 = 0
-    while waitpid(-1, &status, WNOHANG | Int32(bitPattern: 0x4000_0000)) > 0 {}
+    session.reapOrphans()
     return report
   }
 
@@ -124,8 +131,8 @@ public enum InjectionRun {
     }
   }
 
-  private static func compare(_ recorded: FileTable, _ changed: FileTable, savingUnder directory: String) -> [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] {
-    var result: [(path: String, recorded: Int, injected: Int, firstDifference: Int, savedAs: String?)] = []
+  private static func compare(_ recorded: FileTable, _ changed: FileTable, savingUnder directory: String) -> [InjectionReport.ChangedFile] {
+    var result: [InjectionReport.ChangedFile] = []
     for (path, contents) in changed.contents.sorted(by: { $0.key < $1.key }) {
       guard let injectedBytes = contents, let known = recorded.contents[path], let recordedBytes = known, injectedBytes != recordedBytes else { continue }
       let first = zip(recordedBytes, injectedBytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(recordedBytes.count, injectedBytes.count)
@@ -134,13 +141,10 @@ public enum InjectionRun {
       mkdir(directory, 0o755)
       mkdir(folder, 0o755)
       let target = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? "file")
-      let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-      if fd >= 0 {
-        let written = injectedBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        if written == injectedBytes.count { saved = target }
-      }
-      result.append((path, recordedBytes.count, injectedBytes.count, first, saved))
+      if replaceFile(at: target, with: injectedBytes) == nil { saved = target }
+      result.append(
+        InjectionReport.ChangedFile(
+          path: path, recordedBytes: recordedBytes.count, injectedBytes: injectedBytes.count, firstDifference: first, savedAs: saved))
     }
     return result
   }

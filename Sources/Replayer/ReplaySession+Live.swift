@@ -24,8 +24,6 @@ public struct LiveRun: Sendable {
   }
 }
 
-private let oCreat: UInt64 = 0o100, oExcl: UInt64 = 0o200, oTrunc: UInt64 = 0o1000, oAppend: UInt64 = 0o2000
-private let oCloexec: UInt64 = 0o2000000
 private let fatalSignals: Set<Int32> = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP]
 
 extension ReplaySession {
@@ -86,7 +84,8 @@ extension ReplaySession {
   /// `syscall` instruction so that the program makes it again, for real.
   private func settle(_ task: ReplayTask) {
     guard (try? task.tracee.syscallStopKind()) == .entry, var registers = try? currentRegisters(task) else { return }
-    if !task.atEmulatedEntry {
+    let remakesCall = !task.atEmulatedEntry
+    if remakesCall {
       registers.rip -= 2
       registers.rax = registers.origRax
       registers.origRax = UInt64.max
@@ -95,9 +94,9 @@ extension ReplaySession {
     task.atEmulatedEntry = false
     try? task.tracee.resume(.syscall)
     _ = try? waitForTracee(task.realTid)
-    if !(registers.origRax == UInt64.max) { return }
-    // The kernel's exit path wrote -ENOSYS into rax: put the call's number back.
-    try? setRegisters(registers, task)
+    // At the no-call's exit stop rax must hold the call's number again, whatever the
+    // kernel's exit path left there.
+    if remakesCall { try? setRegisters(registers, task) }
   }
 
   private func restoreFiles(_ files: FileTable, of pid: Int32, into run: inout LiveRun) {
@@ -105,11 +104,11 @@ extension ReplaySession {
     for entry in (files.descriptors[pid] ?? [:]).values {
       guard case .file(let path, _, _, _) = entry, !restored.contains(path), let known = files.contents[path], let data = known else { continue }
       restored.insert(path)
-      let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-      guard fd >= 0 else { run.notRecreated.append("\(path): cannot write it back as it was (\(Errno.current))"); continue }
-      let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-      close(fd)
-      if written == data.count { run.restoredFiles.append("\(path): \(data.count) bytes, as the recording had written them by then") }
+      if let error = replaceFile(at: path, with: data) {
+        run.notRecreated.append("\(path): cannot write it back as it was (\(error))")
+      } else {
+        run.restoredFiles.append("\(path): \(data.count) bytes, as the recording had written them by then")
+      }
     }
   }
 
@@ -136,24 +135,24 @@ extension ReplaySession {
     for (fd, entry) in table.sorted(by: { $0.key < $1.key }) {
       switch entry {
       case .inherited(let original, let cloexec):
-        if original != fd { _ = call(292, [UInt64(original), UInt64(fd), cloexec ? oCloexec : 0]) }  // dup3
+        if original != fd { _ = call(292, [UInt64(original), UInt64(fd), cloexec ? UInt64(O_CLOEXEC) : 0]) }  // dup3
         run.recreated.append("fd \(fd): " + (original == 0 ? "/dev/null (replay's stdin)" : "rewind's fd \(original)"))
       case .other(let kind, _):
         run.notRecreated.append("fd \(fd): \(kind): cannot be made again; calls on it fail with EBADF")
       case .file(let path, let flags, let offset, let cloexec):
         guard let address = withPath(path) else { continue }
-        let openFlags = (UInt64(UInt32(bitPattern: flags)) & ~(oCreat | oExcl | oTrunc | oCloexec)) | (cloexec ? oCloexec : 0)
-        let opened = call(257, [UInt64(bitPattern: -100), address, openFlags, 0])  // openat(AT_FDCWD)
+        let openFlags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC) | (cloexec ? O_CLOEXEC : 0)
+        let opened = call(257, [UInt64(bitPattern: Int64(AT_FDCWD)), address, UInt64(UInt32(bitPattern: openFlags)), 0])  // openat
         guard opened >= 0 else {
           run.notRecreated.append("fd \(fd): \(path): \(describeResult(opened))")
           continue
         }
         if opened != Int64(fd) {
-          _ = call(292, [UInt64(opened), UInt64(fd), cloexec ? oCloexec : 0])
+          _ = call(292, [UInt64(opened), UInt64(fd), cloexec ? UInt64(O_CLOEXEC) : 0])
           _ = call(3, [UInt64(opened)])
         }
         var text = "fd \(fd): \(path)"
-        if let offset, offset > 0, UInt64(UInt32(bitPattern: flags)) & oAppend == 0 {
+        if let offset, offset > 0, flags & O_APPEND == 0 {
           let moved = call(8, [UInt64(fd), UInt64(offset), 0])  // lseek SEEK_SET
           text += moved == offset ? " at offset \(offset)" : " (cannot seek to \(offset): \(describeResult(moved)))"
         }
@@ -168,7 +167,7 @@ extension ReplaySession {
     _ live: inout [Int32: Tracee], names: [Int32: Int32], pendingSignal: [Int32: Signal], mainPid: Int32?, timeout: Double,
     into run: inout LiveRun
   ) {
-    var entries: [Int32: (call: Syscall?, number: Int, arguments: [UInt64])] = [:]
+    var entries: [Int32: (call: Syscall?, arguments: [UInt64])] = [:]
     var crashedAt: String?
     var newChildren: Set<Int32> = []
     let deadline = monotonicSeconds() + timeout
@@ -181,7 +180,9 @@ extension ReplaySession {
     while !live.isEmpty {
       guard let (tid, status) = try? waitForAnyTracee(blocking: false) else {
         if monotonicSeconds() > deadline {
-          run.end = .hung(threads: live.keys.sorted().map { tid in "thread \(names[tid] ?? tid): \(SchedulingState(tid: tid).description)\(procSyscall(tid))" })
+          run.end = .hung(threads: live.keys.sorted().map { tid in
+            "thread \(names[tid] ?? tid): \(SchedulingState(tid: tid).description)" + (currentCall(of: tid).map { ", \($0)" } ?? "")
+          })
           Tracee.killAndReapAll(Array(live.values))
           return
         }
@@ -215,12 +216,11 @@ extension ReplaySession {
             run.calls.append("\(label(tid)) " + SyscallFormatter.format(call, arguments: entry.arguments, result: result, memory: LiveTraceeMemory(tracee: tracee)))
           }
         } else {
-          let number = Int(Int64(bitPattern: registers.origRax))
-          let call = SyscallTable.syscall(numbered: number)
+          let call = SyscallTable.syscall(numbered: Int(Int64(bitPattern: registers.origRax)))
           if let call, call.name == "exit" || call.name == "exit_group" {
             run.calls.append("\(label(tid)) " + SyscallFormatter.format(call, arguments: registers.syscallArguments, result: nil, memory: LiveTraceeMemory(tracee: tracee)))
           } else {
-            entries[tid] = (call, number, registers.syscallArguments)
+            entries[tid] = (call, registers.syscallArguments)
           }
         }
         try? tracee.resume(.syscall)
@@ -244,8 +244,8 @@ extension ReplaySession {
           continue
         }
         run.calls.append("\(label(tid)) --- \(signal) ---")
-        if fatalSignals.contains(signal.rawValue), crashedAt == nil, let rip = try? tracee.registerWords()[16] {
-          crashedAt = place(of: rip, in: tid)
+        if fatalSignals.contains(signal.rawValue), crashedAt == nil, let words = try? tracee.registerWords() {
+          crashedAt = place(of: Registers(words: words).rip, in: tid)
         }
         try? tracee.resume(.syscall, signal: signal)
       }
@@ -258,12 +258,6 @@ extension ReplaySession {
     return "rip \(hex(rip)) in \(mapping.name.isEmpty ? "anonymous memory" : mapping.name)+\(hex(rip - mapping.start + mapping.offset))"
   }
 
-  private func procSyscall(_ tid: Int32) -> String {
-    guard let text = try? readProcFile("/proc/\(tid)/syscall"), let first = text.split(separator: " ").first,
-      let number = Int(first.trimmingCharacters(in: .whitespacesAndNewlines))
-    else { return ", in user code" }
-    return ", in \(SyscallTable.syscall(numbered: number)?.name ?? "system call \(number)")"
-  }
 }
 
 /// Live tracee memory for the strace-format listing of live calls.

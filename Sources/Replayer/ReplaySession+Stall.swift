@@ -38,7 +38,7 @@ extension ReplaySession {
   }
 
   /// The system call a thread is in, from /proc/TID/syscall ("running" when in user space).
-  private func currentCall(of tid: Int32) -> String? {
+  func currentCall(of tid: Int32) -> String? {
     guard let text = try? readProcFile("/proc/\(tid)/syscall"),
       let first = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first
     else { return nil }

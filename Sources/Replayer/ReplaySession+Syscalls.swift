@@ -351,14 +351,25 @@ extension ReplaySession {
   }
 }
 
-private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+/// Writes all of `bytes` to `fd`, however many writes it takes; false when one fails.
+@discardableResult
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
   var done = 0
   while done < bytes.count {
     let r = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
     if r < 0 && errno == EINTR { continue }
-    if r <= 0 { return }
+    if r <= 0 { return false }
     done += r
   }
+  return true
+}
+
+/// Replaces the file at `path` (created if missing) with `bytes`; the error when it cannot.
+func replaceFile(at path: String, with bytes: [UInt8]) -> Errno? {
+  let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  guard fd >= 0 else { return Errno.current }
+  defer { close(fd) }
+  return writeAll(fd, bytes) ? nil : Errno.current
 }
 
 

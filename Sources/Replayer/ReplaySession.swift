@@ -270,7 +270,7 @@ public final class ReplaySession {
     tasks = [:]
   }
 
-  private func reapOrphans() {
+  func reapOrphans() {
     var status: Int32 = 0
     while waitpid(-1, &status, WNOHANG | Int32(bitPattern: 0x4000_0000)) > 0 {}
   }

@@ -16,7 +16,7 @@ public struct InjectionRule: Sendable, Equatable {
 
   /// Calls that never return to the program, or whose return is not a result: changing them
   /// makes no sense.
-  static let refused: Set<String> = ["exit", "exit_group", "rt_sigreturn", "restart_syscall"]
+  public static let refused: Set<String> = ["exit", "exit_group", "rt_sigreturn", "restart_syscall"]
 
   /// Whether the `count`th call (from 1) of one thread to a call of the set is changed.
   public func applies(toOccurrence count: Int) -> Bool {

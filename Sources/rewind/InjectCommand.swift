@@ -156,7 +156,6 @@ extension Rewind {
     private func listOpportunities(_ directory: String) throws {
       let reader = try openTrace(directory)
       var output = BufferedOutput()
-      var objects: [String] = []
       while let event = try readEvent(reader) {
         guard case .syscall(let e) = event, !e.isUnfinished else { continue }
         let fitting = Anomaly.fitting(e)
@@ -168,12 +167,11 @@ extension Rewind {
             "event": e.index, "pid": e.tid, "syscall": SyscallTable.syscall(numbered: e.number)?.name ?? "\(e.number)",
             "text": lineOf(event), "anomalies": names, "errno": errnoFits,
           ]
-          objects.append(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+          output.write(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
           output.write("\(EventLine.text(event, stringLimit: 32))    [" + ((errnoFits ? ["errno"] : []) + names).joined(separator: ", ") + "]")
         }
       }
-      if format == "json" { for line in objects { output.write(line) } }
       output.flush()
     }
 
@@ -188,8 +186,8 @@ extension Rewind {
       }
     }
 
-    /// One `rewind inject` per opportunity, two at a time, in separate processes (each
-    /// replays the trace and may go live).
+    /// One `rewind inject` per opportunity, as many at once as there are cores (at most 8),
+    /// in separate processes (each replays the trace and may go live).
     private func runCampaign(_ directory: String, anomaly: Anomaly) throws {
       let reader = try openTrace(directory)
       var found: [SyscallEvent] = []
@@ -197,8 +195,9 @@ extension Rewind {
         if case .syscall(let e) = event, anomaly.misfit(for: e) == nil { found.append(e) }
       }
       let base = output ?? directory + "-campaign-\(anomaly.description.replacingOccurrences(of: ":", with: "-"))"
-      let self_ = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-      let arguments = anomaly.errnoName.map { ["--errno", $0] } ?? ["--anomaly", anomaly.description]
+      let option: String
+      if case .error = anomaly { option = "--errno" } else { option = "--anomaly" }  // an error's description is its errno's name
+      let arguments = [option, anomaly.description]
       let targets = found
       let results = CampaignResults(count: targets.count)
       let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
@@ -206,7 +205,7 @@ extension Rewind {
         for index in stride(from: worker, to: targets.count, by: cores) {
           let e = targets[index]
           let process = Process()
-          process.executableURL = URL(fileURLWithPath: self_)
+          process.executableURL = URL(fileURLWithPath: "/proc/self/exe")  // this rewind
           process.arguments = ["inject", "--at", "\(e.index)"] + arguments + ["--format", "json", "--timeout", "\(timeout)", "-o", base + "/\(e.index)", directory]
           let pipe = Pipe()
           process.standardOutput = pipe
@@ -285,7 +284,7 @@ extension Rewind {
       } else {
         out += "the program did not notice: it made every recorded call to its end\n"
         for file in report.changedFiles {
-          out += "  \(file.path): the recording wrote \(file.recorded) bytes; with the injection it holds \(file.injected), "
+          out += "  \(file.path): the recording wrote \(file.recordedBytes) bytes; with the injection it holds \(file.injectedBytes), "
             + "differing from byte \(file.firstDifference)" + (file.savedAs.map { " (that copy: \($0))" } ?? "") + "\n"
         }
       }
@@ -317,7 +316,7 @@ extension Rewind {
         object["live"] = ["calls": live.calls, "reopened": live.recreated, "notReopened": live.notRecreated, "restoredFiles": live.restoredFiles]
       }
       object["changedFiles"] = report.changedFiles.map {
-        ["path": $0.path, "recordedBytes": $0.recorded, "injectedBytes": $0.injected, "firstDifference": $0.firstDifference, "savedAs": $0.savedAs ?? ""] as [String: Any]
+        ["path": $0.path, "recordedBytes": $0.recordedBytes, "injectedBytes": $0.injectedBytes, "firstDifference": $0.firstDifference, "savedAs": $0.savedAs ?? ""] as [String: Any]
       }
       let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
       return String(decoding: data, as: UTF8.self) + "\n"
@@ -334,13 +333,5 @@ private final class CampaignResults: @unchecked Sendable {
     lock.lock()
     rows[index] = (reaction, detail)
     lock.unlock()
-  }
-}
-
-extension Anomaly {
-  /// The errno name for `--errno`, when this is an error.
-  var errnoName: String? {
-    if case .error(let errno) = self { return ErrnoNames.lookup(errno)?.name }
-    return nil
   }
 }
