@@ -21,15 +21,20 @@ let package = Package(
     .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
     .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
     .target(name: "GDBRemote"),
+    // elfutils' libdw/libdwfl (Debian libdw-dev): symbols, lines, inlined frames, unwinding.
+    .target(name: "CDwarf", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]),
+    .target(name: "Symbols", dependencies: ["CDwarf"]),
+    .target(name: "Watch", dependencies: ["LinuxTrace", "Symbols", "CSupport"]),
     .executableTarget(
       name: "rewind",
       dependencies: [
-        "Recorder", "Replayer", "GDBRemote", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport",
+        "Recorder", "Replayer", "GDBRemote", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport", "Symbols", "Watch",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
     .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat"]),
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
+    .testTarget(name: "WatchTests", dependencies: ["Watch", "Symbols"]),
     .testTarget(name: "RecorderTests", dependencies: ["Recorder", "Syscalls"]),
     .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.

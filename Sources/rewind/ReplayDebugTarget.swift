@@ -8,7 +8,8 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
   let replay: DebugReplay
   let files: RecordingFiles
   private(set) var currentStop: StopReason
-  private var lastEventIndex: UInt64
+  /// The trace-wide event the replay stopped before (or at).
+  private(set) var lastEventIndex: UInt64
   /// A divergence or failure that ended the replay while gdb was attached.
   private(set) var failure: Error?
 

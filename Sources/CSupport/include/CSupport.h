@@ -101,6 +101,29 @@ int rewind_sched_getcpu(void);
  * EINTR. */
 int rewind_install_wakeup_signal(int sig);
 
+/* `rewind watch` (watch_support.c). The system call number of the in-program watch API
+   (include/rewind/watch.h): unallocated, so the kernel fails it with ENOSYS outside rewind. */
+#define REWIND_WATCH_SYSCALL 29303
+/* Copies the seccomp filter that sends only that call to the tracer into `out` when it
+   fits; returns its size in bytes. */
+size_t rewind_watch_filter(void *out, size_t capacity);
+/* Forks a child that installs that filter (when `with_filter`), waits until it reads a byte
+   from `go_fd` (the parent seizes it meanwhile; end of file makes it exit 125) and execs
+   `path`. Returns its pid or -errno. If exec fails the child writes errno to `error_pipe_fd`
+   (when >= 0) and exits 127 (ENOENT) or 126; 125 when the filter could not be installed. */
+pid_t rewind_spawn_waiting(const char *path, char *const argv[], char *const envp[], int with_filter,
+                           int go_fd, int error_pipe_fd);
+/* SIGINT, SIGTERM and SIGHUP only note that rewind should stop. */
+void rewind_watch_install_stop_signals(void);
+/* The stop signal received, -1 after rewind_watch_request_stop, or 0. */
+int rewind_watch_stop_signal(void);
+void rewind_watch_request_stop(void);
+/* Whether the `seconds` given to the waker have passed. */
+int rewind_watch_deadline_passed(void);
+/* Starts a thread that, once a stop signal came or `seconds` (> 0) passed, sends
+   `wake_signal` to the calling thread every 20 ms, so that its waitpid returns EINTR. */
+int rewind_watch_start_waker(int wake_signal, double seconds);
+
 #endif
 
 /* Starts `argv[0]` (searched in PATH) as the terminal's foreground process group, so that
