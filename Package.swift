@@ -24,7 +24,7 @@ let package = Package(
     // elfutils' libdw/libdwfl (Debian libdw-dev): symbols, lines, inlined frames, unwinding.
     .target(name: "CDwarf", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]),
     .target(name: "Symbols", dependencies: ["CDwarf"]),
-    .target(name: "Watch", dependencies: ["LinuxTrace", "Symbols", "CSupport"]),
+    .target(name: "Watch", dependencies: ["LinuxTrace", "Symbols", "CSupport", "CCapstone"]),
     .executableTarget(
       name: "rewind",
       dependencies: [

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rewind needs to build and test (Debian packages), once.
 set -euo pipefail
-packages=(libzstd-dev libxxhash-dev libcapstone-dev gcc gdb strace)
+packages=(libzstd-dev libxxhash-dev libcapstone-dev libdw-dev gcc gdb strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,4 +12,9 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The in-program watch API's header (`#include <rewind/watch.h>`), where compilers look.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -w /usr/local/include ] || [ "$(id -u)" -eq 0 ]; then
+  install -D -m 644 "$root/include/rewind/watch.h" /usr/local/include/rewind/watch.h
 fi

@@ -373,6 +373,16 @@ int rewind_dw_expression(rewind_dw *dw, const char *expression, uint64_t *addres
   return 0;
 }
 
+uint64_t rewind_dw_function_start(rewind_dw *dw, uint64_t pc) {
+  current = dw;
+  Dwfl_Module *module = dwfl_addrmodule(dw->dwfl, pc);
+  if (module == NULL) return 0;
+  GElf_Off offset;
+  GElf_Sym symbol;
+  if (dwfl_module_addrinfo(module, pc, &offset, &symbol, NULL, NULL, NULL) == NULL) return 0;
+  return pc - offset;
+}
+
 /* ---- Backtraces ---- */
 
 struct frames {

@@ -77,6 +77,13 @@ void rewind_watch_install_stop_signals(void) {
   sigaction(SIGINT, &action, NULL);
   sigaction(SIGTERM, &action, NULL);
   sigaction(SIGHUP, &action, NULL);
+  /* A parent may have started rewind with them blocked (they stay blocked across exec). */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int rewind_watch_stop_signal(void) { return stop_signal; }

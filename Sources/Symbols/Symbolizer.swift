@@ -136,11 +136,19 @@ public final class Symbolizer {
     }
   }
 
+  /// Where the function holding code address `pc` starts, when its symbol is known.
+  public func functionStart(of pc: UInt64) -> UInt64? {
+    let start = rewind_dw_function_start(handle, pc)
+    return start == 0 ? nil : start
+  }
+
   /// A symbolized backtrace: `backtrace` then `frames` for each pc, cut to `depth` frames.
-  public func symbolizedBacktrace(tid: Int32, registers: [UInt64], depth: Int) -> [SourceFrame] {
+  /// `firstPC` replaces the innermost pc (the instruction that made an access, rather than
+  /// the one after it where the CPU trapped).
+  public func symbolizedBacktrace(tid: Int32, registers: [UInt64], depth: Int, firstPC: UInt64? = nil) -> [SourceFrame] {
     var result: [SourceFrame] = []
     for (i, pc) in backtrace(tid: tid, registers: registers, depth: depth).enumerated() {
-      result += frames(at: pc, isReturnAddress: i > 0)
+      result += frames(at: i == 0 ? firstPC ?? pc : pc, isReturnAddress: i > 0)
       if result.count >= depth { break }
     }
     return Array(result.prefix(depth))

@@ -132,6 +132,14 @@ public final class LiveWatcher {
       try launch(path: path, arguments: arguments, environment: environment)
     }
     let reason = loop()
+    if let failure {
+      // What to watch could not be found in the program started for it: it goes, having
+      // run no further than main.
+      if let launchedPid { Tracee.killAndReapAll(threads.values.filter { $0.pid == launchedPid }.map(\.tracee)) }
+      threads = threads.filter { $0.value.pid != launchedPid }
+      detachAll()
+      throw failure
+    }
     detachAll()
     return WatchOutcome(hits: hits, reason: reason, programStatus: programStatus)
   }
@@ -248,10 +256,10 @@ public final class LiveWatcher {
   // MARK: The loop
 
   /// Why watching cannot go on (the launched program's watch could not be resolved).
-  private var failure: String?
+  private var failure: WatchError?
 
   private func stopRequested() -> String? {
-    if let failure { return failure }
+    if let failure { return failure.description }
     let signal = rewind_watch_stop_signal()
     if signal != 0 { return "stopped by \(Signal(rawValue: signal))" }
     if rewind_watch_deadline_passed() != 0 { return "the --duration passed" }
@@ -420,8 +428,11 @@ public final class LiveWatcher {
       let symbolizer = try Symbolizer(pid: process.pid)
       process.symbolizer = symbolizer
       for range in try resolve(symbolizer) { try process.plan.add(range) }
+    } catch let error as WatchError {
+      failure = error
+      return
     } catch {
-      failure = "\(error)"
+      failure = WatchError("\(error)", status: 64)
       return
     }
     process.generation += 1
@@ -500,31 +511,25 @@ public final class LiveWatcher {
     let new = read(process.pid, range)
     process.shadow[rangeIndex] = new
     if options.changesOnly && old == new { return }
-    let frames = backtrace(process, thread, registers: registers)
-    if !options.ignoredFunctions.isEmpty {
-      let accessing = frames.prefix { $0.inlined } + frames.drop { $0.inlined }.prefix(1)
-      if accessing.contains(where: { $0.function.map(options.ignoredFunctions.contains) ?? false }) { return }
-    }
+    let location = locate(process, thread, registers: registers)
+    if location.isIn(options.ignoredFunctions) { return }
     if let maxHits = options.maxHits, hits >= maxHits { return }
     hits += 1
     let access: WatchAccess = range.access == .write || old != new ? .write : .readOrWrite
     let hit = WatchReport(
       kind: .hit, time: .now(), pid: process.pid, tid: thread.tracee.tid, range: range, access: access,
-      pc: registers.count > 16 ? registers[16] : 0, old: old, new: new, backtrace: frames)
+      pc: location.pc, old: old, new: new, backtrace: location.frames)
     emit(options.json ? hit.json : hit.text)
   }
 
-  private func backtrace(_ process: WatchedProcess, _ thread: WatchedThread, registers: [UInt64]) -> [SourceFrame] {
-    guard registers.count >= 27 else { return [] }
+  private func locate(_ process: WatchedProcess, _ thread: WatchedThread, registers: [UInt64]) -> HitLocation {
     if process.symbolizer == nil { process.symbolizer = try? Symbolizer(pid: process.pid) }
-    guard let symbolizer = process.symbolizer else { return [] }
-    var frames = symbolizer.symbolizedBacktrace(tid: thread.tracee.tid, registers: registers, depth: options.depth)
-    if frames.contains(where: { $0.module == nil }) {
-      // Code the symbolizer has not seen: a library loaded since.
-      symbolizer.refresh()
-      frames = symbolizer.symbolizedBacktrace(tid: thread.tracee.tid, registers: registers, depth: options.depth)
+    guard let symbolizer = process.symbolizer, registers.count >= 27 else {
+      return HitLocation(pc: registers.count > 16 ? registers[16] : 0, frames: [])
     }
-    return frames
+    return HitLocation(
+      symbolizer: symbolizer, tid: thread.tracee.tid, registers: registers, depth: options.depth,
+      read: { try? thread.tracee.readMemory(at: $0, count: $1) }, refresh: { symbolizer.refresh() })
   }
 
   // MARK: The in-program API (rewind/watch.h)
@@ -548,7 +553,7 @@ public final class LiveWatcher {
           let set = WatchReport(
             kind: .set, time: .now(), pid: process.pid, tid: thread.tracee.tid, range: range, access: range.access,
             pc: registers[16], old: [], new: process.shadow.last ?? [],
-            backtrace: backtrace(process, thread, registers: registers))
+            backtrace: locate(process, thread, registers: registers).frames)
           emit(options.json ? set.json : set.text)
         } catch {
           result = -Int64(ENOSPC)

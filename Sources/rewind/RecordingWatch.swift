@@ -115,20 +115,16 @@ struct RecordingWatch {
       shadow[index] = new
       if options.changesOnly && old == new { continue }
       let registers = (try? replay.state(ofThread: thread.tid).general.words) ?? []
-      var frames = symbolizer.symbolizedBacktrace(tid: thread.tid, registers: registers, depth: options.depth)
-      if frames.contains(where: { $0.module == nil }), let text = maps(target, pid) {
-        symbolizer.refresh(maps: text)
-        frames = symbolizer.symbolizedBacktrace(tid: thread.tid, registers: registers, depth: options.depth)
-      }
-      if !options.ignoredFunctions.isEmpty {
-        let accessing = frames.prefix { $0.inlined } + frames.drop { $0.inlined }.prefix(1)
-        if accessing.contains(where: { $0.function.map(options.ignoredFunctions.contains) ?? false }) { continue }
-      }
+      let location = HitLocation(
+        symbolizer: symbolizer, tid: thread.tid, registers: registers, depth: options.depth,
+        read: { try? target.readMemory(at: $0, count: $1) },
+        refresh: { if let text = maps(target, pid) { symbolizer.refresh(maps: text) } })
+      if location.isIn(options.ignoredFunctions) { continue }
       hits += 1
       let report = WatchReport(
         kind: .hit, time: .event(target.lastEventIndex), pid: pid, tid: thread.tid, range: range,
-        access: range.access == .write || old != new ? .write : .readOrWrite, pc: registers.count > 16 ? registers[16] : 0,
-        old: old, new: new, backtrace: frames)
+        access: range.access == .write || old != new ? .write : .readOrWrite, pc: location.pc,
+        old: old, new: new, backtrace: location.frames)
       writeOut(options.json ? report.json : report.text)
     }
     return hits

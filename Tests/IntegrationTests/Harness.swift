@@ -135,19 +135,25 @@ final class BackgroundProcess {
   }
 
   var isRunning: Bool { process.isRunning }
+  var processIdentifier: Int32 { process.processIdentifier }
 
   /// What it wrote to stdout so far.
   func stdout() -> String {
     String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
   }
 
-  /// Waits up to `timeout` seconds for a stdout line starting with `prefix`;
+  /// What it wrote to stderr so far.
+  func stderr() -> String {
+    String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+  }
+
+  /// Waits up to `timeout` seconds for a stdout (or stderr) line starting with `prefix`;
   /// returns that line, or nil if it never came or the process ended first.
-  func waitForLine(startingWith prefix: String, timeout: TimeInterval) -> Substring? {
+  func waitForLine(startingWith prefix: String, timeout: TimeInterval, inStandardError: Bool = false) -> Substring? {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
       let running = process.isRunning
-      let text = stdout()
+      let text = inStandardError ? stderr() : stdout()
       // Only complete lines: the rest may still be being written.
       let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
       if let line = complete.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return line }

@@ -34,6 +34,9 @@ int rewind_dw_symbol(rewind_dw *dw, const char *name, uint64_t *address, uint64_
 int rewind_dw_expression(rewind_dw *dw, const char *expression, uint64_t *address, uint64_t *size, char *error,
                          size_t error_capacity);
 
+/* Where the function (symbol) holding code address `pc` starts; 0 when unknown. */
+uint64_t rewind_dw_function_start(rewind_dw *dw, uint64_t pc);
+
 /* The return addresses (and first pc) of thread `tid` from its 27 user_regs_struct words,
    at most `capacity`; how many. `pcs[0]` is the pc itself. */
 int rewind_dw_backtrace(rewind_dw *dw, pid_t tid, const uint64_t *registers, uint64_t *pcs, int capacity);
