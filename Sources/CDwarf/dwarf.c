@@ -23,6 +23,14 @@ struct rewind_dw {
   int attached;
   /* The registers of the thread being unwound (set just before dwfl_getthread_frames). */
   const uint64_t *registers;
+  /* Pages read during one unwind: libdwfl reads the stack a word at a time, and a read
+     is a system call. */
+  struct {
+    uint64_t address;
+    int valid;
+    unsigned char bytes[4096];
+  } pages[8];
+  int next_page;
 };
 
 static int read_memory(rewind_dw *dw, uint64_t address, void *buffer, size_t length) {
@@ -86,7 +94,25 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_arg) {
 
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr address, Dwarf_Word *result, void *arg) {
   (void)dwfl;
-  return read_memory(arg, address, result, sizeof *result) == 0;
+  rewind_dw *dw = arg;
+  uint64_t page = address & ~(uint64_t)4095;
+  if ((address & 4095) <= 4096 - sizeof *result) {
+    for (int i = 0; i < 8; i++) {
+      if (dw->pages[i].valid && dw->pages[i].address == page) {
+        memcpy(result, dw->pages[i].bytes + (address - page), sizeof *result);
+        return true;
+      }
+    }
+    int slot = dw->next_page;
+    if (read_memory(dw, page, dw->pages[slot].bytes, 4096) == 0) {
+      dw->pages[slot].address = page;
+      dw->pages[slot].valid = 1;
+      dw->next_page = (slot + 1) % 8;
+      memcpy(result, dw->pages[slot].bytes + (address - page), sizeof *result);
+      return true;
+    }
+  }
+  return read_memory(dw, address, result, sizeof *result) == 0;
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg) {
@@ -409,6 +435,7 @@ int rewind_dw_backtrace(rewind_dw *dw, pid_t tid, const uint64_t *registers, uin
     dw->attached = 1;
   }
   dw->registers = registers;
+  for (int i = 0; i < 8; i++) dw->pages[i].valid = 0; /* the stack has changed since */
   struct frames frames = {.pcs = pcs, .capacity = capacity};
   dwfl_getthread_frames(dw->dwfl, tid, take_frame, &frames);
   if (frames.count == 0) pcs[frames.count++] = registers[16];

@@ -131,3 +131,4 @@ int rewind_watch_start_waker(int wake_signal, double seconds) {
   pthread_attr_destroy(&attributes);
   return -r;
 }
+

@@ -11,18 +11,19 @@ public struct SourceFrame: Sendable, Equatable {
   public var inlined: Bool
   public var module: String?
 
-  /// `main (watch_stray.c:42)`, `0x401136 in ?? (/usr/bin/x)`.
-  public var description: String {
-    let name = function ?? "??"
+  /// `main (watch_stray.c:42)`, `?? (/usr/bin/x)`; made once, when the frame is
+  /// described (reports print the same frames again and again).
+  public let description: String
+
+  public init(pc: UInt64, function: String?, file: String?, line: Int, inlined: Bool, module: String?) {
+    (self.pc, self.function, self.file, self.line, self.inlined, self.module) = (pc, function, file, line, inlined, module)
     let place: String
     if let file, line > 0 {
       place = "\(file.split(separator: "/").last.map(String.init) ?? file):\(line)"
-    } else if let module {
-      place = module
     } else {
-      place = "?"
+      place = module ?? "?"
     }
-    return "\(name) (\(place))\(inlined ? " [inlined]" : "")"
+    description = "\(function ?? "??") (\(place))\(inlined ? " [inlined]" : "")"
   }
 }
 
@@ -89,8 +90,18 @@ public final class Symbolizer {
 
   deinit { rewind_dw_close(handle) }
 
+  /// `frames(at:isReturnAddress:)` of pcs seen before: a watched loop hits the same code
+  /// again and again, and DWARF scopes are slow to walk.
+  private var describedFrames: [UInt64: [SourceFrame]] = [:]
+
+  /// Results of the caller's own per-pc work (the accessing instruction before a trap pc),
+  /// dropped with the frames when the modules change.
+  public var pcMemo: [UInt64: UInt64?] = [:]
+
   /// Reports the modules again (a library was loaded since).
   public func refresh(maps: String? = nil) {
+    describedFrames.removeAll()
+    pcMemo.removeAll()
     _ = maps.withOptionalCString { rewind_dw_refresh(handle, $0) }
   }
 
@@ -125,6 +136,16 @@ public final class Symbolizer {
 
   /// The frames at `pc` (several when functions are inlined there), innermost first.
   public func frames(at pc: UInt64, isReturnAddress: Bool) -> [SourceFrame] {
+    // A return address is looked up one byte back: its key is that byte.
+    let key = isReturnAddress ? pc &- 1 : pc
+    if let known = describedFrames[key] { return known.map { var frame = $0; frame.pc = pc; return frame } }
+    let described = describe(pc, isReturnAddress: isReturnAddress)
+    if describedFrames.count > 100_000 { describedFrames.removeAll() }
+    describedFrames[key] = described
+    return described
+  }
+
+  private func describe(_ pc: UInt64, isReturnAddress: Bool) -> [SourceFrame] {
     var text = [CChar](repeating: 0, count: 4096)
     _ = rewind_dw_describe(handle, pc, isReturnAddress ? 1 : 0, &text, text.count)
     return String(cString: text).split(separator: "\n").map { line in

@@ -11,6 +11,13 @@ enum AccessingInstruction {
 
   /// The address of the instruction that ends at `rip`, or nil when it cannot be told.
   static func before(_ rip: UInt64, symbolizer: Symbolizer, read: (UInt64, Int) -> [UInt8]?) -> UInt64? {
+    if let known = symbolizer.pcMemo[rip] { return known }
+    let found = decode(rip, symbolizer: symbolizer, read: read)
+    symbolizer.pcMemo[rip] = found
+    return found
+  }
+
+  private static func decode(_ rip: UInt64, symbolizer: Symbolizer, read: (UInt64, Int) -> [UInt8]?) -> UInt64? {
     guard let start = symbolizer.functionStart(of: rip), start < rip, rip - start <= longestFunction,
       let code = read(start, Int(rip - start))
     else { return nil }

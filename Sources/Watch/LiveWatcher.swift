@@ -277,7 +277,11 @@ public final class LiveWatcher {
         return "no watched process is left"
       }
       var status: Int32 = 0
-      let tid = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000))
+      // Just after a hit, more may come soon (a watched loop): asking without sleeping
+      // spares the sleep and the wake-up between CPUs, the dearest part of a hit here.
+      let spinning = monotonicSeconds() < spinUntil
+      let tid = waitpid(-1, &status, Int32(bitPattern: 0x4000_0000) | (spinning ? WNOHANG : 0))
+      if tid == 0 { continue }
       if tid == -1 {
         if errno == EINTR { continue }
         return "no watched process is left"
@@ -491,6 +495,7 @@ public final class LiveWatcher {
       let process = processes[thread.pid]
     else { return false }
     try? thread.tracee.setDebugRegister(6, to: 0)
+    spinUntil = monotonicSeconds() + Self.spinAfterHit
     if process.awaitingMain {
       clear(thread)
       resolveAtStart(process)
@@ -504,6 +509,10 @@ public final class LiveWatcher {
     }
     return true
   }
+
+  /// Until when the loop polls for the next stop rather than sleeping in waitpid.
+  private var spinUntil: Double = 0
+  static let spinAfterHit = 0.001
 
   private func report(_ process: WatchedProcess, _ thread: WatchedThread, rangeIndex: Int, registers: [UInt64]) {
     let range = process.plan.ranges[rangeIndex]

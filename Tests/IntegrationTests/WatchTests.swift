@@ -174,6 +174,24 @@ struct WatchTests {
     ], "\(watched.stdout)")
   }
 
+  /// A forked child is watched with --follow-forks (the same addresses: fork copies the
+  /// layout) and not without; the child's hits carry its own pid.
+  @Test func forkedChildrenAreWatchedWhenAskedTo() throws {
+    let work = try Harness.makeWorkDir("watch-fork")
+    let program = try Harness.fixtureCopy("watch_fork", in: work)
+    let parentOnly = try Harness.rewind(["watch", "--symbol", "counter", "--format", "json", "--", program], cwd: work)
+    let followed = try Harness.rewind(["watch", "--symbol", "counter", "--follow-forks", "--format", "json", "--", program], cwd: work)
+    for result in [parentOnly, followed] {
+      #expect(result.exitedNormally && result.status == 0 && result.stdout.hasSuffix("done 2\n"), "\(result.summary)")
+    }
+    let strip = { (text: String) in text.replacingOccurrences(of: "done 2\n", with: "") }
+    #expect(try Self.reports(strip(parentOnly.stdout)).map { $0["newValue"] as? Int } == [1, 2], "\(parentOnly.stdout)")
+    let reports = try Self.reports(strip(followed.stdout))
+    #expect(reports.map { $0["newValue"] as? Int } == [1, 100, 101, 2], "\(followed.stdout)")
+    let pids = reports.map { $0["pid"] as? Int }
+    #expect(pids[1] == pids[2] && pids[1] != pids[0] && pids[3] == pids[0], "\(pids)")
+  }
+
   /// Requests rewind cannot carry out exit 64 (1 for a process it cannot attach to), each
   /// naming what is wrong, and touch nothing.
   @Test func badRequestsSayWhatIsWrong() throws {
