@@ -104,7 +104,11 @@ public final class LiveWatcher {
   private var programStatus: Int32?
   private static let wakeSignal = SIGUSR2
 
-  public init(options: WatchOptions, resolve: @escaping WatchResolver, emit: @escaping (String) -> Void) {
+  /// Told of every watched process, and of the end, when a guardian runs.
+  private let guardian: GuardianLink?
+
+  public init(options: WatchOptions, resolve: @escaping WatchResolver, emit: @escaping (String) -> Void, guardian: GuardianLink? = nil) {
+    self.guardian = guardian
     self.options = options
     self.resolve = resolve
     self.emit = emit
@@ -162,6 +166,7 @@ public final class LiveWatcher {
       throw WatchError("\(error)", status: 64)
     }
     processes[pid] = process
+    guardian?.watching(pid)
     // Seize every thread; threads made meanwhile are caught by TRACECLONE or the next pass.
     var seen = Set<Int32>()
     while true {
@@ -224,6 +229,7 @@ public final class LiveWatcher {
       throw Self.attachError(child, error)
     }
     launchedPid = child
+    guardian?.watching(child)
     launchErrorPipe = errorPipe.read
     let process = WatchedProcess(pid: child)
     process.awaitingExec = true
@@ -365,6 +371,7 @@ public final class LiveWatcher {
         process.generation = source.generation
       }
       processes[tgid] = process
+      guardian?.watching(tgid)
     }
     return thread
   }
@@ -648,6 +655,7 @@ public final class LiveWatcher {
       _ = rewind_ptrace(17, thread.tracee.tid, 0, UInt(thread.pendingSignal))  // PTRACE_DETACH
     }
     threads.removeAll()
+    guardian?.detached()
     if launchErrorPipe >= 0 { close(launchErrorPipe) }
     launchErrorPipe = -1
   }

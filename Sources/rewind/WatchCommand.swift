@@ -171,7 +171,8 @@ extension Rewind {
         let program = try ProgramLocator.locate(command[0])
         target = .launch(path: program, arguments: command, environment: ProcessInfo.processInfo.environment.map { "\($0)=\($1)" })
       }
-      let watcher = LiveWatcher(options: watchOptions, resolve: { try self.ranges($0) }, emit: { writeOut($0) })
+      let watcher = LiveWatcher(
+        options: watchOptions, resolve: { try self.ranges($0) }, emit: { writeOut($0) }, guardian: startWatchGuardian())
       let outcome: WatchOutcome
       do {
         outcome = try watcher.run(target, started: { printToStandardError($0) })
@@ -193,4 +194,41 @@ func writeOut(_ text: String) {
     if r <= 0 { return }
     done += r
   }
+}
+
+extension Rewind {
+  /// `rewind watch-guardian`: started by `rewind watch`, clears the debug registers of
+  /// the processes it names if rewind dies without detaching (see `GuardianLink`).
+  struct WatchGuardian: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "watch-guardian", abstract: "Internal to `rewind watch`.", shouldDisplay: false)
+
+    func run() throws {
+      // Out of the terminal's process group: a ^C meant for rewind must not end it first.
+      _ = setsid()
+      GuardianLink.serve()
+    }
+  }
+}
+
+/// Starts `rewind watch-guardian` on one end of a socket pair and returns the link over
+/// the other; nil (watching goes on unguarded) when it cannot be started.
+func startWatchGuardian() -> GuardianLink? {
+  var ends: [Int32] = [-1, -1]
+  guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else { return nil }
+  let guardian = Process()
+  guardian.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+  guardian.arguments = ["watch-guardian"]
+  guardian.standardInput = FileHandle(fileDescriptor: ends[1], closeOnDealloc: false)
+  guardian.standardOutput = FileHandle.nullDevice
+  do { try guardian.run() } catch {
+    close(ends[0])
+    close(ends[1])
+    return nil
+  }
+  close(ends[1])
+  if ProcessInfo.processInfo.environment["REWIND_DEBUG_WATCH"] != nil {
+    printToStandardError("rewind: guardian \(guardian.processIdentifier)")
+  }
+  return GuardianLink(socket: ends[0])
 }

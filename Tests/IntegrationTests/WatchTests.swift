@@ -125,6 +125,38 @@ struct WatchTests {
     }
   }
 
+  /// rewind killed with SIGKILL cannot clean up itself: its guardian clears the debug
+  /// registers it left, so the program's later writes to the watched memory do not kill it
+  /// with SIGTRAP, and nothing is left traced or stopped.
+  @Test func killingRewindLeavesNoWatchBehind() throws {
+    let work = try Harness.makeWorkDir("watch-killed")
+    let program = try Harness.fixtureCopy("watch_stray", in: work)
+    let go = work + "/go"
+    let target = try Harness.start([program, "--wait", go], cwd: work)
+    let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
+    let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+    let watch = try Harness.start(
+      [try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter"], env: ["REWIND_DEBUG_WATCH": "1"], cwd: work)
+    let guardianLine = watch.waitForLine(startingWith: "rewind: guardian ", timeout: 30, inStandardError: true)
+    let guardian = try #require(guardianLine.flatMap { Int32($0.dropFirst("rewind: guardian ".count)) }, "\(watch.stderr())")
+    #expect(watch.waitForLine(startingWith: "rewind: watching counter", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
+    kill(watch.processIdentifier, SIGKILL)
+    _ = watch.finish(timeout: 30)
+    // The guardian ends once it has cleared and detached every thread; the program waits
+    // for `go` meanwhile.
+    func guardianGone() -> Bool {
+      guard let status = try? String(contentsOfFile: "/proc/\(guardian)/status", encoding: .utf8) else { return true }
+      return status.contains("State:\tZ")
+    }
+    for _ in 0..<3000 where !guardianGone() { usleep(10_000) }
+    #expect(guardianGone(), "the guardian \(guardian) did not end")
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    #expect(status.contains("TracerPid:\t0\n") && !status.contains("State:\tt"), "\(status)")
+    FileManager.default.createFile(atPath: go, contents: nil)
+    let result = target.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0 && result.stdout.contains(Self.finalOutput), "\(result.summary)")
+  }
+
   /// The in-program API: under rewind watch the program's own request sets a watch (the
   /// setting is reported with its backtrace) and is cleared again; without rewind both calls
   /// are no-ops failing with ENOSYS.
