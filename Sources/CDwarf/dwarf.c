@@ -399,6 +399,19 @@ int rewind_dw_expression(rewind_dw *dw, const char *expression, uint64_t *addres
   return 0;
 }
 
+int rewind_dw_symbol_at(rewind_dw *dw, uint64_t address, char *name, size_t capacity, uint64_t *offset) {
+  current = dw;
+  Dwfl_Module *module = dwfl_addrmodule(dw->dwfl, address);
+  if (module == NULL) return -1;
+  GElf_Off into;
+  GElf_Sym symbol;
+  const char *found = dwfl_module_addrinfo(module, address, &into, &symbol, NULL, NULL, NULL);
+  if (found == NULL || (symbol.st_size > 0 && into >= symbol.st_size)) return -1;
+  snprintf(name, capacity, "%s", found);
+  *offset = into;
+  return 0;
+}
+
 uint64_t rewind_dw_function_start(rewind_dw *dw, uint64_t pc) {
   current = dw;
   Dwfl_Module *module = dwfl_addrmodule(dw->dwfl, pc);

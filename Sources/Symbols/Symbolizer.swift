@@ -83,7 +83,7 @@ public final class Symbolizer {
       rewind_dw_open(pid, mapsText, locateFunction, readFunction, opaque, &error, error.count)
     }
     guard let opened else {
-      throw SymbolizerError("cannot read the modules of process \(pid): \(String(cString: error))")
+      throw SymbolizerError("cannot read the modules of process \(pid): \(text(error))")
     }
     handle = opened
   }
@@ -120,7 +120,7 @@ public final class Symbolizer {
     var size: UInt64 = 0
     var error = [CChar](repeating: 0, count: 512)
     guard rewind_dw_expression(handle, expression, &address, &size, &error, error.count) == 0 else {
-      throw SymbolizerError(String(cString: error))
+      throw SymbolizerError(text(error))
     }
     return (address, size)
   }
@@ -148,13 +148,22 @@ public final class Symbolizer {
   private func describe(_ pc: UInt64, isReturnAddress: Bool) -> [SourceFrame] {
     var text = [CChar](repeating: 0, count: 4096)
     _ = rewind_dw_describe(handle, pc, isReturnAddress ? 1 : 0, &text, text.count)
-    return String(cString: text).split(separator: "\n").map { line in
+    return Symbols.text(text).split(separator: "\n").map { line in
       let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
       func field(_ i: Int) -> String? { i < fields.count && !fields[i].isEmpty ? fields[i] : nil }
       return SourceFrame(
         pc: pc, function: field(0), file: field(1), line: Int(field(2) ?? "") ?? 0, inlined: field(3) == "1",
         module: field(4))
     }
+  }
+
+  /// `counter` or `sessions+16`: the symbol whose extent holds `address`, if any.
+  public func name(of address: UInt64) -> String? {
+    var text = [CChar](repeating: 0, count: 256)
+    var offset: UInt64 = 0
+    guard rewind_dw_symbol_at(handle, address, &text, text.count, &offset) == 0 else { return nil }
+    let name = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return offset == 0 ? name : "\(name)+\(offset)"
   }
 
   /// Where the function holding code address `pc` starts, when its symbol is known.
@@ -174,6 +183,11 @@ public final class Symbolizer {
     }
     return Array(result.prefix(depth))
   }
+}
+
+/// A NUL-terminated C buffer as a String.
+private func text(_ buffer: [CChar]) -> String {
+  String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 extension Optional where Wrapped == String {

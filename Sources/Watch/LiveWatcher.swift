@@ -91,6 +91,8 @@ public final class LiveWatcher {
     /// Exec'd, its thread on the way to `main` (an execute breakpoint in DR0): the loader
     /// has not yet relocated pointers or mapped libraries, so nothing is resolved before.
     var awaitingMain = false
+    /// Attached: the API's filter is still to be put in, at its main thread's first stop.
+    var needsFilter = false
     init(pid: Int32) { self.pid = pid }
   }
 
@@ -115,7 +117,7 @@ public final class LiveWatcher {
   }
 
   private var traceOptions: Tracee.Options {
-    var set: Tracee.Options = [.traceClone, .traceExec, .traceSeccomp]
+    var set: Tracee.Options = [.traceSysGood, .traceClone, .traceExec, .traceSeccomp]
     if options.followForks { set.formUnion([.traceFork, .traceVfork]) }
     return set
   }
@@ -165,6 +167,7 @@ public final class LiveWatcher {
     } catch {
       throw WatchError("\(error)", status: 64)
     }
+    process.needsFilter = true
     processes[pid] = process
     guardian?.watching(pid)
     // Seize every thread; threads made meanwhile are caught by TRACECLONE or the next pass.
@@ -323,6 +326,12 @@ public final class LiveWatcher {
         arm(thread)
         listen(thread)
         return
+      }
+      if let process = processes[thread.pid], process.needsFilter, thread.tracee.tid == process.pid {
+        process.needsFilter = false
+        if let why = FilterInjection.install(in: thread.tracee, pid: process.pid) {
+          printToStandardError("rewind: the in-program API (rewind/watch.h) is not served in process \(process.pid): \(why)")
+        }
       }
     case .event(.clone), .event(.fork), .event(.vfork):
       if let message = try? thread.tracee.eventMessage() { _ = adopt(Int32(truncatingIfNeeded: message), parent: thread) }
@@ -560,16 +569,18 @@ public final class LiveWatcher {
       if length < 1 || length > 32 || (kind != 1 && kind != 3) {
         result = -Int64(EINVAL)
       } else {
+        if process.symbolizer == nil { process.symbolizer = try? Symbolizer(pid: process.pid) }
         let range = WatchRange(
-          address: address, length: length, access: kind == 1 ? .write : .readOrWrite, label: hexString(address))
+          address: address, length: length, access: kind == 1 ? .write : .readOrWrite,
+          label: process.symbolizer?.name(of: address) ?? hexString(address))
         do {
           try process.plan.add(range)
           process.generation += 1
           process.shadow.append(read(process.pid, range))
+          let setter = locate(process, thread, registers: registers)
           let set = WatchReport(
             kind: .set, time: .now(), pid: process.pid, tid: thread.tracee.tid, range: range, access: range.access,
-            pc: registers[16], old: [], new: process.shadow.last ?? [],
-            backtrace: locate(process, thread, registers: registers).frames)
+            pc: setter.pc, old: [], new: process.shadow.last ?? [], backtrace: setter.frames)
           emit(options.json ? set.json : set.text)
         } catch {
           result = -Int64(ENOSPC)

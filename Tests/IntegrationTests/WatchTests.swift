@@ -178,6 +178,23 @@ struct WatchTests {
     #expect(counterHits.map { $0["newValue"] as? Int } == [10, 15, 16, 17, 18], "\(watched.stdout)")
     #expect(reports.contains { $0["kind"] as? String == "cleared" }, "\(watched.stdout)")
     #expect(reports.filter { $0["watch"] as? String == "sessions[0].state" }.count == 4, "\(watched.stdout)")
+    #expect(set["watch"] as? String == "counter", "the address is named by its symbol: \(set)")
+
+    // Attached with -p (nothing asked on the command line): rewind puts the filter into the
+    // running process; the request, made after attaching, is served just the same.
+    let go = work + "/go"
+    let target = try Harness.start([program, "--wait", go, "--api"], cwd: work)
+    let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
+    let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+    let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--format", "json"], cwd: work)
+    #expect(watch.waitForLine(startingWith: "rewind: watching nothing yet", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
+    FileManager.default.createFile(atPath: go, contents: nil)
+    let attachedProgram = target.finish(timeout: 30)
+    let attached = watch.finish(timeout: 30)
+    #expect(attachedProgram.stdout.contains("rewind_watch: 0\nrewind_unwatch: 0\n" + Self.finalOutput), "\(attachedProgram.summary)")
+    #expect(!attached.stderr.contains("not served"), "\(attached.summary)")
+    let attachedReports = try Self.reports(attached.stdout)
+    #expect(attachedReports.map { $0["kind"] as? String } == ["set", "hit", "hit", "hit", "hit", "hit", "cleared"], "\(attached.stdout)")
   }
 
   /// In a recording, the writes `rewind watch TRACE` lists are those gdb stops at with the

@@ -34,6 +34,10 @@ int rewind_dw_symbol(rewind_dw *dw, const char *name, uint64_t *address, uint64_
 int rewind_dw_expression(rewind_dw *dw, const char *expression, uint64_t *address, uint64_t *size, char *error,
                          size_t error_capacity);
 
+/* The symbol holding address `address` (data or code) into `name`, and how far into it;
+   0 when there is one. */
+int rewind_dw_symbol_at(rewind_dw *dw, uint64_t address, char *name, size_t capacity, uint64_t *offset);
+
 /* Where the function (symbol) holding code address `pc` starts; 0 when unknown. */
 uint64_t rewind_dw_function_start(rewind_dw *dw, uint64_t pc);
 
