@@ -488,7 +488,9 @@ size_t rewind_dw_describe(rewind_dw *dw, uint64_t pc, int is_return, char *text,
     size_t file_count = 0;
     dwarf_getsrcfiles(unit, &files, &file_count);
     /* Innermost scope outwards: each inlined subroutine is a frame of its own, located where
-       the next one in was called from. */
+       the next one in was called from. Past an inlined subroutine, dwarf_getscopes goes on
+       through its abstract origin's scopes; the concrete ones (the function it was inlined
+       into) come from dwarf_getscopes_die on the instance itself. */
     const char *here_file = file;
     int here_line = line;
     int emitted = 0;
@@ -508,6 +510,13 @@ size_t rewind_dw_describe(rewind_dw *dw, uint64_t pc, int is_return, char *text,
         here_file = dwarf_filesrc(files, value, NULL, NULL);
       if (dwarf_attr(&scopes[i], DW_AT_call_line, &attribute) && dwarf_formudata(&attribute, &value) == 0)
         here_line = (int)value;
+      Dwarf_Die *outer = NULL;
+      int outer_count = dwarf_getscopes_die(&scopes[i], &outer);
+      if (outer_count <= 0) break;
+      free(scopes);
+      scopes = outer;
+      count = outer_count;
+      i = 0; /* outer[0] is this instance; the loop goes on from outer[1] */
     }
     free(scopes);
     if (emitted) return used;

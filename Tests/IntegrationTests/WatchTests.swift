@@ -54,6 +54,27 @@ struct WatchTests {
     #expect(result.stderr.contains("the program exited with status 0; 4 hits reported, detached"), "\(result.summary)")
   }
 
+  /// Built with -O2, open_session is inlined into main: the backtrace shows it as an
+  /// inlined frame at its own line, then main at the line of the call, at the same pc.
+  @Test func inlinedFramesAreShown() throws {
+    let work = try Harness.makeWorkDir("watch-inlined")
+    let program = work + "/watch_stray_o2"
+    let compile = try Harness.run(
+      ["/usr/bin/env", "gcc", "-O2", "-g", "-o", program, Harness.fixturesDir.appendingPathComponent("watch_stray.c").path, "-lpthread"])
+    try #require(compile.status == 0, "\(compile.summary)")
+    let result = try Harness.rewind(["watch", "--expr", "sessions[0].state", "--format", "json", "--", program], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    let reports = try Self.reports(result.stdout.replacingOccurrences(of: Self.finalOutput + "\n", with: ""))
+    let callLine = try Self.line(of: "open_session(&sessions[0], 2);")
+    let inlined = reports.first { report in
+      guard let frames = report["backtrace"] as? [[String: Any]], frames.count >= 2 else { return false }
+      return frames[0]["function"] as? String == "open_session" && frames[0]["inlined"] as? Bool == true
+        && frames[1]["function"] as? String == "main" && frames[1]["line"] as? Int == callLine
+        && frames[0]["pc"] as? String == frames[1]["pc"] as? String
+    }
+    #expect(inlined != nil, "\(result.stdout)")
+  }
+
   /// Text reports name the symbol, the old and new value and the frames; --changes-only,
   /// --ignore and --max-hits filter them.
   @Test func textReportsAndFilters() throws {
