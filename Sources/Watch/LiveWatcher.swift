@@ -196,13 +196,17 @@ public final class LiveWatcher {
   }
 
   static func attachError(_ pid: Int32, _ error: Errno) -> WatchError {
-    if error.rawValue == EPERM {
-      let scope = (try? readProcFile("/proc/sys/kernel/yama/ptrace_scope"))?.trimmingWhitespace ?? "?"
+    guard error.rawValue == EPERM else { return WatchError("cannot attach to process \(pid): \(error)") }
+    if let tracer = procStatusField("TracerPid", of: pid), tracer != 0 {
+      let name = (try? readProcFile("/proc/\(tracer)/comm"))?.trimmingWhitespace ?? "?"
       return WatchError(
-        "ptrace not permitted on process \(pid) (EPERM): run rewind as root or as the program's user with "
-          + "/proc/sys/kernel/yama/ptrace_scope at 0 (it is \(scope)); is another debugger or tracer attached? `rewind doctor` explains")
+        "process \(pid) is already traced by process \(tracer) (\(name)): a debugger, strace or another rewind; only one tracer at a time, so detach that one first")
     }
-    return WatchError("cannot attach to process \(pid): \(error)")
+    let yama = (try? readProcFile("/proc/sys/kernel/yama/ptrace_scope"))?.trimmingWhitespace
+    let remedy =
+      yama.map { "run rewind as root, or as the program's user with /proc/sys/kernel/yama/ptrace_scope at 0 (it is \($0))" }
+      ?? "run rewind as root or as the program's user (CAP_SYS_PTRACE for another user's)"
+    return WatchError("ptrace is not permitted on process \(pid) (EPERM): \(remedy); `rewind doctor` says what this machine allows")
   }
 
   private func launch(path: String, arguments: [String], environment: [String]) throws(WatchError) {

@@ -115,6 +115,9 @@ struct WatchTests {
       let pid = try #require(Int32(ready.dropFirst("ready ".count)))
       let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter", "--format", "json"], cwd: work)
       #expect(watch.waitForLine(startingWith: "rewind: watching counter", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
+      // One tracer at a time: a second watch says who holds it.
+      let second = try Harness.rewind(["watch", "-p", "\(pid)", "--symbol", "counter"], cwd: work)
+      #expect(second.status == 1 && second.stderr.contains("is already traced by process \(watch.processIdentifier) (rewind)"), "\(second.summary)")
       FileManager.default.createFile(atPath: go, contents: nil)
       let program = target.finish(timeout: 30)
       let result = watch.finish(timeout: 30)
