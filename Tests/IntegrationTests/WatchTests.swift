@@ -29,6 +29,13 @@ struct WatchTests {
 
   static let finalOutput = "counter=18 state=99 max=200"
 
+  /// watch_stray started with `--wait GO` (and `extra`), waiting; its pid.
+  static func startWaiting(_ program: String, go: String, _ extra: [String] = [], work: String) throws -> (BackgroundProcess, Int32) {
+    let target = try Harness.start([program, "--wait", go] + extra, cwd: work)
+    let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
+    return (target, try #require(Int32(ready.dropFirst("ready ".count))))
+  }
+
   /// The stray write through the dangling pointer is reported in the worker thread, in
   /// `worker` at its line, after main's three legitimate writes; the program's output is
   /// untouched and rewind exits with its status.
@@ -110,9 +117,7 @@ struct WatchTests {
     // Watched to the end: the worker made after attaching is watched too.
     do {
       let go = work + "/go1"
-      let target = try Harness.start([program, "--wait", go], cwd: work)
-      let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
-      let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+      let (target, pid) = try Self.startWaiting(program, go: go, work: work)
       let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter", "--format", "json"], cwd: work)
       #expect(watch.waitForLine(startingWith: "rewind: watching counter", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
       // One tracer at a time: a second watch says who holds it.
@@ -131,9 +136,7 @@ struct WatchTests {
     // ^C before the writes: detached, untraced, and the writes later trap nothing.
     do {
       let go = work + "/go2"
-      let target = try Harness.start([program, "--wait", go], cwd: work)
-      let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
-      let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+      let (target, pid) = try Self.startWaiting(program, go: go, work: work)
       let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter"], cwd: work)
       #expect(watch.waitForLine(startingWith: "rewind: watching counter", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
       kill(watch.processIdentifier, SIGINT)
@@ -156,9 +159,7 @@ struct WatchTests {
     let work = try Harness.makeWorkDir("watch-killed")
     let program = try Harness.fixtureCopy("watch_stray", in: work)
     let go = work + "/go"
-    let target = try Harness.start([program, "--wait", go], cwd: work)
-    let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
-    let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+    let (target, pid) = try Self.startWaiting(program, go: go, work: work)
     let watch = try Harness.start(
       [try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter"], env: ["REWIND_DEBUG_WATCH": "1"], cwd: work)
     let guardianLine = watch.waitForLine(startingWith: "rewind: guardian ", timeout: 30, inStandardError: true)
@@ -207,9 +208,7 @@ struct WatchTests {
     // Attached with -p (nothing asked on the command line): rewind puts the filter into the
     // running process; the request, made after attaching, is served just the same.
     let go = work + "/go"
-    let target = try Harness.start([program, "--wait", go, "--api"], cwd: work)
-    let ready = try #require(target.waitForLine(startingWith: "ready ", timeout: 30))
-    let pid = try #require(Int32(ready.dropFirst("ready ".count)))
+    let (target, pid) = try Self.startWaiting(program, go: go, ["--api"], work: work)
     let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--format", "json"], cwd: work)
     #expect(watch.waitForLine(startingWith: "rewind: watching nothing yet", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
     FileManager.default.createFile(atPath: go, contents: nil)
