@@ -152,6 +152,24 @@ struct WatchTests {
     }
   }
 
+  /// --duration and SIGTERM detach like ^C: the program, untraced, runs on to its end.
+  @Test func durationAndSIGTERMDetach() throws {
+    let work = try Harness.makeWorkDir("watch-duration")
+    let program = try Harness.fixtureCopy("watch_stray", in: work)
+    let go = work + "/go"
+    let (target, pid) = try Self.startWaiting(program, go: go, work: work)
+    let timed = try Harness.rewind(["watch", "-p", "\(pid)", "--symbol", "counter", "--duration", "0.3"], cwd: work)
+    #expect(timed.status == 0 && timed.stderr.contains("rewind: the --duration passed; 0 hits reported, detached"), "\(timed.summary)")
+    let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--symbol", "counter"], cwd: work)
+    #expect(watch.waitForLine(startingWith: "rewind: watching counter", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
+    kill(watch.processIdentifier, SIGTERM)
+    let terminated = watch.finish(timeout: 30)
+    #expect(terminated.status == 0 && terminated.stderr.contains("rewind: stopped by SIGTERM"), "\(terminated.summary)")
+    FileManager.default.createFile(atPath: go, contents: nil)
+    let result = target.finish(timeout: 30)
+    #expect(result.exitedNormally && result.status == 0 && result.stdout.contains(Self.finalOutput), "\(result.summary)")
+  }
+
   /// rewind killed with SIGKILL cannot clean up itself: its guardian clears the debug
   /// registers it left, so the program's later writes to the watched memory do not kill it
   /// with SIGTRAP, and nothing is left traced or stopped.
