@@ -18,6 +18,9 @@ public struct WatchOptions: Sendable {
   /// Detach after this many seconds.
   public var duration: Double?
   public var json = false
+  /// Attached: put the in-program API's filter into the process (it stays after rewind
+  /// detaches). A launched program always gets it, before its exec.
+  public var serveAPIWhenAttached = false
   public init() {}
 }
 
@@ -91,8 +94,6 @@ public final class LiveWatcher {
     /// Exec'd, its thread on the way to `main` (an execute breakpoint in DR0): the loader
     /// has not yet relocated pointers or mapped libraries, so nothing is resolved before.
     var awaitingMain = false
-    /// Attached: the API's filter is still to be put in, at its main thread's first stop.
-    var needsFilter = false
     init(pid: Int32) { self.pid = pid }
   }
 
@@ -167,7 +168,6 @@ public final class LiveWatcher {
     } catch {
       throw WatchError("\(error)", status: 64)
     }
-    process.needsFilter = true
     processes[pid] = process
     guardian?.watching(pid)
     // Seize every thread; threads made meanwhile are caught by TRACECLONE or the next pass.
@@ -191,8 +191,45 @@ public final class LiveWatcher {
       }
     }
     guard !threads.isEmpty else { throw WatchError("process \(pid) ended before rewind could attach") }
+    if options.serveAPIWhenAttached, let leader = threads[pid] { installFilter(in: process, through: leader) }
     process.shadow = process.plan.ranges.map { read(pid, $0) }
     started(describe(process, verb: "watching"))
+  }
+
+  /// Installs the API's filter through the main thread, at the stop its attach asked for,
+  /// before anything is announced: a rewind killed while the call is injected would leave
+  /// the thread running on the injected registers, so that moment is kept short and first.
+  private func installFilter(in process: WatchedProcess, through leader: WatchedThread) {
+    var signals: [Int32] = []
+    while true {
+      var status: Int32 = 0
+      let r = waitpid(leader.tracee.tid, &status, Int32(bitPattern: 0x4000_0000))
+      if r == -1 && errno == EINTR { continue }
+      guard r == leader.tracee.tid else { return }
+      switch WaitStatus(raw: status) {
+      case .event(.stop):
+        break
+      case .signalStop(let signal):
+        signals.append(signal.rawValue)  // sent again once it runs
+        _ = rewind_ptrace(7, leader.tracee.tid, 0, 0)
+        continue
+      case .exited, .killed:
+        threads[leader.tracee.tid] = nil
+        return
+      default:
+        _ = rewind_ptrace(7, leader.tracee.tid, 0, 0)
+        continue
+      }
+      break
+    }
+    leader.interruptSent = false
+    leader.stopped = true
+    if let why = FilterInjection.install(in: leader.tracee, pid: process.pid) {
+      printToStandardError("rewind: the in-program API (rewind/watch.h) is not served in process \(process.pid): \(why)")
+    }
+    arm(leader)
+    resume(leader, signal: 0)
+    for signal in signals { _ = sendSignal(Signal(rawValue: signal), toThread: leader.tracee.tid, ofProcess: process.pid) }
   }
 
   static func attachError(_ pid: Int32, _ error: Errno) -> WatchError {
@@ -330,12 +367,6 @@ public final class LiveWatcher {
         arm(thread)
         listen(thread)
         return
-      }
-      if let process = processes[thread.pid], process.needsFilter, thread.tracee.tid == process.pid {
-        process.needsFilter = false
-        if let why = FilterInjection.install(in: thread.tracee, pid: process.pid) {
-          printToStandardError("rewind: the in-program API (rewind/watch.h) is not served in process \(process.pid): \(why)")
-        }
       }
     case .event(.clone), .event(.fork), .event(.vfork):
       if let message = try? thread.tracee.eventMessage() { _ = adopt(Int32(truncatingIfNeeded: message), parent: thread) }

@@ -59,6 +59,9 @@ extension Rewind {
     @Option(name: .long, help: ArgumentHelp("Stop after N reported hits.", valueName: "n"))
     var maxHits: Int?
 
+    @Flag(name: .long, help: "With -p: serve the program's own requests (rewind/watch.h) by putting rewind's seccomp filter into it; the filter stays after rewind detaches (the calls then fail with ENOSYS, as without rewind). A program started here always gets it.")
+    var api = false
+
     @Flag(name: .long, help: "Also watch children the program forks (live).")
     var followForks = false
 
@@ -78,9 +81,10 @@ extension Rewind {
     var command: [String] = []
 
     func validate() throws {
-      if symbol.isEmpty && addr.isEmpty && expr.isEmpty && (attachPid == nil || trace != nil) && command.isEmpty {
-        throw ValidationError("say what to watch: --symbol NAME, --addr ADDRESS or --expr EXPRESSION")
+      if symbol.isEmpty && addr.isEmpty && expr.isEmpty && !(attachPid != nil && api) && command.isEmpty {
+        throw ValidationError("say what to watch: --symbol NAME, --addr ADDRESS or --expr EXPRESSION (or, with -p, --api for the program's own requests)")
       }
+      if api && attachPid == nil { throw ValidationError("--api is for -p: a program started here is always served") }
       if attachPid != nil && !command.isEmpty { throw ValidationError("give either -p PID (attach) or a program after --, not both") }
       if attachPid != nil && trace != nil {
         throw ValidationError("-p attaches to a live process; to watch a recorded process use --process PID with the trace")
@@ -120,6 +124,7 @@ extension Rewind {
       options.followForks = followForks
       options.duration = duration
       options.json = format == "json"
+      options.serveAPIWhenAttached = api
       return options
     }
 

@@ -223,11 +223,11 @@ struct WatchTests {
     #expect(reports.filter { $0["watch"] as? String == "sessions[0].state" }.count == 4, "\(watched.stdout)")
     #expect(set["watch"] as? String == "counter", "the address is named by its symbol: \(set)")
 
-    // Attached with -p (nothing asked on the command line): rewind puts the filter into the
-    // running process; the request, made after attaching, is served just the same.
+    // Attached with -p --api (nothing asked on the command line): rewind puts the filter
+    // into the running process; the request, made after attaching, is served just the same.
     let go = work + "/go"
     let (target, pid) = try Self.startWaiting(program, go: go, ["--api"], work: work)
-    let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--format", "json"], cwd: work)
+    let watch = try Harness.start([try Harness.rewindPath(), "watch", "-p", "\(pid)", "--api", "--format", "json"], cwd: work)
     #expect(watch.waitForLine(startingWith: "rewind: watching nothing yet", timeout: 30, inStandardError: true) != nil, "\(watch.stderr())")
     FileManager.default.createFile(atPath: go, contents: nil)
     let attachedProgram = target.finish(timeout: 30)
@@ -298,6 +298,7 @@ struct WatchTests {
       (["watch", "--addr", "banana", "--", program], 64, "not an address"),
       (["watch", "-p", "999999999", "--symbol", "counter"], 64, "no process 999999999"),
       (["watch", work + "/no-such-trace"], 64, "say what to watch"),
+      (["watch", "--api", "--symbol", "counter", "--", program], 64, "--api is for -p"),
     ]
     for (arguments, status, message) in cases {
       let result = try Harness.rewind(arguments, cwd: work)
