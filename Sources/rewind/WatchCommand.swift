@@ -11,19 +11,23 @@ extension Rewind {
       commandName: "watch",
       abstract: "Report every access to memory with a backtrace: in a live program (hardware watchpoints) or in a recording.",
       discussion: """
-        rewind watch -p PID --symbol session_table --len 8         attach to a running process, all its threads
-        rewind watch --addr 0x4c2f10 --len 4 --write -- ./server    start a program under watch
-        rewind watch --expr 'cfg->limits.max' -p PID                a C expression over global or static data (DWARF)
-        rewind watch --symbol counter [TRACE]                       every write in a recording, in order, with its event
+        Examples:
+          rewind watch -p PID --symbol session_table --len 8
+          rewind watch --addr 0x4c2f10 --len 4 --write -- ./server --port 8080
+          rewind watch --expr 'cfg->limits.max' -p PID
+          rewind watch --symbol counter [TRACE]
 
-        Up to four ranges of 1, 2, 4 or 8 aligned bytes each (x86 has four debug registers); a longer \
-        or unaligned range takes several. Each hit prints the time (the event in a recording), pid and tid, \
-        the access, the pc just after the accessing instruction, old and new value and a backtrace \
-        symbolized from DWARF (elfutils), inlined frames included. The program is never stopped for a \
-        person: ^C, SIGTERM, SIGHUP, --duration or --max-hits detach, clearing every debug register first, \
-        and a program started here runs on. A program can ask to be watched itself with \
-        include/rewind/watch.h (a no-op outside rewind). Exit status: the started program's status, \
-        else 0; 64 for a bad request, 1 when rewind cannot attach.
+        The first attaches to a running process (all its threads), the second starts a program under \
+        watch, the third resolves a C expression over global or static data through DWARF, the last \
+        lists every write in a recording, in order, with its event. Up to four ranges of 1, 2, 4 or 8 \
+        aligned bytes each (x86 has four debug registers); a longer or unaligned range takes several. \
+        Each hit prints the time (the event in a recording), pid and tid, the access, the instruction \
+        that made it, old and new value and a backtrace symbolized from DWARF (elfutils), inlined \
+        frames included. The program is never stopped for a person: ^C, SIGTERM, SIGHUP, --duration \
+        or --max-hits detach, clearing every debug register first, and a program started here runs on. \
+        A program can ask to be watched itself with include/rewind/watch.h (a no-op outside rewind). \
+        Exit status: the started program's status, else 0; 64 for a bad request, 1 when rewind cannot \
+        attach.
         """)
 
     @Option(name: .customShort("p"), help: ArgumentHelp("Attach to the running process PID (all its threads).", valueName: "pid"))
@@ -47,7 +51,7 @@ extension Rewind {
     @Flag(name: .long, help: "Report reads and writes (x86 cannot watch reads alone).")
     var readWrite = false
 
-    @Option(name: .long, help: ArgumentHelp("Frames in each backtrace (default 16).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Frames in each backtrace.", valueName: "n"))
     var depth = 16
 
     @Option(name: .long, help: ArgumentHelp("Do not report accesses made in FUNCTION (or code inlined into it); repeatable.", valueName: "function"))
@@ -71,7 +75,7 @@ extension Rewind {
     @Option(name: .long, help: ArgumentHelp("In a recording: the recorded process to watch (default: the first; see `rewind ps`).", valueName: "pid"))
     var process: Int32?
 
-    @Option(name: .long, help: ArgumentHelp("text (default) or json: one JSON object a report.", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("text, or json: one JSON object a report.", valueName: "format"))
     var format = "text"
 
     @Argument(help: "A recording to watch (default: the latest), when neither -p nor a program is given.")
