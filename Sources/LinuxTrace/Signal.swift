@@ -1,6 +1,12 @@
 import CSupport
 import Glibc
 
+/// `si_code` of a 128-byte siginfo from PTRACE_GETSIGINFO (TRAP_HWBKPT, SI_KERNEL, a
+/// ptrace event's `SIGTRAP | event << 8`...).
+public func signalCode(ofSignalInfo info: [UInt8]) -> Int32 {
+  info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+}
+
 /// A signal number, printed with the kernel's name (`SIGSEGV`).
 public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
   public let rawValue: Int32

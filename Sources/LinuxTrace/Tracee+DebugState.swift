@@ -39,6 +39,14 @@ extension Tracee {
 }
 
 extension Tracee {
+  /// DR7 first (nothing enabled while the addresses change), then DR0-DR3 and DR6: no
+  /// watch left behind. Errors are ignored: a thread that ended needs none.
+  public func clearDebugRegisters() {
+    try? setDebugRegister(7, to: 0)
+    for i in 0..<4 { try? setDebugRegister(i, to: 0) }
+    try? setDebugRegister(6, to: 0)
+  }
+
   /// PTRACE_SETREGSET NT_X86_XSTATE: puts back an XSAVE image `extendedState` returned.
   public func setExtendedState(_ area: [UInt8]) throws(Errno) {
     var copy = area

@@ -38,7 +38,7 @@ public enum TraceeSpawner {
 }
 
 /// Runs `body` with a NULL-terminated C array of the strings (argv, envp).
-func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+public func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
   var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
   pointers.append(nil)
   defer { for p in pointers { free(p) } }

@@ -15,7 +15,7 @@ extension MemoryGroupTracer {
       try runInUser(task)
       return
     }
-    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    let code = signalCode(ofSignalInfo: info)
     var registers = try registers(of: task)
     if signal == .segmentationFault, code == TimeStampInstruction.trapSignalCode,
       let instruction = tracee.timeStampInstruction(at: registers.rip)

@@ -292,7 +292,7 @@ final class ReplayDebugger {
     // An int3 raises SIGTRAP with si_code SI_KERNEL and leaves DR6 as the last #DB left it
     // (the replay's DR0 code point, say), so DR6 speaks only for a debug exception.
     let info = try task.tracee.signalInfo()
-    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    let code = signalCode(ofSignalInfo: info)
     if code == siKernel {
       var registers = try session.currentRegisters(task)
       let address = registers.rip &- 1

@@ -38,7 +38,7 @@ extension ReplaySession {
       // A signal-delivery-stop or a ptrace event stop; PTRACE_GETSIGINFO tells them apart
       // (an event stop's si_code is SIGTRAP | event << 8) and fails in a group-stop.
       guard let info = try? task.tracee.signalInfo() else { return .failure("a group-stop") }
-      let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+      let code = signalCode(ofSignalInfo: info)
       if code & 0xff == SIGTRAP && code >> 8 != 0 { return .failure("a ptrace event stop") }
       return .success(.suppressedSignal)
     }

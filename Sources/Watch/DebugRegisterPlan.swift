@@ -1,3 +1,5 @@
+import LinuxTrace
+
 /// What a watch traps on: x86 data breakpoints trap on writes, or on reads and writes alike
 /// (the CPU does not say which; a changed value shows a write).
 public enum WatchAccess: String, Sendable {
@@ -70,7 +72,7 @@ public struct DebugRegisterPlan: Sendable, Equatable {
       let used = Self.registerCount - freeSlots
       throw WatchPlanError(
         description:
-          "\(range.label) (\(range.length) bytes at \(hexString(range.address))) needs \(pieces.count) debug register\(pieces.count == 1 ? "" : "s") "
+          "\(range.label) (\(range.length) bytes at \(hex(range.address))) needs \(pieces.count) debug register\(pieces.count == 1 ? "" : "s") "
           + "(x86 watches 1, 2, 4 or 8 aligned bytes with each), and \(used == 0 ? "there are only \(Self.registerCount)" : "\(used) of the \(Self.registerCount) are taken"): "
           + "watch fewer or shorter ranges")
     }
@@ -113,4 +115,3 @@ public struct DebugRegisterPlan: Sendable, Equatable {
   }
 }
 
-func hexString(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

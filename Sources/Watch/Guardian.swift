@@ -72,9 +72,7 @@ public final class GuardianLink {
         let decoded = WaitStatus(raw: status)
         if decoded.isTerminal { break }
         if case .event(.stop) = decoded {
-          try? tracee.setDebugRegister(7, to: 0)
-          for i in 0..<4 { try? tracee.setDebugRegister(i, to: 0) }
-          try? tracee.setDebugRegister(6, to: 0)
+          tracee.clearDebugRegisters()
           _ = rewind_ptrace(17, tid, 0, UInt(signal))  // PTRACE_DETACH
           break
         }

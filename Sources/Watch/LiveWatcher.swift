@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import Glibc
 import LinuxTrace
 import Symbols
@@ -72,8 +73,6 @@ public final class LiveWatcher {
     /// The plan generation its debug registers carry (-1: none yet).
     var armed = -1
     var interruptSent = false
-    /// A group-stop left in place with PTRACE_LISTEN.
-    var listening = false
     /// A signal it stopped for that detaching must deliver.
     var pendingSignal: Int32 = 0
     init(tid: Int32, pid: Int32) {
@@ -235,11 +234,11 @@ public final class LiveWatcher {
   static func attachError(_ pid: Int32, _ error: Errno) -> WatchError {
     guard error.rawValue == EPERM else { return WatchError("cannot attach to process \(pid): \(error)") }
     if let tracer = procStatusField("TracerPid", of: pid), tracer != 0 {
-      let name = (try? readProcFile("/proc/\(tracer)/comm"))?.trimmingWhitespace ?? "?"
+      let name = (try? readProcFile("/proc/\(tracer)/comm"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
       return WatchError(
         "process \(pid) is already traced by process \(tracer) (\(name)): a debugger, strace or another rewind; only one tracer at a time, so detach that one first")
     }
-    let yama = (try? readProcFile("/proc/sys/kernel/yama/ptrace_scope"))?.trimmingWhitespace
+    let yama = (try? readProcFile("/proc/sys/kernel/yama/ptrace_scope"))?.trimmingCharacters(in: .whitespacesAndNewlines)
     let remedy =
       yama.map { "run rewind as root, or as the program's user with /proc/sys/kernel/yama/ptrace_scope at 0 (it is \($0))" }
       ?? "run rewind as root or as the program's user (CAP_SYS_PTRACE for another user's)"
@@ -255,8 +254,8 @@ public final class LiveWatcher {
     } catch {
       throw WatchError("cannot make a pipe: \(error)")
     }
-    let child = withCArrays(arguments, environment) { argv, envp in
-      rewind_spawn_waiting(path, argv, envp, 1, goPipe.read, errorPipe.write)
+    let child = withCStringArray(arguments) { argv in
+      withCStringArray(environment) { envp in rewind_spawn_waiting(path, argv, envp, 1, goPipe.read, errorPipe.write) }
     }
     close(errorPipe.write)
     close(goPipe.read)
@@ -297,7 +296,7 @@ public final class LiveWatcher {
   }
 
   private func describe(_ process: WatchedProcess, verb: String) -> String {
-    let ranges = process.plan.ranges.map { "\($0.label) (\(hexString($0.address)), \($0.length) byte\($0.length == 1 ? "" : "s"), \($0.access.rawValue))" }
+    let ranges = process.plan.ranges.map { "\($0.label) (\(hex($0.address)), \($0.length) byte\($0.length == 1 ? "" : "s"), \($0.access.rawValue))" }
     let count = threads.values.filter { $0.pid == process.pid }.count
     let what = ranges.isEmpty ? "nothing yet (the program may ask through rewind/watch.h)" : ranges.joined(separator: ", ")
     return "rewind: \(verb) \(what) in process \(process.pid), \(count) thread\(count == 1 ? "" : "s")"
@@ -356,7 +355,6 @@ public final class LiveWatcher {
       break
     }
     thread.stopped = true
-    thread.listening = false
     var deliver: Int32 = 0
     switch decoded {
     case .event(.stop):
@@ -395,7 +393,6 @@ public final class LiveWatcher {
   private func listen(_ thread: WatchedThread) {
     _ = rewind_ptrace(0x4208, thread.tracee.tid, 0, 0)  // PTRACE_LISTEN
     thread.stopped = false
-    thread.listening = true
   }
 
   /// A tracee we have not seen: a new thread or child reporting before its creator's event.
@@ -515,9 +512,7 @@ public final class LiveWatcher {
   }
 
   private func clear(_ thread: WatchedThread) {
-    try? thread.tracee.setDebugRegister(7, to: 0)
-    for i in 0..<4 { try? thread.tracee.setDebugRegister(i, to: 0) }
-    try? thread.tracee.setDebugRegister(6, to: 0)
+    thread.tracee.clearDebugRegisters()
     thread.armed = -1
   }
 
@@ -540,8 +535,7 @@ public final class LiveWatcher {
   /// A SIGTRAP from a debug register: reports it; false when the trap is the program's own.
   private func hardwareTrap(_ thread: WatchedThread) -> Bool {
     guard let info = try? thread.tracee.signalInfo() else { return false }
-    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
-    guard code == 4,  // TRAP_HWBKPT
+    guard signalCode(ofSignalInfo: info) == 4,  // TRAP_HWBKPT
       let status = try? thread.tracee.debugRegister(6), status & 0xf != 0,
       let process = processes[thread.pid]
     else { return false }
@@ -607,7 +601,7 @@ public final class LiveWatcher {
         if process.symbolizer == nil { process.symbolizer = try? Symbolizer(pid: process.pid) }
         let range = WatchRange(
           address: address, length: length, access: kind == 1 ? .write : .readOrWrite,
-          label: process.symbolizer?.name(of: address) ?? hexString(address))
+          label: process.symbolizer?.name(of: address) ?? hex(address))
         do {
           try process.plan.add(range)
           process.generation += 1
@@ -674,7 +668,7 @@ public final class LiveWatcher {
         continue
       case .signalStop(let signal):
         if signal == .trap, let info = try? thread.tracee.signalInfo(),
-          info.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }) == 4
+          signalCode(ofSignalInfo: info) == 4
         {
           break  // a watch hit while detaching: dropped
         }
@@ -704,20 +698,5 @@ public final class LiveWatcher {
     guardian?.detached()
     if launchErrorPipe >= 0 { close(launchErrorPipe) }
     launchErrorPipe = -1
-  }
-}
-
-private func withCArrays<R>(
-  _ first: [String], _ second: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>, UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R
-) -> R {
-  var a: [UnsafeMutablePointer<CChar>?] = first.map { strdup($0) } + [nil]
-  var b: [UnsafeMutablePointer<CChar>?] = second.map { strdup($0) } + [nil]
-  defer { for p in a + b { free(p) } }
-  return a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in body(a.baseAddress!, b.baseAddress!) } }
-}
-
-extension String {
-  var trimmingWhitespace: String {
-    String(drop { $0 == " " || $0 == "\n" }.reversed().drop { $0 == " " || $0 == "\n" }.reversed())
   }
 }

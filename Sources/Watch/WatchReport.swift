@@ -1,4 +1,5 @@
 import Glibc
+import LinuxTrace
 import Symbols
 
 /// When a hit happened: wall time in a live program, the event in a recording.
@@ -69,7 +70,7 @@ public struct WatchReport: Sendable {
     for (i, byte) in bytes.enumerated() { number |= UInt64(byte) << UInt64(8 * i) }
     let bits = UInt64(bytes.count * 8)
     let signed = bits == 64 ? Int64(bitPattern: number) : (number >> (bits - 1)) & 1 == 1 ? Int64(number) - (1 << Int64(bits)) : Int64(number)
-    return "\(hexString(number)) (\(signed))"
+    return "\(hex(number)) (\(signed))"
   }
 
   /// The block printed for a person.
@@ -77,11 +78,11 @@ public struct WatchReport: Sendable {
     let head: String
     switch kind {
     case .hit:
-      head = "[\(time.text)] pid \(pid) tid \(tid): \(access.rawValue) of \(range.label) (\(hexString(range.address)), \(range.length) bytes) at pc \(hexString(pc))"
+      head = "[\(time.text)] pid \(pid) tid \(tid): \(access.rawValue) of \(range.label) (\(hex(range.address)), \(range.length) bytes) at pc \(hex(pc))"
     case .set:
-      head = "[\(time.text)] pid \(pid) tid \(tid): the program watches \(range.label) (\(hexString(range.address)), \(range.length) bytes, \(range.access.rawValue)), set at pc \(hexString(pc))"
+      head = "[\(time.text)] pid \(pid) tid \(tid): the program watches \(range.label) (\(hex(range.address)), \(range.length) bytes, \(range.access.rawValue)), set at pc \(hex(pc))"
     case .cleared:
-      head = "[\(time.text)] pid \(pid) tid \(tid): the program stops watching \(hexString(range.address)) (\(range.length) bytes)"
+      head = "[\(time.text)] pid \(pid) tid \(tid): the program stops watching \(hex(range.address)) (\(range.length) bytes)"
     }
     var lines = [head]
     if kind == .hit {
@@ -90,7 +91,7 @@ public struct WatchReport: Sendable {
       lines.append("  value \(Self.value(new))")
     }
     for (i, frame) in backtrace.enumerated() {
-      lines.append("  #\(i) \(hexString(frame.pc)) in \(frame.description)")
+      lines.append("  #\(i) \(hex(frame.pc)) in \(frame.description)")
     }
     return lines.joined(separator: "\n") + "\n"
   }
@@ -102,9 +103,9 @@ public struct WatchReport: Sendable {
     case .set: "set"
     case .cleared: "cleared"
     }
-    func hex(_ bytes: [UInt8]) -> String { "\"" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\"" }
+    func bytesHex(_ bytes: [UInt8]) -> String { "\"" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\"" }
     let frames = backtrace.map { frame in
-      var fields = ["\"pc\":\"\(hexString(frame.pc))\""]
+      var fields = ["\"pc\":\"\(hex(frame.pc))\""]
       if let function = frame.function { fields.append("\"function\":\(jsonString(function))") }
       if let file = frame.file { fields.append("\"file\":\(jsonString(file))") }
       if frame.line > 0 { fields.append("\"line\":\(frame.line)") }
@@ -117,8 +118,8 @@ public struct WatchReport: Sendable {
       return String(bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) })
     }
     return "{\"kind\":\"\(kindName)\",\(time.json),\"pid\":\(pid),\"tid\":\(tid),\"watch\":\(jsonString(range.label)),"
-      + "\"address\":\"\(hexString(range.address))\",\"length\":\(range.length),\"access\":\"\(access.rawValue)\","
-      + "\"pc\":\"\(hexString(pc))\",\"old\":\(hex(old)),\"new\":\(hex(new)),\"oldValue\":\(number(old)),\"newValue\":\(number(new)),\"backtrace\":[\(frames.joined(separator: ","))]}\n"
+      + "\"address\":\"\(hex(range.address))\",\"length\":\(range.length),\"access\":\"\(access.rawValue)\","
+      + "\"pc\":\"\(hex(pc))\",\"old\":\(bytesHex(old)),\"new\":\(bytesHex(new)),\"oldValue\":\(number(old)),\"newValue\":\(number(new)),\"backtrace\":[\(frames.joined(separator: ","))]}\n"
   }
 }
 

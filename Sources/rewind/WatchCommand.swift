@@ -163,8 +163,6 @@ extension Rewind {
       for range in result where range.length > 32 {
         throw WatchError("\(range.label) is \(range.length) bytes; four debug registers watch at most 32: give --len, or watch a member with --expr", status: 64)
       }
-      var plan = DebugRegisterPlan()
-      do { for range in result { try plan.add(range) } } catch { throw WatchError("\(error)", status: 64) }
       return result
     }
 
