@@ -7,6 +7,20 @@ public func signalCode(ofSignalInfo info: [UInt8]) -> Int32 {
   info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
 }
 
+/// The registers (27 user_regs_struct words) a thread resumes with after a call interrupted
+/// with a restart code when no handler runs, as the kernel sets them: -ERESTARTSYS,
+/// -ERESTARTNOINTR and -ERESTARTNOHAND run the call again, -ERESTART_RESTARTBLOCK runs
+/// restart_syscall. nil when rax holds no restart code or orig_rax no call. For a tracer
+/// that changed the registers at a stop before that restart (or that replays it).
+public func kernelRestart(ofRegisterWords words: [UInt64]) -> [UInt64]? {
+  let rax = Int64(bitPattern: words[10])
+  guard [-512, -513, -514, -516].contains(rax), Int64(bitPattern: words[15]) >= 0 else { return nil }
+  var restarted = words
+  restarted[10] = rax == -516 ? 219 : words[15]  // rax: restart_syscall, or the call again
+  restarted[16] = words[16] &- 2  // rip: back on the `syscall` instruction
+  return restarted
+}
+
 /// A signal number, printed with the kernel's name (`SIGSEGV`).
 public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
   public let rawValue: Int32

@@ -102,15 +102,11 @@ extension ReplaySession {
     return false
   }
 
-  /// The kernel's restart of an interrupted call when no handler runs: -ERESTARTSYS,
-  /// -ERESTARTNOINTR and -ERESTARTNOHAND run the call again, -ERESTART_RESTARTBLOCK runs
-  /// restart_syscall.
+  /// The kernel's restart of an interrupted call when no handler runs (`kernelRestart`).
   func restartInterruptedCall(_ task: ReplayTask, code: Int64) throws {
-    var registers = try currentRegisters(task)
-    guard Int64(bitPattern: registers.rax) == code, Int64(bitPattern: registers.origRax) >= 0 else { return }
-    registers.rax = code == -516 ? 219 : registers.origRax
-    registers.rip -= 2
-    try setRegisters(registers, task)
+    let registers = try currentRegisters(task)
+    guard Int64(bitPattern: registers.rax) == code, let restarted = kernelRestart(ofRegisterWords: registers.words) else { return }
+    try setRegisters(Registers(words: restarted), task)
   }
 
   /// A vfork parent's syscall-exit stop comes once its child has exec'd or exited.

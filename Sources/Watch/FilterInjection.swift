@@ -59,18 +59,7 @@ enum FilterInjection {
     } catch {
       return "the injected call failed: \(error)"
     }
-    var restored = saved
-    switch Int64(bitPattern: saved[10]) {
-    case -512, -513, -514:  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND: the call again
-      restored[10] = saved[15]
-      restored[16] = saved[16] &- 2
-    case -516:  // ERESTART_RESTARTBLOCK: restart_syscall
-      restored[10] = 219
-      restored[16] = saved[16] &- 2
-    default:
-      break
-    }
-    try? tracee.setRegisterWords(restored)
+    try? tracee.setRegisterWords(kernelRestart(ofRegisterWords: saved) ?? saved)
     for signal in signals { _ = sendSignal(Signal(rawValue: signal), toThread: tracee.tid, ofProcess: pid) }
     if result == -Int64(EACCES) {
       return "the process lacks CAP_SYS_ADMIN, and rewind will not set no_new_privs in it"
