@@ -71,3 +71,24 @@ extension Tracee {
     return UInt64(littleEndian: word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
   }
 }
+
+extension Tracee {
+  /// The first `syscall` instruction (0f 05) in `mappings`, in their order, read 64 KiB at a
+  /// time; for a call injected into the tracee, only the two bytes at rip run before the
+  /// call's exit stop, whatever instruction they belong to.
+  public func findSyscallInstruction(in mappings: [MapsEntry]) -> UInt64? {
+    for mapping in mappings {
+      var address = mapping.start
+      while address < mapping.end {
+        let count = Int(min(65536, mapping.end - address))
+        // One byte more, when there is one, for an instruction across the chunk's end.
+        guard let bytes = try? readMemory(at: address, count: count + (address + UInt64(count) < mapping.end ? 1 : 0)) else { break }
+        for i in 0..<(bytes.count - 1) where bytes[i] == 0x0f && bytes[i + 1] == 0x05 {
+          return address + UInt64(i)
+        }
+        address += UInt64(count)
+      }
+    }
+    return nil
+  }
+}

@@ -108,19 +108,9 @@ extension ReplaySession {
     {
       return known
     }
-    for mapping in usable {
-      var address = mapping.start
-      while address < mapping.end {
-        let count = Int(min(65536, mapping.end - address))
-        guard let bytes = try? task.tracee.readMemory(at: address, count: count + (address + UInt64(count) < mapping.end ? 1 : 0)) else { break }
-        for i in 0..<(bytes.count - 1) where bytes[i] == 0x0f && bytes[i + 1] == 0x05 {
-          syscallInstructions[task.realTgid] = address + UInt64(i)
-          return address + UInt64(i)
-        }
-        address += UInt64(count)
-      }
-    }
-    return nil
+    let found = task.tracee.findSyscallInstruction(in: usable)
+    if let found { syscallInstructions[task.realTgid] = found }
+    return found
   }
 }
 

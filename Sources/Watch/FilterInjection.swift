@@ -69,19 +69,11 @@ enum FilterInjection {
     return nil
   }
 
-  /// A `syscall` instruction (0f 05) in the vDSO, else in any executable mapping.
+  /// A `syscall` instruction in the vDSO, else in any executable mapping ([vsyscall] may
+  /// only be entered at its entry points).
   static func syscallInstruction(of pid: Int32, _ tracee: Tracee) -> UInt64? {
     guard let maps = try? readMaps(of: pid) else { return nil }
-    let executable = maps.filter { $0.isExecutable && $0.isReadable }
-    for entry in executable.filter({ $0.name == "[vdso]" }) + executable.filter({ $0.name != "[vdso]" }) {
-      let length = Int(min(entry.end - entry.start, 1 << 20))
-      guard let code = try? tracee.readMemory(at: entry.start, count: length) else { continue }
-      var i = 0
-      while i + 1 < code.count {
-        if code[i] == 0x0f && code[i + 1] == 0x05 { return entry.start + UInt64(i) }
-        i += 1
-      }
-    }
-    return nil
+    let executable = maps.filter { $0.isExecutable && $0.name != "[vsyscall]" }
+    return tracee.findSyscallInstruction(in: executable.filter { $0.name == "[vdso]" } + executable.filter { $0.name != "[vdso]" })
   }
 }
