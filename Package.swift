@@ -18,8 +18,11 @@ let package = Package(
     .target(name: "LinuxTrace", dependencies: ["CSupport"]),
     .target(name: "Syscalls", dependencies: ["CSupport"]),
     .target(name: "TraceFormat", dependencies: ["CZstd", "CXXHash"]),
-    .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
-    .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone"]),
+    // Where a compare stub's jump fits: replay patches there, recording moves preemptions off
+    // points where nothing fits.
+    .target(name: "CodePatch", dependencies: ["LinuxTrace", "CCapstone"]),
+    .target(name: "Recorder", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone", "CodePatch"]),
+    .target(name: "Replayer", dependencies: ["LinuxTrace", "Syscalls", "TraceFormat", "CSupport", "CCapstone", "CodePatch"]),
     .target(name: "GDBRemote"),
     // elfutils' libdw/libdwfl (Debian libdw-dev): symbols, lines, inlined frames, unwinding.
     .target(name: "CDwarf", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]),
@@ -36,7 +39,7 @@ let package = Package(
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
     .testTarget(name: "WatchTests", dependencies: ["Watch", "Symbols"]),
     .testTarget(name: "RecorderTests", dependencies: ["Recorder", "Syscalls"]),
-    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
+    .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "CodePatch", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
   ]

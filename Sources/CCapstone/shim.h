@@ -58,6 +58,10 @@ typedef struct {
   uint8_t added_register;
   uint8_t added_width;
   int64_t added_constant;
+  /* Enters the kernel on purpose or traps under rewind (syscall, sysenter, int, int3, int1,
+     into, ud2, hlt, and rdtsc/rdtscp, which recorded tasks trap): single-stepping it would
+     run a call untraced or raise a signal. */
+  uint8_t enters_kernel;
 } rewind_instruction;
 
 /* The x86 encoding (0-15) of the general register `reg` names at any width, or -1. */
@@ -149,6 +153,14 @@ static inline int rewind_decode_instruction(const uint8_t *code, size_t size, ui
   out->size = insn->size;
   out->kind = REWIND_INSTRUCTION_PLAIN;
   out->is_padding = insn->id == X86_INS_NOP || insn->id == X86_INS_INT3;
+  switch (insn->id) {
+  case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_INT: case X86_INS_INT3: case X86_INS_INT1:
+  case X86_INS_INTO: case X86_INS_UD2: case X86_INS_HLT: case X86_INS_RDTSC: case X86_INS_RDTSCP:
+    out->enters_kernel = 1;
+    break;
+  default:
+    break;
+  }
   uint64_t eflags = insn->detail->x86.eflags;
   out->flags_read = rewind_fold_flags(
       eflags, X86_EFLAGS_TEST_CF | X86_EFLAGS_PRIOR_CF, X86_EFLAGS_TEST_PF | X86_EFLAGS_PRIOR_PF,

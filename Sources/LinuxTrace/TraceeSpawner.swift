@@ -48,6 +48,12 @@ public func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Unsa
 /// `0x7ffff7fc3000`.
 public func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
+/// Whether two byte arrays hold the same bytes (memcmp: code windows of 32 KiB are compared
+/// at every code point of a hot loop).
+public func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+  a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
+}
+
 /// Writes a message to stderr with write(2); the tracer's messages must not wait on stdio locks.
 public func printToStandardError(_ message: String) {
   var bytes = Array(message.utf8)

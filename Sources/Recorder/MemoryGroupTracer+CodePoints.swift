@@ -1,4 +1,5 @@
 import CCapstone
+import CodePatch
 import LinuxTrace
 import TraceFormat
 
@@ -40,5 +41,34 @@ extension MemoryGroupTracer {
       memory.append(CodePointMemory(address: address, size: UInt8(size), value: value))
     }
     return memory
+  }
+
+  /// Instructions a preempted task is stepped at most to reach a point replay can patch.
+  static let preemptionStepLimit = 64
+
+  /// Whether replay will find a code point at `registers` with a compare stub: the code
+  /// there is in a private executable mapping, and `PatchSiteChooser` finds a site in it.
+  func replayPatches(at registers: Registers, in task: RecordedTask) -> Bool {
+    let rip = registers.rip
+    guard let maps = try? readMaps(of: task.tid),
+      let mapping = maps.first(where: { $0.start <= rip && rip < $0.end }),
+      mapping.isReadable, mapping.isExecutable, mapping.isPrivate
+    else { return false }
+    let range = PatchSiteChooser.window(around: rip, in: mapping.start..<mapping.end)
+    guard let window = try? task.tracee.readMemory(at: range.lowerBound, count: range.count) else { return false }
+    if case .success = patchSiteChooser.site(codePoint: rip, window: window, windowStart: range.lowerBound) { return true }
+    return false
+  }
+
+  /// Whether the task, stopped in user code, may run its next instruction under
+  /// PTRACE_SINGLESTEP: not interrupted inside a system call (the kernel would restart it),
+  /// and not an instruction that enters the kernel or traps under rewind.
+  func maySingleStep(at registers: Registers, in task: RecordedTask) -> Bool {
+    guard registers.origRax == UInt64.max else { return false }
+    guard let code = (try? task.tracee.readMemory(at: registers.rip, count: 16)) ?? (try? task.tracee.readMemory(at: registers.rip, count: 1))
+    else { return false }
+    var decoded = rewind_instruction()
+    let ok = code.withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress!, $0.count, registers.rip, &decoded) }
+    return ok != 0 && decoded.kind != Int32(REWIND_INSTRUCTION_INVALID) && decoded.enters_kernel == 0
   }
 }

@@ -161,9 +161,23 @@ extension MemoryGroupTracer {
   }
 
   /// The preempted task stopped: record its code point, and let the next task run.
+  ///
+  /// Where no compare stub fits (a branch lands inside the bytes a jump would replace, as in
+  /// HotSpot's interpreter templates), replay would find the point with a hardware breakpoint
+  /// at ~20 µs a pass, and a hot loop passes it millions of times: the task is single-stepped
+  /// on, a few instructions at most, to a point a stub fits (DESIGN.md, principle 4: choose
+  /// where an asynchronous event lands so that replay finds it cheaply).
   func preempted(_ task: RecordedTask) throws {
-    task.isBeingPreempted = false
     let registers = try registers(of: task)
+    if task.preemptionSteps < MemoryGroupTracer.preemptionStepLimit, !replayPatches(at: registers, in: task),
+      maySingleStep(at: registers, in: task)
+    {
+      task.preemptionSteps += 1
+      try task.tracee.resume(.singleStep)
+      return
+    }
+    task.isBeingPreempted = false
+    task.preemptionSteps = 0
     let memory = codePointMemory(of: task, at: registers)
     post(for: task.tid) { index in
       .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory))

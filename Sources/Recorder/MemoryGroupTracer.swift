@@ -1,4 +1,5 @@
 import CSupport
+import CodePatch
 import Glibc
 import LinuxTrace
 import Syscalls
@@ -11,6 +12,9 @@ final class MemoryGroupTracer {
   let cpu: Int32?
   var tasks: [Int32: RecordedTask] = [:]
   var scheduler = GroupScheduler()
+  /// Tells whether replay can patch a compare stub at a preemption point, as replay will
+  /// decide it (`preempted`).
+  var patchSiteChooser = PatchSiteChooser()
 
   init(session: RecordSession, cpu: Int32?) {
     self.session = session
@@ -188,7 +192,7 @@ final class MemoryGroupTracer {
     case .event:
       try runInUser(task)
     case .signalStop(let signal):
-      if task.isBeingPreempted && signal == .stop {
+      if task.isBeingPreempted && (signal == .stop || signal == .trap && task.preemptionSteps > 0) {
         try preempted(task)
       } else if task.awaitsAttachStop && signal == .stop {
         try attachStopReached(task)
@@ -198,6 +202,12 @@ final class MemoryGroupTracer {
         task.deferredSignals.append(signal)
         try task.tracee.resume(.syscall)
       } else {
+        if task.preemptionSteps > 0 {
+          // A signal met the steps off a preemption point: the preemption is given up (the
+          // timeslice check makes another), and the signal handled as any.
+          task.isBeingPreempted = false
+          task.preemptionSteps = 0
+        }
         try signalArrived(signal, task)
       }
     case .exited, .killed:

@@ -36,6 +36,9 @@ final class RecordedTask {
   var tgid: Int32
   /// A SIGSTOP was sent to preempt it; its signal-delivery-stop is the preemption point.
   var isBeingPreempted = false
+  /// Instructions single-stepped since that stop, moving the point to one replay can patch
+  /// (`MemoryGroupTracer.preempted`).
+  var preemptionSteps = 0
   /// A forked process that shares no writable memory with its parent: it is traced by a
   /// tracer thread of its own once it reaches its attach stop.
   var movesToOwnGroup = false

@@ -1,3 +1,4 @@
+import CodePatch
 import Glibc
 import LinuxTrace
 import TraceFormat
@@ -100,7 +101,7 @@ struct SessionSnapshot {
   var rootTid: Int32
   var rootStatus: ExitStatus?
   var hotLoopPoints: [UInt64: Set<Int>]
-  var branchIndex: BranchIndex
+  var patchSiteChooser: PatchSiteChooser
 }
 
 /// What the debugger knew there.
@@ -255,7 +256,7 @@ extension ReplaySession {
     }
     let session = SessionSnapshot(
       position: position, processes: snapshots, rootTid: rootTid, rootStatus: rootStatus, hotLoopPoints: hotLoopPoints,
-      branchIndex: branchIndex)
+      patchSiteChooser: patchSiteChooser)
     return Checkpoint(eventIndex: eventIndex, pids: copies, session: session, debugger: debuggerState, place: here)
   }
 

@@ -1,4 +1,5 @@
 import CCapstone
+import CodePatch
 import TraceFormat
 
 /// The machine code of an in-process compare stub (DESIGN.md, principle 4): the code point's

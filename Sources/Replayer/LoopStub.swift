@@ -1,4 +1,5 @@
 import CCapstone
+import CodePatch
 import TraceFormat
 
 /// The loop form of the compare stub: for a code point on a small loop, the stub runs the

@@ -1,3 +1,4 @@
+import CodePatch
 import Glibc
 import LinuxTrace
 import TraceFormat
@@ -10,8 +11,6 @@ let stubMappingSize: UInt64 = 2 * pageSize
 let mmapNumber = 9, munmapNumber = 11
 private let protReadWriteExec: UInt64 = 0x1 | 0x2 | 0x4
 private let mapPrivateAnonymousFixedNoReplace: UInt64 = 0x02 | 0x20 | 0x10_0000
-/// How far from the code point the branch scan looks for jumps into the patched bytes.
-private let branchScanReach: UInt64 = 16384
 /// The room left free after the program break: the heap grows there.
 private let heapGrowthReserve: UInt64 = 256 << 20
 /// Whether user code may run rdfsbase (the kernel enabled FSGSBASE): AT_HWCAP2 bit 1.
@@ -46,7 +45,7 @@ extension ReplaySession {
   ///
   /// Refused when: the task's stop does not allow an injected call (`injectionStop`); the
   /// code is not in a private executable mapping; the instructions there cannot be moved
-  /// (`PatchSite.plan`, `choosePatchSite`); a direct branch within `branchScanReach` bytes
+  /// (`PatchSiteChooser`); a direct branch within `PatchSiteChooser.branchScanReach` bytes
   /// would land inside the patched bytes, or the task is stopped in the middle of one of the displaced
   /// instructions; no free page lies within ±2 GiB of
   /// everything the stub must reach. Indirect jumps (a switch's table) into the patched bytes
@@ -63,13 +62,13 @@ extension ReplaySession {
     guard let mapping = codeMapping(containing: target.rip, task) else {
       return .failure("the code point is not in a private executable mapping")
     }
-    let windowStart = max(mapping.start, target.rip &- branchScanReach)
-    let windowEnd = min(mapping.end, target.rip + 32 + branchScanReach)
-    guard let window = try? task.tracee.readMemory(at: windowStart, count: Int(windowEnd - windowStart)) else {
+    let range = PatchSiteChooser.window(around: target.rip, in: mapping.start..<mapping.end)
+    let windowStart = range.lowerBound
+    guard let window = try? task.tracee.readMemory(at: windowStart, count: range.count) else {
       return .failure("cannot read the code around the code point")
     }
     let site: PatchSite
-    switch patchSite(codePoint: target.rip, window: window, windowStart: windowStart) {
+    switch patchSiteChooser.site(codePoint: target.rip, window: window, windowStart: windowStart, int3IsPadding: debugger == nil) {
     case .success(let s): site = s
     case .failure(let refusal): return .failure(refusal)
     }
@@ -166,96 +165,6 @@ extension ReplaySession {
       }
     }
     return .success(InstalledStub(site: site, stub: stub, page: page, keepsPage: keepsPage))
-  }
-
-  /// `choosePatchSite`, remembered by code point while the code around it is unchanged: a
-  /// timer lands on the few instructions of a hot loop again and again.
-  private func patchSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> Result<PatchSite, InjectionRefusal> {
-    if let known = patchSites[codePoint], known.windowStart == windowStart, sameBytes(known.window, window) { return known.site }
-    let site = choosePatchSite(codePoint: codePoint, window: window, windowStart: windowStart)
-    if patchSites.count > 64 { patchSites.removeAll() }
-    patchSites[codePoint] = (windowStart, window, site)
-    return site
-  }
-
-  /// Where to patch: at the code point when the instructions there can be displaced and
-  /// nothing branches into them; else from a certain instruction start shortly before it,
-  /// whose instructions fall through to it (a loop entered in the middle, say, or a site cut
-  /// short by a ret).
-  private func choosePatchSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> Result<PatchSite, InjectionRefusal> {
-    func site(from start: UInt64) -> Result<PatchSite, InjectionRefusal> {
-      let offset = Int(start - windowStart)
-      guard offset + 32 <= window.count else { return .failure(InjectionRefusal("the code at \(hex(start)) ends too soon")) }
-      let planned = PatchSite.plan(at: start, codePoint: codePoint, code: Array(window[offset..<(offset + 32)]))
-      guard case .success(let site) = planned else { return planned }
-      if let from = branchIndex.branch(into: (site.address + 1)..<site.end, site: site.address, window: window, windowStart: windowStart) {
-        return .failure(InjectionRefusal("a branch at \(hex(from)) may land inside the bytes patched from \(hex(start))"))
-      }
-      return .success(site)
-    }
-    let atCodePoint = site(from: codePoint)
-    guard case .failure = atCodePoint else { return atCodePoint }
-    let patched = earlierOrShortSite(codePoint: codePoint, window: window, windowStart: windowStart, atCodePoint, site)
-    guard case .failure = patched else { return patched }
-    return retargetedSite(codePoint: codePoint, window: window, windowStart: windowStart).map { .success($0) } ?? atCodePoint
-  }
-
-  /// A site at the code point whose patched bytes direct jumps land in, each re-aimed at the
-  /// stub (`PatchSite.retargets`), or nil. As C1 lays out `s += j % 7`: the jcc of the check
-  /// for INT_MIN / -1 land on both sides of the 2-byte idiv a timer interrupts most.
-  private func retargetedSite(codePoint: UInt64, window: [UInt8], windowStart: UInt64) -> PatchSite? {
-    let offset = Int(codePoint - windowStart)
-    guard offset + 32 <= window.count,
-      case .success(var site) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: Array(window[offset..<(offset + 32)])),
-      let sources = branchIndex.branches(into: (site.address + 1)..<site.end, site: site.address, window: window, windowStart: windowStart),
-      !sources.isEmpty
-    else { return nil }
-    let certain = PatchSite.reached(from: codePoint, window: window, windowStart: windowStart)
-    switch PatchSite.retargets(for: site, sources: sources, certain: certain, window: window, windowStart: windowStart) {
-    case .success(let retargets):
-      site.retargets = retargets
-      return site
-    case .failure(let refusal):
-      if debugStops { printToStandardError("[replay] code point \(hex(codePoint)): no retargeted site: \(refusal)") }
-      return nil
-    }
-  }
-
-  /// `choosePatchSite` once the code point itself is refused: an earlier start, or a short
-  /// site with a trampoline.
-  private func earlierOrShortSite(
-    codePoint: UInt64, window: [UInt8], windowStart: UInt64, _ atCodePoint: Result<PatchSite, InjectionRefusal>,
-    _ site: (UInt64) -> Result<PatchSite, InjectionRefusal>
-  ) -> Result<PatchSite, InjectionRefusal> {
-    // Earlier starts: those a decode from the point itself reaches round its loop, and those
-    // that decoding the bytes before it agrees on. The latter: decoding agrees on instruction
-    // boundaries within a few instructions of any start, so a few hundred bytes before the
-    // point will do; the whole window cost milliseconds.
-    var starts = Set(PatchSite.startsReached(from: codePoint, window: window, windowStart: windowStart))
-    let decodeStart = max(windowStart, codePoint >= 512 ? codePoint - 512 : 0)
-    let before = Array(window[Int(decodeStart - windowStart)..<min(window.count, Int(codePoint + 32 - windowStart))])
-    if codePoint >= windowStart + 80 {
-      starts.formUnion(PatchSite.instructionStarts(before: codePoint, code: before, codeStart: decodeStart).prefix(4))
-    }
-    for start in starts.sorted(by: >) {
-      if case .success(let site) = site(start) { return .success(site) }
-    }
-    guard codePoint >= windowStart + 80 else { return atCodePoint }
-    // No room for a jmp rel32 (a branch lands just after the point, as at a function's second
-    // entry point): a jmp rel8 to one written over dead padding nearby.
-    let offset = Int(codePoint - windowStart)
-    let code = Array(window[offset..<min(window.count, offset + 32)])
-    guard case .success(var short) = PatchSite.plan(at: codePoint, codePoint: codePoint, code: code, minimumLength: 2),
-      branchIndex.branch(into: (short.address + 1)..<short.end, site: short.address, window: window, windowStart: windowStart) == nil
-    else { return atCodePoint }
-    // Under a debugger an int3 may be its breakpoint, not padding.
-    for padding in PatchSite.deadPadding(before: codePoint, site: short.address, code: before, codeStart: decodeStart, int3IsPadding: debugger == nil)
-    where branchIndex.branch(into: padding.run.lowerBound..<(padding.trampoline + 5), site: short.address, window: window, windowStart: windowStart) == nil {
-      let at = Int(padding.trampoline - windowStart)
-      short.trampoline = (padding.trampoline, Array(window[at..<(at + 5)]))
-      return .success(short)
-    }
-    return atCodePoint
   }
 
   /// The registers the stub compares, in the order most likely to fail a pass at the first

@@ -167,11 +167,6 @@ func sameContents(_ a: String, _ b: String) -> Bool {
   return sameBytes(first, second)
 }
 
-/// `a == b`, with memcmp: Array's == goes element by element (~1 ns a byte).
-func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-  a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
-}
-
 /// The bytes of a file, or nil when it cannot be read.
 func readWholeFile(_ path: String) -> [UInt8]? {
   let fd = open(path, O_RDONLY | O_CLOEXEC)

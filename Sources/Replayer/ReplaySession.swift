@@ -1,4 +1,5 @@
 import CSupport
+import CodePatch
 import Glibc
 import LinuxTrace
 import Syscalls
@@ -68,10 +69,8 @@ public final class ReplaySession {
   /// Code points that needed a compare stub, with the registers that changed from pass to
   /// pass there (`runToCodePoint`).
   var hotLoopPoints: [UInt64: Set<Int>] = [:]
-  /// Compare-stub sites chosen, by code point (`ReplaySession+CompareStub.swift`).
-  var patchSites: [UInt64: (windowStart: UInt64, window: [UInt8], site: Result<PatchSite, InjectionRefusal>)] = [:]
-  /// The direct branches of code around compare-stub sites (`BranchIndex`).
-  var branchIndex = BranchIndex()
+  /// Chooses compare-stub sites, and remembers the code around them (`PatchSiteChooser`).
+  var patchSiteChooser = PatchSiteChooser()
   /// Each process's compare-stub page (by real pid), kept mapped from one code point to the
   /// next until the program's own calls could meet it (`releaseStubPage`).
   var stubPages: [Int32: StubPage] = [:]
@@ -317,7 +316,7 @@ public final class ReplaySession {
     rootTid = snapshot.rootTid
     rootStatus = snapshot.rootStatus
     hotLoopPoints = snapshot.hotLoopPoints
-    branchIndex = snapshot.branchIndex
+    patchSiteChooser = snapshot.patchSiteChooser
     try cursor.seek(to: snapshot.position)
     try debugger?.resume(from: checkpoint.debugger)
     progress = .replaying

@@ -1,3 +1,4 @@
+import CodePatch
 import Glibc
 import LinuxTrace
 import Syscalls

@@ -1,3 +1,4 @@
+import CodePatch
 import Glibc
 import LinuxTrace
 import TraceFormat
@@ -112,11 +113,4 @@ extension ReplaySession {
     if let found { syscallInstructions[task.realTgid] = found }
     return found
   }
-}
-
-/// Why a code point is reached with the hardware breakpoint instead of a compare stub.
-struct InjectionRefusal: Error, ExpressibleByStringLiteral, CustomStringConvertible {
-  var description: String
-  init(stringLiteral value: String) { description = value }
-  init(_ value: String) { description = value }
 }

@@ -48,6 +48,35 @@ import Testing
     #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * preemptions, "\(stats.stdout)")
   }
 
+  /// Threads preempted in a loop most of whose instructions no compare stub fits (each a
+  /// `jo` rel8 landing two instructions on, as in HotSpot's interpreter templates): replay
+  /// searched such a point with the hardware breakpoint, hundreds of thousands of passes a
+  /// point (a 0.1 s recording did not replay in a minute). Recording now steps a preempted
+  /// thread on to an instruction a stub fits, so no point lands in the `jo` chain.
+  @Test(arguments: 1...2) func preemptedWhereNoStubFits(run: Int) throws {
+    let result = try assertRecordReplay("unpatchable_loop", args: ["5000000"])
+    let loop = try #require(
+      result.record.stdout.split(separator: "\n").first { $0.hasPrefix("loop at ") }
+        .flatMap { $0.split(separator: " ").last }.flatMap { UInt64($0.dropFirst(2), radix: 16) },
+      "\(result.record.summary)")
+    let dump = try Harness.rewind(["dump", "--format", "json", result.traceDir])
+    let rips = dump.stdout.split(separator: "\n").compactMap { line -> UInt64? in
+      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        object["kind"] as? String == "preemption"
+      else { return nil }
+      return (object["rip"] as? NSNumber)?.uint64Value
+    }
+    #expect(!rips.isEmpty, "no thread was preempted in the loop")
+    let unpatchable = (loop + 0x05)..<(loop + 0x37)
+    #expect(
+      !rips.contains(where: unpatchable.contains),
+      "preemptions in the jo chain at \(String(loop + 5, radix: 16)): \(rips.map { String($0, radix: 16) })")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * rips.count, "\(stats.stdout)")
+  }
+
   /// Threads preempted in a loop laid out as C1 lays out `s += j % 7`: two jcc rel32 land
   /// on both sides of the 2-byte idiv, so no 5-byte patch at or before it was safe and replay
   /// fell back to the hardware breakpoint, tens of millions of passes (minutes) for the

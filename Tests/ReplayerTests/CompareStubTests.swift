@@ -1,4 +1,5 @@
 import CCapstone
+import CodePatch
 import Testing
 import TraceFormat
 

@@ -13,49 +13,55 @@ import LinuxTrace
 /// callee returns to the original code. A ret or an indirect jmp ends the run (what follows
 /// it may be another function). Anything else that depends on where it runs (loop, jrcxz,
 /// an indirect call, int, syscall) is refused.
-struct PatchSite {
-  struct Instruction {
-    var address: UInt64
-    var bytes: [UInt8]
-    var decoded: rewind_instruction
+public struct PatchSite {
+  public struct Instruction {
+    public var address: UInt64
+    public var bytes: [UInt8]
+    public var decoded: rewind_instruction
+
+    public init(address: UInt64, bytes: [UInt8], decoded: rewind_instruction) {
+      self.address = address
+      self.bytes = bytes
+      self.decoded = decoded
+    }
   }
 
   /// The first displaced instruction: the code point, or an instruction shortly before it
   /// from which execution can only fall through to it.
-  let address: UInt64
-  let instructions: [Instruction]
+  public let address: UInt64
+  public let instructions: [Instruction]
   /// The code point, where the stub compares.
-  let codePoint: UInt64
+  public let codePoint: UInt64
   /// For a site shorter than a jmp rel32: where the patch's jmp rel8 goes, five bytes of
   /// padding that nothing runs (after a jmp or a ret, and no branch lands in them), with
   /// the bytes there.
-  var trampoline: (address: UInt64, originalBytes: [UInt8])?
+  public var trampoline: (address: UInt64, originalBytes: [UInt8])?
   /// Branches elsewhere in the code that land inside the patched bytes, at or after the code
   /// point: the patch re-aims each at the stub's copy of the instructions from its target
   /// on (`retargets(for:...)`).
-  var retargets: [Retarget] = []
+  public var retargets: [Retarget] = []
 
   /// A jmp or jcc rel32 whose target lies inside the patched bytes.
-  struct Retarget {
-    var address: UInt64
-    var originalBytes: [UInt8]
-    var target: UInt64
+  public struct Retarget {
+    public var address: UInt64
+    public var originalBytes: [UInt8]
+    public var target: UInt64
   }
   /// The index in `instructions` of the code point's.
-  var codePointIndex: Int { instructions.firstIndex { $0.address == codePoint }! }
+  public var codePointIndex: Int { instructions.firstIndex { $0.address == codePoint }! }
   /// The bytes the jump replaces: the whole displaced instructions.
-  var originalBytes: [UInt8] { instructions.flatMap(\.bytes) }
-  var length: Int { instructions.reduce(0) { $0 + $1.bytes.count } }
+  public var originalBytes: [UInt8] { instructions.flatMap(\.bytes) }
+  public var length: Int { instructions.reduce(0) { $0 + $1.bytes.count } }
   /// Where execution goes on after the displaced instructions.
-  var end: UInt64 { address + UInt64(length) }
+  public var end: UInt64 { address + UInt64(length) }
   /// What puts the code back as it was: the displaced bytes, and the trampoline's.
-  var originalWrites: [(address: UInt64, bytes: [UInt8])] {
+  public var originalWrites: [(address: UInt64, bytes: [UInt8])] {
     [(address, originalBytes)] + (trampoline.map { [($0.address, $0.originalBytes)] } ?? [])
       + retargets.map { ($0.address, $0.originalBytes) }
   }
 
   /// Writes `originalWrites` back, each even if another failed; throws the first failure.
-  func restore(in tracee: Tracee) throws {
+  public func restore(in tracee: Tracee) throws {
     var failure: (any Error)?
     for original in originalWrites {
       do { try tracee.writeMemory(at: original.address, bytes: original.bytes) } catch { failure = failure ?? error }
@@ -65,7 +71,7 @@ struct PatchSite {
 
   /// Every address the stub jumps to or refers to with a rel32: it must lie within ±2 GiB
   /// of them all.
-  var reachedAddresses: [UInt64] {
+  public var reachedAddresses: [UInt64] {
     var addresses = [address, end] + (trampoline.map { [$0.address] } ?? [])
     addresses += retargets.map { $0.address + UInt64($0.originalBytes.count) }
     for instruction in instructions {
@@ -84,7 +90,7 @@ struct PatchSite {
   /// which to displace, at least `minimumLength` bytes (2 for a jmp rel8), or says why the
   /// site cannot be patched. `codePoint` is `address` or a later instruction boundary; the
   /// instructions before it must be plain ones (they run in the stub before the compare).
-  static func plan(at address: UInt64, codePoint: UInt64, code: [UInt8], minimumLength: Int = 5) -> Result<PatchSite, InjectionRefusal> {
+  public static func plan(at address: UInt64, codePoint: UInt64, code: [UInt8], minimumLength: Int = 5) -> Result<PatchSite, InjectionRefusal> {
     var instructions: [Instruction] = []
     var offset = 0
     while offset < minimumLength || address + UInt64(offset) <= codePoint {
@@ -141,7 +147,7 @@ struct PatchSite {
   /// The first address in `window` (tracee bytes starting at `windowStart`) from which a
   /// direct jmp, jcc, call, loop or jrcxz reaches the inside of the patched bytes (past
   /// their first byte), or nil (`BranchIndex` says how it decodes).
-  func branchIntoInterior(window: [UInt8], windowStart: UInt64) -> UInt64? {
+  public func branchIntoInterior(window: [UInt8], windowStart: UInt64) -> UInt64? {
     var index = BranchIndex()
     return index.branch(into: (address + 1)..<end, site: address, window: window, windowStart: windowStart)
   }
@@ -154,7 +160,7 @@ struct PatchSite {
   /// than 15 bytes), and its decode passes through every true start up to the code point.
   /// Only addresses that every decode reaching the code point exactly passes through are
   /// returned: a false start that a wrong decode agrees on cannot survive the true one.
-  static func instructionStarts(before codePoint: UInt64, code: [UInt8], codeStart: UInt64, within reach: UInt64 = 32) -> [UInt64] {
+  public static func instructionStarts(before codePoint: UInt64, code: [UInt8], codeStart: UInt64, within reach: UInt64 = 32) -> [UInt64] {
     precondition(codePoint >= codeStart + 80 && codePoint - codeStart < UInt64(code.count))
     var agreed: Set<UInt64>?
     for first in 0..<16 {
@@ -189,7 +195,7 @@ struct PatchSite {
   /// decode from one stays in step. `instructionStarts` needs the 80 bytes before the point
   /// to be code, which a JIT's code cache does not promise: data (relocations, constants)
   /// precede a method's code there, so a hot loop at a method's start found no earlier site.
-  static func startsReached(
+  public static func startsReached(
     from codePoint: UInt64, window: [UInt8], windowStart: UInt64, within reach: UInt64 = 32, limit: Int = 512
   ) -> [UInt64] {
     reached(from: codePoint, window: window, windowStart: windowStart, limit: limit)
@@ -198,7 +204,7 @@ struct PatchSite {
 
   /// Every instruction start that decoding forwards from `codePoint` reaches, as
   /// `startsReached` follows the code, within `limit` instructions.
-  static func reached(from codePoint: UInt64, window: [UInt8], windowStart: UInt64, limit: Int = 512) -> Set<UInt64> {
+  public static func reached(from codePoint: UInt64, window: [UInt8], windowStart: UInt64, limit: Int = 512) -> Set<UInt64> {
     var seen: Set<UInt64> = []
     var pending = [codePoint]
     while let address = pending.popLast(), seen.count < limit {
@@ -232,7 +238,7 @@ struct PatchSite {
   /// (a pass that lands on the point itself enters the stub's compare; one that lands after
   /// it skips the point, as it did). A short branch cannot reach the stub, and a branch
   /// into the instructions before the point would need a stub entry for each.
-  static func retargets(
+  public static func retargets(
     for site: PatchSite, sources: [UInt64], certain: Set<UInt64>, window: [UInt8], windowStart: UInt64
   ) -> Result<[Retarget], InjectionRefusal> {
     var retargets: [Retarget] = []
@@ -275,7 +281,7 @@ struct PatchSite {
   /// entries, `-mnop-mcount`): only its first bytes up to a 16-byte boundary, where such a
   /// function would start, count as dead. `int3IsPadding` is false under a debugger, whose
   /// breakpoints are int3 too.
-  static func deadPadding(
+  public static func deadPadding(
     before codePoint: UInt64, site: UInt64, code: [UInt8], codeStart: UInt64, int3IsPadding: Bool = true
   ) -> [(run: Range<UInt64>, trampoline: UInt64)] {
     let lowest = site + 2 >= 128 ? site + 2 - 128 : 0

@@ -1,4 +1,5 @@
 import CCapstone
+import LinuxTrace
 
 /// The direct branches (jmp, jcc, call, loop, jrcxz with an immediate target) of the code
 /// around compare-stub sites, to tell whether one lands inside bytes a patch would replace.
@@ -10,16 +11,18 @@ import CCapstone
 /// instructions, so each chunk's first bytes are also decoded from the next 15 offsets.
 /// Jumps through a register or a table cannot be seen: one into patched bytes would run
 /// the jump's bytes and end in a divergence report.
-struct BranchIndex {
-  struct Branch: Equatable {
-    var from: UInt64
-    var target: UInt64
+public struct BranchIndex {
+  public struct Branch: Equatable {
+    public var from: UInt64
+    public var target: UInt64
   }
 
   private static let chunkSize: UInt64 = 4096
   /// Chunks kept at most (16 MiB of code); beyond that the index starts over.
   private static let chunkLimit = 4096
   private var chunks: [ChunkKey: (bytes: [UInt8], branches: [Branch]?)] = [:]
+
+  public init() {}
 
   private struct ChunkKey: Hashable {
     var start: UInt64
@@ -29,7 +32,7 @@ struct BranchIndex {
   /// A branch in `window` (tracee bytes from `windowStart`) whose target lies in `interior`,
   /// by its address. `site` is a known instruction start from which the code is decoded too
   /// (so the bytes just after it are read in step). Undecodable code counts as such a branch.
-  mutating func branch(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> UInt64? {
+  public mutating func branch(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> UInt64? {
     let found = scan(into: interior, site: site, window: window, windowStart: windowStart, all: false)
     return found.undecodable ?? found.sources.first
   }
@@ -37,7 +40,7 @@ struct BranchIndex {
   /// Every branch in `window` whose target lies in `interior`, by address (some may be
   /// false decodes, from inside other instructions); nil when some code there cannot be
   /// decoded, as `branch(into:...)`.
-  mutating func branches(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> [UInt64]? {
+  public mutating func branches(into interior: Range<UInt64>, site: UInt64, window: [UInt8], windowStart: UInt64) -> [UInt64]? {
     let found = scan(into: interior, site: site, window: window, windowStart: windowStart, all: true)
     return found.undecodable == nil ? Array(Set(found.sources)).sorted() : nil
   }
@@ -84,7 +87,7 @@ struct BranchIndex {
 
   /// Every direct branch of `code` (at `address`) that starts before `limit`; nil when
   /// Capstone failed.
-  static func decode(_ code: ArraySlice<UInt8>, at address: UInt64, before limit: UInt64) -> [Branch]? {
+  public static func decode(_ code: ArraySlice<UInt8>, at address: UInt64, before limit: UInt64) -> [Branch]? {
     guard !code.isEmpty else { return [] }
     // At most one branch every two bytes.
     let capacity = code.count / 2 + 1
