@@ -95,6 +95,7 @@ extension MemoryGroupTracer {
     let result = Int64(bitPattern: registers.rax)
     let arguments = pending.entryRegisters.syscallArguments
     var outputs = try readOutputs(of: pending, result: result, task)
+    if result == -516 && pending.call.name != "restart_syscall" { task.restartBlockCall = pending }
     if pending.call.name == "shmat", !isErrorResult(result) { outputs = attachedSegment(at: UInt64(bitPattern: result), task) }
     var mappedFile: MappedFile?
     if pending.call.name == "mmap", !isErrorResult(result), arguments[3] & mapAnonymousFlag == 0 {
@@ -225,10 +226,14 @@ extension MemoryGroupTracer {
   }
 
   private func readOutputs(of pending: RecordedTask.PendingCall, result: Int64, _ task: RecordedTask) throws -> [MemoryChunk] {
+    // restart_syscall continues the call a signal interrupted (poll, nanosleep...): it
+    // writes what that call writes (poll's revents), described by that call's arguments.
+    let interrupted = pending.call.name == "restart_syscall" ? task.restartBlockCall : nil
+    let call = interrupted?.call ?? pending.call
+    let arguments = (interrupted ?? pending).entryRegisters.syscallArguments
     let regions: [MemoryRegion]
     do {
-      regions = try pending.call.writtenRegions(
-        arguments: pending.entryRegisters.syscallArguments, result: result, memory: LiveMemory(tracee: task.tracee))
+      regions = try call.writtenRegions(arguments: arguments, result: result, memory: LiveMemory(tracee: task.tracee))
     } catch {
       throw RecordError.syscallTable(description: "\(error)", event: session.eventCount)
     }

@@ -14,6 +14,9 @@ final class RecordedTask {
   var isInsideSyscall = false
   /// The call between its syscall-entry and syscall-exit stops.
   var pendingCall: PendingCall?
+  /// The last call that returned ERESTART_RESTARTBLOCK: a later restart_syscall goes on with
+  /// it (the kernel keeps its restart block across the handler) and writes what it writes.
+  var restartBlockCall: PendingCall?
   /// An exec event seen between execve's entry and exit; written after the execve event.
   var pendingExec: ExecEvent?
   /// Until the root's first exec it runs rewind's own spawning code, which is not recorded.

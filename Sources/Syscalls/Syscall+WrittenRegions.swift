@@ -45,11 +45,17 @@ extension Syscall {
       let isAbsolute = arg[1] & 1 != 0  // TIMER_ABSTIME: no remaining time to report
       return call.wasInterrupted && !isAbsolute ? [MemoryRegion(address: arg[3], count: 16)] : []
     case "select", "pselect6", "ppoll":
-      // The kernel updates the timeout even when a signal interrupts the wait.
+      // The kernel updates the timeout even when a signal interrupts the wait, and writes
+      // poll's revents back whatever the wait's outcome.
       guard !succeeded else { return nil }
       let timeoutIndex = name == "ppoll" ? 2 : 4
       let size = name == "select" ? StructKind.timeval.byteCount : StructKind.timespec.byteCount
-      return call.wasInterrupted ? [MemoryRegion(address: arg[timeoutIndex], count: size)] : []
+      guard call.wasInterrupted else { return [] }
+      let revents = name == "ppoll" ? try call.written(by: .pollfds(countArg: 1), at: 0) : []
+      return [MemoryRegion(address: arg[timeoutIndex], count: size)] + revents
+    case "poll":
+      guard !succeeded else { return nil }
+      return call.wasInterrupted ? try call.written(by: .pollfds(countArg: 1), at: 0) : []
     case "wait4":
       // WNOHANG with no child ready returns 0 and writes nothing.
       return call.result > 0 ? nil : []

@@ -100,6 +100,17 @@ let noMemory = MemorySnapshot(chunks: [])
     #expect(try written("nanosleep", [0x1000, 0x2000], -4) == [MemoryRegion(address: 0x2000, count: 16)])
   }
 
+  /// The kernel writes each pollfd's revents back whatever the wait's outcome: an
+  /// interrupted poll (restarted later through restart_syscall) wrote them too.
+  @Test func pollWritesReventsEvenWhenInterrupted() throws {
+    let revents = [MemoryRegion(address: 0x1006, count: 2), MemoryRegion(address: 0x100e, count: 2)]
+    #expect(try written("poll", [0x1000, 2, 30000], 1) == revents)
+    #expect(try written("poll", [0x1000, 2, 30000], -516) == revents)
+    #expect(try written("poll", [0x1000, 2, 30000], -4) == revents)
+    #expect(try written("poll", [0x1000, 2, 30000], -14) == [])  // EFAULT
+    #expect(try written("ppoll", [0x1000, 2, 0x2000, 0, 8], -514) == [MemoryRegion(address: 0x2000, count: 16)] + revents)
+  }
+
   @Test func ioctlRequests() throws {
     #expect(try written("ioctl", [0, 0x5401, 0x1000], 0) == [MemoryRegion(address: 0x1000, count: 36)])
     #expect(try written("ioctl", [1, 0x5413, 0x1000], 0) == [MemoryRegion(address: 0x1000, count: 8)])
