@@ -43,6 +43,11 @@ extension MemoryGroupTracer {
     return memory
   }
 
+  /// The stack part of a code point's signature (`StackSignature`).
+  func stackSignature(of task: RecordedTask, at registers: Registers) -> StackSignature? {
+    StackSignature.take(at: registers.rsp) { address, count in try? task.tracee.readMemory(at: address, count: count) }
+  }
+
   /// Instructions a preempted task is stepped at most to reach a point replay can patch.
   static let preemptionStepLimit = 64
 

@@ -179,8 +179,9 @@ extension MemoryGroupTracer {
     task.isBeingPreempted = false
     task.preemptionSteps = 0
     let memory = codePointMemory(of: task, at: registers)
+    let stack = stackSignature(of: task, at: registers)
     post(for: task.tid) { index in
-      .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory))
+      .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack))
     }
     scheduler.waiting.append((task.tid, .syscall, nil))
     if scheduler.holder == task.tid { try passToken() }

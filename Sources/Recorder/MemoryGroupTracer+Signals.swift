@@ -28,11 +28,12 @@ extension MemoryGroupTracer {
     // at this code point, which its memory helps tell from other passes.
     let raisedByCPU = signal.isRaisedByInstruction(code: code)
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
+    let stack = raisedByCPU ? nil : stackSignature(of: task, at: registers)
     post(for: task.tid) { index in
       .signal(
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
-          registers: registers, memory: memory))
+          registers: registers, memory: memory, stack: stack))
     }
     try runInUser(task, signal: signal)
   }

@@ -10,27 +10,29 @@ import TraceFormat
 /// lies on a small loop that leaves rcx alone, `init(loopAt:...)` builds a stub that runs the
 /// loop itself, compare included, which costs less still.
 ///
-/// Layout (rcx and rdx are the scratch registers, saved in a scratch word or on the stack):
+/// Layout (rcx and rdx are the scratch registers, saved in a scratch word or on the stub's
+/// own stack at the end of the scratch page, never on the program's):
 ///
 ///     the site's instructions before the code point, if it starts earlier
 ///     [if the first register is not rcx, rdx or rsp:    the common pass, rsp untouched:
 ///       mov %rcx,scratch(%rip); movabs $-expected,%rcx; lea (%rcx,%r),%rcx; jrcxz more
 ///       mov scratch(%rip),%rcx; a copy of the displaced instructions; jmp back
 ///      more: mov scratch(%rip),%rcx]
-///     lea -128(%rsp),%rsp; push %rcx; push %rdx        skip the red zone, save scratch
+///     mov %rsp,saved(%rip); lea saved(%rip),%rsp       the stub's stack; save scratch
+///     push %rcx; push %rdx
 ///     for each register r:                             no instruction here writes flags
-///       [mov 8(%rsp),%rdx | mov (%rsp),%rdx | lea 144(%rsp),%rdx | rdfsbase %rdx]
+///       [mov 8(%rsp),%rdx | mov (%rsp),%rdx | mov saved(%rip),%rdx | rdfsbase %rdx]
 ///       movabs $-expected,%rcx; lea (%rcx,%r),%rcx     rcx = r - expected
 ///       jrcxz next
-///       [pop %rdx]; pop %rcx; lea 128(%rsp),%rsp;      a pass that differs leaves at once
+///       pop %rdx; pop %rcx; mov saved(%rip),%rsp       a pass that differs leaves at once
 ///       a copy of the displaced instructions; jmp back
 ///     pushfq; mov (%rsp),%rcx; and $0xcd5,%ecx         CF PF AF ZF SF DF OF only: RF, TF
 ///     cmp $expected,%ecx; jne flagsFail                and IF depend on how it stopped
-///     popfq; pop %rdx; pop %rcx; lea 128(%rsp),%rsp
+///     popfq; pop %rdx; pop %rcx; mov saved(%rip),%rsp
 ///     int3                                             every register is as it was
 ///     ud2
 ///   flagsFail: popfq
-///   fail: pop %rdx; pop %rcx; lea 128(%rsp),%rsp
+///   fail: pop %rdx; pop %rcx; mov saved(%rip),%rsp
 ///   displaced: the relocated instructions from the code point on; jmp back
 ///
 /// Thread identity: the patch is in the process's code, so any thread of it could pass.
@@ -41,9 +43,10 @@ import TraceFormat
 /// `%fs:0x10` would also name the thread, but faults before the program sets up its TLS.
 /// A pass by another thread that does not match simply runs the displaced instructions.
 ///
-/// A pass whose first register matches writes 16 bytes below the red zone (`rsp - 144`),
-/// which the program may not rely on; a program that reads uninitialized stack memory there
-/// could see them. The common pass writes only the scratch word, in the stub's own mapping.
+/// The stub writes nothing on the program's stack (an emulated `call` writes the return
+/// address the call would have): while it runs, rsp points into the scratch page, where no
+/// signal frame is ever built (replay delivers signals only at stops of its own). The common
+/// pass writes only the scratch word.
 struct CompareStub {
   /// Where the stub's page is mapped in the tracee.
   let address: UInt64
@@ -58,6 +61,9 @@ struct CompareStub {
   /// Where a task stopped at each displaced instruction goes on in the stub, in order (for
   /// the code point's, the compare).
   let relocatedAddresses: [UInt64]
+  /// Where in the scratch page the full compare keeps the program's rsp; its own stack
+  /// grows down from there. Loop stubs' data words lie at the page's start.
+  static let savedStackPointerOffset: UInt64 = 4096 - 8
   /// The eflags bits the stub does not compare: its own cmp set them, and they are dead at
   /// the code point (no instruction reads them before one sets them), so the tracer gives
   /// back the recorded ones on a match.
@@ -112,7 +118,7 @@ struct CompareStub {
       guard a.movFromMemory(rcxFrom: scratch) else { return nil }
       checks = checks.dropFirst()
     }
-    guard let trap = a.fullCompare(checks, target: target, memory: memory, leave: displacedCopy) else { return nil }
+    guard let trap = a.fullCompare(checks, target: target, memory: memory, scratch: scratch, leave: displacedCopy) else { return nil }
     let displaced = a.address
     for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
       if i > codePointIndex { relocated.append(a.address) }
@@ -232,19 +238,24 @@ struct Assembler {
   }
 
   /// The compare of every register in `checks`, then the flags, then int3; returns the
-  /// int3's address. Starts with rcx the thread's own; saves rcx and rdx below the red zone.
+  /// int3's address. Starts with rcx the thread's own; saves rcx and rdx on the stub's stack.
   /// After each compare rcx is 0 on a match: jrcxz goes on to the next register, and a pass
   /// that differs falls through into its own way out (`leave`, with rcx and rdx restored),
   /// so it takes no jump here; a way out too long for jrcxz's rel8 jumps to a shared one.
   mutating func fullCompare(
     _ checks: ArraySlice<Int>, target: Registers, memory: [CodePointMemory] = [], flags: UInt64 = CompareStub.flagsMask,
-    leave: (inout Assembler) -> Bool
+    scratch: UInt64, leave: (inout Assembler) -> Bool
   ) -> UInt64? {
-    emit(0x48, 0x8d, 0x64, 0x24, 0x80)  // lea -128(%rsp),%rsp
+    // The compare runs on a stack of its own at the end of the scratch page: the program's
+    // stack below the red zone must hold what it held while recording, since uninitialized
+    // locals of later frames may read it there (and a code point's signature may hash it).
+    let savedStackPointer = scratch + CompareStub.savedStackPointerOffset
+    guard moveRspToMemory(savedStackPointer), loadEffectiveAddress(ofRsp: savedStackPointer) else { return nil }
     emit(0x51, 0x52)  // push %rcx; push %rdx
+    var restorable = true
     func restoreScratch(_ a: inout Assembler) {
       a.emit(0x5a, 0x59)  // pop %rdx; pop %rcx
-      a.emit(0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0)  // lea 128(%rsp),%rsp
+      if !a.moveMemoryToRsp(savedStackPointer) { restorable = false }
     }
     var sharedExitJumps: [Int] = []
     /// Compares the register encoded `source` with `expected`; a pass that differs leaves.
@@ -272,7 +283,10 @@ struct Assembler {
       switch index {
       case 11: emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
       case 12: emit(0x48, 0x8b, 0x14, 0x24); source = 2  // mov (%rsp),%rdx
-      case 19: emit(0x48, 0x8d, 0x94, 0x24, 0x90, 0, 0, 0); source = 2  // lea 144(%rsp),%rdx
+      case 19:  // mov savedStackPointer(%rip),%rdx
+        guard let rel = rel32(from: address + 7, to: savedStackPointer) else { return nil }
+        bytes += [0x48, 0x8b, 0x15] + rel
+        source = 2
       case CompareStub.fsBaseIndex: emit(0xf3, 0x48, 0x0f, 0xae, 0xc2); source = 2  // rdfsbase %rdx
       default:
         guard let entry = CompareStub.generalRegisters.first(where: { $0.index == index }) else { return nil }
@@ -305,7 +319,7 @@ struct Assembler {
         restoreScratch(&self)  // sharedExit
         guard leave(&self) else { return nil }
       }
-      return trap
+      return restorable ? trap : nil
     }
     emit(0x9c)  // pushfq
     emit(0x48, 0x8b, 0x0c, 0x24)  // mov (%rsp),%rcx
@@ -326,7 +340,28 @@ struct Assembler {
     for jump in sharedExitJumps { patch32(at: jump, to: address) }
     restoreScratch(&self)  // sharedExit
     guard leave(&self) else { return nil }
-    return trap
+    return restorable ? trap : nil
+  }
+
+  /// mov %rsp,slot(%rip)
+  mutating func moveRspToMemory(_ slot: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: slot) else { return false }
+    bytes += [0x48, 0x89, 0x25] + rel
+    return true
+  }
+
+  /// lea slot(%rip),%rsp: a stack whose pushes go below `slot`.
+  mutating func loadEffectiveAddress(ofRsp slot: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: slot) else { return false }
+    bytes += [0x48, 0x8d, 0x25] + rel
+    return true
+  }
+
+  /// mov slot(%rip),%rsp
+  mutating func moveMemoryToRsp(_ slot: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: slot) else { return false }
+    bytes += [0x48, 0x8b, 0x25] + rel
+    return true
   }
 
   /// mov %rcx,scratch(%rip)

@@ -164,7 +164,7 @@ extension CompareStub {
     let compared = CompareStub.eflagsBits(genuine) | 0x400  // DF, which cmp leaves alone
     let rejoinAt = fastBody ?? body
     func rejoin(_ a: inout Assembler) -> Bool { a.jump(to: rejoinAt) }
-    guard let trap = copy.a.fullCompare(order[...], target: target, memory: memory, flags: compared, leave: rejoin) else { return nil }
+    guard let trap = copy.a.fullCompare(order[...], target: target, memory: memory, flags: compared, scratch: scratch, leave: rejoin) else { return nil }
     let displaced = copy.a.address
     guard rejoin(&copy.a), copy.leaveCopies(restoringRcxFrom: nil) else { return nil }
     let place = j == path.count ? "at the code point" : "before 0x\(String(path[j].instruction.address, radix: 16))"
@@ -226,7 +226,7 @@ extension CompareStub {
     guard copy.a.movFromMemory(rcxFrom: scratch) else { return nil }
     // A pass the full compare rejects goes on with the code point's instruction.
     func rejoin(_ a: inout Assembler) -> Bool { a.movToMemory(rcxTo: scratch) && a.jump(to: body) }
-    guard let trap = copy.a.fullCompare(order.dropFirst(), target: target, memory: memory, leave: rejoin) else { return nil }
+    guard let trap = copy.a.fullCompare(order.dropFirst(), target: target, memory: memory, scratch: scratch, leave: rejoin) else { return nil }
     let displaced = copy.a.address
     guard rejoin(&copy.a) else { return nil }
     self.init(

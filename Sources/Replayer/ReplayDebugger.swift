@@ -176,8 +176,7 @@ final class ReplayDebugger {
     var stack: UInt64?
     var words: [UInt64] = []
     if registers.count == Registers.count, let bytes = try? task.tracee.readMemory(at: Registers(words: registers).rsp, count: 512) {
-      // FNV-1a
-      stack = bytes.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+      stack = StackSignature.hash(bytes)
       words = bytes.withUnsafeBytes { raw in (0..<4).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }
     }
     var place = ReplayPlace(

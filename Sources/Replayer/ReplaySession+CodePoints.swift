@@ -22,11 +22,14 @@ extension ReplaySession {
   /// An instruction that needed the stub once (a timer hitting a hot loop again and again)
   /// gets it at once next time: the two watched passes cost more than the stub's set-up.
   ///
-  /// `memory` is the rest of the signature (`CodePointMemory`): a pass whose registers match
-  /// is the point only if memory holds those values too.
+  /// `memory` and `stack` are the rest of the signature (`CodePointMemory`,
+  /// `StackSignature`): a pass whose registers match is the point only if memory holds those
+  /// values too, and the stack above rsp hashes as recorded. The stub compares registers and
+  /// memory words; the tracer checks the stack at each pass the stub lets through.
   func runToCodePoint(
-    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+    _ target: Registers, memory: [CodePointMemory], stack: StackSignature? = nil, _ task: ReplayTask, index: UInt64, activity: String
   ) throws {
+    let memory = CodePointSignature(memory: memory, stack: stack)
     guard debugger == nil else {
       try search(target, memory: memory, task, index: index, activity: activity)
       return
@@ -41,18 +44,21 @@ extension ReplaySession {
 
   /// `runToCodePoint` itself, watched or not.
   private func search(
-    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+    _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, index: UInt64, activity: String
   ) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
-    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty {
+    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty
+      && stackDifferences(memory, task).isEmpty
+    {
       return
     }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
     if let changing = hotLoopPoints[target.rip],
       case .success(let installed) = try installCompareStub(
-        for: target, memory: memory, task, current: current, changing: changing, ignoring: ignored, hot: true)
+        for: target, memory: memory.words + changingStackWords(memory, at: target.rsp, task), task, current: current, changing: changing,
+        ignoring: ignored, hot: true)
     {
       codePointsReachedByStub += 1
       try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
@@ -63,7 +69,8 @@ extension ReplaySession {
         to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
-    switch try installCompareStub(for: target, memory: memory, task, current: passes[1], changing: changing, ignoring: ignored) {
+    let words = memory.words + changingStackWords(memory, at: target.rsp, task)
+    switch try installCompareStub(for: target, memory: words, task, current: passes[1], changing: changing, ignoring: ignored) {
     case .success(let installed):
       codePointsReachedByStub += 1
       if hotLoopPoints.count > 256 { hotLoopPoints.removeAll() }
@@ -84,7 +91,7 @@ extension ReplaySession {
   /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
   /// compare; at most `passLimit` passes that do not match, if given.
   private func runWithBreakpoint(
-    to target: Registers, memory: [CodePointMemory], _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
+    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
   ) throws -> BreakpointOutcome {
     try armDR0(at: target.rip, task)
     defer { disarmDR0(task) }
@@ -102,17 +109,19 @@ extension ReplaySession {
       var registers = try currentRegisters(task)
       let differences =
         registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
-      if differences.isEmpty {
+      // (The stack is read only where it can decide: ~5 µs a read at every pass.)
+      let stackDifferences = differences.isEmpty || repeated != nil ? stackDifferences(memory, task) : []
+      if differences.isEmpty && stackDifferences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
         return .reached
       }
-      if let repeated, let count = repeated.iterations(from: registers, to: target) {
+      if stackDifferences.isEmpty, let repeated, let count = repeated.iterations(from: registers, to: target) {
         try finishIterations(count, of: repeated, from: registers, to: target, task, index: index, activity: activity)
         return .reached
       }
       if debugStops {
-        printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \(differences.joined(separator: "; "))")
+        printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \((differences + stackDifferences).joined(separator: "; "))")
       }
       codePointPassesRejected += 1
       passes.append(registers)
@@ -128,7 +137,7 @@ extension ReplaySession {
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
   private func runToCodePoint(
-    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
+    _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
     activity: String
   ) throws {
     var rejected = 0
@@ -153,10 +162,11 @@ extension ReplaySession {
       // one; likewise the flags the stub's own compare set (they are dead here).
       let uncompared = installed.stub.uncomparedFlags
       atPoint.eflags = atPoint.eflags & ~uncompared | target.eflags & uncompared
+      let stackDifferences = stackDifferences(memory, task)
       let differences =
         registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
-      let iterations = differences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
-      if differences.isEmpty || iterations != nil {
+      let iterations = differences.isEmpty || !stackDifferences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
+      if differences.isEmpty && stackDifferences.isEmpty || iterations != nil {
         try installed.site.restore(in: task.tracee)
         if let repeated, let iterations {
           try finishIterations(iterations, of: repeated, from: atPoint, to: target, task, index: index, activity: activity)
@@ -169,7 +179,7 @@ extension ReplaySession {
         return
       }
       if debugStops {
-        printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \(differences.joined(separator: "; "))")
+        printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \((differences + stackDifferences).joined(separator: "; "))")
       }
       rejected += 1
       atPoint.rip = installed.stub.displacedAddress
@@ -215,17 +225,45 @@ extension ReplaySession {
   /// A thread preempted at a code point: run it there and leave it stopped.
   func replayPreemption(_ event: PreemptionEvent, _ task: ReplayTask) throws {
     try runToCodePoint(
-      event.registers, memory: event.memory, task, index: event.index, activity: "preemption at rip \(hex(event.registers.rip))")
+      event.registers, memory: event.memory, stack: event.stack, task, index: event.index,
+      activity: "preemption at rip \(hex(event.registers.rip))")
   }
 
   /// How the task's memory differs from a code point's, a line per word.
-  private func memoryDifferences(_ memory: [CodePointMemory], _ task: ReplayTask) -> [String] {
-    memory.compactMap { word in
+  private func memoryDifferences(_ signature: CodePointSignature, _ task: ReplayTask) -> [String] {
+    signature.words.compactMap { word in
       guard let value = try? task.tracee.readValue(at: word.address, size: Int(word.size)) else {
         return "memory at \(hex(word.address)): unreadable"
       }
       return value == word.value ? nil : "memory at \(hex(word.address)): recorded \(hex(word.value)), replayed \(hex(value))"
     }
+  }
+
+  /// How the stack above rsp differs from a code point's: a line, or none.
+  private func stackDifferences(_ signature: CodePointSignature, _ task: ReplayTask) -> [String] {
+    guard let stack = signature.stack else { return [] }
+    guard let rsp = try? currentRegisters(task).rsp, let bytes = try? task.tracee.readMemory(at: rsp, count: stack.bytes.count) else {
+      return ["the \(stack.bytes.count) bytes above rsp: unreadable"]
+    }
+    let differing = bytes.indices.filter { bytes[$0] != stack.bytes[$0] }
+    guard let first = differing.first else { return [] }
+    let count = differing.count
+    let word = first / 8 * 8
+    return [
+      "the \(stack.bytes.count) bytes above rsp: \(count) differ, the first at rsp+\(first) "
+        + "(the word at rsp+\(word): recorded \(hex(stack.word(at: word))), replayed \(hex(StackSignature(bytes: bytes).word(at: word))))"
+    ]
+  }
+
+  /// The words of the recorded stack that the task's stack at the same addresses does not
+  /// hold now (at most `limit`, nearest rsp first), as memory for the stub to compare: the
+  /// values that change from pass to pass (the locals of an interpreted loop), checked in
+  /// the tracee rather than by a trap at every pass whose registers match.
+  private func changingStackWords(_ signature: CodePointSignature, at rsp: UInt64, _ task: ReplayTask, limit: Int = 4) -> [CodePointMemory] {
+    guard let stack = signature.stack, let now = try? task.tracee.readMemory(at: rsp, count: stack.bytes.count) else { return [] }
+    let current = StackSignature(bytes: now)
+    let offsets = stride(from: 0, to: stack.bytes.count, by: 8).filter { (offset: Int) in current.word(at: offset) != stack.word(at: offset) }
+    return offsets.prefix(limit).map { CodePointMemory(address: rsp + UInt64($0), size: 8, value: stack.word(at: $0)) }
   }
 
   /// An execute breakpoint in DR0, leaving a debugger's DR1-DR3 enabled.
@@ -238,5 +276,16 @@ extension ReplaySession {
   private func disarmDR0(_ task: ReplayTask) {
     guard let control = try? task.tracee.debugRegister(7) else { return }
     try? task.tracee.setDebugRegister(7, to: control & ~debugControlDR0Bits)
+  }
+}
+
+/// What besides the registers identifies a code point: memory words the stub compares, and
+/// the stack the tracer checks.
+struct CodePointSignature {
+  var words: [CodePointMemory]
+  var stack: StackSignature?
+  init(memory: [CodePointMemory], stack: StackSignature?) {
+    words = memory
+    self.stack = stack
   }
 }

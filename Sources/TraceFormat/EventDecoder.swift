@@ -127,7 +127,7 @@ struct EventDecoder {
       return .signal(
         SignalEvent(
           index: index, tid: tid, signal: signal, code: code, siginfo: siginfo,
-          registers: registers, memory: memory))
+          registers: registers, memory: memory, stack: try readStack(before: payloadEnd)))
     case .rdtsc:
       return .rdtsc(
         RdtscEvent(
@@ -140,8 +140,9 @@ struct EventDecoder {
       return .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: chunks))
     case .preemption:
       let registers = try readRegisters()
+      let memory = try readWords(before: payloadEnd)
       return .preemption(
-        PreemptionEvent(index: index, tid: tid, registers: registers, memory: try readWords(before: payloadEnd)))
+        PreemptionEvent(index: index, tid: tid, registers: registers, memory: memory, stack: try readStack(before: payloadEnd)))
     case .exit:
       let how = try events.readUInt8()
       let number = try events.readInt32()
@@ -258,6 +259,15 @@ struct EventDecoder {
       words.append(word)
     }
     return words
+  }
+
+  private mutating func readStack(before end: Int) throws(ByteReader.Overrun) -> StackSignature? {
+    guard events.position < end else { return nil }
+    let chunk = try readChunk()
+    try Check.that(
+      [64, 128, 256, 512].contains(chunk.bytes.count),
+      "a code point's stack signature holds \(chunk.bytes.count) bytes; the recorder takes 64, 128, 256 or 512")
+    return StackSignature(bytes: chunk.bytes)
   }
 
   /// Checks that the event records used up the data and mmaps frames exactly.

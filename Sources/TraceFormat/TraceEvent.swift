@@ -41,11 +41,50 @@ public struct PreemptionEvent: Equatable, Sendable {
   public var registers: Registers
   /// Memory the code point's nearby instructions use, as it was there (`CodePointMemory`).
   public var memory: [CodePointMemory]
-  public init(index: UInt64, tid: Int32, registers: Registers, memory: [CodePointMemory] = []) {
+  /// The stack above rsp there (`StackSignature`; nil in traces recorded before it existed).
+  public var stack: StackSignature?
+  public init(index: UInt64, tid: Int32, registers: Registers, memory: [CodePointMemory] = [], stack: StackSignature? = nil) {
     self.index = index
     self.tid = tid
     self.registers = registers
     self.memory = memory
+    self.stack = stack
+  }
+}
+
+/// The bytes above a thread's stack pointer at a code point: part of the point's signature
+/// with the registers and `CodePointMemory`. Code that runs again and again with the same
+/// registers (an interpreter's template for a loop whose variables live in its frame,
+/// HotSpot's runtime walking the same frames at each counter overflow) is told apart by its
+/// frames, where the values that change are. Replay can reproduce them because nothing of
+/// its own is ever written on a tracee's stack (the compare stub runs on a stack of its own).
+public struct StackSignature: Equatable, Sendable {
+  /// How many bytes from rsp the recorder tries to take; fewer where the stack's mapping
+  /// ends sooner.
+  public static let span = 512
+  /// The bytes from rsp on: `span`, or a power of two down to 64.
+  public var bytes: [UInt8]
+  public init(bytes: [UInt8]) { self.bytes = bytes }
+
+  /// FNV-1a over `bytes` (also how reverse execution's places name a stack).
+  public static func hash(_ bytes: [UInt8]) -> UInt64 {
+    bytes.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+  }
+
+  /// The stack above `rsp`, reading up to `span` bytes with `read` (nil where memory is
+  /// unreadable): the longest readable of `span`, `span`/2, ... 64 bytes, or nil.
+  public static func take(at rsp: UInt64, _ read: (UInt64, Int) -> [UInt8]?) -> StackSignature? {
+    var length = span
+    while length >= 64 {
+      if let bytes = read(rsp, length), bytes.count == length { return StackSignature(bytes: bytes) }
+      length /= 2
+    }
+    return nil
+  }
+
+  /// The 8-byte word at `offset`.
+  public func word(at offset: Int) -> UInt64 {
+    bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
   }
 }
 
@@ -264,9 +303,11 @@ public struct SignalEvent: Equatable, Sendable {
   public var registers: Registers
   /// For a signal sent by a process or timer (delivered at a code point): memory there.
   public var memory: [CodePointMemory]
+  /// For such a signal: the stack above rsp there (`StackSignature`; nil in older traces).
+  public var stack: StackSignature?
   public init(
     index: UInt64, tid: Int32, signal: Int32, code: Int32, siginfo: [UInt8], registers: Registers,
-    memory: [CodePointMemory] = []
+    memory: [CodePointMemory] = [], stack: StackSignature? = nil
   ) {
     self.index = index
     self.tid = tid
@@ -275,6 +316,7 @@ public struct SignalEvent: Equatable, Sendable {
     self.siginfo = siginfo
     self.registers = registers
     self.memory = memory
+    self.stack = stack
   }
 }
 

@@ -77,6 +77,23 @@ import Testing
     #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * rips.count, "\(stats.stdout)")
   }
 
+  /// Threads preempted in a function that every pass of their loop calls with the same
+  /// registers, the loop's counter in the caller's frame (as an interpreter keeps a loop's
+  /// variables): replay matched such a point at the first pass with those registers, so the
+  /// threads' increments of a shared counter interleaved otherwise and the printed views of
+  /// it differed (3 of 3 replays diverged). The recorded stack above rsp is part of the
+  /// point now; the stub compares the words of it that change, so no pass traps in vain.
+  @Test(arguments: 1...2) func preemptedWhereOnlyTheStackTellsPassesApart(run: Int) throws {
+    let result = try assertRecordReplay("stack_only_loop", args: ["1000000"])
+    #expect(result.record.stdout.contains("shared counter"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let preemptions = object["preemptions"] as? Int ?? 0
+    #expect(preemptions > 0, "no thread was preempted in the loop: \(stats.stdout)")
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * preemptions + 2, "\(stats.stdout)")
+  }
+
   /// Threads preempted in a loop laid out as C1 lays out `s += j % 7`: two jcc rel32 land
   /// on both sides of the 2-byte idiv, so no 5-byte patch at or before it was safe and replay
   /// fell back to the hardware breakpoint, tens of millions of passes (minutes) for the

@@ -66,6 +66,14 @@ import Testing
       saying: ["past the end of the address space"])
   }
 
+  @Test func aStackSignatureOfAnotherLengthIsRejected() {
+    for length in [8, 100, 1024] {
+      expectRejected(
+        .preemption(PreemptionEvent(index: 5, tid: 1, registers: Registers(), stack: StackSignature(bytes: Array(repeating: 1, count: length)))),
+        saying: ["stack signature holds \(length) bytes"])
+    }
+  }
+
   @Test func aSiginfoOfAnotherSizeIsRejected() {
     for size in [0, 100, 129] {
       expectRejected(
