@@ -47,8 +47,13 @@ enum ConstantNames {
   }
 
   static func mode(_ value: UInt64) -> String {
-    let mode = value & 0o7777
-    return mode == 0 ? "000" : "0" + String(mode, radix: 8)
+    octal(value & 0o7777)
+  }
+
+  /// printf's `%#03o`, as strace prints modes: a leading 0, at least three digits in all.
+  static func octal(_ value: UInt64) -> String {
+    let text = value == 0 ? "0" : "0" + String(value, radix: 8)
+    return String(repeating: "0", count: max(0, 3 - text.count)) + text
   }
 
   static func fileMode(_ value: UInt64) -> String {
@@ -56,9 +61,11 @@ enum ConstantNames {
       0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
       0o040000: "S_IFDIR", 0o020000: "S_IFCHR", 0o010000: "S_IFIFO",
     ]
+    // strace: the type, then S_ISUID, S_ISGID and S_ISVTX by name, then the permissions.
     let type = value & 0o170000
-    let typeName = types[type] ?? hex(type)
-    return typeName + "|" + mode(value)
+    let special = [(UInt64(0o4000), "S_ISUID|"), (0o2000, "S_ISGID|"), (0o1000, "S_ISVTX|")].filter { value & $0.0 != 0 }.map(\.1).joined()
+    let typeName = type == 0 ? "" : (types[type] ?? hex(type)) + "|"
+    return typeName + special + octal(value & 0o777)
   }
 
   static let accessModeNames: [(UInt64, String)] = [(4, "R_OK"), (2, "W_OK"), (1, "X_OK")]
@@ -114,22 +121,84 @@ enum ConstantNames {
 
   static func socketOption(_ value: UInt64, level: UInt64) -> String {
     switch level {
-    case 1:
-      let names: [UInt64: String] = [
-        1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE", 6: "SO_BROADCAST", 7: "SO_SNDBUF",
-        8: "SO_RCVBUF", 9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 12: "SO_PRIORITY", 13: "SO_LINGER", 15: "SO_REUSEPORT",
-        16: "SO_PASSCRED", 17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD",
-        29: "SO_TIMESTAMP_OLD", 30: "SO_ACCEPTCONN", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
-      ]
-      return enumeration(value, names, unknown: "SO_")
-    case 6:
-      let names: [UInt64: String] = [
-        1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT",
-        9: "TCP_DEFER_ACCEPT", 11: "TCP_INFO", 12: "TCP_QUICKACK", 13: "TCP_CONGESTION", 23: "TCP_FASTOPEN",
-      ]
-      return enumeration(value, names, unknown: "TCP_")
+    case 1: return enumeration(value, socketOptionNames, unknown: "SO_")
+    case 6: return enumeration(value, tcpOptionNames, unknown: "TCP_")
+    case 0: return enumeration(value, ipOptionNames, unknown: "IP_")
+    case 41: return enumeration(value, ipv6OptionNames, unknown: "IPV6_")
     default: return String(Int32(truncatingIfNeeded: value))
     }
+  }
+
+  /// `names` numbered from `first`, nil for gaps.
+  private static func numbered(from first: UInt64, _ names: [String?], prefix: String) -> [UInt64: String] {
+    var table: [UInt64: String] = [:]
+    for (index, name) in names.enumerated() { if let name { table[first + UInt64(index)] = prefix + name } }
+    return table
+  }
+
+  static let socketOptionNames = numbered(
+    from: 1,
+    [
+      "DEBUG", "REUSEADDR", "TYPE", "ERROR", "DONTROUTE", "BROADCAST", "SNDBUF", "RCVBUF", "KEEPALIVE", "OOBINLINE", "NO_CHECK",
+      "PRIORITY", "LINGER", "BSDCOMPAT", "REUSEPORT", "PASSCRED", "PEERCRED", "RCVLOWAT", "SNDLOWAT", "RCVTIMEO_OLD", "SNDTIMEO_OLD",
+      "SECURITY_AUTHENTICATION", "SECURITY_ENCRYPTION_TRANSPORT", "SECURITY_ENCRYPTION_NETWORK", "BINDTODEVICE", "ATTACH_FILTER",
+      "DETACH_FILTER", "PEERNAME", "TIMESTAMP_OLD", "ACCEPTCONN", "PEERSEC", "SNDBUFFORCE", "RCVBUFFORCE", "PASSSEC",
+      "TIMESTAMPNS_OLD", "MARK", "TIMESTAMPING_OLD", "PROTOCOL", "DOMAIN", "RXQ_OVFL", "WIFI_STATUS", "PEEK_OFF", "NOFCS",
+      "LOCK_FILTER", "SELECT_ERR_QUEUE", "BUSY_POLL", "MAX_PACING_RATE", "BPF_EXTENSIONS", "INCOMING_CPU", "ATTACH_BPF",
+      "ATTACH_REUSEPORT_CBPF", "ATTACH_REUSEPORT_EBPF", "CNX_ADVICE", nil, "MEMINFO", "INCOMING_NAPI_ID", "COOKIE", nil, "PEERGROUPS",
+      "ZEROCOPY", "TXTIME", "BINDTOIFINDEX", "TIMESTAMP_NEW", "TIMESTAMPNS_NEW", "TIMESTAMPING_NEW", "RCVTIMEO_NEW", "SNDTIMEO_NEW",
+      "DETACH_REUSEPORT_BPF", "PREFER_BUSY_POLL", "BUSY_POLL_BUDGET", "NETNS_COOKIE", "BUF_LOCK",
+    ], prefix: "SO_")
+  static let tcpOptionNames = numbered(
+    from: 1,
+    [
+      "NODELAY", "MAXSEG", "CORK", "KEEPIDLE", "KEEPINTVL", "KEEPCNT", "SYNCNT", "LINGER2", "DEFER_ACCEPT", "WINDOW_CLAMP", "INFO",
+      "QUICKACK", "CONGESTION", "MD5SIG", nil, "THIN_LINEAR_TIMEOUTS", "THIN_DUPACK", "USER_TIMEOUT", "REPAIR", "REPAIR_QUEUE",
+      "QUEUE_SEQ", "REPAIR_OPTIONS", "FASTOPEN", "TIMESTAMP", "NOTSENT_LOWAT", "CC_INFO", "SAVE_SYN", "SAVED_SYN", "REPAIR_WINDOW",
+      "FASTOPEN_CONNECT", "ULP", "MD5SIG_EXT", "FASTOPEN_KEY", "FASTOPEN_NO_COOKIE", "ZEROCOPY_RECEIVE", "INQ", "TX_DELAY",
+    ], prefix: "TCP_")
+  static let ipOptionNames = numbered(
+    from: 1,
+    [
+      "TOS", "TTL", "HDRINCL", "OPTIONS", "ROUTER_ALERT", "RECVOPTS", "RETOPTS", "PKTINFO", "PKTOPTIONS", "MTU_DISCOVER", "RECVERR",
+      "RECVTTL", "RECVTOS", "MTU", "FREEBIND", "IPSEC_POLICY", "XFRM_POLICY", "PASSSEC", "TRANSPARENT", "ORIGDSTADDR", "MINTTL",
+      "NODEFRAG", "CHECKSUM", "BIND_ADDRESS_NO_PORT", "RECVFRAGSIZE", "RECVERR_RFC4884", nil, nil, nil, nil, nil, "MULTICAST_IF",
+      "MULTICAST_TTL", "MULTICAST_LOOP", "ADD_MEMBERSHIP", "DROP_MEMBERSHIP", "UNBLOCK_SOURCE", "BLOCK_SOURCE",
+      "ADD_SOURCE_MEMBERSHIP", "DROP_SOURCE_MEMBERSHIP", "MSFILTER",
+    ], prefix: "IP_").merging(
+      numbered(
+        from: 42, ["JOIN_GROUP", "BLOCK_SOURCE", "UNBLOCK_SOURCE", "LEAVE_GROUP", "JOIN_SOURCE_GROUP", "LEAVE_SOURCE_GROUP", "MSFILTER"],
+        prefix: "MCAST_")
+    ) { first, _ in first }
+    .merging([49: "IP_MULTICAST_ALL", 50: "IP_UNICAST_IF"]) { first, _ in first }
+  static let ipv6OptionNames = numbered(
+    from: 1,
+    [
+      "ADDRFORM", "2292PKTINFO", "2292HOPOPTS", "2292DSTOPTS", "2292RTHDR", "2292PKTOPTIONS", "CHECKSUM", "2292HOPLIMIT", "NEXTHOP",
+      "AUTHHDR", "FLOWINFO", nil, nil, nil, nil, "UNICAST_HOPS", "MULTICAST_IF", "MULTICAST_HOPS", "MULTICAST_LOOP", "ADD_MEMBERSHIP",
+      "DROP_MEMBERSHIP", "ROUTER_ALERT", "MTU_DISCOVER", "MTU", "RECVERR", "V6ONLY", "JOIN_ANYCAST", "LEAVE_ANYCAST",
+      "MULTICAST_ALL", "ROUTER_ALERT_ISOLATE", "RECVERR_RFC4884", "FLOWLABEL_MGR", "FLOWINFO_SEND", "IPSEC_POLICY", "XFRM_POLICY",
+      "HDRINCL",
+    ], prefix: "IPV6_").merging(
+      numbered(
+        from: 49,
+        [
+          "RECVPKTINFO", "PKTINFO", "RECVHOPLIMIT", "HOPLIMIT", "RECVHOPOPTS", "HOPOPTS", "RTHDRDSTOPTS", "RECVRTHDR", "RTHDR",
+          "RECVDSTOPTS", "DSTOPTS", "RECVPATHMTU", "PATHMTU", "DONTFRAG", nil, nil, "RECVTCLASS", "TCLASS",
+        ], prefix: "IPV6_")
+    ) { first, _ in first }
+
+  /// socket's protocol: named for AF_INET and AF_INET6 (`IPPROTO_IP` for 0), a number else.
+  static func socketProtocol(_ value: UInt64, domain: UInt64) -> String {
+    guard domain == 2 || domain == 10 else { return String(Int32(truncatingIfNeeded: value)) }
+    let names: [UInt64: String] = [
+      0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 4: "IPPROTO_IPIP", 6: "IPPROTO_TCP", 8: "IPPROTO_EGP", 12: "IPPROTO_PUP",
+      17: "IPPROTO_UDP", 22: "IPPROTO_IDP", 29: "IPPROTO_TP", 33: "IPPROTO_DCCP", 41: "IPPROTO_IPV6", 46: "IPPROTO_RSVP",
+      47: "IPPROTO_GRE", 50: "IPPROTO_ESP", 51: "IPPROTO_AH", 58: "IPPROTO_ICMPV6", 92: "IPPROTO_MTP", 94: "IPPROTO_BEETPH",
+      98: "IPPROTO_ENCAP", 103: "IPPROTO_PIM", 108: "IPPROTO_COMP", 132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 137: "IPPROTO_MPLS",
+      143: "IPPROTO_ETHERNET", 255: "IPPROTO_RAW", 262: "IPPROTO_MPTCP",
+    ]
+    return enumeration(value, names, unknown: "IPPROTO_")
   }
 
   static func flags(_ value: UInt64, _ set: FlagSet) -> String {
@@ -275,14 +344,31 @@ enum ConstantNames {
     0x1022: "ARCH_GET_XCOMP_PERM", 0x1023: "ARCH_REQ_XCOMP_PERM",
     0x1024: "ARCH_GET_XCOMP_GUEST_PERM", 0x1025: "ARCH_REQ_XCOMP_GUEST_PERM",
   ]
-  static let prctlNames: [UInt64: String] = [
-    1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: "PR_SET_DUMPABLE",
-    15: "PR_SET_NAME", 16: "PR_GET_NAME", 22: "PR_SET_SECCOMP", 21: "PR_GET_SECCOMP",
-    24: "PR_GET_TSC", 26: "PR_SET_TSC", 36: "PR_SET_CHILD_SUBREAPER",
-    37: "PR_GET_CHILD_SUBREAPER", 38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS",
-    40: "PR_GET_TID_ADDRESS", 0x5961_6d61: "PR_SET_PTRACER",
-    23: "PR_CAPBSET_READ", 47: "PR_CAP_AMBIENT", 0x5356_4d41: "PR_SET_VMA",
-  ]
+  static let prctlNames: [UInt64: String] = {
+    var names: [UInt64: String] = [0x5961_6d61: "PR_SET_PTRACER", 0x5356_4d41: "PR_SET_VMA"]
+    let numbered = [
+      "SET_PDEATHSIG", "GET_PDEATHSIG", "GET_DUMPABLE", "SET_DUMPABLE", "GET_UNALIGN", "SET_UNALIGN", "GET_KEEPCAPS", "SET_KEEPCAPS",
+      "GET_FPEMU", "SET_FPEMU", "GET_FPEXC", "SET_FPEXC", "GET_TIMING", "SET_TIMING", "SET_NAME", "GET_NAME", nil, nil, "GET_ENDIAN",
+      "SET_ENDIAN", "GET_SECCOMP", "SET_SECCOMP", "CAPBSET_READ", "CAPBSET_DROP", "GET_TSC", "SET_TSC", "GET_SECUREBITS",
+      "SET_SECUREBITS", "SET_TIMERSLACK", "GET_TIMERSLACK", "TASK_PERF_EVENTS_DISABLE", "TASK_PERF_EVENTS_ENABLE", "MCE_KILL",
+      "MCE_KILL_GET", "SET_MM", "SET_CHILD_SUBREAPER", "GET_CHILD_SUBREAPER", "SET_NO_NEW_PRIVS", "GET_NO_NEW_PRIVS",
+      "GET_TID_ADDRESS", "SET_THP_DISABLE", "GET_THP_DISABLE", "MPX_ENABLE_MANAGEMENT", "MPX_DISABLE_MANAGEMENT", "SET_FP_MODE",
+      "GET_FP_MODE", "CAP_AMBIENT", nil, nil, "SVE_SET_VL", "SVE_GET_VL", "GET_SPECULATION_CTRL", "SET_SPECULATION_CTRL",
+      "PAC_RESET_KEYS", "SET_TAGGED_ADDR_CTRL", "GET_TAGGED_ADDR_CTRL", "SET_IO_FLUSHER", "GET_IO_FLUSHER",
+      "SET_SYSCALL_USER_DISPATCH", "PAC_SET_ENABLED_KEYS", "PAC_GET_ENABLED_KEYS", "SCHED_CORE",
+    ]
+    for (index, name) in numbered.enumerated() { if let name { names[UInt64(index + 1)] = "PR_" + name } }
+    return names
+  }()
+  static let dumpableNames: [UInt64: String] = [0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"]
+  static let capabilityNames: [UInt64: String] = Dictionary(
+    uniqueKeysWithValues: [
+      "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+      "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+      "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+      "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+      "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    ].enumerated().map { (UInt64($0.offset), "CAP_" + $0.element) })
   static let cloneFlagNames: [(UInt64, String)] = [
     (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
     (0x800, "CLONE_SIGHAND"), (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"),
@@ -308,10 +394,10 @@ enum ConstantNames {
     (1, "WNOHANG"), (2, "WUNTRACED"), (4, "WEXITED"), (8, "WCONTINUED"), (0x0100_0000, "WNOWAIT"),
     (0x2000_0000, "__WNOTHREAD"), (0x4000_0000, "__WALL"), (0x8000_0000, "__WCLONE"),
   ]
+  /// In strace's order (its xlat table), which is not the bits' order.
   static let sigactionFlagNames: [(UInt64, String)] = [
-    (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"), (4, "SA_SIGINFO"), (0x0400_0000, "SA_RESTORER"),
-    (0x0800_0000, "SA_ONSTACK"), (0x1000_0000, "SA_RESTART"), (0x4000_0000, "SA_NODEFER"),
-    (0x8000_0000, "SA_RESETHAND"),
+    (0x0400_0000, "SA_RESTORER"), (0x0800_0000, "SA_ONSTACK"), (0x1000_0000, "SA_RESTART"), (0x2000_0000, "SA_INTERRUPT"),
+    (0x4000_0000, "SA_NODEFER"), (0x8000_0000, "SA_RESETHAND"), (4, "SA_SIGINFO"), (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"),
   ]
   static let epollEventNames: [(UInt64, String)] = [
     (1, "EPOLLIN"), (2, "EPOLLPRI"), (4, "EPOLLOUT"), (8, "EPOLLERR"), (0x10, "EPOLLHUP"),

@@ -29,7 +29,8 @@ enum EventLine {
       let hasNoReturn = call.name == "exit" || call.name == "exit_group" || e.isUnfinished
       let line = SyscallFormatter.format(
         call, arguments: e.entryRegisters.syscallArguments, result: hasNoReturn ? nil : e.result, memory: memory,
-        stringLimit: stringLimit, verbose: verbose)
+        stringLimit: stringLimit, verbose: verbose, stackPointer: e.entryRegisters.rsp,
+        entryMemory: MemorySnapshot(chunks: e.inputs.map { ($0.address, $0.bytes) }))
       return e.injected ? line + " (INJECTED)" : line
     case .signal(let e):
       let signal = Signal(rawValue: e.signal)

@@ -260,4 +260,128 @@ import Testing
         == "sysinfo({uptime=18412, loads=[53856, 81440, 93600], totalram=25276194816, freeram=23343423488, sharedram=10465280, bufferram=15011840, "
         + "totalswap=0, freeswap=0, procs=105, totalhigh=0, freehigh=0, mem_unit=1}) = 0")
   }
+
+  // The expected lines below are what strace 6.1 printed for the same calls (`strace -v -s
+  // 65535`, a C program making them), pids and addresses aside.
+
+  @Test func prctlPrintsTheArgumentsEachOptionUses() {
+    let name = (0x5000 as UInt64, cString("worker"))
+    #expect(line("prctl", [15, 0x5000, 0, 0, 0], 0, [name]) == #"prctl(PR_SET_NAME, "worker") = 0"#)
+    // TASK_COMM_LEN - 1 characters at most: strace cuts a 15-character name too.
+    #expect(line("prctl", [15, 0x5000, 0, 0, 0], 0, [(0x5000, cString("worker-thread-1"))]) == #"prctl(PR_SET_NAME, "worker-thread-1"...) = 0"#)
+    #expect(
+      line("prctl", [15, 0x5000, 0, 0, 0], 0, [(0x5000, Array("a-very-long-thr".utf8) + [UInt8(ascii: "e")])])
+        == #"prctl(PR_SET_NAME, "a-very-long-thr"...) = 0"#)
+    #expect(line("prctl", [16, 0x5000, 0, 0, 0], 0, [(0x5000, cString("a-very-long-thr"))]) == #"prctl(PR_GET_NAME, "a-very-long-thr") = 0"#)
+    #expect(line("prctl", [1, 9, 0, 0, 0], 0) == "prctl(PR_SET_PDEATHSIG, SIGKILL) = 0")
+    #expect(line("prctl", [2, 0x5000, 0, 0, 0], 0, [(0x5000, [9, 0, 0, 0])]) == "prctl(PR_GET_PDEATHSIG, [SIGKILL]) = 0")
+    #expect(line("prctl", [3, 0, 0, 0, 0], 1) == "prctl(PR_GET_DUMPABLE) = 1 (SUID_DUMP_USER)")
+    #expect(line("prctl", [4, 1, 0, 0, 0], 0) == "prctl(PR_SET_DUMPABLE, SUID_DUMP_USER) = 0")
+    #expect(line("prctl", [38, 1, 0, 0, 0], 0) == "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0")
+    #expect(line("prctl", [23, 21, 0, 0, 0], 1) == "prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) = 1")
+    #expect(line("prctl", [36, 1, 0, 0, 0], 0) == "prctl(PR_SET_CHILD_SUBREAPER, 1) = 0")
+    #expect(line("prctl", [37, 0x5000, 0, 0, 0], 0, [(0x5000, [1, 0, 0, 0])]) == "prctl(PR_GET_CHILD_SUBREAPER, [1]) = 0")
+    #expect(line("prctl", [21, 0, 0, 0, 0], 0) == "prctl(PR_GET_SECCOMP) = 0")
+    #expect(line("prctl", [29, 50000, 0, 0, 0], 0) == "prctl(PR_SET_TIMERSLACK, 50000) = 0")
+    #expect(line("prctl", [30, 0, 0, 0, 0], 50000) == "prctl(PR_GET_TIMERSLACK) = 50000")
+    #expect(
+      line("prctl", [0x5356_4d41, 0, 0x10000, 4096, 0x5000], -22, [(0x5000, cString("heap-name"))])
+        == #"prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x10000, 4096, "heap-name") = -1 EINVAL (Invalid argument)"#)
+    #expect(line("prctl", [12345, 1, 2, 3, 4], -22) == "prctl(0x3039 /* PR_??? */, 0x1, 0x2, 0x3, 0x4) = -1 EINVAL (Invalid argument)")
+  }
+
+  /// The recorder captures PR_SET_NAME's name and PR_SET_VMA_ANON_NAME's, which dump prints.
+  @Test func prctlNamesAreCapturedAtEntry() throws {
+    let memory = MemorySnapshot(chunks: [(0x5000, cString("worker")), (0x6000, cString("heap-name"))])
+    #expect(try row("prctl").inputRegions(arguments: [15, 0x5000, 0, 0, 0], memory: memory) == [MemoryRegion(address: 0x5000, count: 7)])
+    #expect(
+      try row("prctl").inputRegions(arguments: [0x5356_4d41, 0, 0x10000, 4096, 0x6000], memory: memory) == [MemoryRegion(address: 0x6000, count: 10)])
+    #expect(try row("prctl").inputRegions(arguments: [16, 0x5000, 0, 0, 0], memory: memory).isEmpty)
+  }
+
+  @Test func rtSigreturnShowsTheMaskItRestores() throws {
+    let rsp: UInt64 = 0x7fff_f000
+    #expect(try row("rt_sigreturn").inputRegions(arguments: [], memory: MemorySnapshot(chunks: []), stackPointer: rsp) == [MemoryRegion(address: rsp + 296, count: 8)])
+    func sigreturn(_ mask: [UInt8]?) -> String {
+      SyscallFormatter.format(
+        row("rt_sigreturn"), arguments: [0, 0, 0, 0, 0, 0], result: 0, memory: MemorySnapshot(chunks: mask.map { [(rsp + 296, $0)] } ?? []), stackPointer: rsp)
+    }
+    #expect(sigreturn([0, 0, 0, 0, 0, 0, 0, 0]) == "rt_sigreturn({mask=[]}) = 0")
+    #expect(sigreturn([2, 0, 0, 0, 0, 0, 0, 0]) == "rt_sigreturn({mask=[INT]}) = 0")
+    // A trace from before the mask was captured.
+    #expect(sigreturn(nil) == "rt_sigreturn() = 0")
+  }
+
+  @Test func cloneNamesItsArgumentsAsStraceDoes() {
+    // sh's fork: clone(CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, NULL, NULL, child_tid, 0).
+    #expect(
+      line("clone", [0x0120_0011, 0, 0, 0x7fff_f7d7_fa10, 0], 1234)
+        == "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7ffff7d7fa10) = 1234")
+    #expect(line("clone", [0x11, 0, 0, 0, 0], 1234) == "clone(child_stack=NULL, flags=SIGCHLD) = 1234")
+    #expect(
+      line("clone", [0x3d_0f00, 0x7f00_0000_1000, 0x7f00_0000_2000, 0x7f00_0000_2000, 0x7f00_0000_3000], 77)
+        == "clone(child_stack=0x7f0000001000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS"
+        + "|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, parent_tid=[77], tls=0x7f0000003000, child_tidptr=0x7f0000002000) = 77")
+  }
+
+  @Test func fileModesNameTheSpecialBits() {
+    #expect(ConstantNames.fileMode(0o041777) == "S_IFDIR|S_ISVTX|0777")
+    #expect(ConstantNames.fileMode(0o104755) == "S_IFREG|S_ISUID|0755")
+    #expect(ConstantNames.fileMode(0o102755) == "S_IFREG|S_ISGID|0755")
+    #expect(ConstantNames.fileMode(0o100644) == "S_IFREG|0644")
+    #expect(ConstantNames.fileMode(0o100000) == "S_IFREG|000")
+    #expect(ConstantNames.mode(0o7) == "007")
+  }
+
+  @Test func sigactionFlagsInStracesOrder() {
+    let handler = littleEndian([0x5555_5555_51b9, 0x0400_0000 | 0x1000_0000 | 0x4000_0000 | 4, 0x7fff_f7e0_e050, 0])
+    #expect(
+      line("rt_sigaction", [10, 0x5000, 0, 8], 0, [(0x5000, handler)])
+        == "rt_sigaction(SIGUSR1, {sa_handler=0x5555555551b9, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART|SA_NODEFER|SA_SIGINFO, sa_restorer=0x7ffff7e0e050}, NULL, 8) = 0")
+  }
+
+  @Test func socketOptionValues() {
+    func get(_ arguments: [UInt64], _ result: Int64, _ chunks: [(address: UInt64, bytes: [UInt8])], entry: [(address: UInt64, bytes: [UInt8])]) -> String {
+      SyscallFormatter.format(
+        row("getsockopt"), arguments: arguments, result: result, memory: MemorySnapshot(chunks: entry + chunks), entryMemory: MemorySnapshot(chunks: entry))
+    }
+    let four: [UInt8] = [4, 0, 0, 0]
+    #expect(line("socket", [2, 1, 0], 3) == "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3")
+    #expect(line("socket", [10, 2, 17], 3) == "socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP) = 3")
+    #expect(line("setsockopt", [3, 1, 13, 0x7000, 8], 0, [(0x7000, [1, 0, 0, 0, 5, 0, 0, 0])]) == "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=5}, 8) = 0")
+    #expect(
+      get([3, 1, 13, 0x7000, 0x7100], 0, [(0x7000, [1, 0, 0, 0, 5, 0, 0, 0])], entry: [(0x7100, [8, 0, 0, 0])])
+        == "getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=5}, [8]) = 0")
+    // strace prints struct timeval options as bytes.
+    #expect(
+      line("setsockopt", [3, 1, 20, 0x7000, 16], 0, [(0x7000, [3, 0, 0, 0, 0, 0, 0, 0, 0xf4, 1, 0, 0, 0, 0, 0, 0])])
+        == #"setsockopt(3, SOL_SOCKET, SO_RCVTIMEO_OLD, "\3\0\0\0\0\0\0\0\364\1\0\0\0\0\0\0", 16) = 0"#)
+    #expect(line("setsockopt", [3, 1, 25, 0x7000, 3], 0, [(0x7000, [0x6c, 0x6f, 0])]) == #"setsockopt(3, SOL_SOCKET, SO_BINDTODEVICE, "lo\0", 3) = 0"#)
+    #expect(
+      get([3, 1, 25, 0x7000, 0x7100], 0, [(0x7000, [0x6c, 0x6f, 0]), (0x7100, [3, 0, 0, 0])], entry: [(0x7100, [16, 0, 0, 0])])
+        == #"getsockopt(3, SOL_SOCKET, SO_BINDTODEVICE, "lo\0", [16 => 3]) = 0"#)
+    #expect(
+      line("setsockopt", [4, 0, 35, 0x7000, 8], 0, [(0x7000, [224, 0, 0, 1, 0, 0, 0, 0])])
+        == #"setsockopt(4, SOL_IP, IP_ADD_MEMBERSHIP, {imr_multiaddr=inet_addr("224.0.0.1"), imr_interface=inet_addr("0.0.0.0")}, 8) = 0"#)
+    #expect(
+      line("setsockopt", [4, 0, 35, 0x7000, 12], 0, [(0x7000, [224, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0])])
+        == #"setsockopt(4, SOL_IP, IP_ADD_MEMBERSHIP, {imr_multiaddr=inet_addr("224.0.0.2"), imr_interface=inet_addr("0.0.0.0")}, 12) = 0"#)
+    #expect(line("setsockopt", [4, 0, 33, 0x7000, 1], 0, [(0x7000, [4])]) == #"setsockopt(4, SOL_IP, IP_MULTICAST_TTL, "\4", 1) = 0"#)
+    #expect(
+      get([5, 1, 17, 0x7000, 0x7100], 0, [(0x7000, [0x62, 0x5e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])], entry: [(0x7100, [12, 0, 0, 0])])
+        == "getsockopt(5, SOL_SOCKET, SO_PEERCRED, {pid=24162, uid=0, gid=0}, [12]) = 0")
+    #expect(get([4, 1, 3, 0x7000, 0x7100], 0, [(0x7000, [2, 0, 0, 0])], entry: [(0x7100, four)]) == "getsockopt(4, SOL_SOCKET, SO_TYPE, [2], [4]) = 0")
+    #expect(line("setsockopt", [7, 41, 26, 0x7000, 4], 0, [(0x7000, [1, 0, 0, 0])]) == "setsockopt(7, SOL_IPV6, IPV6_V6ONLY, [1], 4) = 0")
+  }
+
+  /// accept and getsockname change the length they are given: strace shows both.
+  @Test func changedAddressLengths() {
+    let address: [UInt8] = [2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    #expect(
+      SyscallFormatter.format(
+        row("getsockname"), arguments: [3, 0x7000, 0x7100], result: 0,
+        memory: MemorySnapshot(chunks: [(0x7100, [128, 0, 0, 0]), (0x7000, address), (0x7100, [16, 0, 0, 0])]),
+        entryMemory: MemorySnapshot(chunks: [(0x7100, [128, 0, 0, 0])]))
+        == #"getsockname(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, [128 => 16]) = 0"#)
+  }
 }
