@@ -14,6 +14,8 @@ struct RecordingFiles {
   /// Each file mapping the processes made with mmap, in order: replay copies small ones into
   /// anonymous memory, which its maps then show without a name.
   private(set) var fileMappings: [FileMapping] = []
+  /// Each process's working directory through the recording.
+  private(set) var workingDirectories = WorkingDirectories()
 
   struct FileMapping {
     var pid: Int32
@@ -29,6 +31,7 @@ struct RecordingFiles {
     while let event = try reader.nextEvent() {
       eventCount = event.index + 1
       processes.add(event)
+      workingDirectories.add(event, processes: processes)
       switch event {
       case .exec(let exec):
         execs[exec.tid, default: []].append(exec)

@@ -282,15 +282,16 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
   func kill() {}
 
   /// The replayed process's /proc files at the current position: its real mappings with the
-  /// recorded file names (the replay maps the trace's saved copies), and the recorded
-  /// command line, environment, executable and directory of its last exec.
+  /// recorded file names (the replay maps the trace's saved copies), the recorded command
+  /// line, environment and executable of its last exec, and its working directory there
+  /// (`WorkingDirectories`).
   func procFile(pid: Int32, name: String) -> ProcFile? {
     guard pid == 0 || pid == replay.pid, let exec else { return nil }
     switch name {
     case "cmdline": return .contents(Array(exec.argv.map { $0 + "\0" }.joined().utf8))
     case "environ": return .contents(Array(exec.envp.map { $0 + "\0" }.joined().utf8))
     case "exe": return .link(exec.executable.originalPath)
-    case "cwd": return .link(exec.cwd)
+    case "cwd": return .link(files.workingDirectories.directory(of: replay.pid, before: lastEventIndex) ?? exec.cwd)
     case "auxv": return .contents(exec.auxiliaryVector)
     case "maps":
       guard let real = replay.realPid(), let maps = try? String(contentsOfFile: "/proc/\(real)/maps", encoding: .utf8) else { return nil }

@@ -40,6 +40,29 @@ struct FrontEndTests {
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 
+  /// `info proc cwd` follows chdir and fchdir (which replay emulates) to the replayed
+  /// position, forwards and after going backwards.
+  @Test func infoProcCwdFollowsTheProcess() throws {
+    let work = try Harness.makeWorkDir("debug-chdir")
+    let exe = try Harness.fixtureCopy("chdir_steps", in: work)
+    let target = work + "/target"
+    try FileManager.default.createDirectory(atPath: target + "/sub", withIntermediateDirectories: true)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe, target], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let session = DebugSession(trace: trace, work: work)
+    let step = ["continue", "print step", "info proc cwd"]
+    let (gdb, rewind) = try session.gdb(
+      ["break here"] + step + step + step + step + step + ["reverse-continue", "print step", "info proc cwd", "reverse-continue", "print step", "info proc cwd"])
+    let answers = gdb.split(separator: "\n").filter { $0.hasPrefix("cwd = ") || $0.hasPrefix("$") }.map { String($0) }
+    #expect(
+      answers == [
+        "$1 = 0", "cwd = '\(work)'", "$2 = 1", "cwd = '\(target)'", "$3 = 2", "cwd = '\(target)/sub'", "$4 = 3", "cwd = '/'",
+        "$5 = 4", "cwd = '\(target)'", "$6 = 3", "cwd = '/'", "$7 = 2", "cwd = '\(target)/sub'",
+      ], "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
   /// The gdb `rewind replay` starts reads the recorded files from a sysroot made of the
   /// trace's copies, not through the connection, and the sysroot goes when gdb does.
   @Test func launchedGdbReadsTheRecordedFilesLocally() throws {
