@@ -87,7 +87,7 @@ struct FrontEndTests {
     let result = try Harness.rewind(
       ["replay", "-q", session.trace, "--", "-nx", "-batch", "-ex", "source \(Self.gef ?? "")",
        "-ex", "handle SIGUSR1 nostop noprint pass", "-ex", "break scale", "-ex", "continue", "-ex", "vmmap", "-ex", "checksec",
-       "-ex", "xinfo $rsp", "-ex", "context", "-ex", "reverse-stepi", "-ex", "xinfo $pc"],
+       "-ex", "xinfo $rsp", "-ex", "context", "-ex", "got", "-ex", "reverse-stepi", "-ex", "xinfo $pc"],
       env: ["REWIND_TRACE_DIR": session.work + "/traces"], cwd: session.work)
     // Without GEF's colours, and the markers around them for readline.
     let output = (result.stdout + result.stderr).replacingOccurrences(of: "\u{1b}\\[[0-9;]*m", with: "", options: .regularExpression)
@@ -97,6 +97,9 @@ struct FrontEndTests {
     #expect(output.contains("[+] checksec for") && output.contains("PIE") && output.contains("✓"), "\(output)")
     #expect(output.contains("Pathname: [stack]"), "\(output)")
     #expect(output.contains("registers") && output.contains("code:x86:64"), "context\n\(output)")
+    // got: the executable's jump slots, read from the replay (raise has been called: resolved).
+    #expect(output.contains("GOT protection: Partial RelRO | GOT functions: 3"), "got\n\(output)")
+    #expect(output.range(of: #"\] raise@GLIBC_[0-9.]+ +→ +0x7ffff7"#, options: .regularExpression) != nil, "got\n\(output)")
     #expect(output.contains("Pathname: \(session.work)/reverse_target"), "after reverse-stepi\n\(output)")
     #expect(!output.contains("Failed to get memory layout") && !result.stderr.contains("rewind: gdb ran"), "\(output)")
   }
