@@ -36,7 +36,31 @@ struct FrontEndTests {
     #expect(!gdb.contains("/files/"), "\(gdb)")
     let libcLines = gdb.split(separator: "\n").filter { $0.hasSuffix("/libc.so.6") }
     #expect(libcLines.count >= 5 && libcLines.contains { $0.contains(" rw-p ") }, "\(gdb)")
+
     #expect(gdb.contains("cmdline = '\(exe)'") && gdb.contains("exe = '\(exe)'") && gdb.contains("cwd = '\(session.work)'"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// libc's data and its .bss as the recorded process's /proc/PID/maps had them: a named
+  /// line and an anonymous one, though replay copies the data into anonymous memory that
+  /// the kernel merges with the .bss.
+  @Test func infoProcMappingsMatchesTheRecordedMaps() throws {
+    let work = try Harness.makeWorkDir("debug-libc-maps")
+    let exe = try Harness.fixtureCopy("libc_maps", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    // `start-end perms offset`, as the program saw them, and as gdb lists them.
+    let recorded = record.stdout.split(separator: "\n").filter { $0.hasPrefix("MAPS ") }.map { line -> String in
+      let fields = line.split(separator: " ")
+      let range = fields[1].split(separator: "-")
+      return "0x\(range[0]) 0x\(range[1]) \(fields[2]) 0x\(String(UInt64(fields[3], radix: 16) ?? 0, radix: 16))"
+    }
+    try #require(recorded.count == 2, "\(record.summary)")
+    let (gdb, rewind) = try DebugSession(trace: trace, work: work).gdb(["break here", "continue", "info proc mappings"])
+    let listed = gdb.split(separator: "\n").map { $0.split(separator: " ") }.filter { $0.count >= 5 && $0[0].hasPrefix("0x") }
+      .map { "\($0[0]) \($0[1]) \($0[4]) \($0[3])" }
+    #expect(recorded.allSatisfy(listed.contains), "recorded:\n\(recorded.joined(separator: "\n"))\n\(gdb)")
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 
