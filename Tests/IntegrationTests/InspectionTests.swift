@@ -173,9 +173,16 @@ extension InspectionTests {
         for (pattern, replacement) in Self.setAside {
           line = line.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
         }
-        // Pids where calls take or return them.
+        // Pids where calls take or return them (only there: a pid can be a size too).
         for (recorded, name) in names {
-          line = line.replacingOccurrences(of: #"(?<![\w.])"# + recorded + #"(?![\w.])"#, with: name, options: .regularExpression)
+          for (pattern, replacement) in [
+            (#"^((?:clone|clone3|fork|vfork|wait4|waitid|gettid|getpid|getppid|set_tid_address)\(.*\)) = "# + recorded + "$", "$1 = " + name),
+            (#"^((?:wait4|waitid|kill|tkill|tgkill|getpgid|getsid|setpgid|prlimit64|pidfd_open)\()"# + recorded + "([,)])", "$1" + name + "$2"),
+            (#"^(tgkill\([^,]*, )"# + recorded + ",", "$1" + name + ","), (#"(parent_tid=\[)"# + recorded + #"\]"#, "$1" + name + "]"),
+            (#"(si_pid=)"# + recorded + "([,}])", "$1" + name + "$2"),
+          ] {
+            line = line.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+          }
         }
         return names[tid]! + " " + line
       }
