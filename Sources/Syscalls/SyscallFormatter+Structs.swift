@@ -111,8 +111,8 @@ extension FormattedCall {
         + counters.enumerated().map { "\($0.element)=\(i64(32 + 8 * $0.offset))" }.joined(separator: ", ") + "}"
     case .rusage: return "{ru_utime=\(time(0, "tv_usec")), ru_stime=\(time(16, "tv_usec")), ...}"
     case .tms:
-      return "{tms_utime=\(i64(0)), tms_stime=\(i64(8)), tms_cutime=\(i64(16)), "
-        + "tms_cstime=\(i64(24))}"
+      return "{tms_utime=\(ConstantNames.clockTicks(u64(0))), tms_stime=\(ConstantNames.clockTicks(u64(8))), "
+        + "tms_cutime=\(ConstantNames.clockTicks(u64(16))), tms_cstime=\(ConstantNames.clockTicks(u64(24)))}"
     case .sysinfo where verbose:
       return "{uptime=\(i64(0)), loads=[\(u64(8)), \(u64(16)), \(u64(24))], totalram=\(u64(32)), freeram=\(u64(40)), "
         + "sharedram=\(u64(48)), bufferram=\(u64(56)), totalswap=\(u64(64)), freeswap=\(u64(72)), "
@@ -253,5 +253,70 @@ extension FormattedCall {
       return "{fd=\(fd), revents=\(ConstantNames.flags(revents, ConstantNames.pollEventNames))}"
     }
     return ready.isEmpty ? nil : "([" + ready.joined(separator: ", ") + "])"
+  }
+}
+
+extension SyscallFormatter {
+  /// A 128-byte siginfo as strace prints it in a signal line: `{si_signo=SIGUSR1,
+  /// si_code=SI_TKILL, si_pid=42, si_uid=0}`, with the fields its si_code says are there.
+  public static func siginfo(_ bytes: [UInt8]) -> String {
+    guard bytes.count >= 48 else { return "{...}" }
+    func i32(_ offset: Int) -> Int32 { Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: offset, count: 4)) }
+    func u64(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 8) }
+    func pointer(_ offset: Int) -> String { u64(offset) == 0 ? "NULL" : hex(u64(offset)) }
+    let (signal, code) = (UInt64(UInt32(bitPattern: i32(0))), i32(8))
+    guard signal != 0 else { return "{}" }
+    var fields = ["si_signo=" + ConstantNames.signal(signal), "si_code=" + siginfoCode(code, signal: signal)]
+    if i32(4) != 0 { fields.append("si_errno=" + (ErrnoNames.lookup(Int(i32(4)))?.name ?? String(i32(4)))) }
+    let source = ["si_pid=\(i32(16))", "si_uid=\(UInt32(bitPattern: i32(20)))"]
+    let value = ["si_int=\(i32(24))", "si_ptr=" + pointer(24)]
+    if code <= 0 {
+      switch code {
+      case 0, -6: fields += source  // SI_USER, SI_TKILL
+      case -2: fields += ["si_timerid=" + (i32(16) == 0 ? "0" : hex(UInt64(UInt32(bitPattern: i32(16))))), "si_overrun=\(i32(20))"] + value  // SI_TIMER
+      case -5: fields += ["si_band=\(Int64(bitPattern: u64(16)))", "si_fd=\(i32(24))"]  // SI_SIGIO
+      default: fields += source + (u64(24) != 0 ? value : [])
+      }
+    } else {
+      switch signal {
+      case 17:  // SIGCHLD
+        let status = code == 1 ? String(i32(24)) : ConstantNames.signal(UInt64(UInt32(bitPattern: i32(24))))
+        fields += source + ["si_status=" + status, "si_utime=" + ConstantNames.clockTicks(u64(32)), "si_stime=" + ConstantNames.clockTicks(u64(40))]
+      case 4, 8, 7, 11, 5: fields.append("si_addr=" + pointer(16))  // SIGILL, SIGFPE, SIGBUS, SIGSEGV, SIGTRAP
+      case 29 where (1...6).contains(code): fields += ["si_band=\(Int64(bitPattern: u64(16)))", "si_fd=\(i32(24))"]  // SIGIO
+      case 29: break
+      default:
+        if i32(16) != 0 || i32(20) != 0 { fields += source }
+        if u64(24) != 0 { fields += value }
+      }
+    }
+    return "{" + fields.joined(separator: ", ") + "}"
+  }
+
+  /// si_code by name: the codes any signal may carry, then the signal's own.
+  static func siginfoCode(_ code: Int32, signal: UInt64) -> String {
+    let common: [Int32: String] = [
+      0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
+      -7: "SI_DETHREAD", -60: "SI_ASYNCNL",
+    ]
+    if let name = common[code] { return name }
+    let own: [String]
+    switch signal {
+    case 5: own = ["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"]
+    case 17: own = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"]
+    case 29: own = ["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"]
+    case 27: own = ["PROF_SIG"]
+    case 4: own = ["ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"]
+    case 8:
+      own = ["FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB", "", "", "", "", "",
+        "FPE_FLTUNK", "FPE_CONDTRAP"]
+    case 11:
+      own = ["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR"]
+    case 7: own = ["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"]
+    case 31: own = ["SYS_SECCOMP", "SYS_USER_DISPATCH"]
+    default: own = []
+    }
+    let index = Int(code) - 1
+    return own.indices.contains(index) && !own[index].isEmpty ? own[index] : String(code)
   }
 }

@@ -50,6 +50,14 @@ enum ConstantNames {
     octal(value & 0o7777)
   }
 
+  /// A clock_t count as strace prints it: `150 /* 1.50 s */`, at Linux's 100 ticks a second
+  /// (USER_HZ, what the kernel reports to programs whatever its own tick).
+  static func clockTicks(_ value: UInt64) -> String {
+    guard value > 0 else { return "0" }
+    let hundredths = value % 100
+    return "\(value) /* \(value / 100).\(hundredths < 10 ? "0" : "")\(hundredths) s */"
+  }
+
   /// printf's `%#03o`, as strace prints modes: a leading 0, at least three digits in all.
   static func octal(_ value: UInt64) -> String {
     let text = value == 0 ? "0" : "0" + String(value, radix: 8)

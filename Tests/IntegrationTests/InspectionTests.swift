@@ -142,9 +142,11 @@ extension InspectionTests {
     var calls: [String: [String]] = [:]
     var firstSeen: [String] = []
     var unfinished: [String: String] = [:]
-    for line in text.split(separator: "\n") where !line.contains("+++") && !line.contains("---") {
+    for line in text.split(separator: "\n") {
       let tid = String(line.prefix { $0.isNumber })
       var call = String(line.dropFirst(tid.count).drop { $0 == " " })
+      // (Exits are rewind's `exit` events, and strace's `+++ exited with 0 +++`.)
+      if call.hasPrefix("+++ ") { continue }
       if calls[tid] == nil { firstSeen.append(tid); calls[tid] = [] }
       if call.hasSuffix(" <unfinished ...>") {
         unfinished[tid] = String(call.dropLast(" <unfinished ...>".count))
@@ -200,7 +202,7 @@ extension InspectionTests {
     // The machine's state: a new pipe's inode, memory and processes, resource use.
     // Inode numbers: a pipe or a file the run makes has a new one each run.
     (#"(st|stx)_ino=\d+"#, "$1_ino=N"), (#"(freeram|sharedram|bufferram|procs|uptime)=\d+"#, "$1=N"),
-    (#"loads=\[\d+, \d+, \d+\]"#, "loads=[N]"), (#"(ru_\w+)=(\d+|\{tv_sec=\d+, tv_usec=\d+\})"#, "$1=N"),
+    (#"loads=\[\d+, \d+, \d+\]"#, "loads=[N]"), (#"si_utime=\d+( /\* [^*]* \*/)?, si_stime=\d+( /\* [^*]* \*/)?"#, "si_utime=N, si_stime=N"), (#"(ru_\w+)=(\d+|\{tv_sec=\d+, tv_usec=\d+\})"#, "$1=N"),
     // gcc's temporary files (mkstemp's random names).
     (#"/tmp/cc[A-Za-z0-9]{6}"#, "/tmp/ccTEMP"),
   ]
@@ -286,7 +288,10 @@ extension InspectionTests {
     try Data("#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n".utf8).write(to: URL(fileURLWithPath: work + "/hello.c"))
     let (lines, differences) = try conformance(["gcc", "-c", "hello.c", "-o", "hello.o"], in: work) { try FileManager.default.removeItem(atPath: work + "/hello.o") }
     let identical = report("gcc -c", lines, differences)
-    #expect(lines > 500 && differences.allSatisfy(Self.isRewindsOwn), "\(identical) of \(lines) lines identical:\n\(differences.joined(separator: "\n"))")
+    // glibc's mkstemp draws again when its first random value falls in the unfair top
+    // range (about 1 run in 20): a second getrandom, in strace's run or rewind's.
+    let random = { (line: Substring) in line.hasPrefix("getrandom(BYTES, 8, GRND_NONBLOCK) = 8") }
+    #expect(lines > 500 && differences.allSatisfy { Self.isRewindsOwn($0, or: random) }, "\(identical) of \(lines) lines identical:\n\(differences.joined(separator: "\n"))")
   }
 
   /// A shell pipeline: sh's pipes, forks, dup2s, signal handlers and waits; four processes
@@ -297,11 +302,11 @@ extension InspectionTests {
     let (lines, differences) = try conformance(["/bin/sh", "-c", "cat /etc/passwd | grep -v nologin | tr a-z A-Z | wc -l"], in: work)
     let identical = report("sh pipeline", lines, differences)
     // How many SIGCHLDs sh's handler saw (the kernel merges those of children that end
-    // together), the call each interrupted, and which child each wait4(-1) reaped follow
+    // together: the signal lines and rt_sigreturn), the call each interrupted, and which child each wait4(-1) reaped follow
     // the timing of the run; grep reads
     // /proc/self/maps (rewind's thread area: see isRewindsOwn) with what is left of its
     // buffer after the first read.
-    let timing = { (line: Substring) in line.hasPrefix("rt_sigreturn(") || line.hasPrefix("wait4(-1, ") || line.hasPrefix(#"read(3, "", "#) }
+    let timing = { (line: Substring) in line.hasPrefix("rt_sigreturn(") || line.hasPrefix("--- SIGCHLD ") || line.hasPrefix("wait4(-1, ") || line.hasPrefix(#"read(3, "", "#) }
     #expect(lines > 200 && differences.allSatisfy { Self.isRewindsOwn($0, or: timing) }, "\(identical) of \(lines) lines identical:\n\(differences.joined(separator: "\n"))")
   }
 }

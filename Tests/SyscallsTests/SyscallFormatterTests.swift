@@ -384,4 +384,30 @@ import Testing
         entryMemory: MemorySnapshot(chunks: [(0x7100, [128, 0, 0, 0])]))
         == #"getsockname(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, [128 => 16]) = 0"#)
   }
+
+  /// Signal lines' siginfo, as strace 6.1 printed it for a raise(), a child's exit, a NULL
+  /// write and setitimer's SIGALRM.
+  @Test func siginfoAsStracePrintsIt() {
+    func info(_ words: [(offset: Int, value: UInt64, count: Int)]) -> [UInt8] {
+      var bytes = [UInt8](repeating: 0, count: 128)
+      for word in words { for index in 0..<word.count { bytes[word.offset + index] = UInt8(truncatingIfNeeded: word.value >> (8 * UInt64(index))) } }
+      return bytes
+    }
+    #expect(
+      SyscallFormatter.siginfo(info([(0, 10, 4), (8, UInt64(UInt32(bitPattern: -6)), 4), (16, 24162, 4)]))
+        == "{si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=24162, si_uid=0}")
+    #expect(
+      SyscallFormatter.siginfo(info([(0, 17, 4), (8, 1, 4), (16, 17083, 4), (24, 0, 4), (32, 1, 8)]))
+        == "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=17083, si_uid=0, si_status=0, si_utime=1 /* 0.01 s */, si_stime=0}")
+    #expect(ConstantNames.clockTicks(150) == "150 /* 1.50 s */")
+    #expect(
+      SyscallFormatter.siginfo(info([(0, 17, 4), (8, 2, 4), (16, 17083, 4), (24, 9, 4)]))
+        == "{si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=17083, si_uid=0, si_status=SIGKILL, si_utime=0, si_stime=0}")
+    #expect(SyscallFormatter.siginfo(info([(0, 11, 4), (8, 1, 4)])) == "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}")
+    #expect(SyscallFormatter.siginfo(info([(0, 11, 4), (8, 2, 4), (16, 0x5555_5555_6000, 8)])) == "{si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x555555556000}")
+    #expect(SyscallFormatter.siginfo(info([(0, 14, 4), (8, 0x80, 4)])) == "{si_signo=SIGALRM, si_code=SI_KERNEL}")
+    #expect(
+      SyscallFormatter.siginfo(info([(0, 14, 4), (8, UInt64(UInt32(bitPattern: -2)), 4), (24, 7, 4)]))
+        == "{si_signo=SIGALRM, si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=7, si_ptr=0x7}")
+  }
 }
