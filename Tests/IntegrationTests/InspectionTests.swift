@@ -178,7 +178,7 @@ extension InspectionTests {
         // Pids where calls take or return them (only there: a pid can be a size too).
         for (recorded, name) in names {
           for (pattern, replacement) in [
-            (#"^((?:clone|clone3|fork|vfork|wait4|waitid|gettid|getpid|getppid|set_tid_address)\(.*\)) = "# + recorded + "$", "$1 = " + name),
+            (#"^((?:clone|clone3|fork|vfork|wait4|waitid|gettid|getpid|getppid|set_tid_address|rt_sigreturn)\(.*\)) = "# + recorded + "$", "$1 = " + name),
             (#"^((?:wait4|waitid|kill|tkill|tgkill|getpgid|getsid|setpgid|prlimit64|pidfd_open)\()"# + recorded + "([,)])", "$1" + name + "$2"),
             (#"^(tgkill\([^,]*, )"# + recorded + ",", "$1" + name + ","), (#"(parent_tid=\[)"# + recorded + #"\]"#, "$1" + name + "]"),
             (#"(si_pid=)"# + recorded + "([,}])", "$1" + name + "$2"),
@@ -302,11 +302,13 @@ extension InspectionTests {
     let (lines, differences) = try conformance(["/bin/sh", "-c", "cat /etc/passwd | grep -v nologin | tr a-z A-Z | wc -l"], in: work)
     let identical = report("sh pipeline", lines, differences)
     // How many SIGCHLDs sh's handler saw (the kernel merges those of children that end
-    // together: the signal lines and rt_sigreturn), the call each interrupted, and which child each wait4(-1) reaped follow
-    // the timing of the run; grep reads
-    // /proc/self/maps (rewind's thread area: see isRewindsOwn) with what is left of its
-    // buffer after the first read.
-    let timing = { (line: Substring) in line.hasPrefix("rt_sigreturn(") || line.hasPrefix("--- SIGCHLD ") || line.hasPrefix("wait4(-1, ") || line.hasPrefix(#"read(3, "", "#) }
+    // together: the signal lines and rt_sigreturn), the call each interrupted, and which
+    // child each wait4(-1) reaped follow the timing of the run; grep reads /proc/self/maps
+    // (rewind's thread area: see isRewindsOwn) with what is left of its buffer after the
+    // first read.
+    let timing = { (line: Substring) in
+      line.hasPrefix("rt_sigreturn(") || line.hasPrefix("--- SIGCHLD ") || line.hasPrefix("wait4(-1, ") || line.hasPrefix(#"read(3, "", "#)
+    }
     #expect(lines > 200 && differences.allSatisfy { Self.isRewindsOwn($0, or: timing) }, "\(identical) of \(lines) lines identical:\n\(differences.joined(separator: "\n"))")
   }
 }
