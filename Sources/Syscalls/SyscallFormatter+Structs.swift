@@ -118,6 +118,9 @@ extension FormattedCall {
         + "sharedram=\(u64(48)), bufferram=\(u64(56)), totalswap=\(u64(64)), freeswap=\(u64(72)), "
         + "procs=\(bytes.littleEndianInteger(at: 80, count: 2)), totalhigh=\(u64(88)), freehigh=\(u64(96)), mem_unit=\(u32(104))}"
     case .sysinfo: return "{uptime=\(i64(0)), ...}"
+    case .utsname where verbose:
+      return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), release=\(text(130, 65)), version=\(text(195, 65)), "
+        + "machine=\(text(260, 65)), domainname=\(text(325, 65))}"
     case .utsname: return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), ...}"
     case .kernelSigaction:
       let handler =
@@ -137,7 +140,7 @@ extension FormattedCall {
       return "{si_signo=\(ConstantNames.signal(u32(0))), si_code=\(i32(8)), ...}"
     case .epollEvent:
       let events = ConstantNames.flags(u32(0), ConstantNames.epollEventNames)
-      return "{events=\(events), data=\(hex(u64(4)))}"
+      return "{events=\(events), data={u32=\(u32(4)), u64=\(u64(4))}}"
     case .openHow:
       return "{flags=\(ConstantNames.openFlags(u64(0))), mode=\(ConstantNames.mode(u64(8))), "
         + "resolve=\(u64(16) == 0 ? "0" : hex(u64(16)))}"
@@ -145,11 +148,29 @@ extension FormattedCall {
     case .winsize:
       let field = { (offset: Int) in bytes.littleEndianInteger(at: offset, count: 2) }
       return "{ws_row=\(field(0)), ws_col=\(field(2)), ws_xpixel=\(field(4)), ws_ypixel=\(field(6))}"
-    case .capHeader: return "{version=\(hex(u32(0))), pid=\(i32(4))}"
+    case .capHeader:
+      let versions: [UInt64: String] = [
+        0x1998_0330: "_LINUX_CAPABILITY_VERSION_1", 0x2007_1026: "_LINUX_CAPABILITY_VERSION_2", 0x2008_0522: "_LINUX_CAPABILITY_VERSION_3",
+      ]
+      return "{version=\(ConstantNames.enumeration(u32(0), versions, unknown: "_LINUX_CAPABILITY_VERSION_")), pid=\(i32(4))}"
     case .statfs, .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
       .termios2:
       return nil
     }
+  }
+
+  /// capget's and capset's `struct __user_cap_data_struct`s (two of them, the low and high
+  /// 32 capabilities, after a version 2 or 3 header; one after version 1).
+  func capabilityData(at address: UInt64, header: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let version = try? memory.readBytes(at: header, count: 4) else { return pointer(address) }
+    let count = version.littleEndianInteger(at: 0, count: 4) == 0x1998_0330 ? 1 : 2
+    guard let bytes = try? memory.readBytes(at: address, count: 12 * count) else { return pointer(address) }
+    func set(_ offset: Int) -> String {
+      ConstantNames.capabilities(
+        low: bytes.littleEndianInteger(at: offset, count: 4), high: count > 1 ? bytes.littleEndianInteger(at: 12 + offset, count: 4) : 0)
+    }
+    return "{effective=\(set(0)), permitted=\(set(4)), inheritable=\(set(8))}"
   }
 
   /// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}`.
@@ -218,7 +239,7 @@ extension FormattedCall {
     let items = (0..<count).map { index -> String in
       let events = bytes.littleEndianInteger(at: index * 12, count: 4)
       let data = bytes.littleEndianInteger(at: index * 12 + 4, count: 8)
-      return "{events=\(ConstantNames.flags(events, ConstantNames.epollEventNames)), data=\(hex(data))}"
+      return "{events=\(ConstantNames.flags(events, ConstantNames.epollEventNames)), data={u32=\(data & 0xffff_ffff), u64=\(data)}}"
     }
     return "[" + items.joined(separator: ", ") + (Int(call.result) > count ? ", ...]" : "]")
   }

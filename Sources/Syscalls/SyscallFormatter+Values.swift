@@ -50,6 +50,21 @@ enum ConstantNames {
     octal(value & 0o7777)
   }
 
+  /// A capability set as strace prints it: `1<<CAP_CHOWN|1<<CAP_KILL`, `0` when empty.
+  static func capabilities(low: UInt64, high: UInt64) -> String {
+    let value = high << 32 | low
+    guard value != 0 else { return "0" }
+    var names: [String] = []
+    var rest = value
+    for bit in 0..<64 where value & (1 << UInt64(bit)) != 0 {
+      guard let name = capabilityNames[UInt64(bit)] else { continue }
+      names.append("1<<" + name)
+      rest &= ~(1 << UInt64(bit))
+    }
+    if rest != 0 { names.append(hex(rest)) }
+    return names.joined(separator: "|")
+  }
+
   /// A clock_t count as strace prints it: `150 /* 1.50 s */`, at Linux's 100 ticks a second
   /// (USER_HZ, what the kernel reports to programs whatever its own tick).
   static func clockTicks(_ value: UInt64) -> String {
@@ -213,7 +228,7 @@ enum ConstantNames {
     switch set {
     case .getrandom: return flags(value, [(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")])
     case .epollCreate: return flags(value, [(0o2000000, "EPOLL_CLOEXEC")])
-    case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o4000, "EFD_NONBLOCK"), (0o2000000, "EFD_CLOEXEC")])
+    case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK")])
     case .flock: return flags(value, [(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")])
     case .statxMask:
       // STATX_BASIC_STATS stands for its eleven bits together, as strace writes it.

@@ -118,6 +118,11 @@ struct FormattedCall {
       return "[" + (0..<bytes.count * 8).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }.map(String.init).joined(separator: " ") + "]"
     }
     if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0, let text = socketOptionValue(at: value) { return text }
+    if call.syscall.name == "capget" && index == 1 { return hasSucceeded ? capabilityData(at: value, header: call.arguments[0]) : pointer(value) }
+    if call.syscall.name == "capset" && index == 1 { return capabilityData(at: value, header: call.arguments[0]) }
+    if call.syscall.name == "pkey_alloc" && index == 1 {
+      return ConstantNames.flags(value, [(1, "PKEY_DISABLE_ACCESS"), (2, "PKEY_DISABLE_WRITE")])
+    }
     if ["socket", "socketpair"].contains(call.syscall.name) && index == 2 { return ConstantNames.socketProtocol(value, domain: call.arguments[0]) }
     // A socket address length the call changed: `[128 => 16]`.
     if case .inOutStruct(.int32) = kind, hasSucceeded, value != 0, let entryMemory,

@@ -181,7 +181,7 @@ extension InspectionTests {
             (#"^((?:clone|clone3|fork|vfork|wait4|waitid|gettid|getpid|getppid|set_tid_address|rt_sigreturn)\(.*\)) = "# + recorded + "$", "$1 = " + name),
             (#"^((?:wait4|waitid|kill|tkill|tgkill|getpgid|getsid|setpgid|prlimit64|pidfd_open)\()"# + recorded + "([,)])", "$1" + name + "$2"),
             (#"^(tgkill\([^,]*, )"# + recorded + ",", "$1" + name + ","), (#"(parent_tid=\[)"# + recorded + #"\]"#, "$1" + name + "]"),
-            (#"(si_pid=)"# + recorded + "([,}])", "$1" + name + "$2"),
+            (#"(si_pid=)"# + recorded + "([,}])", "$1" + name + "$2"), (#"^(cap[gs]et\(\{version=[^,]*, pid=)"# + recorded + #"\}"#, "$1" + name + "}"),
           ] {
             line = line.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
           }

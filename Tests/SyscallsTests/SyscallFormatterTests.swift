@@ -76,10 +76,10 @@ import Testing
     let event: [UInt8] = [1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]  // EPOLLIN, data 3
     #expect(
       line("epoll_ctl", [4, 1, 3, 0x1000], 0, [(0x1000, event)])
-        == "epoll_ctl(4, EPOLL_CTL_ADD, 3, {events=EPOLLIN, data=0x3}) = 0")
+        == "epoll_ctl(4, EPOLL_CTL_ADD, 3, {events=EPOLLIN, data={u32=3, u64=3}}) = 0")
     #expect(
       line("epoll_wait", [4, 0x1000, 2, 100], 1, [(0x1000, event)])
-        == "epoll_wait(4, [{events=EPOLLIN, data=0x3}], 2, 100) = 1")
+        == "epoll_wait(4, [{events=EPOLLIN, data={u32=3, u64=3}}], 2, 100) = 1")
     #expect(line("epoll_wait", [4, 0x1000, 2, 100], -4) == "epoll_wait(4, 0x1000, 2, 100) = -1 EINTR (Interrupted system call)")
   }
 
@@ -144,7 +144,7 @@ import Testing
 
   @Test func constantsStraceNames() {
     #expect(line("epoll_create1", [0o2000000], 3) == "epoll_create1(EPOLL_CLOEXEC) = 3")
-    #expect(line("eventfd2", [0, 0o4000 | 0o2000000], 3) == "eventfd2(0, EFD_NONBLOCK|EFD_CLOEXEC) = 3")
+    #expect(line("eventfd2", [0, 0o4000 | 0o2000000], 3) == "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 3")
     #expect(line("flock", [3, 2 | 4], 0) == "flock(3, LOCK_EX|LOCK_NB) = 0")
     #expect(line("fadvise64", [3, 0, 0, 2], 0) == "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL) = 0")
     #expect(line("getitimer", [0, 0x7000], -14).hasPrefix("getitimer(ITIMER_REAL, 0x7000) = -1 EFAULT"))
@@ -409,5 +409,25 @@ import Testing
     #expect(
       SyscallFormatter.siginfo(info([(0, 14, 4), (8, UInt64(UInt32(bitPattern: -2)), 4), (24, 7, 4)]))
         == "{si_signo=SIGALRM, si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=7, si_ptr=0x7}")
+  }
+
+  /// What strace 6.1 printed for node's start (pids aside).
+  @Test func capabilitiesUnameAndPkeys() {
+    let header = (0x5000 as UInt64, littleEndian([0x2008_0522 | (30041 << 32)]))
+    // All 41 capabilities effective and permitted, none inheritable.
+    let data = (0x6000 as UInt64, [UInt8](repeating: 0xff, count: 8) + [0, 0, 0, 0] + [0xff, 1, 0, 0, 0xff, 1, 0, 0, 0, 0, 0, 0])
+    let all = (0...40).map { "1<<" + ConstantNames.capabilityNames[UInt64($0)]! }.joined(separator: "|")
+    #expect(
+      line("capget", [0x5000, 0x6000], 0, [header, data])
+        == "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=30041}, {effective=\(all), permitted=\(all), inheritable=0}) = 0")
+    #expect(all.hasPrefix("1<<CAP_CHOWN|1<<CAP_DAC_OVERRIDE|") && all.hasSuffix("|1<<CAP_PERFMON|1<<CAP_BPF|1<<CAP_CHECKPOINT_RESTORE"))
+    #expect(line("capget", [0x5000, 0x6000], -1, [header]) == "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=30041}, 0x6000) = -1 EPERM (Operation not permitted)")
+    #expect(line("pkey_alloc", [0, 1], 1) == "pkey_alloc(0, PKEY_DISABLE_ACCESS) = 1")
+    func field(_ text: String) -> [UInt8] { Array(text.utf8) + [UInt8](repeating: 0, count: 65 - text.utf8.count) }
+    let uts = ["Linux", "vm", "6.18.44-fc-v1272", "#1 SMP PREEMPT_DYNAMIC @0", "x86_64", "(none)"].flatMap(field)
+    #expect(
+      SyscallFormatter.format(row("uname"), arguments: [0x7000], result: 0, memory: MemorySnapshot(chunks: [(0x7000, uts)]), verbose: true)
+        == ##"uname({sysname="Linux", nodename="vm", release="6.18.44-fc-v1272", version="#1 SMP PREEMPT_DYNAMIC @0", machine="x86_64", domainname="(none)"}) = 0"##)
+    #expect(line("uname", [0x7000], 0, [(0x7000, uts)]) == #"uname({sysname="Linux", nodename="vm", ...}) = 0"#)
   }
 }
