@@ -367,7 +367,9 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       }
     }
     return pieces.map { piece in
-      let range = String(piece.start, radix: 16) + "-" + String(piece.end, radix: 16)
+      // (As the kernel writes them: at least 8 hex digits.)
+      func address(_ value: UInt64) -> String { let text = String(value, radix: 16); return String(repeating: "0", count: max(0, 8 - text.count)) + text }
+      let range = address(piece.start) + "-" + address(piece.end)
       guard let mapping = piece.mapping, let path = mapping.path else { return "\(range) \(fields[1]) 00000000 00:00 0" }
       let offset = String(mapping.offset + (piece.start - mapping.start), radix: 16)
       let padded = String(repeating: "0", count: max(0, 8 - offset.count)) + offset
