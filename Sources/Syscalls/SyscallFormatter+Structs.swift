@@ -153,7 +153,14 @@ extension FormattedCall {
         0x1998_0330: "_LINUX_CAPABILITY_VERSION_1", 0x2007_1026: "_LINUX_CAPABILITY_VERSION_2", 0x2008_0522: "_LINUX_CAPABILITY_VERSION_3",
       ]
       return "{version=\(ConstantNames.enumeration(u32(0), versions, unknown: "_LINUX_CAPABILITY_VERSION_")), pid=\(i32(4))}"
-    case .statfs, .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
+    case .statfs:
+      // f_flags only with ST_VALID, as strace (before 2.6.36 kernels left it unset).
+      let flags = u64(80)
+      let fsid = [u32(56), u32(60)].map { $0 == 0 ? "0" : hex($0) }.joined(separator: ", ")
+      return "{f_type=\(ConstantNames.filesystemMagic[u64(0)] ?? hex(u64(0))), f_bsize=\(u64(8)), f_blocks=\(u64(16)), f_bfree=\(u64(24)), "
+        + "f_bavail=\(u64(32)), f_files=\(u64(40)), f_ffree=\(u64(48)), f_fsid={val=[\(fsid)]}, f_namelen=\(u64(64)), f_frsize=\(u64(72))"
+        + (flags & 0x20 != 0 ? ", f_flags=" + ConstantNames.flags(flags, ConstantNames.statfsFlagNames) : "") + "}"
+    case .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
       .termios2:
       return nil
     }

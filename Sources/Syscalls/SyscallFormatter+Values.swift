@@ -50,6 +50,24 @@ enum ConstantNames {
     octal(value & 0o7777)
   }
 
+  /// statfs's f_type, the file systems one meets most (strace's names).
+  static let filesystemMagic: [UInt64: String] = [
+    0x0187: "AUTOFS_SUPER_MAGIC", 0x1cd1: "DEVPTS_SUPER_MAGIC", 0x4d44: "MSDOS_SUPER_MAGIC", 0x6969: "NFS_SUPER_MAGIC",
+    0x9660: "ISOFS_SUPER_MAGIC", 0x9fa0: "PROC_SUPER_MAGIC", 0xef53: "EXT2_SUPER_MAGIC", 0x0027_e0eb: "CGROUP_SUPER_MAGIC",
+    0x00c3_6400: "CEPH_SUPER_MAGIC", 0x0102_1994: "TMPFS_MAGIC", 0x0102_1997: "V9FS_MAGIC", 0x0904_1934: "ANON_INODE_FS_MAGIC",
+    0x2011_bab0: "EXFAT_SUPER_MAGIC", 0x2fc1_2fc1: "ZFS_SUPER_MAGIC", 0x4249_4e4d: "BINFMTFS_MAGIC", 0x5049_5045: "PIPEFS_MAGIC",
+    0x534f_434b: "SOCKFS_MAGIC", 0x5846_5342: "XFS_SUPER_MAGIC", 0x6265_6572: "SYSFS_MAGIC", 0x6367_7270: "CGROUP2_SUPER_MAGIC",
+    0x6462_6720: "DEBUGFS_MAGIC", 0x6573_5546: "FUSE_SUPER_MAGIC", 0x6e73_6673: "NSFS_MAGIC", 0x7363_6673: "SECURITYFS_MAGIC",
+    0x7371_7368: "SQUASHFS_MAGIC", 0x7472_6163: "TRACEFS_MAGIC", 0x794c_7630: "OVERLAYFS_SUPER_MAGIC", 0x8584_58f6: "RAMFS_MAGIC",
+    0x9123_683e: "BTRFS_SUPER_MAGIC", 0x9584_58f6: "HUGETLBFS_MAGIC", 0xcafe_4a11: "BPF_FS_MAGIC", 0xde5e_81e4: "EFIVARFS_MAGIC",
+    0xe0f5_e1e2: "EROFS_SUPER_MAGIC_V1", 0xf2f5_2010: "F2FS_SUPER_MAGIC", 0xf97c_ff8c: "SELINUX_MAGIC", 0xfe53_4d42: "SMB2_SUPER_MAGIC",
+    0xff53_4d42: "CIFS_SUPER_MAGIC",
+  ]
+  static let statfsFlagNames: [(UInt64, String)] = [
+    (0x20, "ST_VALID"), (0x1, "ST_RDONLY"), (0x2, "ST_NOSUID"), (0x4, "ST_NODEV"), (0x8, "ST_NOEXEC"), (0x10, "ST_SYNCHRONOUS"),
+    (0x40, "ST_MANDLOCK"), (0x400, "ST_NOATIME"), (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"), (0x2000, "ST_NOSYMFOLLOW"),
+  ]
+
   /// A capability set as strace prints it: `1<<CAP_CHOWN|1<<CAP_KILL`, `0` when empty.
   static func capabilities(low: UInt64, high: UInt64) -> String {
     let value = high << 32 | low

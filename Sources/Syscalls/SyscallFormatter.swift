@@ -120,6 +120,9 @@ struct FormattedCall {
     if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0, let text = socketOptionValue(at: value) { return text }
     if call.syscall.name == "capget" && index == 1 { return hasSucceeded ? capabilityData(at: value, header: call.arguments[0]) : pointer(value) }
     if call.syscall.name == "capset" && index == 1 { return capabilityData(at: value, header: call.arguments[0]) }
+    // Group lists: `[0, 27]`, what getgroups returned (its address on failure).
+    if call.syscall.name == "getgroups" && index == 1 && hasSucceeded { return groups(at: value, count: Int(call.result)) }
+    if call.syscall.name == "setgroups" && index == 1 { return groups(at: value, count: Int(Int32(truncatingIfNeeded: call.arguments[0]))) }
     if call.syscall.name == "pkey_alloc" && index == 1 {
       return ConstantNames.flags(value, [(1, "PKEY_DISABLE_ACCESS"), (2, "PKEY_DISABLE_WRITE")])
     }
@@ -313,6 +316,16 @@ struct FormattedCall {
     if flags & 0x0008_0000 != 0 { fields.append("tls=" + pointer(tls)) }  // CLONE_SETTLS
     if flags & 0x0120_0000 != 0 { fields.append("child_tidptr=" + pointer(childTID)) }  // CLONE_CHILD_SETTID, _CLEARTID
     return fields
+  }
+
+  /// `count` gids at `address`, as strace lists them (its address past NGROUPS_MAX).
+  func groups(at address: UInt64, count: Int) -> String {
+    guard address != 0 || count == 0 else { return "NULL" }
+    guard (0...65536).contains(count), let bytes = try? memory.readBytes(at: address, count: count * 4) else { return pointer(address) }
+    return "[" + (0..<count).map { index -> String in
+      let gid = UInt32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 4, count: 4))
+      return gid == .max ? "-1" : String(gid)
+    }.joined(separator: ", ") + "]"
   }
 
   /// A socket option's value as strace shows the ones it decodes: an int `[1]`, struct

@@ -430,4 +430,17 @@ import Testing
         == ##"uname({sysname="Linux", nodename="vm", release="6.18.44-fc-v1272", version="#1 SMP PREEMPT_DYNAMIC @0", machine="x86_64", domainname="(none)"}) = 0"##)
     #expect(line("uname", [0x7000], 0, [(0x7000, uts)]) == #"uname({sysname="Linux", nodename="vm", ...}) = 0"#)
   }
+
+  /// What strace 6.1 printed for find's fstatfs and id's getgroups.
+  @Test func statfsAndGroups() {
+    let statfs = littleEndian([0xef53, 4096, 66_053_021, 60_643_967, 19_357_349, 16_777_216, 16_268_740, 0x5391_fcca_6961_849f, 255, 4096, 0x1020, 0, 0, 0, 0])
+    #expect(
+      line("fstatfs", [6, 0x5000], 0, [(0x5000, statfs)])
+        == "fstatfs(6, {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, f_blocks=66053021, f_bfree=60643967, f_bavail=19357349, f_files=16777216, "
+        + "f_ffree=16268740, f_fsid={val=[0x6961849f, 0x5391fcca]}, f_namelen=255, f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}) = 0")
+    #expect(line("getgroups", [0, 0x5000], 0) == "getgroups(0, []) = 0")
+    #expect(line("getgroups", [2, 0x5000], 2, [(0x5000, [0, 0, 0, 0, 27, 0, 0, 0])]) == "getgroups(2, [0, 27]) = 2")
+    #expect(line("getgroups", [2, 0x5000], -22) == "getgroups(2, 0x5000) = -1 EINVAL (Invalid argument)")
+    #expect(line("setgroups", [1, 0x5000], 0, [(0x5000, [27, 0, 0, 0])]) == "setgroups(1, [27]) = 0")
+  }
 }
