@@ -320,7 +320,7 @@ struct FormattedCall {
 
   /// `count` gids at `address`, as strace lists them (its address past NGROUPS_MAX).
   func groups(at address: UInt64, count: Int) -> String {
-    guard address != 0 || count == 0 else { return "NULL" }
+    guard address != 0 else { return "NULL" }
     guard (0...65536).contains(count), let bytes = try? memory.readBytes(at: address, count: count * 4) else { return pointer(address) }
     return "[" + (0..<count).map { index -> String in
       let gid = UInt32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 4, count: 4))
