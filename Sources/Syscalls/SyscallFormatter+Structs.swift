@@ -50,7 +50,7 @@ extension FormattedCall {
         return "makedev(\(major == 0 ? "0" : hex(major)), \(minor == 0 ? "0" : hex(minor)))"
       }
       func stamp(_ name: String, _ offset: Int) -> String {
-        "\(name)=\(i64(offset)) /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: i64(offset + 8))) */, \(name)_nsec=\(i64(offset + 8))"
+        "\(name)=\(i64(offset))\(ConstantNames.timestampComment(seconds: i64(offset), nanoseconds: i64(offset + 8))), \(name)_nsec=\(i64(offset + 8))"
       }
       let sizeOrDevice = type == 0o020000 || type == 0o060000 ? "st_rdev=\(device(40))" : "st_size=\(i64(48))"
       return "{st_dev=\(device(0)), st_ino=\(u64(8)), st_mode=\(ConstantNames.fileMode(mode)), st_nlink=\(u64(16)), "
@@ -71,7 +71,7 @@ extension FormattedCall {
       let mask = u32(0)
       func stamp(_ name: String, _ offset: Int) -> String {
         let nanoseconds = Int64(u32(offset + 8))
-        return "\(name)={tv_sec=\(i64(offset)), tv_nsec=\(nanoseconds)} /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: nanoseconds)) */"
+        return "\(name)={tv_sec=\(i64(offset)), tv_nsec=\(nanoseconds)}" + ConstantNames.timestampComment(seconds: i64(offset), nanoseconds: nanoseconds)
       }
       let attributes = [
         (UInt64(0x4), "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"), (0x20, "STATX_ATTR_APPEND"), (0x40, "STATX_ATTR_NODUMP"),
@@ -189,6 +189,7 @@ extension FormattedCall {
     let family = bytes.littleEndianInteger(at: 0, count: 2)
     let familyName = ConstantNames.socketDomainNames[family] ?? String(family)
     switch family {
+    case 1 where length < 3: return "{sa_family=AF_UNIX}"  // an unnamed socket
     case 1:  // sun_path, or an abstract name after a NUL
       let path = bytes.dropFirst(2)
       if path.first == 0 {

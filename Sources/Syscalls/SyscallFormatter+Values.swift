@@ -249,16 +249,24 @@ enum ConstantNames {
     case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK")])
     case .flock: return flags(value, [(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")])
     case .statxMask:
-      // STATX_BASIC_STATS stands for its eleven bits together, as strace writes it.
-      let basic: UInt64 = 0x7ff
+      // STATX_ALL stands for the twelve bits up to STATX_BTIME together, STATX_BASIC_STATS
+      // for the first eleven, as strace writes them.
+      let basic: UInt64 = value & 0xfff == 0xfff ? 0xfff : 0x7ff
       let rest = flags(
         value & ~(value & basic == basic ? basic : 0),
         [(0x1, "STATX_TYPE"), (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"), (0x10, "STATX_GID"),
          (0x20, "STATX_ATIME"), (0x40, "STATX_MTIME"), (0x80, "STATX_CTIME"), (0x100, "STATX_INO"), (0x200, "STATX_SIZE"),
          (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"), (0x2000, "STATX_DIOALIGN")])
       guard value & basic == basic else { return rest }
-      return value == basic ? "STATX_BASIC_STATS" : "STATX_BASIC_STATS|" + rest
+      let name = basic == 0xfff ? "STATX_ALL" : "STATX_BASIC_STATS"
+      return value == basic ? name : name + "|" + rest
     }
+  }
+
+  /// ` /* 2026-12-06T20:08:31.290251042+0000 */` after a time, or nothing for the epoch
+  /// itself (strace leaves a zero time, a file system's missing birth time, uncommented).
+  static func timestampComment(seconds: Int64, nanoseconds: Int64) -> String {
+    seconds == 0 && nanoseconds == 0 ? "" : " /* " + timestamp(seconds: seconds, nanoseconds: nanoseconds) + " */"
   }
 
   /// A time as strace -v comments it: `2026-12-06T20:08:31.290251042+0000`, in local time.

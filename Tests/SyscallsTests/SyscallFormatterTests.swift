@@ -177,7 +177,7 @@ import Testing
     #expect(line("statx", [atFdcwd, 0x5000, 0x100, 0x2, 0x6000], -2, [(0x5000, cString("/x"))])
       == #"statx(AT_FDCWD, "/x", AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW, STATX_MODE, 0x6000) = -1 ENOENT (No such file or directory)"#)
     #expect(line("statx", [atFdcwd, 0x5000, 0x1000, 0xfff, 0x6000], -2, [(0x5000, cString(""))])
-      == #"statx(AT_FDCWD, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_BASIC_STATS|STATX_BTIME, 0x6000) = -1 ENOENT (No such file or directory)"#)
+      == #"statx(AT_FDCWD, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_ALL, 0x6000) = -1 ENOENT (No such file or directory)"#)
   }
 
   @Test func sigsetsWithMostSignalsSetAreWrittenInverted() {
@@ -220,7 +220,7 @@ import Testing
     #expect(
       text
         == #"newfstatat(3, "", {st_dev=makedev(0xfe, 0), st_ino=465, st_mode=S_IFREG|0644, st_nlink=1, st_uid=0, st_gid=0, st_blksize=4096, st_blocks=72, st_size=33759, "#
-        + "st_atime=0 /* \(ConstantNames.timestamp(seconds: 0, nanoseconds: 5)) */, st_atime_nsec=5, st_mtime=0 /* \(epoch) */, st_mtime_nsec=0, st_ctime=0 /* \(epoch) */, st_ctime_nsec=0}, AT_EMPTY_PATH) = 0")
+        + "st_atime=0 /* \(ConstantNames.timestamp(seconds: 0, nanoseconds: 5)) */, st_atime_nsec=5, st_mtime=0, st_mtime_nsec=0, st_ctime=0, st_ctime_nsec=0}, AT_EMPTY_PATH) = 0")
     #expect(epoch.hasPrefix("19") && !epoch.contains("."), "\(epoch)")
   }
 
@@ -443,5 +443,20 @@ import Testing
     #expect(line("getgroups", [2, 0x5000], 2, [(0x5000, [0, 0, 0, 0, 27, 0, 0, 0])]) == "getgroups(2, [0, 27]) = 2")
     #expect(line("getgroups", [2, 0x5000], -22) == "getgroups(2, 0x5000) = -1 EINVAL (Invalid argument)")
     #expect(line("setgroups", [1, 0x5000], 0, [(0x5000, [27, 0, 0, 0])]) == "setgroups(1, [27]) = 0")
+  }
+
+  /// What strace 6.1 printed for stat(1)'s statx and python's getsockname of a socketpair.
+  @Test func statxAllAndUnnamedSockets() {
+    #expect(ConstantNames.flags(0xfff, .statxMask) == "STATX_ALL")
+    // A zero time (no birth time) goes without strace's date comment.
+    #expect(ConstantNames.timestampComment(seconds: 0, nanoseconds: 0) == "")
+    #expect(ConstantNames.timestampComment(seconds: 0, nanoseconds: 1).hasPrefix(" /* 1970-01-01T00:00:00.000000001"))
+    #expect(ConstantNames.flags(0x1fff, .statxMask) == "STATX_ALL|STATX_MNT_ID")
+    #expect(ConstantNames.flags(0x17ff, .statxMask) == "STATX_BASIC_STATS|STATX_MNT_ID")
+    #expect(
+      SyscallFormatter.format(
+        row("getsockname"), arguments: [3, 0x7000, 0x7100], result: 0, memory: MemorySnapshot(chunks: [(0x7000, [1, 0]), (0x7100, [2, 0, 0, 0])]),
+        entryMemory: MemorySnapshot(chunks: [(0x7100, [128, 0, 0, 0])]))
+        == "getsockname(3, {sa_family=AF_UNIX}, [128 => 2]) = 0")
   }
 }
