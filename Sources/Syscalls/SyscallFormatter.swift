@@ -24,11 +24,13 @@ public struct SyscallFormatter {
     let line = FormattedCall(
       call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: memory),
       hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit, verbose: verbose, entryMemory: entryMemory)
+    // select's sets and timeout are printed as the call found them (it rewrites them).
+    let atEntry = ["select", "pselect6"].contains(call.name) ? entryMemory.map { FormattedCall(call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: $0), hasSucceeded: line.hasSucceeded, stringLimit: stringLimit, verbose: verbose) } : nil
     var arguments =
       switch call.name {
       case "clone": line.cloneArguments()
       case "prctl": line.prctlArguments()
-      default: call.args.indices.compactMap { line.argument(at: $0) }
+      default: call.args.indices.compactMap { (atEntry ?? line).argument(at: $0) }
       }
     if call.name == "rt_sigreturn", let stackPointer, let mask = try? memory.readBytes(at: stackPointer + sigreturnMaskOffset, count: 8) {
       arguments = ["{mask=\(ConstantNames.sigset(mask))}"]
@@ -49,6 +51,9 @@ public struct SyscallFormatter {
     // PR_GET_DUMPABLE's result is named after it.
     if call.name == "prctl", line.call.arguments[0] == 3, let result, let name = ConstantNames.dumpableNames[UInt64(bitPattern: result)] {
       text += " (\(name))"
+    }
+    if ["select", "pselect6"].contains(call.name), let result, line.hasSucceeded {
+      text += " (" + (result == 0 ? "Timeout" : line.selectResults(ready: Int(result))) + ")"
     }
     if case .pollfds(let countArg)? = call.args.first {
       if result == 0 {
@@ -112,6 +117,7 @@ struct FormattedCall {
       }
     }
     if call.syscall.name == "ioctl" && index == 2 && [0x5450, 0x5451].contains(call.arguments[1] & 0xffff_ffff) { return nil }
+    if call.syscall.name == "ioctl" && index == 2 && IoctlRequest(call.arguments[1]).takesNumber { return String(Int32(truncatingIfNeeded: value)) }
     if call.syscall.name == "getdents64" && index == 1 { return directoryEntries(at: value) }
     if call.syscall.name == "clone3" && index == 0, let text = cloneArguments(at: value, size: Int(call.arguments[1])) { return text }
     if call.syscall.name == "sched_getaffinity" && index == 2 && hasSucceeded, let bytes = try? memory.readBytes(at: value, count: Int(call.result)) {
@@ -316,6 +322,35 @@ struct FormattedCall {
     if flags & 0x0008_0000 != 0 { fields.append("tls=" + pointer(tls)) }  // CLONE_SETTLS
     if flags & 0x0120_0000 != 0 { fields.append("child_tidptr=" + pointer(childTID)) }  // CLONE_CHILD_SETTID, _CLEARTID
     return fields
+  }
+
+  /// What strace writes after a select's result: the descriptors each set has ready and
+  /// the time left, `in [7], left {tv_sec=0, tv_nsec=999994439}` (its quirks too: a set
+  /// with nothing ready after one with some still closes a bracket).
+  func selectResults(ready: Int) -> String {
+    let nfds = Int(min(call.arguments[0], 1 << 20))
+    var text = ""
+    var separator = ""
+    var left = ready
+    for set in 0..<3 where left > 0 {
+      let address = call.arguments[set + 1]
+      guard address != 0, let bytes = try? memory.readBytes(at: address, count: fdSetByteCount(nfds: UInt64(nfds))) else { continue }
+      var first = true
+      for fd in 0..<nfds where bytes[fd / 8] & (1 << (fd % 8)) != 0 {
+        text += first ? "\(separator)\(["in", "out", "except"][set]) [\(fd)" : " \(fd)"
+        first = false
+        separator = ", "
+        left -= 1
+        if left == 0 { break }
+      }
+      if !text.isEmpty { text += "]" }
+    }
+    let timeout = call.arguments[4]
+    if timeout != 0, let bytes = try? memory.readBytes(at: timeout, count: 16) {
+      let fraction = call.syscall.name == "select" ? "tv_usec" : "tv_nsec"
+      text += "\(separator)left {tv_sec=\(Int64(bitPattern: bytes.littleEndianInteger(at: 0, count: 8))), \(fraction)=\(Int64(bitPattern: bytes.littleEndianInteger(at: 8, count: 8)))}"
+    }
+    return text
   }
 
   /// `count` gids at `address`, as strace lists them (its address past NGROUPS_MAX).

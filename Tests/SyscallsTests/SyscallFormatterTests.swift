@@ -459,4 +459,18 @@ import Testing
         entryMemory: MemorySnapshot(chunks: [(0x7100, [128, 0, 0, 0])]))
         == "getsockname(3, {sa_family=AF_UNIX}, [128 => 2]) = 0")
   }
+
+  /// What strace 6.1 printed for cp's reflink attempt and python's select.
+  @Test func ficloneAndSelectResults() {
+    #expect(line("ioctl", [4, 0x4004_9409, 3], -95) == "ioctl(4, BTRFS_IOC_CLONE or FICLONE, 3) = -1 EOPNOTSUPP (Operation not supported)")
+    let before: [(address: UInt64, bytes: [UInt8])] = [(0x5000, [0x80, 0, 0, 0, 0, 0, 0, 0]), (0x6000, littleEndian([1, 0]))]
+    let after: [(address: UInt64, bytes: [UInt8])] = [(0x5000, [0x80, 0, 0, 0, 0, 0, 0, 0]), (0x6000, littleEndian([0, 999_994_439]))]
+    func select(_ name: String, _ result: Int64) -> String {
+      SyscallFormatter.format(
+        row(name), arguments: [8, 0x5000, 0, 0, 0x6000, 0], result: result, memory: MemorySnapshot(chunks: before + after),
+        entryMemory: MemorySnapshot(chunks: before))
+    }
+    #expect(select("pselect6", 1) == "pselect6(8, [7], NULL, NULL, {tv_sec=1, tv_nsec=0}, NULL) = 1 (in [7], left {tv_sec=0, tv_nsec=999994439})")
+    #expect(select("select", 0) == "select(8, [7], NULL, NULL, {tv_sec=1, tv_usec=0}) = 0 (Timeout)")
+  }
 }
