@@ -264,7 +264,8 @@ extension MemoryGroupTracer {
   private func captureInputs(of call: Syscall, _ registers: Registers, _ task: RecordedTask) -> [MemoryChunk] {
     // An input the program passed a bad pointer for is simply not captured: the call fails
     // with EFAULT, and that result is what replay needs.
-    guard let regions = try? call.inputRegions(arguments: registers.syscallArguments, memory: LiveMemory(tracee: task.tracee))
+    guard let regions = try? call.inputRegions(
+      arguments: registers.syscallArguments, memory: LiveMemory(tracee: task.tracee), stackPointer: registers.rsp)
     else { return [] }
     return regions.compactMap { region in
       guard let bytes = try? task.tracee.readMemory(at: region.address, count: region.count) else { return nil }

@@ -49,13 +49,19 @@ public struct IoctlRequest: Hashable, Sendable {
     return direction & 1 != 0 ? size : 0
   }
 
+  /// The argument is a number, not an address (FICLONE's source descriptor): strace prints
+  /// it in decimal.
+  public var takesNumber: Bool { Self.known[rawValue]?.number ?? false }
+
   private struct Known {
     var name: String
     var writes: Int
     var reads: Int = 0
+    var number = false
   }
 
   private static let known: [UInt64: Known] = [
+    0x4004_9409: Known(name: "BTRFS_IOC_CLONE or FICLONE", writes: 0, number: true),
     0x5401: Known(name: "TCGETS", writes: 36),
     0x5402: Known(name: "TCSETS", writes: 0, reads: 36),
     0x5403: Known(name: "TCSETSW", writes: 0, reads: 36),

@@ -8,8 +8,11 @@ extension Syscall {
   ///
   /// Memory that cannot be read is left out rather than thrown: a bad pointer is the program's
   /// bug, and the call will fail with EFAULT, which the trace records.
+  ///
+  /// `stackPointer` (rsp at entry) places what a call reads from the stack: rt_sigreturn's
+  /// signal mask, in the signal frame the handler returns through.
   public func inputRegions(
-    arguments: [UInt64], memory: some TraceeMemoryReading
+    arguments: [UInt64], memory: some TraceeMemoryReading, stackPointer: UInt64? = nil
   ) throws -> [MemoryRegion] {
     let call = CallState(syscall: self, arguments: arguments, result: 0, memory: memory)
     var regions: [MemoryRegion] = []
@@ -20,6 +23,20 @@ extension Syscall {
     case "ioctl":
       let count = IoctlRequest(call.arguments[1]).readByteCount
       regions.append(MemoryRegion(address: call.arguments[2], count: count))
+    case "prctl":
+      switch call.arguments[0] {
+      case 15:  // PR_SET_NAME: TASK_COMM_LEN bytes at most
+        let name = call.arguments[1]
+        if let string = try? memory.readCString(at: name, limit: 16) {
+          regions.append(MemoryRegion(address: name, count: string.bytes.count + (string.terminated ? 1 : 0)))
+        }
+      case 0x5356_4d41 where call.arguments[1] == 0:  // PR_SET_VMA, PR_SET_VMA_ANON_NAME: the name
+        if let region = try? call.stringRegion(at: call.arguments[4]) { regions.append(region) }
+      default:
+        break
+      }
+    case "rt_sigreturn":
+      if let stackPointer { regions.append(MemoryRegion(address: stackPointer + sigreturnMaskOffset, count: 8)) }
     case "pselect6":
       // {const sigset_t *ss, size_t ss_len}
       let pointer = call.arguments[5]
@@ -34,6 +51,11 @@ extension Syscall {
     return regions.filter { $0.address != 0 && $0.count > 0 }
   }
 }
+
+/// Where rt_sigreturn's signal mask is, from rsp at its entry: the handler's `ret` popped
+/// the frame's return address, so rsp is at the frame's `struct ucontext`, whose uc_sigmask
+/// follows uc_flags, uc_link, uc_stack (24 bytes) and uc_mcontext (256 bytes).
+let sigreturnMaskOffset: UInt64 = 8 + 8 + 24 + 256
 
 /// At most this much of one input buffer is captured.
 let inputCaptureLimit = 64 * 1024

@@ -50,7 +50,7 @@ extension FormattedCall {
         return "makedev(\(major == 0 ? "0" : hex(major)), \(minor == 0 ? "0" : hex(minor)))"
       }
       func stamp(_ name: String, _ offset: Int) -> String {
-        "\(name)=\(i64(offset)) /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: i64(offset + 8))) */, \(name)_nsec=\(i64(offset + 8))"
+        "\(name)=\(i64(offset))\(ConstantNames.timestampComment(seconds: i64(offset), nanoseconds: i64(offset + 8))), \(name)_nsec=\(i64(offset + 8))"
       }
       let sizeOrDevice = type == 0o020000 || type == 0o060000 ? "st_rdev=\(device(40))" : "st_size=\(i64(48))"
       return "{st_dev=\(device(0)), st_ino=\(u64(8)), st_mode=\(ConstantNames.fileMode(mode)), st_nlink=\(u64(16)), "
@@ -71,7 +71,7 @@ extension FormattedCall {
       let mask = u32(0)
       func stamp(_ name: String, _ offset: Int) -> String {
         let nanoseconds = Int64(u32(offset + 8))
-        return "\(name)={tv_sec=\(i64(offset)), tv_nsec=\(nanoseconds)} /* \(ConstantNames.timestamp(seconds: i64(offset), nanoseconds: nanoseconds)) */"
+        return "\(name)={tv_sec=\(i64(offset)), tv_nsec=\(nanoseconds)}" + ConstantNames.timestampComment(seconds: i64(offset), nanoseconds: nanoseconds)
       }
       let attributes = [
         (UInt64(0x4), "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"), (0x20, "STATX_ATTR_APPEND"), (0x40, "STATX_ATTR_NODUMP"),
@@ -111,13 +111,16 @@ extension FormattedCall {
         + counters.enumerated().map { "\($0.element)=\(i64(32 + 8 * $0.offset))" }.joined(separator: ", ") + "}"
     case .rusage: return "{ru_utime=\(time(0, "tv_usec")), ru_stime=\(time(16, "tv_usec")), ...}"
     case .tms:
-      return "{tms_utime=\(i64(0)), tms_stime=\(i64(8)), tms_cutime=\(i64(16)), "
-        + "tms_cstime=\(i64(24))}"
+      return "{tms_utime=\(ConstantNames.clockTicks(u64(0))), tms_stime=\(ConstantNames.clockTicks(u64(8))), "
+        + "tms_cutime=\(ConstantNames.clockTicks(u64(16))), tms_cstime=\(ConstantNames.clockTicks(u64(24)))}"
     case .sysinfo where verbose:
       return "{uptime=\(i64(0)), loads=[\(u64(8)), \(u64(16)), \(u64(24))], totalram=\(u64(32)), freeram=\(u64(40)), "
         + "sharedram=\(u64(48)), bufferram=\(u64(56)), totalswap=\(u64(64)), freeswap=\(u64(72)), "
         + "procs=\(bytes.littleEndianInteger(at: 80, count: 2)), totalhigh=\(u64(88)), freehigh=\(u64(96)), mem_unit=\(u32(104))}"
     case .sysinfo: return "{uptime=\(i64(0)), ...}"
+    case .utsname where verbose:
+      return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), release=\(text(130, 65)), version=\(text(195, 65)), "
+        + "machine=\(text(260, 65)), domainname=\(text(325, 65))}"
     case .utsname: return "{sysname=\(text(0, 65)), nodename=\(text(65, 65)), ...}"
     case .kernelSigaction:
       let handler =
@@ -137,7 +140,7 @@ extension FormattedCall {
       return "{si_signo=\(ConstantNames.signal(u32(0))), si_code=\(i32(8)), ...}"
     case .epollEvent:
       let events = ConstantNames.flags(u32(0), ConstantNames.epollEventNames)
-      return "{events=\(events), data=\(hex(u64(4)))}"
+      return "{events=\(events), data={u32=\(u32(4)), u64=\(u64(4))}}"
     case .openHow:
       return "{flags=\(ConstantNames.openFlags(u64(0))), mode=\(ConstantNames.mode(u64(8))), "
         + "resolve=\(u64(16) == 0 ? "0" : hex(u64(16)))}"
@@ -145,11 +148,36 @@ extension FormattedCall {
     case .winsize:
       let field = { (offset: Int) in bytes.littleEndianInteger(at: offset, count: 2) }
       return "{ws_row=\(field(0)), ws_col=\(field(2)), ws_xpixel=\(field(4)), ws_ypixel=\(field(6))}"
-    case .capHeader: return "{version=\(hex(u32(0))), pid=\(i32(4))}"
-    case .statfs, .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
+    case .capHeader:
+      let versions: [UInt64: String] = [
+        0x1998_0330: "_LINUX_CAPABILITY_VERSION_1", 0x2007_1026: "_LINUX_CAPABILITY_VERSION_2", 0x2008_0522: "_LINUX_CAPABILITY_VERSION_3",
+      ]
+      return "{version=\(ConstantNames.enumeration(u32(0), versions, unknown: "_LINUX_CAPABILITY_VERSION_")), pid=\(i32(4))}"
+    case .statfs:
+      // f_flags only with ST_VALID, as strace (before 2.6.36 kernels left it unset).
+      let flags = u64(80)
+      let fsid = [u32(56), u32(60)].map { $0 == 0 ? "0" : hex($0) }.joined(separator: ", ")
+      return "{f_type=\(ConstantNames.filesystemMagic[u64(0)] ?? hex(u64(0))), f_bsize=\(u64(8)), f_blocks=\(u64(16)), f_bfree=\(u64(24)), "
+        + "f_bavail=\(u64(32)), f_files=\(u64(40)), f_ffree=\(u64(48)), f_fsid={val=[\(fsid)]}, f_namelen=\(u64(64)), f_frsize=\(u64(72))"
+        + (flags & 0x20 != 0 ? ", f_flags=" + ConstantNames.flags(flags, ConstantNames.statfsFlagNames) : "") + "}"
+    case .timex, .sigevent, .flock, .robustListHead, .mqAttr, .ustat, .termios,
       .termios2:
       return nil
     }
+  }
+
+  /// capget's and capset's `struct __user_cap_data_struct`s (two of them, the low and high
+  /// 32 capabilities, after a version 2 or 3 header; one after version 1).
+  func capabilityData(at address: UInt64, header: UInt64) -> String {
+    guard address != 0 else { return "NULL" }
+    guard let version = try? memory.readBytes(at: header, count: 4) else { return pointer(address) }
+    let count = version.littleEndianInteger(at: 0, count: 4) == 0x1998_0330 ? 1 : 2
+    guard let bytes = try? memory.readBytes(at: address, count: 12 * count) else { return pointer(address) }
+    func set(_ offset: Int) -> String {
+      ConstantNames.capabilities(
+        low: bytes.littleEndianInteger(at: offset, count: 4), high: count > 1 ? bytes.littleEndianInteger(at: 12 + offset, count: 4) : 0)
+    }
+    return "{effective=\(set(0)), permitted=\(set(4)), inheritable=\(set(8))}"
   }
 
   /// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}`.
@@ -161,6 +189,7 @@ extension FormattedCall {
     let family = bytes.littleEndianInteger(at: 0, count: 2)
     let familyName = ConstantNames.socketDomainNames[family] ?? String(family)
     switch family {
+    case 1 where length < 3: return "{sa_family=AF_UNIX}"  // an unnamed socket
     case 1:  // sun_path, or an abstract name after a NUL
       let path = bytes.dropFirst(2)
       if path.first == 0 {
@@ -218,7 +247,7 @@ extension FormattedCall {
     let items = (0..<count).map { index -> String in
       let events = bytes.littleEndianInteger(at: index * 12, count: 4)
       let data = bytes.littleEndianInteger(at: index * 12 + 4, count: 8)
-      return "{events=\(ConstantNames.flags(events, ConstantNames.epollEventNames)), data=\(hex(data))}"
+      return "{events=\(ConstantNames.flags(events, ConstantNames.epollEventNames)), data={u32=\(data & 0xffff_ffff), u64=\(data)}}"
     }
     return "[" + items.joined(separator: ", ") + (Int(call.result) > count ? ", ...]" : "]")
   }
@@ -253,5 +282,70 @@ extension FormattedCall {
       return "{fd=\(fd), revents=\(ConstantNames.flags(revents, ConstantNames.pollEventNames))}"
     }
     return ready.isEmpty ? nil : "([" + ready.joined(separator: ", ") + "])"
+  }
+}
+
+extension SyscallFormatter {
+  /// A 128-byte siginfo as strace prints it in a signal line: `{si_signo=SIGUSR1,
+  /// si_code=SI_TKILL, si_pid=42, si_uid=0}`, with the fields its si_code says are there.
+  public static func siginfo(_ bytes: [UInt8]) -> String {
+    guard bytes.count >= 48 else { return "{...}" }
+    func i32(_ offset: Int) -> Int32 { Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: offset, count: 4)) }
+    func u64(_ offset: Int) -> UInt64 { bytes.littleEndianInteger(at: offset, count: 8) }
+    func pointer(_ offset: Int) -> String { u64(offset) == 0 ? "NULL" : hex(u64(offset)) }
+    let (signal, code) = (UInt64(UInt32(bitPattern: i32(0))), i32(8))
+    guard signal != 0 else { return "{}" }
+    var fields = ["si_signo=" + ConstantNames.signal(signal), "si_code=" + siginfoCode(code, signal: signal)]
+    if i32(4) != 0 { fields.append("si_errno=" + (ErrnoNames.lookup(Int(i32(4)))?.name ?? String(i32(4)))) }
+    let source = ["si_pid=\(i32(16))", "si_uid=\(UInt32(bitPattern: i32(20)))"]
+    let value = ["si_int=\(i32(24))", "si_ptr=" + pointer(24)]
+    if code <= 0 {
+      switch code {
+      case 0, -6: fields += source  // SI_USER, SI_TKILL
+      case -2: fields += ["si_timerid=" + (i32(16) == 0 ? "0" : hex(UInt64(UInt32(bitPattern: i32(16))))), "si_overrun=\(i32(20))"] + value  // SI_TIMER
+      case -5: fields += ["si_band=\(Int64(bitPattern: u64(16)))", "si_fd=\(i32(24))"]  // SI_SIGIO
+      default: fields += source + (u64(24) != 0 ? value : [])
+      }
+    } else {
+      switch signal {
+      case 17:  // SIGCHLD
+        let status = code == 1 ? String(i32(24)) : ConstantNames.signal(UInt64(UInt32(bitPattern: i32(24))))
+        fields += source + ["si_status=" + status, "si_utime=" + ConstantNames.clockTicks(u64(32)), "si_stime=" + ConstantNames.clockTicks(u64(40))]
+      case 4, 8, 7, 11, 5: fields.append("si_addr=" + pointer(16))  // SIGILL, SIGFPE, SIGBUS, SIGSEGV, SIGTRAP
+      case 29 where (1...6).contains(code): fields += ["si_band=\(Int64(bitPattern: u64(16)))", "si_fd=\(i32(24))"]  // SIGIO
+      case 29: break
+      default:
+        if i32(16) != 0 || i32(20) != 0 { fields += source }
+        if u64(24) != 0 { fields += value }
+      }
+    }
+    return "{" + fields.joined(separator: ", ") + "}"
+  }
+
+  /// si_code by name: the codes any signal may carry, then the signal's own.
+  static func siginfoCode(_ code: Int32, signal: UInt64) -> String {
+    let common: [Int32: String] = [
+      0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
+      -7: "SI_DETHREAD", -60: "SI_ASYNCNL",
+    ]
+    if let name = common[code] { return name }
+    let own: [String]
+    switch signal {
+    case 5: own = ["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"]
+    case 17: own = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"]
+    case 29: own = ["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"]
+    case 27: own = ["PROF_SIG"]
+    case 4: own = ["ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"]
+    case 8:
+      own = ["FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB", "", "", "", "", "",
+        "FPE_FLTUNK", "FPE_CONDTRAP"]
+    case 11:
+      own = ["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR"]
+    case 7: own = ["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"]
+    case 31: own = ["SYS_SECCOMP", "SYS_USER_DISPATCH"]
+    default: own = []
+    }
+    let index = Int(code) - 1
+    return own.indices.contains(index) && !own[index].isEmpty ? own[index] : String(code)
   }
 }

@@ -47,8 +47,54 @@ enum ConstantNames {
   }
 
   static func mode(_ value: UInt64) -> String {
-    let mode = value & 0o7777
-    return mode == 0 ? "000" : "0" + String(mode, radix: 8)
+    octal(value & 0o7777)
+  }
+
+  /// statfs's f_type, the file systems one meets most (strace's names).
+  static let filesystemMagic: [UInt64: String] = [
+    0x0187: "AUTOFS_SUPER_MAGIC", 0x1cd1: "DEVPTS_SUPER_MAGIC", 0x4d44: "MSDOS_SUPER_MAGIC", 0x6969: "NFS_SUPER_MAGIC",
+    0x9660: "ISOFS_SUPER_MAGIC", 0x9fa0: "PROC_SUPER_MAGIC", 0xef53: "EXT2_SUPER_MAGIC", 0x0027_e0eb: "CGROUP_SUPER_MAGIC",
+    0x00c3_6400: "CEPH_SUPER_MAGIC", 0x0102_1994: "TMPFS_MAGIC", 0x0102_1997: "V9FS_MAGIC", 0x0904_1934: "ANON_INODE_FS_MAGIC",
+    0x2011_bab0: "EXFAT_SUPER_MAGIC", 0x2fc1_2fc1: "ZFS_SUPER_MAGIC", 0x4249_4e4d: "BINFMTFS_MAGIC", 0x5049_5045: "PIPEFS_MAGIC",
+    0x534f_434b: "SOCKFS_MAGIC", 0x5846_5342: "XFS_SUPER_MAGIC", 0x6265_6572: "SYSFS_MAGIC", 0x6367_7270: "CGROUP2_SUPER_MAGIC",
+    0x6462_6720: "DEBUGFS_MAGIC", 0x6573_5546: "FUSE_SUPER_MAGIC", 0x6e73_6673: "NSFS_MAGIC", 0x7363_6673: "SECURITYFS_MAGIC",
+    0x7371_7368: "SQUASHFS_MAGIC", 0x7472_6163: "TRACEFS_MAGIC", 0x794c_7630: "OVERLAYFS_SUPER_MAGIC", 0x8584_58f6: "RAMFS_MAGIC",
+    0x9123_683e: "BTRFS_SUPER_MAGIC", 0x9584_58f6: "HUGETLBFS_MAGIC", 0xcafe_4a11: "BPF_FS_MAGIC", 0xde5e_81e4: "EFIVARFS_MAGIC",
+    0xe0f5_e1e2: "EROFS_SUPER_MAGIC_V1", 0xf2f5_2010: "F2FS_SUPER_MAGIC", 0xf97c_ff8c: "SELINUX_MAGIC", 0xfe53_4d42: "SMB2_SUPER_MAGIC",
+    0xff53_4d42: "CIFS_SUPER_MAGIC",
+  ]
+  static let statfsFlagNames: [(UInt64, String)] = [
+    (0x20, "ST_VALID"), (0x1, "ST_RDONLY"), (0x2, "ST_NOSUID"), (0x4, "ST_NODEV"), (0x8, "ST_NOEXEC"), (0x10, "ST_SYNCHRONOUS"),
+    (0x40, "ST_MANDLOCK"), (0x400, "ST_NOATIME"), (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"), (0x2000, "ST_NOSYMFOLLOW"),
+  ]
+
+  /// A capability set as strace prints it: `1<<CAP_CHOWN|1<<CAP_KILL`, `0` when empty.
+  static func capabilities(low: UInt64, high: UInt64) -> String {
+    let value = high << 32 | low
+    guard value != 0 else { return "0" }
+    var names: [String] = []
+    var rest = value
+    for bit in 0..<64 where value & (1 << UInt64(bit)) != 0 {
+      guard let name = capabilityNames[UInt64(bit)] else { continue }
+      names.append("1<<" + name)
+      rest &= ~(1 << UInt64(bit))
+    }
+    if rest != 0 { names.append(hex(rest)) }
+    return names.joined(separator: "|")
+  }
+
+  /// A clock_t count as strace prints it: `150 /* 1.50 s */`, at Linux's 100 ticks a second
+  /// (USER_HZ, what the kernel reports to programs whatever its own tick).
+  static func clockTicks(_ value: UInt64) -> String {
+    guard value > 0 else { return "0" }
+    let hundredths = value % 100
+    return "\(value) /* \(value / 100).\(hundredths < 10 ? "0" : "")\(hundredths) s */"
+  }
+
+  /// printf's `%#03o`, as strace prints modes: a leading 0, at least three digits in all.
+  static func octal(_ value: UInt64) -> String {
+    let text = value == 0 ? "0" : "0" + String(value, radix: 8)
+    return String(repeating: "0", count: max(0, 3 - text.count)) + text
   }
 
   static func fileMode(_ value: UInt64) -> String {
@@ -56,9 +102,11 @@ enum ConstantNames {
       0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
       0o040000: "S_IFDIR", 0o020000: "S_IFCHR", 0o010000: "S_IFIFO",
     ]
+    // strace: the type, then S_ISUID, S_ISGID and S_ISVTX by name, then the permissions.
     let type = value & 0o170000
-    let typeName = types[type] ?? hex(type)
-    return typeName + "|" + mode(value)
+    let special = [(UInt64(0o4000), "S_ISUID|"), (0o2000, "S_ISGID|"), (0o1000, "S_ISVTX|")].filter { value & $0.0 != 0 }.map(\.1).joined()
+    let typeName = type == 0 ? "" : (types[type] ?? hex(type)) + "|"
+    return typeName + special + octal(value & 0o777)
   }
 
   static let accessModeNames: [(UInt64, String)] = [(4, "R_OK"), (2, "W_OK"), (1, "X_OK")]
@@ -114,41 +162,111 @@ enum ConstantNames {
 
   static func socketOption(_ value: UInt64, level: UInt64) -> String {
     switch level {
-    case 1:
-      let names: [UInt64: String] = [
-        1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE", 6: "SO_BROADCAST", 7: "SO_SNDBUF",
-        8: "SO_RCVBUF", 9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 12: "SO_PRIORITY", 13: "SO_LINGER", 15: "SO_REUSEPORT",
-        16: "SO_PASSCRED", 17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD",
-        29: "SO_TIMESTAMP_OLD", 30: "SO_ACCEPTCONN", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
-      ]
-      return enumeration(value, names, unknown: "SO_")
-    case 6:
-      let names: [UInt64: String] = [
-        1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT",
-        9: "TCP_DEFER_ACCEPT", 11: "TCP_INFO", 12: "TCP_QUICKACK", 13: "TCP_CONGESTION", 23: "TCP_FASTOPEN",
-      ]
-      return enumeration(value, names, unknown: "TCP_")
+    case 1: return enumeration(value, socketOptionNames, unknown: "SO_")
+    case 6: return enumeration(value, tcpOptionNames, unknown: "TCP_")
+    case 0: return enumeration(value, ipOptionNames, unknown: "IP_")
+    case 41: return enumeration(value, ipv6OptionNames, unknown: "IPV6_")
     default: return String(Int32(truncatingIfNeeded: value))
     }
+  }
+
+  /// `names` numbered from `first`, nil for gaps.
+  private static func numbered(from first: UInt64, _ names: [String?], prefix: String) -> [UInt64: String] {
+    var table: [UInt64: String] = [:]
+    for (index, name) in names.enumerated() { if let name { table[first + UInt64(index)] = prefix + name } }
+    return table
+  }
+
+  static let socketOptionNames = numbered(
+    from: 1,
+    [
+      "DEBUG", "REUSEADDR", "TYPE", "ERROR", "DONTROUTE", "BROADCAST", "SNDBUF", "RCVBUF", "KEEPALIVE", "OOBINLINE", "NO_CHECK",
+      "PRIORITY", "LINGER", "BSDCOMPAT", "REUSEPORT", "PASSCRED", "PEERCRED", "RCVLOWAT", "SNDLOWAT", "RCVTIMEO_OLD", "SNDTIMEO_OLD",
+      "SECURITY_AUTHENTICATION", "SECURITY_ENCRYPTION_TRANSPORT", "SECURITY_ENCRYPTION_NETWORK", "BINDTODEVICE", "ATTACH_FILTER",
+      "DETACH_FILTER", "PEERNAME", "TIMESTAMP_OLD", "ACCEPTCONN", "PEERSEC", "SNDBUFFORCE", "RCVBUFFORCE", "PASSSEC",
+      "TIMESTAMPNS_OLD", "MARK", "TIMESTAMPING_OLD", "PROTOCOL", "DOMAIN", "RXQ_OVFL", "WIFI_STATUS", "PEEK_OFF", "NOFCS",
+      "LOCK_FILTER", "SELECT_ERR_QUEUE", "BUSY_POLL", "MAX_PACING_RATE", "BPF_EXTENSIONS", "INCOMING_CPU", "ATTACH_BPF",
+      "ATTACH_REUSEPORT_CBPF", "ATTACH_REUSEPORT_EBPF", "CNX_ADVICE", nil, "MEMINFO", "INCOMING_NAPI_ID", "COOKIE", nil, "PEERGROUPS",
+      "ZEROCOPY", "TXTIME", "BINDTOIFINDEX", "TIMESTAMP_NEW", "TIMESTAMPNS_NEW", "TIMESTAMPING_NEW", "RCVTIMEO_NEW", "SNDTIMEO_NEW",
+      "DETACH_REUSEPORT_BPF", "PREFER_BUSY_POLL", "BUSY_POLL_BUDGET", "NETNS_COOKIE", "BUF_LOCK",
+    ], prefix: "SO_")
+  static let tcpOptionNames = numbered(
+    from: 1,
+    [
+      "NODELAY", "MAXSEG", "CORK", "KEEPIDLE", "KEEPINTVL", "KEEPCNT", "SYNCNT", "LINGER2", "DEFER_ACCEPT", "WINDOW_CLAMP", "INFO",
+      "QUICKACK", "CONGESTION", "MD5SIG", nil, "THIN_LINEAR_TIMEOUTS", "THIN_DUPACK", "USER_TIMEOUT", "REPAIR", "REPAIR_QUEUE",
+      "QUEUE_SEQ", "REPAIR_OPTIONS", "FASTOPEN", "TIMESTAMP", "NOTSENT_LOWAT", "CC_INFO", "SAVE_SYN", "SAVED_SYN", "REPAIR_WINDOW",
+      "FASTOPEN_CONNECT", "ULP", "MD5SIG_EXT", "FASTOPEN_KEY", "FASTOPEN_NO_COOKIE", "ZEROCOPY_RECEIVE", "INQ", "TX_DELAY",
+    ], prefix: "TCP_")
+  static let ipOptionNames = numbered(
+    from: 1,
+    [
+      "TOS", "TTL", "HDRINCL", "OPTIONS", "ROUTER_ALERT", "RECVOPTS", "RETOPTS", "PKTINFO", "PKTOPTIONS", "MTU_DISCOVER", "RECVERR",
+      "RECVTTL", "RECVTOS", "MTU", "FREEBIND", "IPSEC_POLICY", "XFRM_POLICY", "PASSSEC", "TRANSPARENT", "ORIGDSTADDR", "MINTTL",
+      "NODEFRAG", "CHECKSUM", "BIND_ADDRESS_NO_PORT", "RECVFRAGSIZE", "RECVERR_RFC4884", nil, nil, nil, nil, nil, "MULTICAST_IF",
+      "MULTICAST_TTL", "MULTICAST_LOOP", "ADD_MEMBERSHIP", "DROP_MEMBERSHIP", "UNBLOCK_SOURCE", "BLOCK_SOURCE",
+      "ADD_SOURCE_MEMBERSHIP", "DROP_SOURCE_MEMBERSHIP", "MSFILTER",
+    ], prefix: "IP_").merging(
+      numbered(
+        from: 42, ["JOIN_GROUP", "BLOCK_SOURCE", "UNBLOCK_SOURCE", "LEAVE_GROUP", "JOIN_SOURCE_GROUP", "LEAVE_SOURCE_GROUP", "MSFILTER"],
+        prefix: "MCAST_")
+    ) { first, _ in first }
+    .merging([49: "IP_MULTICAST_ALL", 50: "IP_UNICAST_IF"]) { first, _ in first }
+  static let ipv6OptionNames = numbered(
+    from: 1,
+    [
+      "ADDRFORM", "2292PKTINFO", "2292HOPOPTS", "2292DSTOPTS", "2292RTHDR", "2292PKTOPTIONS", "CHECKSUM", "2292HOPLIMIT", "NEXTHOP",
+      "AUTHHDR", "FLOWINFO", nil, nil, nil, nil, "UNICAST_HOPS", "MULTICAST_IF", "MULTICAST_HOPS", "MULTICAST_LOOP", "ADD_MEMBERSHIP",
+      "DROP_MEMBERSHIP", "ROUTER_ALERT", "MTU_DISCOVER", "MTU", "RECVERR", "V6ONLY", "JOIN_ANYCAST", "LEAVE_ANYCAST",
+      "MULTICAST_ALL", "ROUTER_ALERT_ISOLATE", "RECVERR_RFC4884", "FLOWLABEL_MGR", "FLOWINFO_SEND", "IPSEC_POLICY", "XFRM_POLICY",
+      "HDRINCL",
+    ], prefix: "IPV6_").merging(
+      numbered(
+        from: 49,
+        [
+          "RECVPKTINFO", "PKTINFO", "RECVHOPLIMIT", "HOPLIMIT", "RECVHOPOPTS", "HOPOPTS", "RTHDRDSTOPTS", "RECVRTHDR", "RTHDR",
+          "RECVDSTOPTS", "DSTOPTS", "RECVPATHMTU", "PATHMTU", "DONTFRAG", nil, nil, "RECVTCLASS", "TCLASS",
+        ], prefix: "IPV6_")
+    ) { first, _ in first }
+
+  /// socket's protocol: named for AF_INET and AF_INET6 (`IPPROTO_IP` for 0), a number else.
+  static func socketProtocol(_ value: UInt64, domain: UInt64) -> String {
+    guard domain == 2 || domain == 10 else { return String(Int32(truncatingIfNeeded: value)) }
+    let names: [UInt64: String] = [
+      0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 4: "IPPROTO_IPIP", 6: "IPPROTO_TCP", 8: "IPPROTO_EGP", 12: "IPPROTO_PUP",
+      17: "IPPROTO_UDP", 22: "IPPROTO_IDP", 29: "IPPROTO_TP", 33: "IPPROTO_DCCP", 41: "IPPROTO_IPV6", 46: "IPPROTO_RSVP",
+      47: "IPPROTO_GRE", 50: "IPPROTO_ESP", 51: "IPPROTO_AH", 58: "IPPROTO_ICMPV6", 92: "IPPROTO_MTP", 94: "IPPROTO_BEETPH",
+      98: "IPPROTO_ENCAP", 103: "IPPROTO_PIM", 108: "IPPROTO_COMP", 132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 137: "IPPROTO_MPLS",
+      143: "IPPROTO_ETHERNET", 255: "IPPROTO_RAW", 262: "IPPROTO_MPTCP",
+    ]
+    return enumeration(value, names, unknown: "IPPROTO_")
   }
 
   static func flags(_ value: UInt64, _ set: FlagSet) -> String {
     switch set {
     case .getrandom: return flags(value, [(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")])
     case .epollCreate: return flags(value, [(0o2000000, "EPOLL_CLOEXEC")])
-    case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o4000, "EFD_NONBLOCK"), (0o2000000, "EFD_CLOEXEC")])
+    case .eventfd: return flags(value, [(1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK")])
     case .flock: return flags(value, [(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")])
     case .statxMask:
-      // STATX_BASIC_STATS stands for its eleven bits together, as strace writes it.
-      let basic: UInt64 = 0x7ff
+      // STATX_ALL stands for the twelve bits up to STATX_BTIME together, STATX_BASIC_STATS
+      // for the first eleven, as strace writes them.
+      let basic: UInt64 = value & 0xfff == 0xfff ? 0xfff : 0x7ff
       let rest = flags(
         value & ~(value & basic == basic ? basic : 0),
         [(0x1, "STATX_TYPE"), (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"), (0x10, "STATX_GID"),
          (0x20, "STATX_ATIME"), (0x40, "STATX_MTIME"), (0x80, "STATX_CTIME"), (0x100, "STATX_INO"), (0x200, "STATX_SIZE"),
          (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"), (0x2000, "STATX_DIOALIGN")])
       guard value & basic == basic else { return rest }
-      return value == basic ? "STATX_BASIC_STATS" : "STATX_BASIC_STATS|" + rest
+      let name = basic == 0xfff ? "STATX_ALL" : "STATX_BASIC_STATS"
+      return value == basic ? name : name + "|" + rest
     }
+  }
+
+  /// ` /* 2026-12-06T20:08:31.290251042+0000 */` after a time, or nothing for the epoch
+  /// itself (strace leaves a zero time, a file system's missing birth time, uncommented).
+  static func timestampComment(seconds: Int64, nanoseconds: Int64) -> String {
+    seconds == 0 && nanoseconds == 0 ? "" : " /* " + timestamp(seconds: seconds, nanoseconds: nanoseconds) + " */"
   }
 
   /// A time as strace -v comments it: `2026-12-06T20:08:31.290251042+0000`, in local time.
@@ -275,14 +393,31 @@ enum ConstantNames {
     0x1022: "ARCH_GET_XCOMP_PERM", 0x1023: "ARCH_REQ_XCOMP_PERM",
     0x1024: "ARCH_GET_XCOMP_GUEST_PERM", 0x1025: "ARCH_REQ_XCOMP_GUEST_PERM",
   ]
-  static let prctlNames: [UInt64: String] = [
-    1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: "PR_SET_DUMPABLE",
-    15: "PR_SET_NAME", 16: "PR_GET_NAME", 22: "PR_SET_SECCOMP", 21: "PR_GET_SECCOMP",
-    24: "PR_GET_TSC", 26: "PR_SET_TSC", 36: "PR_SET_CHILD_SUBREAPER",
-    37: "PR_GET_CHILD_SUBREAPER", 38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS",
-    40: "PR_GET_TID_ADDRESS", 0x5961_6d61: "PR_SET_PTRACER",
-    23: "PR_CAPBSET_READ", 47: "PR_CAP_AMBIENT", 0x5356_4d41: "PR_SET_VMA",
-  ]
+  static let prctlNames: [UInt64: String] = {
+    var names: [UInt64: String] = [0x5961_6d61: "PR_SET_PTRACER", 0x5356_4d41: "PR_SET_VMA"]
+    let numbered = [
+      "SET_PDEATHSIG", "GET_PDEATHSIG", "GET_DUMPABLE", "SET_DUMPABLE", "GET_UNALIGN", "SET_UNALIGN", "GET_KEEPCAPS", "SET_KEEPCAPS",
+      "GET_FPEMU", "SET_FPEMU", "GET_FPEXC", "SET_FPEXC", "GET_TIMING", "SET_TIMING", "SET_NAME", "GET_NAME", nil, nil, "GET_ENDIAN",
+      "SET_ENDIAN", "GET_SECCOMP", "SET_SECCOMP", "CAPBSET_READ", "CAPBSET_DROP", "GET_TSC", "SET_TSC", "GET_SECUREBITS",
+      "SET_SECUREBITS", "SET_TIMERSLACK", "GET_TIMERSLACK", "TASK_PERF_EVENTS_DISABLE", "TASK_PERF_EVENTS_ENABLE", "MCE_KILL",
+      "MCE_KILL_GET", "SET_MM", "SET_CHILD_SUBREAPER", "GET_CHILD_SUBREAPER", "SET_NO_NEW_PRIVS", "GET_NO_NEW_PRIVS",
+      "GET_TID_ADDRESS", "SET_THP_DISABLE", "GET_THP_DISABLE", "MPX_ENABLE_MANAGEMENT", "MPX_DISABLE_MANAGEMENT", "SET_FP_MODE",
+      "GET_FP_MODE", "CAP_AMBIENT", nil, nil, "SVE_SET_VL", "SVE_GET_VL", "GET_SPECULATION_CTRL", "SET_SPECULATION_CTRL",
+      "PAC_RESET_KEYS", "SET_TAGGED_ADDR_CTRL", "GET_TAGGED_ADDR_CTRL", "SET_IO_FLUSHER", "GET_IO_FLUSHER",
+      "SET_SYSCALL_USER_DISPATCH", "PAC_SET_ENABLED_KEYS", "PAC_GET_ENABLED_KEYS", "SCHED_CORE",
+    ]
+    for (index, name) in numbered.enumerated() { if let name { names[UInt64(index + 1)] = "PR_" + name } }
+    return names
+  }()
+  static let dumpableNames: [UInt64: String] = [0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"]
+  static let capabilityNames: [UInt64: String] = Dictionary(
+    uniqueKeysWithValues: [
+      "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+      "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+      "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+      "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+      "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    ].enumerated().map { (UInt64($0.offset), "CAP_" + $0.element) })
   static let cloneFlagNames: [(UInt64, String)] = [
     (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
     (0x800, "CLONE_SIGHAND"), (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"),
@@ -308,10 +443,10 @@ enum ConstantNames {
     (1, "WNOHANG"), (2, "WUNTRACED"), (4, "WEXITED"), (8, "WCONTINUED"), (0x0100_0000, "WNOWAIT"),
     (0x2000_0000, "__WNOTHREAD"), (0x4000_0000, "__WALL"), (0x8000_0000, "__WCLONE"),
   ]
+  /// In strace's order (its xlat table), which is not the bits' order.
   static let sigactionFlagNames: [(UInt64, String)] = [
-    (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"), (4, "SA_SIGINFO"), (0x0400_0000, "SA_RESTORER"),
-    (0x0800_0000, "SA_ONSTACK"), (0x1000_0000, "SA_RESTART"), (0x4000_0000, "SA_NODEFER"),
-    (0x8000_0000, "SA_RESETHAND"),
+    (0x0400_0000, "SA_RESTORER"), (0x0800_0000, "SA_ONSTACK"), (0x1000_0000, "SA_RESTART"), (0x2000_0000, "SA_INTERRUPT"),
+    (0x4000_0000, "SA_NODEFER"), (0x8000_0000, "SA_RESETHAND"), (4, "SA_SIGINFO"), (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"),
   ]
   static let epollEventNames: [(UInt64, String)] = [
     (1, "EPOLLIN"), (2, "EPOLLPRI"), (4, "EPOLLOUT"), (8, "EPOLLERR"), (0x10, "EPOLLHUP"),

@@ -12,15 +12,29 @@ public struct SyscallFormatter {
   /// `stringLimit` bytes with `...`.
   ///
   /// `verbose` is strace's `-v`: structures in full (`stat`), the environment and directory
-  /// entries listed instead of counted.
+  /// entries listed instead of counted. `entryMemory` is memory as the call found it (the
+  /// trace's inputs), for a length the call changed (`[128 => 16]`). `stackPointer` (rsp at
+  /// entry) finds rt_sigreturn's
+  /// mask: `rt_sigreturn({mask=[INT]})` when the trace captured it (older traces did not:
+  /// `rt_sigreturn()`).
   public static func format(
     _ call: Syscall, arguments: [UInt64], result: Int64?, memory: some TraceeMemoryReading,
-    stringLimit: Int = 32, verbose: Bool = false
+    stringLimit: Int = 32, verbose: Bool = false, stackPointer: UInt64? = nil, entryMemory: (any TraceeMemoryReading)? = nil
   ) -> String {
     let line = FormattedCall(
       call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: memory),
-      hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit, verbose: verbose)
-    let arguments = call.args.indices.compactMap { line.argument(at: $0) }
+      hasSucceeded: result.map { $0 >= 0 || $0 < -4095 } ?? false, stringLimit: stringLimit, verbose: verbose, entryMemory: entryMemory)
+    // select's sets and timeout are printed as the call found them (it rewrites them).
+    let atEntry = ["select", "pselect6"].contains(call.name) ? entryMemory.map { FormattedCall(call: CallState(syscall: call, arguments: arguments, result: result ?? 0, memory: $0), hasSucceeded: line.hasSucceeded, stringLimit: stringLimit, verbose: verbose) } : nil
+    var arguments =
+      switch call.name {
+      case "clone": line.cloneArguments()
+      case "prctl": line.prctlArguments()
+      default: call.args.indices.compactMap { (atEntry ?? line).argument(at: $0) }
+      }
+    if call.name == "rt_sigreturn", let stackPointer, let mask = try? memory.readBytes(at: stackPointer + sigreturnMaskOffset, count: 8) {
+      arguments = ["{mask=\(ConstantNames.sigset(mask))}"]
+    }
     // umask's result is a mode, which strace prints in octal.
     if call.name == "umask", let result, result >= 0 {
       // printf's %#03o: a leading 0, then at least three digits in all.
@@ -34,6 +48,13 @@ public struct SyscallFormatter {
       return "fcntl(\(arguments.joined(separator: ", "))) = \(hex(UInt64(result))) (flags \(flags))"
     }
     var text = "\(call.name)(\(arguments.joined(separator: ", "))) = " + formatResult(result, as: call.returns)
+    // PR_GET_DUMPABLE's result is named after it.
+    if call.name == "prctl", line.call.arguments[0] == 3, let result, let name = ConstantNames.dumpableNames[UInt64(bitPattern: result)] {
+      text += " (\(name))"
+    }
+    if ["select", "pselect6"].contains(call.name), let result, line.hasSucceeded {
+      text += " (" + (result == 0 ? "Timeout" : line.selectResults(ready: Int(result))) + ")"
+    }
     if case .pollfds(let countArg)? = call.args.first {
       if result == 0 {
         text += " (Timeout)"
@@ -72,6 +93,9 @@ struct FormattedCall {
   let hasSucceeded: Bool
   let stringLimit: Int
   var verbose = false
+  /// Memory as it was at the call's entry (the trace's inputs), for values the call
+  /// changed: `[128 => 16]`.
+  var entryMemory: (any TraceeMemoryReading)? = nil
 
   var memory: any TraceeMemoryReading { call.memory }
 
@@ -93,17 +117,27 @@ struct FormattedCall {
       }
     }
     if call.syscall.name == "ioctl" && index == 2 && [0x5450, 0x5451].contains(call.arguments[1] & 0xffff_ffff) { return nil }
+    if call.syscall.name == "ioctl" && index == 2 && IoctlRequest(call.arguments[1]).takesNumber { return String(Int32(truncatingIfNeeded: value)) }
     if call.syscall.name == "getdents64" && index == 1 { return directoryEntries(at: value) }
     if call.syscall.name == "clone3" && index == 0, let text = cloneArguments(at: value, size: Int(call.arguments[1])) { return text }
     if call.syscall.name == "sched_getaffinity" && index == 2 && hasSucceeded, let bytes = try? memory.readBytes(at: value, count: Int(call.result)) {
       return "[" + (0..<bytes.count * 8).filter { bytes[$0 / 8] & (1 << ($0 % 8)) != 0 }.map(String.init).joined(separator: " ") + "]"
     }
-    // An int-sized socket option value, as strace shows it: `[1]`.
-    if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0 {
-      let length = call.syscall.name == "setsockopt" ? call.arguments[4] : ((try? memory.readBytes(at: call.arguments[4], count: 4)).map { UInt64($0.littleEndianInteger(at: 0, count: 4)) } ?? 0)
-      if length == 4 && (call.syscall.name == "setsockopt" || hasSucceeded), let bytes = try? memory.readBytes(at: value, count: 4) {
-        return "[\(Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: 0, count: 4)))]"
-      }
+    if ["setsockopt", "getsockopt"].contains(call.syscall.name) && index == 3 && value != 0, let text = socketOptionValue(at: value) { return text }
+    if call.syscall.name == "capget" && index == 1 { return hasSucceeded ? capabilityData(at: value, header: call.arguments[0]) : pointer(value) }
+    if call.syscall.name == "capset" && index == 1 { return capabilityData(at: value, header: call.arguments[0]) }
+    // Group lists: `[0, 27]`, what getgroups returned (its address on failure).
+    if call.syscall.name == "getgroups" && index == 1 && hasSucceeded { return groups(at: value, count: Int(call.result)) }
+    if call.syscall.name == "setgroups" && index == 1 { return groups(at: value, count: Int(Int32(truncatingIfNeeded: call.arguments[0]))) }
+    if call.syscall.name == "pkey_alloc" && index == 1 {
+      return ConstantNames.flags(value, [(1, "PKEY_DISABLE_ACCESS"), (2, "PKEY_DISABLE_WRITE")])
+    }
+    if ["socket", "socketpair"].contains(call.syscall.name) && index == 2 { return ConstantNames.socketProtocol(value, domain: call.arguments[0]) }
+    // A socket address length the call changed: `[128 => 16]`.
+    if case .inOutStruct(.int32) = kind, hasSucceeded, value != 0, let entryMemory,
+      let before = try? entryMemory.readBytes(at: value, count: 4), let after = try? memory.readBytes(at: value, count: 4), before != after
+    {
+      return "[\(Int32(truncatingIfNeeded: before.littleEndianInteger(at: 0, count: 4))) => \(Int32(truncatingIfNeeded: after.littleEndianInteger(at: 0, count: 4)))]"
     }
     switch kind {
     case .creationMode(let flagsArg):
@@ -268,6 +302,141 @@ struct FormattedCall {
     }
     if verbose, let items { return "[" + items.joined(separator: ", ") + "]" }
     return "\(hex(address)) /* \(count) var\(count == 1 ? "" : "s") */"
+  }
+
+  /// clone's arguments as strace names them: `child_stack=NULL, flags=CLONE_VM|...|SIGCHLD`,
+  /// then `parent_tid`, `tls` and `child_tidptr` when the flags use them (x86-64 order of
+  /// the registers: flags, stack, parent_tid, child_tid, tls).
+  func cloneArguments() -> [String] {
+    let (flags, stack, parentTID, childTID, tls) = (call.arguments[0], call.arguments[1], call.arguments[2], call.arguments[3], call.arguments[4])
+    var fields = ["child_stack=" + pointer(stack), "flags=" + ConstantNames.cloneFlags(flags)]
+    if flags & 0x0010_1000 != 0 {  // CLONE_PARENT_SETTID, CLONE_PIDFD: what the call wrote there
+      if hasSucceeded && call.result > 0 && flags & 0x0010_0000 != 0 {
+        fields.append("parent_tid=[\(call.result)]")
+      } else if hasSucceeded, flags & 0x1000 != 0, let bytes = try? memory.readBytes(at: parentTID, count: 4) {
+        fields.append("parent_tid=[\(Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: 0, count: 4)))]")
+      } else {
+        fields.append("parent_tid=" + pointer(parentTID))
+      }
+    }
+    if flags & 0x0008_0000 != 0 { fields.append("tls=" + pointer(tls)) }  // CLONE_SETTLS
+    if flags & 0x0120_0000 != 0 { fields.append("child_tidptr=" + pointer(childTID)) }  // CLONE_CHILD_SETTID, _CLEARTID
+    return fields
+  }
+
+  /// What strace writes after a select's result: the descriptors each set has ready and
+  /// the time left, `in [7], left {tv_sec=0, tv_nsec=999994439}` (its quirks too: a set
+  /// with nothing ready after one with some still closes a bracket).
+  func selectResults(ready: Int) -> String {
+    let nfds = Int(min(call.arguments[0], 1 << 20))
+    var text = ""
+    var separator = ""
+    var left = ready
+    for set in 0..<3 where left > 0 {
+      let address = call.arguments[set + 1]
+      guard address != 0, let bytes = try? memory.readBytes(at: address, count: fdSetByteCount(nfds: UInt64(nfds))) else { continue }
+      var first = true
+      for fd in 0..<nfds where bytes[fd / 8] & (1 << (fd % 8)) != 0 {
+        text += first ? "\(separator)\(["in", "out", "except"][set]) [\(fd)" : " \(fd)"
+        first = false
+        separator = ", "
+        left -= 1
+        if left == 0 { break }
+      }
+      if !text.isEmpty { text += "]" }
+    }
+    let timeout = call.arguments[4]
+    if timeout != 0, let bytes = try? memory.readBytes(at: timeout, count: 16) {
+      let fraction = call.syscall.name == "select" ? "tv_usec" : "tv_nsec"
+      text += "\(separator)left {tv_sec=\(Int64(bitPattern: bytes.littleEndianInteger(at: 0, count: 8))), \(fraction)=\(Int64(bitPattern: bytes.littleEndianInteger(at: 8, count: 8)))}"
+    }
+    return text
+  }
+
+  /// `count` gids at `address`, as strace lists them (its address past NGROUPS_MAX).
+  func groups(at address: UInt64, count: Int) -> String {
+    guard address != 0 else { return "NULL" }
+    guard (0...65536).contains(count), let bytes = try? memory.readBytes(at: address, count: count * 4) else { return pointer(address) }
+    return "[" + (0..<count).map { index -> String in
+      let gid = UInt32(truncatingIfNeeded: bytes.littleEndianInteger(at: index * 4, count: 4))
+      return gid == .max ? "-1" : String(gid)
+    }.joined(separator: ", ") + "]"
+  }
+
+  /// A socket option's value as strace shows the ones it decodes: an int `[1]`, struct
+  /// linger, SO_PEERCRED's struct ucred, IP_ADD_MEMBERSHIP's struct ip_mreq; nil for the
+  /// bytes (strace prints struct timeval options and strings as bytes too).
+  func socketOptionValue(at address: UInt64) -> String? {
+    let isSet = call.syscall.name == "setsockopt"
+    guard isSet || hasSucceeded else { return nil }
+    let length =
+      isSet ? Int(call.arguments[4]) : ((try? memory.readBytes(at: call.arguments[4], count: 4)).map { Int($0.littleEndianInteger(at: 0, count: 4)) } ?? 0)
+    let (level, option) = (call.arguments[1], call.arguments[2])
+    func int(_ bytes: [UInt8], _ offset: Int) -> Int32 { Int32(truncatingIfNeeded: bytes.littleEndianInteger(at: offset, count: 4)) }
+    func inetAddress(_ bytes: [UInt8], _ offset: Int) -> String { "inet_addr(\"" + bytes[offset..<offset + 4].map(String.init).joined(separator: ".") + "\")" }
+    switch (level, option) {
+    case (1, 13) where length >= 8:  // SO_LINGER
+      guard let bytes = try? memory.readBytes(at: address, count: 8) else { return nil }
+      return "{l_onoff=\(int(bytes, 0)), l_linger=\(int(bytes, 4))}"
+    case (1, 17) where !isSet && length >= 12:  // SO_PEERCRED
+      guard let bytes = try? memory.readBytes(at: address, count: 12) else { return nil }
+      return "{pid=\(int(bytes, 0)), uid=\(UInt32(bitPattern: int(bytes, 4))), gid=\(UInt32(bitPattern: int(bytes, 8)))}"
+    case (0, 35), (0, 36):  // IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: struct ip_mreq (of an ip_mreqn too)
+      guard length >= 8, let bytes = try? memory.readBytes(at: address, count: 8) else { return nil }
+      return "{imr_multiaddr=\(inetAddress(bytes, 0)), imr_interface=\(inetAddress(bytes, 4))}"
+    default:
+      guard length == 4, let bytes = try? memory.readBytes(at: address, count: 4) else { return nil }
+      return "[\(int(bytes, 0))]"
+    }
+  }
+
+  /// prctl's arguments as strace prints each option's: only those the option uses, named
+  /// (`prctl(PR_SET_NAME, "worker")`, `prctl(PR_SET_PDEATHSIG, SIGKILL)`), what a PR_GET_*
+  /// option wrote (`prctl(PR_GET_NAME, "worker")`); an option strace does not decode shows
+  /// its four arguments in hex.
+  func prctlArguments() -> [String] {
+    let a = call.arguments
+    let option = ConstantNames.enumeration(a[0], ConstantNames.prctlNames, unknown: "PR_")
+    func unsigned(_ value: UInt64) -> String { String(UInt32(truncatingIfNeeded: value)) }
+    func hexadecimal(from index: Int) -> [String] { a[index..<5].map { $0 == 0 ? "0" : hex($0) } }
+    /// An int the call wrote at arg2, `[value]`, or the address when it failed.
+    func written(_ describe: (UInt64) -> String) -> String {
+      guard hasSucceeded, let bytes = try? memory.readBytes(at: a[1], count: 4) else { return pointer(a[1]) }
+      return "[" + describe(bytes.littleEndianInteger(at: 0, count: 4)) + "]"
+    }
+    let tsc: [UInt64: String] = [1: "PR_TSC_ENABLE", 2: "PR_TSC_SIGSEGV"]
+    switch a[0] {
+    case 7, 13, 21, 30, 31, 32, 3: return [option]  // GET_KEEPCAPS, _TIMING, _SECCOMP, _TIMERSLACK, TASK_PERF_EVENTS_*, GET_DUMPABLE
+    case 9, 11, 19, 37: return [option, written { String($0) }]  // GET_FPEMU, _FPEXC, _ENDIAN, _CHILD_SUBREAPER
+    case 2: return [option, written { $0 == 0 ? "0" : ConstantNames.signal($0) }]  // GET_PDEATHSIG
+    case 25: return [option, written { ConstantNames.enumeration($0, tsc, unknown: "PR_TSC_") }]  // GET_TSC
+    case 40:  // GET_TID_ADDRESS
+      guard hasSucceeded, let bytes = try? memory.readBytes(at: a[1], count: 8) else { return [option, pointer(a[1])] }
+      return [option, "[" + pointer(bytes.littleEndianInteger(at: 0, count: 8)) + "]"]
+    case 16: return [option, hasSucceeded ? string(at: a[1], limit: 16) : pointer(a[1])]  // GET_NAME
+    case 15:  // SET_NAME: TASK_COMM_LEN - 1 characters
+      guard let name = try? memory.readCString(at: a[1], limit: 16) else { return [option, pointer(a[1])] }
+      return [option, quoted(Array(name.bytes.prefix(15))) + (name.terminated && name.bytes.count < 15 ? "" : "...")]
+    case 8, 10, 12, 14, 20, 36: return [option, unsigned(a[1])]  // SET_KEEPCAPS, _FPEMU, _FPEXC, _TIMING, _ENDIAN, _CHILD_SUBREAPER
+    case 4: return [option, ConstantNames.enumeration(a[1], ConstantNames.dumpableNames, unknown: "SUID_DUMP_")]  // SET_DUMPABLE
+    case 23, 24: return [option, ConstantNames.enumeration(a[1], ConstantNames.capabilityNames, unknown: "CAP_")]  // CAPBSET_READ, _DROP
+    case 1: return [option, a[1] > 128 ? unsigned(a[1]) : (a[1] == 0 ? "0" : ConstantNames.signal(a[1]))]  // SET_PDEATHSIG
+    case 26: return [option, ConstantNames.enumeration(a[1], tsc, unknown: "PR_TSC_")]  // SET_TSC
+    case 29: return [option, String(Int64(bitPattern: a[1]))]  // SET_TIMERSLACK
+    case 38, 41, 57: return [option, unsigned(a[1])] + hexadecimal(from: 2)  // SET_NO_NEW_PRIVS, _THP_DISABLE, _IO_FLUSHER
+    case 22 where a[1] == 1: return [option, "SECCOMP_MODE_STRICT"]
+    case 0x5961_6d61: return [option, Int32(truncatingIfNeeded: a[1]) == -1 ? "PR_SET_PTRACER_ANY" : String(Int32(truncatingIfNeeded: a[1]))]
+    case 0x5356_4d41 where a[1] == 0:  // SET_VMA, PR_SET_VMA_ANON_NAME: start, size, name
+      return [option, "PR_SET_VMA_ANON_NAME", pointer(a[2]), String(a[3]), string(at: a[4], limit: stringLimit)]
+    case 47:  // CAP_AMBIENT
+      let operations: [UInt64: String] = [1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE", 3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"]
+      let operation = ConstantNames.enumeration(a[1], operations, unknown: "PR_CAP_AMBIENT_")
+      if (1...3).contains(a[1]) {
+        return [option, operation, ConstantNames.enumeration(a[2], ConstantNames.capabilityNames, unknown: "CAP_")] + hexadecimal(from: 3)
+      }
+      return [option, operation] + hexadecimal(from: 2)
+    default: return [option] + hexadecimal(from: 1)
+    }
   }
 
   /// clone3's `struct clone_args` as strace writes it, with what the call wrote back after

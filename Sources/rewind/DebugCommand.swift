@@ -57,11 +57,17 @@ struct DebugCommand {
     let address = "\(host == "0.0.0.0" ? "127.0.0.1" : host):\(server.port)"
     let sysroot = Sysroot(files: files)
     defer { sysroot?.remove() }
-    let sysrootCommand = sysroot.map { ["-ex", "set sysroot \($0.path)"] } ?? []
+    // The executable by its recorded path when the file there is still what ran: gdb then
+    // names it as the process's maps do, which GEF's `got` needs (it looks for the mapping of
+    // the file gdb debugs, and runs readelf on that path). Else gdb reads the sysroot's copy.
+    let executable = files.exec(of: pid, before: firstStop.eventIndex).map(\.executable.originalPath).flatMap { path in
+      files.savedCopies[path].flatMap { FileManager.default.contentsEqual(atPath: path, andPath: $0) ? path : nil }
+    }
+    let sysrootCommand = (sysroot.map { ["-ex", "set sysroot \($0.path)"] } ?? []) + (executable.map { ["-ex", "file \($0)"] } ?? [])
     var gdb: pid_t?
     if port != nil {
       // On stdout, before anything the replay echoes: scripts read the port from it (-s 0).
-      let setSysroot = sysroot.map { " -ex 'set sysroot \($0.path)'" } ?? ""
+      let setSysroot = (sysroot.map { " -ex 'set sysroot \($0.path)'" } ?? "") + (executable.map { " -ex 'file \($0)'" } ?? "")
       FileHandle.standardOutput.write(
         Data(
           ("rewind: serving process \(pid) at event \(firstStop.eventIndex) on \(host):\(server.port); connect with:\n"

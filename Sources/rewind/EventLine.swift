@@ -15,11 +15,13 @@ enum EventLine {
   static func straceText(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String? {
     switch event {
     case .rdtsc, .exec, .preemption, .memoryWrite: return nil
-    default: return "\(event.tid)  " + body(event, stringLimit: stringLimit, verbose: verbose)
+    default: return "\(event.tid)  " + body(event, stringLimit: stringLimit, verbose: verbose, strace: true)
     }
   }
 
-  static func body(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false) -> String {
+  /// `strace`: a signal's line without the instruction it arrived at, which strace does not
+  /// print (log parsers expect its `--- SIG {...} ---` alone).
+  static func body(_ event: TraceEvent, stringLimit: Int, verbose: Bool = false, strace: Bool = false) -> String {
     switch event {
     case .syscall(let e):
       guard let call = SyscallTable.syscall(numbered: e.number) else {
@@ -29,11 +31,12 @@ enum EventLine {
       let hasNoReturn = call.name == "exit" || call.name == "exit_group" || e.isUnfinished
       let line = SyscallFormatter.format(
         call, arguments: e.entryRegisters.syscallArguments, result: hasNoReturn ? nil : e.result, memory: memory,
-        stringLimit: stringLimit, verbose: verbose)
+        stringLimit: stringLimit, verbose: verbose, stackPointer: e.entryRegisters.rsp,
+        entryMemory: MemorySnapshot(chunks: e.inputs.map { ($0.address, $0.bytes) }))
       return e.injected ? line + " (INJECTED)" : line
     case .signal(let e):
       let signal = Signal(rawValue: e.signal)
-      return "--- \(signal) {si_signo=\(signal), si_code=\(e.code)} --- (rip \(hex(e.registers.rip)))"
+      return "--- \(signal) \(SyscallFormatter.siginfo(e.siginfo)) ---" + (strace ? "" : " (rip \(hex(e.registers.rip)))")
     case .rdtsc(let e):
       return "\(e.isRdtscp ? "rdtscp" : "rdtsc") = \(e.value)\(e.isRdtscp ? " aux=\(e.aux)" : "") (rip \(hex(e.rip)))"
     case .exec(let e):

@@ -11,9 +11,12 @@ struct RecordingFiles {
   private(set) var eventCount: UInt64 = 0
   /// Who forked whom, for the image a child runs before it execs.
   private(set) var processes = ProcessTable()
-  /// Each file mapping the processes made with mmap, in order: replay copies small ones into
-  /// anonymous memory, which its maps then show without a name.
+  /// Each mapping the processes made with mmap, in order: replay copies small file mappings
+  /// into anonymous memory, which its maps then show without a name; the anonymous ones
+  /// (a library's .bss over the end of its data) say where a file mapping no longer reaches.
   private(set) var fileMappings: [FileMapping] = []
+  /// Each process's working directory through the recording.
+  private(set) var workingDirectories = WorkingDirectories()
 
   struct FileMapping {
     var pid: Int32
@@ -21,7 +24,8 @@ struct RecordingFiles {
     var start: UInt64
     var end: UInt64
     var offset: UInt64
-    var path: String
+    /// nil for anonymous memory.
+    var path: String?
   }
 
   init(directory: String) throws {
@@ -29,6 +33,7 @@ struct RecordingFiles {
     while let event = try reader.nextEvent() {
       eventCount = event.index + 1
       processes.add(event)
+      workingDirectories.add(event, processes: processes)
       switch event {
       case .exec(let exec):
         execs[exec.tid, default: []].append(exec)
@@ -37,9 +42,16 @@ struct RecordingFiles {
           if let file = mapping.file { note(file, reader) }
         }
       case .syscall(let call):
+        let arguments = call.entryRegisters.syscallArguments
+        if call.number == 9, call.mappedFile == nil, call.result > 0, arguments[3] & 0x20 != 0, arguments[1] > 0 {  // MAP_ANONYMOUS
+          let start = UInt64(call.result)
+          fileMappings.append(
+            FileMapping(
+              pid: processes.processOf(call.tid), eventIndex: call.index, start: start, end: start + (arguments[1] + 4095) / 4096 * 4096,
+              offset: 0, path: nil))
+        }
         if let file = call.mappedFile {
           note(file, reader)
-          let arguments = call.entryRegisters.syscallArguments
           if call.result > 0 && arguments[1] > 0 {
             let start = UInt64(call.result)
             fileMappings.append(

@@ -36,7 +36,54 @@ struct FrontEndTests {
     #expect(!gdb.contains("/files/"), "\(gdb)")
     let libcLines = gdb.split(separator: "\n").filter { $0.hasSuffix("/libc.so.6") }
     #expect(libcLines.count >= 5 && libcLines.contains { $0.contains(" rw-p ") }, "\(gdb)")
+
     #expect(gdb.contains("cmdline = '\(exe)'") && gdb.contains("exe = '\(exe)'") && gdb.contains("cwd = '\(session.work)'"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// libc's data and its .bss as the recorded process's /proc/PID/maps had them: a named
+  /// line and an anonymous one, though replay copies the data into anonymous memory that
+  /// the kernel merges with the .bss.
+  @Test func infoProcMappingsMatchesTheRecordedMaps() throws {
+    let work = try Harness.makeWorkDir("debug-libc-maps")
+    let exe = try Harness.fixtureCopy("libc_maps", in: work)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    // `start-end perms offset`, as the program saw them, and as gdb lists them.
+    let recorded = record.stdout.split(separator: "\n").filter { $0.hasPrefix("MAPS ") }.map { line -> String in
+      let fields = line.split(separator: " ")
+      let range = fields[1].split(separator: "-")
+      return "0x\(range[0]) 0x\(range[1]) \(fields[2]) 0x\(String(UInt64(fields[3], radix: 16) ?? 0, radix: 16))"
+    }
+    try #require(recorded.count == 2, "\(record.summary)")
+    let (gdb, rewind) = try DebugSession(trace: trace, work: work).gdb(["break here", "continue", "info proc mappings"])
+    let listed = gdb.split(separator: "\n").map { $0.split(separator: " ") }.filter { $0.count >= 5 && $0[0].hasPrefix("0x") }
+      .map { "\($0[0]) \($0[1]) \($0[4]) \($0[3])" }
+    #expect(recorded.allSatisfy(listed.contains), "recorded:\n\(recorded.joined(separator: "\n"))\n\(gdb)")
+    #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
+  }
+
+  /// `info proc cwd` follows chdir and fchdir (which replay emulates) to the replayed
+  /// position, forwards and after going backwards.
+  @Test func infoProcCwdFollowsTheProcess() throws {
+    let work = try Harness.makeWorkDir("debug-chdir")
+    let exe = try Harness.fixtureCopy("chdir_steps", in: work)
+    let target = work + "/target"
+    try FileManager.default.createDirectory(atPath: target + "/sub", withIntermediateDirectories: true)
+    let trace = work + "/trace"
+    let record = try Harness.rewind(["record", "-o", trace, exe, target], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let session = DebugSession(trace: trace, work: work)
+    let step = ["continue", "print step", "info proc cwd"]
+    let (gdb, rewind) = try session.gdb(
+      ["break here"] + step + step + step + step + step + ["reverse-continue", "print step", "info proc cwd", "reverse-continue", "print step", "info proc cwd"])
+    let answers = gdb.split(separator: "\n").filter { $0.hasPrefix("cwd = ") || $0.hasPrefix("$") }.map { String($0) }
+    #expect(
+      answers == [
+        "$1 = 0", "cwd = '\(work)'", "$2 = 1", "cwd = '\(target)'", "$3 = 2", "cwd = '\(target)/sub'", "$4 = 3", "cwd = '/'",
+        "$5 = 4", "cwd = '\(target)'", "$6 = 3", "cwd = '/'", "$7 = 2", "cwd = '\(target)/sub'",
+      ], "\(gdb)")
     #expect(!rewind.stderr.contains("failed"), "\(rewind.summary)")
   }
 
@@ -64,7 +111,7 @@ struct FrontEndTests {
     let result = try Harness.rewind(
       ["replay", "-q", session.trace, "--", "-nx", "-batch", "-ex", "source \(Self.gef ?? "")",
        "-ex", "handle SIGUSR1 nostop noprint pass", "-ex", "break scale", "-ex", "continue", "-ex", "vmmap", "-ex", "checksec",
-       "-ex", "xinfo $rsp", "-ex", "context", "-ex", "reverse-stepi", "-ex", "xinfo $pc"],
+       "-ex", "xinfo $rsp", "-ex", "context", "-ex", "got", "-ex", "reverse-stepi", "-ex", "xinfo $pc"],
       env: ["REWIND_TRACE_DIR": session.work + "/traces"], cwd: session.work)
     // Without GEF's colours, and the markers around them for readline.
     let output = (result.stdout + result.stderr).replacingOccurrences(of: "\u{1b}\\[[0-9;]*m", with: "", options: .regularExpression)
@@ -74,6 +121,9 @@ struct FrontEndTests {
     #expect(output.contains("[+] checksec for") && output.contains("PIE") && output.contains("✓"), "\(output)")
     #expect(output.contains("Pathname: [stack]"), "\(output)")
     #expect(output.contains("registers") && output.contains("code:x86:64"), "context\n\(output)")
+    // got: the executable's jump slots, read from the replay (raise has been called: resolved).
+    #expect(output.contains("GOT protection: Partial RelRO | GOT functions: 3"), "got\n\(output)")
+    #expect(output.range(of: #"\] raise@GLIBC_[0-9.]+ +→ +0x7ffff7"#, options: .regularExpression) != nil, "got\n\(output)")
     #expect(output.contains("Pathname: \(session.work)/reverse_target"), "after reverse-stepi\n\(output)")
     #expect(!output.contains("Failed to get memory layout") && !result.stderr.contains("rewind: gdb ran"), "\(output)")
   }
