@@ -55,17 +55,8 @@ import Testing
   /// thread on to an instruction a stub fits, so no point lands in the `jo` chain.
   @Test(arguments: 1...2) func preemptedWhereNoStubFits(run: Int) throws {
     let result = try assertRecordReplay("unpatchable_loop", args: ["5000000"])
-    let loop = try #require(
-      result.record.stdout.split(separator: "\n").first { $0.hasPrefix("loop at ") }
-        .flatMap { $0.split(separator: " ").last }.flatMap { UInt64($0.dropFirst(2), radix: 16) },
-      "\(result.record.summary)")
-    let dump = try Harness.rewind(["dump", "--format", "json", result.traceDir])
-    let rips = dump.stdout.split(separator: "\n").compactMap { line -> UInt64? in
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-        object["kind"] as? String == "preemption"
-      else { return nil }
-      return (object["rip"] as? NSNumber)?.uint64Value
-    }
+    let loop = try #require(lastAddress(onLineStarting: "loop at ", in: result.record.stdout), "\(result.record.summary)")
+    let rips = try preemptionAddresses(result.traceDir)
     #expect(!rips.isEmpty, "no thread was preempted in the loop")
     let unpatchable = (loop + 0x05)..<(loop + 0x37)
     #expect(
@@ -100,18 +91,8 @@ import Testing
   /// points on the idiv. The patch there now re-aims those jcc at the stub.
   @Test(arguments: 1...3) func preemptedOnAJITDivision(run: Int) throws {
     let result = try assertRecordReplay("jit_idiv_loop")
-    let stdout = result.record.stdout
-    let idiv = try #require(
-      stdout.split(separator: "\n").first { $0.hasPrefix("loop at ") }
-        .flatMap { $0.split(separator: " ").last }.flatMap { UInt64($0.dropFirst(2), radix: 16) },
-      "\(result.record.summary)")
-    let dump = try Harness.rewind(["dump", "--format", "json", result.traceDir])
-    let rips = dump.stdout.split(separator: "\n").compactMap { line -> UInt64? in
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-        object["kind"] as? String == "preemption"
-      else { return nil }
-      return (object["rip"] as? NSNumber)?.uint64Value
-    }
+    let idiv = try #require(lastAddress(onLineStarting: "loop at ", in: result.record.stdout), "\(result.record.summary)")
+    let rips = try preemptionAddresses(result.traceDir)
     // Where the interrupt lands round the loop depends on the CPU; over ~80 preemptions some
     // land on the idiv (a few of every ten on the EPYC here).
     #expect(rips.contains(idiv), "no preemption on the idiv at \(String(idiv, radix: 16)): \(rips.map { String($0, radix: 16) })")
@@ -185,5 +166,22 @@ import Testing
     // Whether the helper thread reached its second rt_sigtimedwait before the exit depends on
     // timing; when it did, the faithful replay above needed that unfinished call.
     #expect(result.record.stdout.contains("SIGEV_THREAD timer ran with value 7\n"), "\(result.record.summary)")
+  }
+}
+
+/// The hex address (`0x...`) that ends the first line of `output` starting with `prefix`.
+private func lastAddress(onLineStarting prefix: String, in output: String) -> UInt64? {
+  output.split(separator: "\n").first { $0.hasPrefix(prefix) }
+    .flatMap { $0.split(separator: " ").last }.flatMap { UInt64($0.dropFirst(2), radix: 16) }
+}
+
+/// Where each preemption of a trace happened, in order (`rewind dump --format json`).
+private func preemptionAddresses(_ trace: String) throws -> [UInt64] {
+  let dump = try Harness.rewind(["dump", "--format", "json", trace])
+  return dump.stdout.split(separator: "\n").compactMap { line -> UInt64? in
+    guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+      object["kind"] as? String == "preemption"
+    else { return nil }
+    return (object["rip"] as? NSNumber)?.uint64Value
   }
 }
