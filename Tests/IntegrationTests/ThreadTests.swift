@@ -75,7 +75,9 @@ import Testing
   /// it differed (3 of 3 replays diverged). The recorded stack above rsp is part of the
   /// point now; the stub compares the words of it that change, so no pass traps in vain.
   @Test(arguments: 1...2) func preemptedWhereOnlyTheStackTellsPassesApart(run: Int) throws {
-    let result = try assertRecordReplay("stack_only_loop", args: ["1000000"])
+    // 5*10^6 passes, 50-70 ms a thread: with 10^6 a quiet machine ran a thread's whole loop
+    // within one 5 ms timeslice, and nothing was preempted.
+    let result = try assertRecordReplay("stack_only_loop", args: ["5000000"])
     #expect(result.record.stdout.contains("shared counter"), "\(result.record.summary)")
     let stats = try Harness.rewind(["stats", "--json", result.traceDir])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
