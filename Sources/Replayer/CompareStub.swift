@@ -284,8 +284,7 @@ struct Assembler {
       case 11: emit(0x48, 0x8b, 0x54, 0x24, 0x08); source = 2  // mov 8(%rsp),%rdx
       case 12: emit(0x48, 0x8b, 0x14, 0x24); source = 2  // mov (%rsp),%rdx
       case 19:  // mov savedStackPointer(%rip),%rdx
-        guard let rel = rel32(from: address + 7, to: savedStackPointer) else { return nil }
-        bytes += [0x48, 0x8b, 0x15] + rel
+        guard ripRelative(0x8b, register: 2, savedStackPointer) else { return nil }
         source = 2
       case CompareStub.fsBaseIndex: emit(0xf3, 0x48, 0x0f, 0xae, 0xc2); source = 2  // rdfsbase %rdx
       default:
@@ -343,40 +342,25 @@ struct Assembler {
     return restorable ? trap : nil
   }
 
+  /// REX.W `opcode` between general register `register` (encoding 0-7) and the memory at
+  /// `slot`, addressed rip-relative: the mov/lea forms by which stubs reach their scratch page.
+  mutating func ripRelative(_ opcode: UInt8, register: UInt8, _ slot: UInt64) -> Bool {
+    guard let rel = rel32(from: address + 7, to: slot) else { return false }
+    bytes += [0x48, opcode, 0x05 | register << 3] + rel
+    return true
+  }
+
   /// mov %rsp,slot(%rip)
-  mutating func moveRspToMemory(_ slot: UInt64) -> Bool {
-    guard let rel = rel32(from: address + 7, to: slot) else { return false }
-    bytes += [0x48, 0x89, 0x25] + rel
-    return true
-  }
-
+  mutating func moveRspToMemory(_ slot: UInt64) -> Bool { ripRelative(0x89, register: 4, slot) }
   /// lea slot(%rip),%rsp: a stack whose pushes go below `slot`.
-  mutating func loadEffectiveAddress(ofRsp slot: UInt64) -> Bool {
-    guard let rel = rel32(from: address + 7, to: slot) else { return false }
-    bytes += [0x48, 0x8d, 0x25] + rel
-    return true
-  }
-
+  mutating func loadEffectiveAddress(ofRsp slot: UInt64) -> Bool { ripRelative(0x8d, register: 4, slot) }
   /// mov slot(%rip),%rsp
-  mutating func moveMemoryToRsp(_ slot: UInt64) -> Bool {
-    guard let rel = rel32(from: address + 7, to: slot) else { return false }
-    bytes += [0x48, 0x8b, 0x25] + rel
-    return true
-  }
-
+  mutating func moveMemoryToRsp(_ slot: UInt64) -> Bool { ripRelative(0x8b, register: 4, slot) }
   /// mov %rcx,scratch(%rip)
-  mutating func movToMemory(rcxTo scratch: UInt64) -> Bool {
-    guard let rel = rel32(from: address + 7, to: scratch) else { return false }
-    bytes += [0x48, 0x89, 0x0d] + rel
-    return true
-  }
-
+  mutating func movToMemory(rcxTo scratch: UInt64) -> Bool { ripRelative(0x89, register: 1, scratch) }
   /// mov scratch(%rip),%rcx
-  mutating func movFromMemory(rcxFrom scratch: UInt64) -> Bool {
-    guard let rel = rel32(from: address + 7, to: scratch) else { return false }
-    bytes += [0x48, 0x8b, 0x0d] + rel
-    return true
-  }
+  mutating func movFromMemory(rcxFrom scratch: UInt64) -> Bool { ripRelative(0x8b, register: 1, scratch) }
+
   mutating func emit32(_ value: UInt32) { bytes += littleEndian(value) }
   mutating func emit64(_ value: UInt64) { bytes += littleEndian(value) }
 
