@@ -48,6 +48,28 @@ extension MemoryGroupTracer {
     StackSignature.take(at: registers.rsp) { address, count in try? task.tracee.readMemory(at: address, count: count) }
   }
 
+  /// The memory the registers point to (`ReachedMemory`), where replay sees what the
+  /// recording saw: private writable memory, not [vvar]/[vdso], and not the 64 KiB below
+  /// the red zone, where signal frames come and go (as for `codePointMemory`).
+  func reachedMemory(of task: RecordedTask, at registers: Registers) -> [MemoryChunk] {
+    guard let maps = try? readMaps(of: task.tid) else { return [] }
+    let writable = maps.filter {
+      $0.permissions.hasPrefix("rw") && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
+    }
+    let redZoneEnd = registers.rsp &- 128
+    let excluded = (redZoneEnd &- 65536)..<redZoneEnd
+    return ReachedMemory.take(
+      at: registers,
+      readable: { address in
+        guard !excluded.contains(address), let mapping = writable.first(where: { $0.start <= address && address < $0.end })
+        else { return 0 }
+        var end = min(mapping.end, address + UInt64(ReachedMemory.chunkSize))
+        if address < excluded.lowerBound { end = min(end, excluded.lowerBound) }
+        return Int(end - address)
+      },
+      read: { address, count in try? task.tracee.readMemory(at: address, count: count) })
+  }
+
   /// Instructions a preempted task is stepped at most to reach a point replay can patch.
   static let preemptionStepLimit = 64
 

@@ -180,8 +180,9 @@ extension MemoryGroupTracer {
     task.preemptionSteps = 0
     let memory = codePointMemory(of: task, at: registers)
     let stack = stackSignature(of: task, at: registers)
+    let reached = reachedMemory(of: task, at: registers)
     post(for: task.tid) { index in
-      .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack))
+      .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack, reached: reached))
     }
     scheduler.waiting.append((task.tid, .syscall, nil))
     if scheduler.holder == task.tid { try passToken() }

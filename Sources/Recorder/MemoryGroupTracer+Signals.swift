@@ -29,11 +29,12 @@ extension MemoryGroupTracer {
     let raisedByCPU = signal.isRaisedByInstruction(code: code)
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
     let stack = raisedByCPU ? nil : stackSignature(of: task, at: registers)
+    let reached = raisedByCPU ? [] : reachedMemory(of: task, at: registers)
     post(for: task.tid) { index in
       .signal(
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
-          registers: registers, memory: memory, stack: stack))
+          registers: registers, memory: memory, stack: stack, reached: reached))
     }
     try runInUser(task, signal: signal)
   }

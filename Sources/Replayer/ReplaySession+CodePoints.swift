@@ -22,14 +22,17 @@ extension ReplaySession {
   /// An instruction that needed the stub once (a timer hitting a hot loop again and again)
   /// gets it at once next time: the two watched passes cost more than the stub's set-up.
   ///
-  /// `memory` and `stack` are the rest of the signature (`CodePointMemory`,
-  /// `StackSignature`): a pass whose registers match is the point only if memory holds those
-  /// values too, and the stack above rsp hashes as recorded. The stub compares registers and
-  /// memory words; the tracer checks the stack at each pass the stub lets through.
+  /// `memory`, `stack` and `reached` are the rest of the signature (`CodePointMemory`,
+  /// `StackSignature`, `ReachedMemory`): a pass whose registers match is the point only if
+  /// memory holds those values too, the stack above rsp is as recorded, and so is the memory
+  /// the registers point to. The stub compares registers and memory words (with a few words
+  /// of the stack and the reached memory that differ when it is built); the tracer checks the
+  /// whole stack and reached memory at each pass the stub lets through.
   func runToCodePoint(
-    _ target: Registers, memory: [CodePointMemory], stack: StackSignature? = nil, _ task: ReplayTask, index: UInt64, activity: String
+    _ target: Registers, memory: [CodePointMemory], stack: StackSignature? = nil, reached: [MemoryChunk] = [], _ task: ReplayTask,
+    index: UInt64, activity: String
   ) throws {
-    let memory = CodePointSignature(memory: memory, stack: stack)
+    let memory = CodePointSignature(memory: memory, stack: stack, reached: reached)
     guard debugger == nil else {
       try search(target, memory: memory, task, index: index, activity: activity)
       return
@@ -49,15 +52,19 @@ extension ReplaySession {
     codePointsReached += 1
     let current = try currentRegisters(task)
     if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty
-      && stackDifferences(memory, task).isEmpty
+      && stackDifferences(memory, task).isEmpty && reachedDifferences(memory, task).isEmpty
     {
       return
     }
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
+    // Inside a string instruction the pass is found at its start, where the memory rsi and
+    // rdi point to is not yet what the recording saw: the reached memory cannot tell.
+    var memory = memory
+    if repeated != nil { memory.reached = [] }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
     if let changing = hotLoopPoints[target.rip],
       case .success(let installed) = try installCompareStub(
-        for: target, memory: memory.words + changingStackWords(memory, at: target.rsp, task), task, current: current, changing: changing,
+        for: target, memory: memory.words + changingWords(memory, at: target.rsp, task), task, current: current, changing: changing,
         ignoring: ignored, hot: true)
     {
       codePointsReachedByStub += 1
@@ -69,7 +76,7 @@ extension ReplaySession {
         to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
-    let words = memory.words + changingStackWords(memory, at: target.rsp, task)
+    let words = memory.words + changingWords(memory, at: target.rsp, task)
     switch try installCompareStub(for: target, memory: words, task, current: passes[1], changing: changing, ignoring: ignored) {
     case .success(let installed):
       codePointsReachedByStub += 1
@@ -110,7 +117,8 @@ extension ReplaySession {
       let differences =
         registerDifferences(recorded: target, replayed: registers, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       // (The stack is read only where it can decide: ~5 µs a read at every pass.)
-      let stackDifferences = differences.isEmpty || repeated != nil ? stackDifferences(memory, task) : []
+      let stackDifferences =
+        differences.isEmpty || repeated != nil ? stackDifferences(memory, task) + reachedDifferences(memory, task) : []
       if differences.isEmpty && stackDifferences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
@@ -162,7 +170,7 @@ extension ReplaySession {
       // one; likewise the flags the stub's own compare set (they are dead here).
       let uncompared = installed.stub.uncomparedFlags
       atPoint.eflags = atPoint.eflags & ~uncompared | target.eflags & uncompared
-      let stackDifferences = stackDifferences(memory, task)
+      let stackDifferences = stackDifferences(memory, task) + reachedDifferences(memory, task)
       let differences =
         registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty || !stackDifferences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
@@ -225,7 +233,7 @@ extension ReplaySession {
   /// A thread preempted at a code point: run it there and leave it stopped.
   func replayPreemption(_ event: PreemptionEvent, _ task: ReplayTask) throws {
     try runToCodePoint(
-      event.registers, memory: event.memory, stack: event.stack, task, index: event.index,
+      event.registers, memory: event.memory, stack: event.stack, reached: event.reached, task, index: event.index,
       activity: "preemption at rip \(hex(event.registers.rip))")
   }
 
@@ -255,6 +263,42 @@ extension ReplaySession {
     ]
   }
 
+  /// How the memory the registers point to differs from a code point's: a line, or none.
+  private func reachedDifferences(_ signature: CodePointSignature, _ task: ReplayTask) -> [String] {
+    for chunk in signature.reached {
+      guard let now = try? task.tracee.readMemory(at: chunk.address, count: chunk.bytes.count) else {
+        return ["memory the registers point to at \(hex(chunk.address)): unreadable"]
+      }
+      guard let first = chunk.bytes.indices.first(where: { chunk.bytes[$0] != now[$0] }) else { continue }
+      let word = first / 8 * 8
+      return [
+        "memory the registers point to at \(hex(chunk.address + UInt64(word))): recorded "
+          + "\(hex(ReachedMemory.word(chunk.bytes, at: word))), replayed \(hex(ReachedMemory.word(now, at: word)))"
+      ]
+    }
+    return []
+  }
+
+  /// Words for the stub to compare besides the code point's own memory: those of the stack
+  /// (`changingStackWords`), then those of the reached memory that the task does not hold
+  /// now (at most `limit` of these, in recorded order), so that passes which differ only
+  /// there are rejected in the tracee rather than by a trap each.
+  private func changingWords(_ signature: CodePointSignature, at rsp: UInt64, _ task: ReplayTask, limit: Int = 2) -> [CodePointMemory] {
+    var words = changingStackWords(signature, at: rsp, task)
+    var added = 0
+    for chunk in signature.reached where added < limit {
+      guard let now = try? task.tracee.readMemory(at: chunk.address, count: chunk.bytes.count) else { continue }
+      for offset in stride(from: 0, to: chunk.bytes.count, by: 8) where added < limit {
+        let recorded = ReachedMemory.word(chunk.bytes, at: offset)
+        if recorded != ReachedMemory.word(now, at: offset) {
+          words.append(CodePointMemory(address: chunk.address + UInt64(offset), size: 8, value: recorded))
+          added += 1
+        }
+      }
+    }
+    return words
+  }
+
   /// The words of the recorded stack that the task's stack at the same addresses does not
   /// hold now (at most `limit`, nearest rsp first), as memory for the stub to compare: the
   /// values that change from pass to pass (the locals of an interpreted loop), checked in
@@ -280,12 +324,14 @@ extension ReplaySession {
 }
 
 /// What besides the registers identifies a code point: memory words the stub compares, and
-/// the stack the tracer checks.
+/// the stack and reached memory the tracer checks.
 struct CodePointSignature {
   var words: [CodePointMemory]
   var stack: StackSignature?
-  init(memory: [CodePointMemory], stack: StackSignature?) {
+  var reached: [MemoryChunk]
+  init(memory: [CodePointMemory], stack: StackSignature?, reached: [MemoryChunk] = []) {
     words = memory
     self.stack = stack
+    self.reached = reached
   }
 }

@@ -13,7 +13,9 @@ extension ReplaySession {
     let raisedByCPU = signal.isRaisedByInstruction(code: event.code)
     if !raisedByCPU {
       // Sent by a process or the kernel at whatever point the thread had reached: go there.
-      try runToCodePoint(event.registers, memory: event.memory, stack: event.stack, task, index: event.index, activity: activity)
+      try runToCodePoint(
+        event.registers, memory: event.memory, stack: event.stack, reached: event.reached, task, index: event.index,
+        activity: activity)
       // With this signal pending the kernel itself restarts (or fails with EINTR) a call
       // it interrupted, as it did while recording.
       task.restartCode = nil

@@ -127,7 +127,8 @@ struct EventDecoder {
       return .signal(
         SignalEvent(
           index: index, tid: tid, signal: signal, code: code, siginfo: siginfo,
-          registers: registers, memory: memory, stack: try readStack(before: payloadEnd)))
+          registers: registers, memory: memory, stack: try readStack(before: payloadEnd),
+          reached: try readReached(before: payloadEnd)))
     case .rdtsc:
       return .rdtsc(
         RdtscEvent(
@@ -142,7 +143,9 @@ struct EventDecoder {
       let registers = try readRegisters()
       let memory = try readWords(before: payloadEnd)
       return .preemption(
-        PreemptionEvent(index: index, tid: tid, registers: registers, memory: memory, stack: try readStack(before: payloadEnd)))
+        PreemptionEvent(
+          index: index, tid: tid, registers: registers, memory: memory, stack: try readStack(before: payloadEnd),
+          reached: try readReached(before: payloadEnd)))
     case .exit:
       let how = try events.readUInt8()
       let number = try events.readInt32()
@@ -268,6 +271,23 @@ struct EventDecoder {
       [64, 128, 256, 512].contains(chunk.bytes.count),
       "a code point's stack signature holds \(chunk.bytes.count) bytes; the recorder takes 64, 128, 256 or 512")
     return StackSignature(bytes: chunk.bytes)
+  }
+
+  private mutating func readReached(before end: Int) throws(ByteReader.Overrun) -> [MemoryChunk] {
+    guard events.position < end else { return [] }
+    let count = try events.readCount(minimumSize: 16)
+    try Check.that(
+      count <= ReachedMemory.chunkLimit,
+      "a code point's reached memory has \(count) chunks; the recorder takes at most \(ReachedMemory.chunkLimit)")
+    var chunks: [MemoryChunk] = []
+    for _ in 0..<count {
+      let chunk = try readChunk()
+      try Check.that(
+        (8...ReachedMemory.chunkSize).contains(chunk.bytes.count),
+        "a chunk of a code point's reached memory holds \(chunk.bytes.count) bytes; the recorder takes 8 to \(ReachedMemory.chunkSize)")
+      chunks.append(chunk)
+    }
+    return chunks
   }
 
   /// Checks that the event records used up the data and mmaps frames exactly.

@@ -18,9 +18,9 @@
 ///                 | u32 n | chunk* passedThrough (address 0; n is 0 or 1) | i32 echoFD (-1: none)
 ///                 | u8 flags (bit 0: outputsWrittenLater, bit 1: injected)
 /// kind 3 signal   u64 index | i32 tid | i32 signal | i32 code | u32 n | n bytes siginfo | regs
-///                 | words | stack
+///                 | words | stack | reached
 /// kind 4 rdtsc    u64 index | i32 tid | u64 rip | u8 isRdtscp | u64 value | u32 aux
-/// kind 6 preemption  u64 index | i32 tid | regs | words | stack
+/// kind 6 preemption  u64 index | i32 tid | regs | words | stack | reached
 /// kind 7 memoryWrite u64 index | i32 tid | u32 n | chunk*
 /// kind 5 exit     u64 index | i32 tid | u8 how (0 exited, 1 killed) | i32 code or signal
 ///                 | u8 coreDumped
@@ -29,6 +29,9 @@
 /// the memory of a code point (`CodePointMemory`).
 /// `stack` (absent in older traces, and where the recorder could read no stack) is a `chunk`
 /// (address 0: the bytes from rsp on) of 64, 128, 256 or 512 bytes, a `StackSignature`.
+/// `reached` (absent in older traces, and written only after a `stack`) is `u32 n | chunk*`
+/// of at most `ReachedMemory.chunkLimit` chunks of 8 to 32 bytes: memory the registers
+/// point to (`ReachedMemory`).
 /// `chunk` is `u64 address | u64 byteCount`; its bytes are the next `byteCount` bytes of the
 /// `data` frame, so `data` holds only tracee memory, in the order the events name it.
 ///
@@ -121,7 +124,7 @@ struct EventEncoder {
       events.writeCounted(e.siginfo)
       writeRegisters(e.registers)
       writeWords(e.memory)
-      writeStack(e.stack)
+      writeStack(e.stack, reached: e.reached)
       endRecord(start)
     case .rdtsc(let e):
       let start = beginRecord(.rdtsc)
@@ -145,7 +148,7 @@ struct EventEncoder {
       events.write(e.tid)
       writeRegisters(e.registers)
       writeWords(e.memory)
-      writeStack(e.stack)
+      writeStack(e.stack, reached: e.reached)
       endRecord(start)
     case .exit(let e):
       let start = beginRecord(.exit)
@@ -176,9 +179,14 @@ struct EventEncoder {
     events.patch(UInt32(events.count - lengthOffset - 4), at: lengthOffset)
   }
 
-  private mutating func writeStack(_ stack: StackSignature?) {
+  /// The stack, then the reached memory: the latter only after a stack (a reader takes
+  /// what follows the words for a stack).
+  private mutating func writeStack(_ stack: StackSignature?, reached: [MemoryChunk]) {
     guard let stack else { return }
     writeChunk(MemoryChunk(address: 0, bytes: stack.bytes))
+    guard !reached.isEmpty else { return }
+    events.write(UInt32(reached.count))
+    for chunk in reached { writeChunk(chunk) }
   }
 
   private mutating func writeWords(_ words: [CodePointMemory]) {

@@ -43,12 +43,18 @@ public struct PreemptionEvent: Equatable, Sendable {
   public var memory: [CodePointMemory]
   /// The stack above rsp there (`StackSignature`; nil in traces recorded before it existed).
   public var stack: StackSignature?
-  public init(index: UInt64, tid: Int32, registers: Registers, memory: [CodePointMemory] = [], stack: StackSignature? = nil) {
+  /// Memory the registers point to there (`ReachedMemory`; empty in older traces).
+  public var reached: [MemoryChunk]
+  public init(
+    index: UInt64, tid: Int32, registers: Registers, memory: [CodePointMemory] = [], stack: StackSignature? = nil,
+    reached: [MemoryChunk] = []
+  ) {
     self.index = index
     self.tid = tid
     self.registers = registers
     self.memory = memory
     self.stack = stack
+    self.reached = reached
   }
 }
 
@@ -305,10 +311,13 @@ public struct SignalEvent: Equatable, Sendable {
   public var memory: [CodePointMemory]
   /// For such a signal: the stack above rsp there (`StackSignature`; nil in older traces).
   public var stack: StackSignature?
+  /// For such a signal: memory its registers point to (`ReachedMemory`; empty in older traces).
+  public var reached: [MemoryChunk]
   public init(
     index: UInt64, tid: Int32, signal: Int32, code: Int32, siginfo: [UInt8], registers: Registers,
-    memory: [CodePointMemory] = [], stack: StackSignature? = nil
+    memory: [CodePointMemory] = [], stack: StackSignature? = nil, reached: [MemoryChunk] = []
   ) {
+    self.reached = reached
     self.index = index
     self.tid = tid
     self.signal = signal

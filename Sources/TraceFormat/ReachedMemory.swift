@@ -1,0 +1,57 @@
+/// Memory a code point's registers point to, and the memory its words point to in turn: part
+/// of the point's signature with the registers, `CodePointMemory` and the `StackSignature`.
+///
+/// An interpreter runs the same code with the same registers and the same C stack at every
+/// pass of a loop it interprets, since the loop's state lives in heap objects: CPython's
+/// `str(k * i)` in a `for k in range(...)` loop reaches `PyObject_Str` with the object
+/// `k * i` at one recycled address each time. The registers, the memory the next
+/// instructions use and the stack all repeat; the objects they point to do not (the int's
+/// digits, the frame's instruction pointer, a pool's free count). Replay matched such a point
+/// at the first pass and diverged much later, where the heap's layout had drifted.
+///
+/// Only the recorder decides which memory counts (private, writable, away from where signal
+/// frames come and go); replay reads back the same addresses.
+public enum ReachedMemory {
+  /// Bytes taken where a pointer points (from the 8-byte word it falls in).
+  public static let chunkSize = 32
+  /// At most this many chunks a code point.
+  public static let chunkLimit = 64
+  /// Indices into `Registers.words` of the registers followed: the general registers but rsp
+  /// (the stack signature covers the memory above it).
+  public static let followedRegisters = Array(0...14)
+
+  /// The chunks for `registers`: `readable(address)` says how many bytes from an address
+  /// (at most `chunkSize`) may be taken, 0 when none; `read` reads them. Words of the chunks
+  /// reached from registers are followed once more.
+  public static func take(
+    at registers: Registers, readable: (UInt64) -> Int, read: (UInt64, Int) -> [UInt8]?
+  ) -> [MemoryChunk] {
+    var chunks: [MemoryChunk] = []
+    var taken: Set<UInt64> = []
+    func follow(_ pointer: UInt64) -> MemoryChunk? {
+      let address = pointer & ~7
+      guard chunks.count < chunkLimit, !taken.contains(address) else { return nil }
+      let count = readable(address) & ~7
+      guard count >= 8, let bytes = read(address, count), bytes.count == count else { return nil }
+      taken.insert(address)
+      let chunk = MemoryChunk(address: address, bytes: bytes)
+      chunks.append(chunk)
+      return chunk
+    }
+    var first: [MemoryChunk] = []
+    for index in followedRegisters {
+      if let chunk = follow(registers.words[index]) { first.append(chunk) }
+    }
+    for chunk in first {
+      for offset in stride(from: 0, to: chunk.bytes.count, by: 8) {
+        _ = follow(word(chunk.bytes, at: offset))
+      }
+    }
+    return chunks
+  }
+
+  /// The little-endian word at `offset` of `bytes`.
+  public static func word(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+    (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+  }
+}
