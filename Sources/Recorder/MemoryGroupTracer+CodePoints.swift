@@ -50,14 +50,16 @@ extension MemoryGroupTracer {
 
   /// The memory the registers point to (`ReachedMemory`), where replay sees what the
   /// recording saw: private writable memory, not [vvar]/[vdso], and not the 64 KiB below
-  /// the red zone, where signal frames come and go (as for `codePointMemory`).
+  /// the red zone, where signal frames come and go (as for `codePointMemory`). The stack
+  /// signature's bytes above rsp are left out too: they are compared already, and words of
+  /// them taken twice crowded the words that change out of the stub's few.
   func reachedMemory(of task: RecordedTask, at registers: Registers) -> [MemoryChunk] {
     guard let maps = try? readMaps(of: task.tid) else { return [] }
     let writable = maps.filter {
       $0.permissions.hasPrefix("rw") && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
     }
     let redZoneEnd = registers.rsp &- 128
-    let excluded = (redZoneEnd &- 65536)..<redZoneEnd
+    let excluded = (redZoneEnd &- 65536)..<(registers.rsp &+ UInt64(StackSignature.span))
     return ReachedMemory.take(
       at: registers,
       readable: { address in

@@ -283,7 +283,7 @@ extension ReplaySession {
   /// (`changingStackWords`), then those of the reached memory that the task does not hold
   /// now (at most `limit` of these, in recorded order), so that passes which differ only
   /// there are rejected in the tracee rather than by a trap each.
-  private func changingWords(_ signature: CodePointSignature, at rsp: UInt64, _ task: ReplayTask, limit: Int = 2) -> [CodePointMemory] {
+  private func changingWords(_ signature: CodePointSignature, at rsp: UInt64, _ task: ReplayTask, limit: Int = 4) -> [CodePointMemory] {
     var words = changingStackWords(signature, at: rsp, task)
     var added = 0
     for chunk in signature.reached where added < limit {

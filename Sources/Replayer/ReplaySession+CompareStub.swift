@@ -159,7 +159,7 @@ extension ReplaySession {
     }
     if debugStops {
       printToStandardError(
-        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced\(site.retargets.isEmpty ? "" : ", \(site.retargets.count) branches into them re-aimed")) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))")")
+        "[replay] compare stub for \(hex(site.address)) (\(site.length) bytes displaced\(site.retargets.isEmpty ? "" : ", \(site.retargets.count) branches into them re-aimed")) at \(hex(address))\(loop == nil ? "" : ", running its loop (first compare \(stub.firstCompare))"), memory \(memory.map { hex($0.address) }.joined(separator: " "))")
       if debugStubCode {
         printToStandardError("[replay] stub code " + stub.code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
       }

@@ -1,6 +1,6 @@
 /// Turns `TraceEvent`s into the uncompressed bytes of one frame of each stream.
 ///
-/// Record layout (format version 2; all integers little-endian; `str` is
+/// Record layout (format version 3; all integers little-endian; `str` is
 /// `u32 byteCount | UTF-8`; `regs` is described below):
 ///
 /// `events`: records `u8 kind | u32 payloadLength | payload`. A reader rejects an unknown
@@ -29,7 +29,7 @@
 /// the memory of a code point (`CodePointMemory`).
 /// `stack` (absent in older traces, and where the recorder could read no stack) is a `chunk`
 /// (address 0: the bytes from rsp on) of 64, 128, 256 or 512 bytes, a `StackSignature`.
-/// `reached` (absent in older traces, and written only after a `stack`) is `u32 n | chunk*`
+/// `reached` (version 3; absent in older traces, and written only after a `stack`) is `u32 n | chunk*`
 /// of at most `ReachedMemory.chunkLimit` chunks of 8 to 32 bytes: memory the registers
 /// point to (`ReachedMemory`).
 /// `chunk` is `u64 address | u64 byteCount`; its bytes are the next `byteCount` bytes of the

@@ -87,6 +87,25 @@ import Testing
     #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * preemptions + 2, "\(stats.stdout)")
   }
 
+  /// Threads preempted in a function that every pass of a loop calls with the same registers
+  /// and the same stack, the loop's counter kept in a frame on the heap whose address is in
+  /// rbx (as CPython keeps a Python loop's state in heap frames and objects: python3 with
+  /// threads and a subprocess diverged about 1 replay in 6). Replay matched the first pass,
+  /// and the threads' increments of a shared counter interleaved otherwise (3 of 4 replays
+  /// diverged). The memory the registers point to is part of the point now; the stub
+  /// compares the words of it that change, so few passes trap in vain.
+  @Test(arguments: 1...2) func preemptedWhereOnlyMemoryARegisterPointsToTellsPassesApart(run: Int) throws {
+    // 5*10^6 passes a thread, as stack_only_loop, so that a quiet machine preempts them.
+    let result = try assertRecordReplay("heap_frame_loop", args: ["5000000"])
+    #expect(result.record.stdout.contains("shared counter"), "\(result.record.summary)")
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let preemptions = object["preemptions"] as? Int ?? 0
+    #expect(preemptions > 0, "no thread was preempted in the loop: \(stats.stdout)")
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 2 * preemptions + 2, "\(stats.stdout)")
+  }
+
   /// Threads preempted in a loop laid out as C1 lays out `s += j % 7`: two jcc rel32 land
   /// on both sides of the 2-byte idiv, so no 5-byte patch at or before it was safe and replay
   /// fell back to the hardware breakpoint, tens of millions of passes (minutes) for the

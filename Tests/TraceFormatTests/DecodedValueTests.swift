@@ -74,6 +74,22 @@ import Testing
     }
   }
 
+  @Test func reachedMemoryOfAnotherShapeIsRejected() {
+    let stack = StackSignature(bytes: Array(repeating: 1, count: 64))
+    for length in [0, 4, 12, 33, 100] {
+      expectRejected(
+        .preemption(
+          PreemptionEvent(
+            index: 6, tid: 1, registers: Registers(), stack: stack,
+            reached: [MemoryChunk(address: 0x1000, bytes: Array(repeating: 2, count: length))])),
+        saying: ["reached memory holds \(length) bytes"])
+    }
+    let tooMany = (0...ReachedMemory.chunkLimit).map { MemoryChunk(address: 0x1000 + UInt64($0) * 32, bytes: Array(repeating: 3, count: 8)) }
+    expectRejected(
+      .preemption(PreemptionEvent(index: 7, tid: 1, registers: Registers(), stack: stack, reached: tooMany)),
+      saying: ["reached memory has \(ReachedMemory.chunkLimit + 1) chunks"])
+  }
+
   @Test func aSiginfoOfAnotherSizeIsRejected() {
     for size in [0, 100, 129] {
       expectRejected(

@@ -71,11 +71,16 @@ func everyKindOfEvent() -> [TraceEvent] {
           CodePointMemory(address: 0x5555_5555_8034, size: 4, value: 17),
           CodePointMemory(address: 0x7fff_ffff_e000, size: 8, value: .max),
         ],
-        stack: StackSignature(bytes: (0..<64).map { UInt8($0 * 3 & 0xff) }))),
+        stack: StackSignature(bytes: (0..<64).map { UInt8($0 * 3 & 0xff) }),
+        reached: [MemoryChunk(address: 0x5555_5555_9000, bytes: (0..<32).map { UInt8($0) })])),
     .preemption(
       PreemptionEvent(
         index: 4, tid: 101, registers: registers(seed: 5), memory: [CodePointMemory(address: 0x1000, size: 1, value: 0xff)],
-        stack: StackSignature(bytes: (0..<512).map { UInt8($0 & 0xff) }))),
+        stack: StackSignature(bytes: (0..<512).map { UInt8($0 & 0xff) }),
+        reached: [
+          MemoryChunk(address: 0x7fff_f000_0010, bytes: Array(repeating: 9, count: 8)),
+          MemoryChunk(address: 0x5555_5555_a000, bytes: Array(repeating: 5, count: 32)),
+        ])),
     .preemption(PreemptionEvent(index: 4, tid: 100, registers: registers(seed: 6))),
     .rdtsc(RdtscEvent(index: 5, tid: 100, rip: 0x40_1234, isRdtscp: true, value: .max, aux: 3)),
     .rdtsc(RdtscEvent(index: 6, tid: 100, rip: 0x40_1236, isRdtscp: false, value: 0, aux: 0)),
