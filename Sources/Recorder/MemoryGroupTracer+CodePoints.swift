@@ -53,7 +53,7 @@ extension MemoryGroupTracer {
   /// the red zone, where signal frames come and go (as for `codePointMemory`). The stack
   /// signature's bytes above rsp are left out too: they are compared already, and words of
   /// them taken twice crowded the words that change out of the stub's few.
-  func reachedMemory(of task: RecordedTask, at registers: Registers) -> [MemoryChunk] {
+  func reachedMemory(of task: RecordedTask, at registers: Registers, stack: StackSignature?) -> [MemoryChunk] {
     guard let maps = try? readMaps(of: task.tid) else { return [] }
     let writable = maps.filter {
       $0.permissions.hasPrefix("rw") && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
@@ -61,7 +61,7 @@ extension MemoryGroupTracer {
     let redZoneEnd = registers.rsp &- 128
     let excluded = (redZoneEnd &- 65536)..<(registers.rsp &+ UInt64(StackSignature.span))
     return ReachedMemory.take(
-      at: registers,
+      at: registers, stack: stack?.bytes ?? [],
       readable: { address in
         guard !excluded.contains(address), let mapping = writable.first(where: { $0.start <= address && address < $0.end })
         else { return 0 }

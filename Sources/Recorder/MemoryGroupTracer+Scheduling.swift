@@ -180,7 +180,7 @@ extension MemoryGroupTracer {
     task.preemptionSteps = 0
     let memory = codePointMemory(of: task, at: registers)
     let stack = stackSignature(of: task, at: registers)
-    let reached = reachedMemory(of: task, at: registers)
+    let reached = reachedMemory(of: task, at: registers, stack: stack)
     post(for: task.tid) { index in
       .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack, reached: reached))
     }

@@ -29,7 +29,7 @@ extension MemoryGroupTracer {
     let raisedByCPU = signal.isRaisedByInstruction(code: code)
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
     let stack = raisedByCPU ? nil : stackSignature(of: task, at: registers)
-    let reached = raisedByCPU ? [] : reachedMemory(of: task, at: registers)
+    let reached = raisedByCPU ? [] : reachedMemory(of: task, at: registers, stack: stack)
     post(for: task.tid) { index in
       .signal(
         SignalEvent(

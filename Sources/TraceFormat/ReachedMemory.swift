@@ -15,16 +15,18 @@ public enum ReachedMemory {
   /// Bytes taken where a pointer points (from the 8-byte word it falls in).
   public static let chunkSize = 32
   /// At most this many chunks a code point.
-  public static let chunkLimit = 64
+  public static let chunkLimit = 128
   /// Indices into `Registers.words` of the registers followed: the general registers but rsp
   /// (the stack signature covers the memory above it).
   public static let followedRegisters = Array(0...14)
 
-  /// The chunks for `registers`: `readable(address)` says how many bytes from an address
-  /// (at most `chunkSize`) may be taken, 0 when none; `read` reads them. Words of the chunks
-  /// reached from registers are followed once more.
+  /// The chunks for `registers` and the words of `stack` (the bytes above rsp, where a
+  /// caller's registers are saved: an interpreter's frame pointer often is only there):
+  /// `readable(address)` says how many bytes from an address (at most `chunkSize`) may be
+  /// taken, 0 when none; `read` reads them. The words of those chunks are followed once
+  /// more, those reached from registers first.
   public static func take(
-    at registers: Registers, readable: (UInt64) -> Int, read: (UInt64, Int) -> [UInt8]?
+    at registers: Registers, stack: [UInt8] = [], readable: (UInt64) -> Int, read: (UInt64, Int) -> [UInt8]?
   ) -> [MemoryChunk] {
     var chunks: [MemoryChunk] = []
     var taken: Set<UInt64> = []
@@ -41,6 +43,9 @@ public enum ReachedMemory {
     var first: [MemoryChunk] = []
     for index in followedRegisters {
       if let chunk = follow(registers.words[index]) { first.append(chunk) }
+    }
+    for offset in stride(from: 0, to: stack.count - 7, by: 8) {
+      if let chunk = follow(word(stack, at: offset)) { first.append(chunk) }
     }
     for chunk in first {
       for offset in stride(from: 0, to: chunk.bytes.count, by: 8) {
