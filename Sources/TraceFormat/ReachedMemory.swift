@@ -57,6 +57,7 @@ public enum ReachedMemory {
 
   /// The little-endian word at `offset` of `bytes`.
   public static func word(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-    (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+    precondition(offset >= 0 && offset + 8 <= bytes.count)
+    return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
   }
 }
