@@ -43,6 +43,8 @@ let package = Package(
     .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
+    // Unit tests of the VM target, and `rewind vm` run end to end on the example guest
+    // (scripts/example-guest.sh; skipped, with a message, without QEMU or the guest).
     .testTarget(name: "VirtualMachineTests", dependencies: ["VirtualMachine"]),
   ]
 )

@@ -30,6 +30,10 @@ trap 'rm -rf "$work"' EXIT
 # unpacked (not installed).
 meta=linux-image-cloud-amd64
 image_package="$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')"
+if [ -z "$image_package" ] && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq  # a fresh container often has no package lists
+  image_package="$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')"
+fi
 if [ -z "$image_package" ]; then
   echo "example-guest: apt knows no $meta (run apt-get update, or check /etc/apt/sources.list)" >&2
   exit 1

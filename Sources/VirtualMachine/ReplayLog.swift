@@ -78,6 +78,8 @@ public struct ReplayLog: Sendable {
   /// The instruction count reached after each instruction event, in event order, with that
   /// event's index: maps an instruction count QEMU reports to events replayed.
   public let instructionMarks: [(instructions: UInt64, event: Int)]
+  /// Byte offsets of the serial write events (kind 22) in the file, in order.
+  public let serialWriteOffsets: [Int]
 
   /// Reads and checks the whole log; throws a `VMError` (bad trace) naming the problem.
   public init(path: String) throws {
@@ -88,6 +90,7 @@ public struct ReplayLog: Sendable {
     let bytes = [UInt8](data)
     var parser = Parser(bytes: bytes, path: path)
     (statistics, instructionMarks) = try parser.parse()
+    serialWriteOffsets = parser.serialWriteOffsets
   }
 
   /// Events replayed once QEMU has executed `instructions` guest instructions.
@@ -105,6 +108,7 @@ public struct ReplayLog: Sendable {
     let bytes: [UInt8]
     let path: String
     var offset = 0
+    var serialWriteOffsets: [Int] = []
 
     mutating func parse() throws -> (Statistics, [(instructions: UInt64, event: Int)]) {
       guard bytes.count >= ReplayLog.headerSize else {
@@ -157,6 +161,7 @@ public struct ReplayLog: Sendable {
           s.networkPackets += 1
         case 10...21: s.shutdowns.append(ReplayLog.shutdownCauses[kind - 10])
         case 22:
+          serialWriteOffsets.append(start)
           s.serialBytes += UInt64(try u32())
           _ = try u32()
           s.serialWrites += 1

@@ -40,7 +40,7 @@ public final class VMReplayer {
     if let initrd = trace.initrdPath, try fileHash(initrd) != configuration.initrdHash {
       throw VMError(.badTrace, "the initrd in '\(trace.directory)' is not the recorded one (its content changed); record again")
     }
-    if let disk = configuration.disk, let backing = disk.backingFile {
+    if let disk = configuration.disk, let backing = trace.diskBackingPath {
       let attributes = try? FileManager.default.attributesOfItem(atPath: backing)
       guard let attributes else {
         throw VMError(.badTrace, "the disk image '\(backing)' the trace's overlay is over is gone; restore it (or record again, and `rewind pack` the trace to keep a copy in it)")
@@ -77,8 +77,7 @@ public final class VMReplayer {
       disk = workDirectory + "/disk.qcow2"
       try copyFile(traceDisk, to: disk!)
       // The copy's backing file is the trace's (relative names resolve from the trace).
-      if let backing = trace.header.configuration.disk?.backingFile, let format = trace.header.configuration.disk?.backingFormat {
-        let resolved = backing.hasPrefix("/") ? backing : trace.directory + "/" + backing
+      if let resolved = trace.diskBackingPath, let format = trace.header.configuration.disk?.backingFormat {
         try runTool([qemu.image, "rebase", "-u", "-b", resolved, "-F", format, disk!], what: "point the disk copy at its backing image")
       }
     }
