@@ -14,7 +14,10 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-if [ -s "$out/bzImage" ] && [ -s "$out/System.map" ] && [ -s "$out/rootfs.cpio.gz" ]; then
+# Bumped when the guest changes, so an older build in OUTDIR is made again.
+guest_version=2
+if [ -s "$out/bzImage" ] && [ -s "$out/System.map" ] && [ -s "$out/rootfs.cpio.gz" ] \
+  && [ "$(cat "$out/guest-version" 2>/dev/null)" = "$guest_version" ]; then
   echo "example guest already in $out"
   exit 0
 fi
@@ -46,9 +49,26 @@ cp "$work"/kernel/boot/vmlinuz-* "$work/bzImage"
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp}
 cp "$busybox" "$root/bin/busybox"
-for tool in sh mount echo date head od cat poweroff grep tr; do
+for tool in sh mount echo date head od cat poweroff grep tr insmod dd sync; do
   ln -s busybox "$root/bin/$tool"
 done
+# virtio block (a disk given to `rewind vm record --disk`): modules in Debian's cloud kernel,
+# loaded in dependency order by /init.
+modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
+mkdir -p "$root/lib/modules"
+for module in $modules; do
+  file="$(find "$work/kernel/lib/modules" -name "$module.ko*" | head -1)"
+  if [ -z "$file" ]; then
+    echo "example-guest: the kernel package has no $module module" >&2
+    exit 1
+  fi
+  case "$file" in
+    *.xz) xz -dc "$file" >"$root/lib/modules/$module.ko" ;;
+    *.zst) zstd -qdc "$file" >"$root/lib/modules/$module.ko" ;;
+    *) cp "$file" "$root/lib/modules/$module.ko" ;;
+  esac
+done
+echo "$modules" >"$root/lib/modules/order"
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc
@@ -69,6 +89,13 @@ while [ $i -lt 2000 ]; do
   i=$((i + 1))
 done
 echo "loop: $sum"
+for module in $(cat /lib/modules/order); do insmod /lib/modules/$module.ko; done
+if [ -b /dev/vda ]; then
+  # A disk: what its first sector says, then a line written to its second.
+  echo "disk: $(head -c 64 /dev/vda | tr -d '\000')"
+  echo "written by the guest at $(date -u '+%H:%M:%S')" | dd of=/dev/vda bs=512 seek=1 conv=sync,fsync 2>/dev/null
+  echo "disk written"
+fi
 cat /proc/interrupts
 echo "rewind-guest: done"
 poweroff -f
@@ -93,4 +120,5 @@ if ! grep -q ' start_kernel$' "$work/System.map"; then
 fi
 mv "$work/System.map" "$work/rootfs.cpio.gz" "$out/"
 mv "$work/bzImage" "$out/bzImage"
+echo "$guest_version" >"$out/guest-version"
 echo "example guest in $out: bzImage ($(basename "$work"/kernel/boot/vmlinuz-*)), System.map ($(wc -l <"$out/System.map") symbols), rootfs.cpio.gz"

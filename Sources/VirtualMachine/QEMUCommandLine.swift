@@ -80,13 +80,13 @@ public struct QEMUCommandLine: Sendable {
     }
     if let disk = files.disk {
       if mode == .plain {
-        a += ["-drive", "file=\(Self.escapeOption(disk)),if=none,id=rewind-disk,format=qcow2,snapshot=on", "-device", "ide-hd,drive=rewind-disk"]
+        a += ["-drive", "file=\(Self.escapeOption(disk)),if=none,id=rewind-disk,format=qcow2,snapshot=on", "-device", "virtio-blk-pci,drive=rewind-disk"]
       } else {
         // Disk reads and writes go through blkreplay so they complete at the recorded places.
         a += [
           "-drive", "file=\(Self.escapeOption(disk)),if=none,id=rewind-disk-direct,format=qcow2",
           "-drive", "driver=blkreplay,if=none,image=rewind-disk-direct,id=rewind-disk",
-          "-device", "ide-hd,drive=rewind-disk",
+          "-device", "virtio-blk-pci,drive=rewind-disk",
         ]
       }
     }

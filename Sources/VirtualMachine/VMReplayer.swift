@@ -40,17 +40,7 @@ public final class VMReplayer {
     if let initrd = trace.initrdPath, try fileHash(initrd) != configuration.initrdHash {
       throw VMError(.badTrace, "the initrd in '\(trace.directory)' is not the recorded one (its content changed); record again")
     }
-    if let disk = configuration.disk, let backing = trace.diskBackingPath {
-      let attributes = try? FileManager.default.attributesOfItem(atPath: backing)
-      guard let attributes else {
-        throw VMError(.badTrace, "the disk image '\(backing)' the trace's overlay is over is gone; restore it (or record again, and `rewind pack` the trace to keep a copy in it)")
-      }
-      let size = (attributes[.size] as? NSNumber)?.uint64Value
-      let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970
-      if size != disk.backingSize || modified.map({ abs($0 - (disk.backingModified ?? 0)) > 0.001 }) == true {
-        throw VMError(.badTrace, "the disk image '\(backing)' changed since it was recorded (size or modification time); the guest would read other data. Restore it, or record again (`rewind pack` keeps a copy in the trace)")
-      }
-    }
+    try trace.checkDiskBacking()
     self.trace = trace
     self.qemu = qemu
     log = try ReplayLog(path: trace.replayLogPath)

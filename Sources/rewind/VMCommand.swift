@@ -376,9 +376,9 @@ struct VMLogInstructions: ParsableCommand {
         handle = FileHandle.standardOutput
       }
       let lines = try replayer.logInstructions(from: first, to: last, output: handle) { count in
-        FileHandle.standardError.write(Data("\rrewind: at instruction \(count) of \(last)".utf8))
+        if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\u{1b}[Krewind: at instruction \(count) of \(last)".utf8)) }
       }
-      FileHandle.standardError.write(Data("\rrewind: logged \(lines) instructions (\(first) to \(last))\(output.map { " to \($0)" } ?? "")\n".utf8))
+      FileHandle.standardError.write(Data("\(isatty(2) != 0 ? "\r\u{1b}[K" : "")rewind: logged \(lines) instructions (\(first) to \(last))\(output.map { " to \($0)" } ?? "")\n".utf8))
     } catch let error as ExitCode {
       throw error
     } catch {

@@ -139,6 +139,63 @@ struct VMEndToEndTests {
     #expect(VMHarness.qemuProcesses(mentioning: trace).isEmpty)
   }
 
+  /// A disk through blkreplay: the guest reads its first sector and writes its second; the
+  /// image given stays untouched (the write lands in the trace's overlay) and the replay
+  /// matches. The trace, named in the trace directory, is listed by `rewind ls`; `rewind
+  /// pack` copies the image in, after which changing the original does not matter, while
+  /// before it the replay is refused; `rewind rm` deletes it.
+  @Test func recordsADiskAndPacksIt() throws {
+    let directory = VMHarness.makeDirectory("disk")
+    let image = directory + "/disk.img"
+    var contents = Data("hello from the disk".utf8)
+    contents.append(Data(count: 4 << 20 - contents.count))
+    try contents.write(to: URL(fileURLWithPath: image))
+    let record = try VMHarness.rewind([
+      "vm", "record", "--kernel", VMHarness.guestDirectory + "/bzImage", "--initrd", VMHarness.guestDirectory + "/rootfs.cpio.gz", "--disk", image,
+    ])
+    try #require(record.status == 0, "\(record.summary)")
+    #expect(record.stdout.contains("disk: hello from the disk"), "\(record.summary)")
+    #expect(record.stdout.contains("disk written"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: image)) == contents, "the guest's write reached the image given")
+    let list = try VMHarness.rewind(["ls"])
+    let name = try #require(list.stdout.split(separator: "\n").compactMap { line -> String? in
+      let fields = line.split(separator: " ")
+      return fields.first { $0.hasPrefix("vm-") }.map(String.init)
+    }.first, "\(list.summary)")
+    #expect(list.stdout.contains("guest-shut"), "\(list.summary)")
+
+    // Changed under the overlay: refused.
+    var changed = contents
+    changed.replaceSubrange(0..<5, with: Data("HELLO".utf8))
+    try changed.write(to: URL(fileURLWithPath: image))
+    let refused = try VMHarness.rewind(["vm", "replay", "-a", name])
+    #expect(refused.status == 2, "\(refused.summary)")
+    #expect(refused.stderr.contains("changed since it was recorded"), "\(refused.summary)")
+
+    // Packed from the original: the copy in the trace is what replays.
+    try contents.write(to: URL(fileURLWithPath: image))
+    let trace = VMHarness.runDirectory + "/traces/" + name
+    let original = try #require(try FileManager.default.attributesOfItem(atPath: image)[.modificationDate] as? Date)
+    let header = try String(contentsOfFile: trace + "/vm.json", encoding: .utf8)
+    let recordedTime = try #require(header.split(separator: "\n").first { $0.contains("backingModified") })
+    // Put the original's time back, as it was when recorded.
+    let seconds = try #require(Double(recordedTime.split(separator: ":")[1].trimmingCharacters(in: CharacterSet(charactersIn: " ,"))))
+    try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)], ofItemAtPath: image)
+    #expect(original != Date(timeIntervalSince1970: seconds))
+    let pack = try VMHarness.rewind(["pack", name])
+    #expect(pack.status == 0, "\(pack.summary)")
+    #expect(pack.stdout.contains("copied the disk image"), "\(pack.summary)")
+    try changed.write(to: URL(fileURLWithPath: image))
+    let replay = try VMHarness.rewind(["vm", "replay", "-a", name])
+    #expect(replay.status == 0, "\(replay.summary)")
+    #expect(replay.stdout.contains("disk: hello from the disk"), "\(replay.summary)")
+    #expect(VMHarness.qemuProcesses(mentioning: name).isEmpty)
+
+    let remove = try VMHarness.rewind(["rm", name])
+    #expect(remove.status == 0, "\(remove.summary)")
+    #expect(!FileManager.default.fileExists(atPath: trace))
+  }
+
   /// The address of a kernel function in the example guest's System.map, in hex.
   private func addressOf(_ name: String) -> String {
     let map = (try? String(contentsOfFile: VMHarness.guestDirectory + "/System.map", encoding: .utf8)) ?? ""
