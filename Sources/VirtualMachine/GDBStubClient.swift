@@ -11,6 +11,11 @@ final class GDBStubClient {
   private var buffer: [UInt8] = []
 
   init(port: Int, timeout: Double) throws {
+    fd = try Self.connectSocket(port: port, timeout: timeout)
+  }
+
+  /// A TCP connection to QEMU's gdb stub on 127.0.0.1:`port`, retried until `timeout`.
+  static func connectSocket(port: Int, timeout: Double) throws -> Int32 {
     let deadline = Date().addingTimeInterval(timeout)
     while true {
       let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -23,15 +28,14 @@ final class GDBStubClient {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
       }
       if connected == 0 {
-        self.fd = fd
-        break
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
       }
       close(fd)
       if Date() > deadline { throw VMError(.failed, "QEMU's gdb stub on port \(port) did not accept a connection") }
       usleep(50_000)
     }
-    var one: Int32 = 1
-    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
   }
 
   deinit { close(fd) }

@@ -173,6 +173,10 @@ public final class VMReplayer {
   /// Takes a snapshot every `every` guest instructions through the monitor (replay-break,
   /// cont, savevm), then goes back to the start (loadvm init): QEMU's reverse steps replay
   /// from the nearest snapshot before the target, so they stay short. Returns how many.
+  /// The instruction counts of the snapshots in the working image (`init` at 0, then the
+  /// checkpoints taken).
+  public private(set) var snapshotInstructions: [UInt64] = [0]
+
   public func takeCheckpoints(every: UInt64, progress: (String) -> Void) throws -> Int {
     guard let monitor, let process else { throw VMError(.failed, "QEMU is not running") }
     let total = log.statistics.guestInstructions
@@ -195,6 +199,7 @@ public final class VMReplayer {
         throw VMError(.failed, "QEMU could not save a checkpoint at instruction \(target): \(answer)")
       }
       taken += 1
+      snapshotInstructions.append(target)
       progress("checkpoint \(taken) at instruction \(target) of \(total)")
       target += every
     }

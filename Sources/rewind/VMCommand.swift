@@ -249,10 +249,15 @@ struct VMReplay: ParsableCommand {
       FileHandle.standardError.write(
         Data("rewind: \(count) checkpoints in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; back at the start\n".utf8))
     }
-    guard let port = replayer.gdbPort, let qemuProcess = replayer.process else { throw VMError(.failed, "QEMU is not running") }
+    guard let qemuPort = replayer.gdbPort, let qemuProcess = replayer.process, let monitor = replayer.monitor else {
+      throw VMError(.failed, "QEMU is not running")
+    }
+    // gdb talks to QEMU's stub through the proxy, which keeps reverse steps short.
+    let proxy = try ReverseStepProxy(qemuPort: qemuPort, monitor: monitor, process: qemuProcess, snapshots: replayer.snapshotInstructions)
+    proxy.start()
     var arguments = ["gdb", "-q"]
     if let symbolFile { arguments += ["-ex", "file \(symbolFile)"] }
-    arguments += ["-ex", "target remote 127.0.0.1:\(port)"] + gdbArguments
+    arguments += ["-ex", "target remote 127.0.0.1:\(proxy.port)"] + gdbArguments
     var cStrings = arguments.map { strdup($0) }
     cStrings.append(nil)
     defer { for pointer in cStrings { free(pointer) } }
