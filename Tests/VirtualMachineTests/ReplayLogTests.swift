@@ -154,3 +154,27 @@ struct LogBuilder {
     #expect(zip(record, replay).filter { $0 != $1 }.count == 1)
   }
 }
+
+/// The proxy's framing of gdb's remote protocol.
+@Suite struct ReverseStepProxyFramingTests {
+  @Test func splitsAcknowledgementsInterruptsAndPackets() {
+    var buffer = Array("+$bs#d5\u{03}$m10,2#xx$g".utf8)
+    var items: [String] = []
+    while let (item, consumed) = ReverseStepProxy.nextItem(buffer) {
+      items.append(String(decoding: item, as: UTF8.self))
+      buffer.removeFirst(consumed)
+    }
+    #expect(items == ["+", "$bs#d5", "\u{03}", "$m10,2#xx"])
+    // A packet whose end has not arrived yet stays in the buffer.
+    #expect(String(decoding: buffer, as: UTF8.self) == "$g")
+    #expect(ReverseStepProxy.payload(Array("$bs#d5".utf8)) == "bs")
+  }
+
+  @Test func anEscapedByteDoesNotEndAPacket() {
+    // `}` escapes the next byte (here a `#` sent as `}` 0x03 would be; test a raw `}#`).
+    let packet = Array("$X10,1:}#a#00".utf8)
+    let (item, consumed) = ReverseStepProxy.nextItem(packet)!
+    #expect(consumed == packet.count)
+    #expect(item == packet)
+  }
+}
