@@ -17,8 +17,11 @@ public struct VMRecorder {
     public var rewindVersion: String
     /// Echo the guest's serial output on stdout while recording.
     public var echoSerial: Bool
+    /// Kernel symbols (vmlinux or System.map) to keep in the trace for replays under gdb.
+    public var symbols: String?
 
-    public init(kernel: String, initrd: String?, disk: String?, append: String, memoryMiB: Int, output: String, command: [String], rewindVersion: String, echoSerial: Bool) {
+    public init(kernel: String, initrd: String?, disk: String?, append: String, memoryMiB: Int, output: String, command: [String], rewindVersion: String, echoSerial: Bool, symbols: String? = nil) {
+      self.symbols = symbols
       self.kernel = kernel
       self.initrd = initrd
       self.disk = disk
@@ -49,6 +52,7 @@ public struct VMRecorder {
     try checkReadable(request.kernel, "--kernel")
     if let initrd = request.initrd { try checkReadable(initrd, "--initrd") }
     if let disk = request.disk { try checkReadable(disk, "--disk") }
+    if let symbols = request.symbols { try checkReadable(symbols, "--symbols") }
     // A bzImage has "HdrS" at 0x202 (the x86 boot protocol); an ELF vmlinux is not bootable this way.
     if let handle = FileHandle(forReadingAtPath: request.kernel) {
       defer { try? handle.close() }
@@ -84,6 +88,7 @@ public struct VMRecorder {
     // Copies of the kernel and initramfs: the trace must not depend on files that may change.
     try copyFile(request.kernel, to: directory + "/kernel")
     if let initrd = request.initrd { try copyFile(initrd, to: directory + "/initrd") }
+    if let symbols = request.symbols { try copyFile(symbols, to: directory + "/symbols") }
     let kernelHash = try fileHash(directory + "/kernel")
     let initrdHash = try request.initrd.map { _ in try fileHash(directory + "/initrd") }
 

@@ -8,6 +8,7 @@ import Foundation
 /// | --- | --- |
 /// | `vm.json` | `kind` "rewind-vm", `formatVersion`, rewind's and QEMU's versions, the replay log version, the start time, the command, the full machine configuration |
 /// | `kernel`, `initrd` | copies of the guest kernel and initramfs |
+/// | `symbols` | a copy of the vmlinux or System.map given with `vm record --symbols` (for gdb) |
 /// | `disk.qcow2` | a copy-on-write overlay over the disk given with --disk (its `init` snapshot is the disk at the start) |
 /// | `snapshots.qcow2` | QEMU's `init` snapshot of the machine when recording began |
 /// | `replay.log` | QEMU's record/replay log (`rewind vm stats` reads it) |
@@ -48,6 +49,8 @@ public struct VMTrace: Sendable {
   public var initrdPath: String? { header.configuration.initrdHash == nil ? nil : directory + "/initrd" }
   public var diskPath: String? { header.configuration.disk == nil ? nil : directory + "/disk.qcow2" }
   public var snapshotsPath: String { directory + "/snapshots.qcow2" }
+  /// Kernel symbols kept by `vm record --symbols`, if any.
+  public var symbolsPath: String? { access(directory + "/symbols", R_OK) == 0 ? directory + "/symbols" : nil }
   public var replayLogPath: String { directory + "/replay.log" }
   public var serialPath: String { directory + "/serial.txt" }
 

@@ -124,6 +124,9 @@ struct VMRecord: ParsableCommand {
   @Option(name: .shortAndLong, help: ArgumentHelp("The trace directory to create (default: vm-<n> in the trace directory).", valueName: "trace"))
   var output: String?
 
+  @Option(name: .long, help: ArgumentHelp("Kernel symbols to keep in the trace for `vm replay` (a vmlinux, a System.map or the guest's /proc/kallsyms).", valueName: "file"))
+  var symbols: String?
+
   @Flag(name: .shortAndLong, help: "Do not echo the guest's serial output.")
   var quiet = false
 
@@ -137,7 +140,7 @@ struct VMRecord: ParsableCommand {
       let qemu = try QEMUInstallation.locate()
       let request0 = VMRecorder.Request(
         kernel: kernel!, initrd: initrd, disk: disk, append: append ?? MachineConfiguration.defaultAppend, memoryMiB: memoryMiB,
-        output: "", command: CommandLine.arguments, rewindVersion: Rewind.version, echoSerial: !quiet)
+        output: "", command: CommandLine.arguments, rewindVersion: Rewind.version, echoSerial: !quiet, symbols: symbols)
       try VMRecorder.checkInputs(request0)
       var request = request0
       if let output {
@@ -150,7 +153,7 @@ struct VMRecord: ParsableCommand {
       FileHandle.standardError.write(
         Data(
           ("rewind: recorded \(trace.directory): \(summary.guestInstructions) guest instructions, \(summary.events) events, "
-            + String(format: "%.1f s", summary.recordSeconds) + "; ended by \(summary.shutdown.joined(separator: ", "))\n"
+            + String(format: "%.1f s", summary.recordSeconds) + "; ended by \(summary.shutdown.first ?? "?")\n"
             + "rewind: replay it with `rewind vm replay -a \(trace.directory)`, debug it with `rewind vm replay \(trace.directory)`\n").utf8))
     } catch let error as ExitCode {
       throw error
@@ -179,7 +182,7 @@ struct VMReplay: ParsableCommand {
   @Argument(help: "The VM trace (a name in the trace directory or a path; default: the newest VM trace).")
   var trace: String?
 
-  @Option(name: .long, help: ArgumentHelp("Kernel symbols for gdb: a vmlinux, or a System.map (or the guest's /proc/kallsyms).", valueName: "file"))
+  @Option(name: .long, help: ArgumentHelp("Kernel symbols for gdb: a vmlinux, or a System.map (or the guest's /proc/kallsyms); default: those kept by `vm record --symbols`.", valueName: "file"))
   var symbols: String?
 
   @Option(name: .long, help: ArgumentHelp("Under gdb, a snapshot every N guest instructions (100M, 5000000) so reverse steps stay under a second.", valueName: "N"))
@@ -239,7 +242,9 @@ struct VMReplay: ParsableCommand {
   }
 
   private func debug(_ replayer: VMReplayer, checkpointSpacing: UInt64?) throws {
-    let symbolFile = try symbols.map { try KernelSymbols.gdbFile(for: $0, workDirectory: replayer.workDirectory) }
+    // --symbols, else the symbols kept in the trace by `vm record --symbols`.
+    let symbolSource = symbols ?? replayer.trace.symbolsPath
+    let symbolFile = try symbolSource.map { try KernelSymbols.gdbFile(for: $0, workDirectory: replayer.workDirectory) }
     try replayer.start(stopped: true, gdb: true)
     if let checkpointSpacing {
       let started = Date()

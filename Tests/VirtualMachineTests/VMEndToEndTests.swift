@@ -111,7 +111,8 @@ struct VMEndToEndTests {
 
   /// From the poweroff (kernel_power_off), reverse-continue to a breakpoint on ksys_write
   /// stops in ksys_write, and at its last call: continuing forward from there reaches the
-  /// poweroff without another ksys_write.
+  /// poweroff without another ksys_write. The symbols are the ones `vm record --symbols`
+  /// kept in the trace.
   @Test func reverseContinueFindsTheLastCall() throws {
     let trace = try VMHarness.sharedTrace()
     let script = VMHarness.makeDirectory("gdb") + "/continue.gdb"
@@ -126,9 +127,7 @@ struct VMEndToEndTests {
     continue
     printf "FORWARD %lx\\n", $pc
     """.write(toFile: script, atomically: true, encoding: .utf8)
-    let run = try VMHarness.rewind([
-      "vm", "replay", trace, "--symbols", VMHarness.guestDirectory + "/System.map", "--checkpoint-every", "400M", "--", "-batch", "-nx", "-x", script,
-    ])
+    let run = try VMHarness.rewind(["vm", "replay", trace, "--checkpoint-every", "400M", "--", "-batch", "-nx", "-x", script])
     #expect(run.status == 0, "\(run.summary)")
     let lines = run.stdout.split(separator: "\n")
     let powerOff = addressOf("kernel_power_off")

@@ -101,11 +101,11 @@ enum VMHarness {
   }
 
   /// `rewind vm record` of the example guest into a new directory.
-  static func record(_ label: String) throws -> (trace: String, run: VMRun) {
+  static func record(_ label: String, extraArguments: [String] = []) throws -> (trace: String, run: VMRun) {
     let trace = makeDirectory(label) + "/trace"
     let run = try rewind([
       "vm", "record", "--kernel", guestDirectory + "/bzImage", "--initrd", guestDirectory + "/rootfs.cpio.gz", "-o", trace,
-    ])
+    ] + extraArguments)
     return (trace, run)
   }
 
@@ -115,7 +115,8 @@ enum VMHarness {
     lock.lock()
     defer { lock.unlock() }
     if let shared = shared.value { return shared }
-    let (trace, run) = try record("shared")
+    // With the symbols kept in the trace: gdb tests that give no --symbols use them.
+    let (trace, run) = try record("shared", extraArguments: ["--symbols", guestDirectory + "/System.map"])
     guard run.status == 0 else { throw VMTestError("recording the example guest failed:\n\(run.summary)") }
     shared.value = trace
     return trace
