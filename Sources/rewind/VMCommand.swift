@@ -52,7 +52,9 @@ enum VMExit {
     let path: String
     if let argument {
       do { path = try TraceLocation.resolve(argument, root: root) } catch {
-        throw VMError(.badTrace, "\(error)")
+        throw VMError(
+          .badTrace,
+          "'\(argument)' is not a VM trace: there is no such directory, and no trace of that name in '\(root)' (`rewind ls` lists them); record one with `rewind vm record --kernel bzImage --initrd rootfs.cpio.gz`")
       }
     } else {
       let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
