@@ -58,6 +58,9 @@ public struct ReplayLog: Sendable {
     public var hostClockReads: Int = 0
     public var virtualRealTimeClockReads: Int = 0
     public var checkpoints: [String: Int] = [:]
+    /// The instruction count when the first shutdown request was logged (the guest's
+    /// poweroff, usually): past it QEMU ends the machine.
+    public var firstShutdownInstruction: UInt64?
     /// Whether the log ends with QEMU's end event (false: QEMU was killed while recording).
     public var complete = false
     public var bytes: Int = 0
@@ -159,7 +162,9 @@ public struct ReplayLog: Sendable {
           _ = try u32()
           s.networkBytes += UInt64(try array())
           s.networkPackets += 1
-        case 10...21: s.shutdowns.append(ReplayLog.shutdownCauses[kind - 10])
+        case 10...21:
+          s.shutdowns.append(ReplayLog.shutdownCauses[kind - 10])
+          if s.firstShutdownInstruction == nil { s.firstShutdownInstruction = s.guestInstructions }
         case 22:
           serialWriteOffsets.append(start)
           s.serialBytes += UInt64(try u32())

@@ -27,10 +27,19 @@ public final class ReverseStepProxy: @unchecked Sendable {
   private let threshold: UInt64
   private let nearDistance: UInt64
   private var thread: Thread?
+  /// The recording's last instruction count: a forward `continue` stops there (through a
+  /// monitor `replay-break`) rather than running into the guest's poweroff, after which QEMU
+  /// exits and there is nothing left to go back from. QEMU's own reverse commands replace
+  /// that break, so it is set again before each forward continue.
+  private let endInstruction: UInt64?
   /// Snapshots the proxy saved, for the session's summary.
   public private(set) var savedSnapshots = 0
 
-  public init(qemuPort: Int, monitor: QMPClient, process: QEMUProcess, snapshots: [UInt64], threshold: UInt64 = 4_000_000, nearDistance: UInt64 = 1_000_000) throws {
+  public init(
+    qemuPort: Int, monitor: QMPClient, process: QEMUProcess, snapshots: [UInt64], endInstruction: UInt64?, threshold: UInt64 = 4_000_000,
+    nearDistance: UInt64 = 1_000_000
+  ) throws {
+    self.endInstruction = endInstruction
     self.qemuPort = qemuPort
     self.monitor = monitor
     self.process = process
@@ -86,7 +95,9 @@ public final class ReverseStepProxy: @unchecked Sendable {
           fromGDB.removeFirst(consumed)
           if packet.first == UInt8(ascii: "$") {
             writeAll(gdb, [UInt8(ascii: "+")])
-            if Self.payload(packet) == "bs" { prepareReverseStep(stub: stub) }
+            let payload = Self.payload(packet)
+            if payload == "bs" { prepareReverseStep(stub: stub) }
+            if Self.isForwardContinue(payload) { stopAtTheEnd() }
             writeAll(stub, packet)
           } else if packet == [0x03] {
             writeAll(stub, packet)
@@ -102,6 +113,18 @@ public final class ReverseStepProxy: @unchecked Sendable {
         }
       }
     }
+  }
+
+  /// `c`, `cADDR`, or a `vCont` whose action for some thread is `c`.
+  static func isForwardContinue(_ payload: String) -> Bool {
+    if payload.hasPrefix("c") { return true }
+    guard payload.hasPrefix("vCont;") else { return false }
+    return payload.dropFirst(6).split(separator: ";").contains { $0.hasPrefix("c") }
+  }
+
+  private func stopAtTheEnd() {
+    guard let endInstruction, let here = try? monitor.instructionCount(), here < endInstruction else { return }
+    _ = try? monitor.execute("replay-break", ["icount": endInstruction])
   }
 
   /// Saves a snapshot shortly before the current place when the nearest one is far.

@@ -260,7 +260,9 @@ struct VMReplay: ParsableCommand {
       throw VMError(.failed, "QEMU is not running")
     }
     // gdb talks to QEMU's stub through the proxy, which keeps reverse steps short.
-    let proxy = try ReverseStepProxy(qemuPort: qemuPort, monitor: monitor, process: qemuProcess, snapshots: replayer.snapshotInstructions)
+    let proxy = try ReverseStepProxy(
+      qemuPort: qemuPort, monitor: monitor, process: qemuProcess, snapshots: replayer.snapshotInstructions,
+      endInstruction: replayer.log.statistics.firstShutdownInstruction.map { $0 > 0 ? $0 - 1 : 0 })
     proxy.start()
     var arguments = ["gdb", "-q"]
     if let symbolFile { arguments += ["-ex", "file \(symbolFile)"] }

@@ -138,6 +138,35 @@ struct VMEndToEndTests {
     #expect(VMHarness.qemuProcesses(mentioning: trace).isEmpty)
   }
 
+  /// `continue` with no breakpoint stops at the end of the recording (just before the
+  /// guest's poweroff) instead of letting QEMU exit, so there is a place to go back from:
+  /// reverse-stepi there steps back through the kernel, and stepi comes forward again.
+  @Test func continueStopsAtTheEndOfTheRecording() throws {
+    let trace = try VMHarness.sharedTrace()
+    let script = VMHarness.makeDirectory("gdb") + "/end.gdb"
+    try """
+    set pagination off
+    continue
+    printf "END %lx\n", $pc
+    reverse-stepi
+    printf "BACK %lx\n", $pc
+    stepi
+    printf "AGAIN %lx\n", $pc
+    """.write(toFile: script, atomically: true, encoding: .utf8)
+    let run = try VMHarness.rewind(["vm", "replay", trace, "--", "-batch", "-nx", "-x", script])
+    #expect(run.status == 0, "\(run.summary)")
+    let values = Dictionary(
+      run.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+        let fields = line.split(separator: " ")
+        return fields.count == 2 && ["END", "BACK", "AGAIN"].contains(String(fields[0])) ? (String(fields[0]), String(fields[1])) : nil
+      }, uniquingKeysWith: { first, _ in first })
+    let end = try #require(values["END"], "\(run.summary)")
+    #expect(end.hasPrefix("ffffffff8"), "stopped in the kernel: \(run.summary)")
+    #expect(values["BACK"] != nil && values["BACK"] != end, "\(run.summary)")
+    #expect(values["AGAIN"] == end, "\(run.summary)")
+    #expect(VMHarness.qemuProcesses(mentioning: trace).isEmpty)
+  }
+
   /// A disk through blkreplay: the guest reads its first sector and writes its second; the
   /// image given stays untouched (the write lands in the trace's overlay) and the replay
   /// matches. The trace, named in the trace directory, is listed by `rewind ls`; `rewind
