@@ -147,11 +147,11 @@ struct VMEndToEndTests {
     try """
     set pagination off
     continue
-    printf "END %lx\n", $pc
+    printf "END %lx\\n", $pc
     reverse-stepi
-    printf "BACK %lx\n", $pc
+    printf "BACK %lx\\n", $pc
     stepi
-    printf "AGAIN %lx\n", $pc
+    printf "AGAIN %lx\\n", $pc
     """.write(toFile: script, atomically: true, encoding: .utf8)
     let run = try VMHarness.rewind(["vm", "replay", trace, "--", "-batch", "-nx", "-x", script])
     #expect(run.status == 0, "\(run.summary)")
