@@ -15,7 +15,7 @@ fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped when the guest changes, so an older build in OUTDIR is made again.
-guest_version=2
+guest_version=3
 if [ -s "$out/bzImage" ] && [ -s "$out/System.map" ] && [ -s "$out/rootfs.cpio.gz" ] \
   && [ "$(cat "$out/guest-version" 2>/dev/null)" = "$guest_version" ]; then
   echo "example guest already in $out"
@@ -49,12 +49,12 @@ cp "$work"/kernel/boot/vmlinuz-* "$work/bzImage"
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp}
 cp "$busybox" "$root/bin/busybox"
-for tool in sh mount echo date head od cat poweroff grep tr insmod dd sync; do
+for tool in sh mount echo date head od cat poweroff grep tr insmod dd sync ifconfig ping; do
   ln -s busybox "$root/bin/$tool"
 done
-# virtio block (a disk given to `rewind vm record --disk`): modules in Debian's cloud kernel,
-# loaded in dependency order by /init.
-modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
+# virtio block and network (`rewind vm record --disk`, `--net`): modules in Debian's cloud
+# kernel, loaded in dependency order by /init.
+modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net"
 mkdir -p "$root/lib/modules"
 for module in $modules; do
   file="$(find "$work/kernel/lib/modules" -name "$module.ko*" | head -1)"
@@ -95,6 +95,11 @@ if [ -b /dev/vda ]; then
   echo "disk: $(head -c 64 /dev/vda | tr -d '\000')"
   echo "written by the guest at $(date -u '+%H:%M:%S')" | dd of=/dev/vda bs=512 seek=1 conv=sync,fsync 2>/dev/null
   echo "disk written"
+fi
+if [ -e /sys/class/net/eth0 ]; then
+  # A network (QEMU's user-mode one): ping its gateway.
+  ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up
+  ping -c 2 -W 2 10.0.2.2 | grep -E "packets transmitted|bytes from"
 fi
 cat /proc/interrupts
 echo "rewind-guest: done"

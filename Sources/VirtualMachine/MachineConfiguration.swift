@@ -28,6 +28,9 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
   public var kernelHash: String
   public var initrdHash: String?
   public var disk: Disk?
+  /// "user" for QEMU's user-mode network (a virtio NIC whose received packets go through
+  /// filter-replay), nil for none.
+  public var network: String?
   public var icountShift: String
   /// `-global` settings; `apic-common.vapic=off` always (without it QEMU 7.2 deadlocks on
   /// the first snapshot load in replay, as in QEMU's issue 2634).
@@ -36,7 +39,8 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
   public static let defaultAppend = "console=ttyS0 nokaslr panic=-1"
   public static let requiredGlobals = ["apic-common.vapic=off"]
 
-  public init(memoryMiB: Int, append: String, kernelHash: String, initrdHash: String?, disk: Disk?) {
+  public init(memoryMiB: Int, append: String, kernelHash: String, initrdHash: String?, disk: Disk?, network: String? = nil) {
+    self.network = network
     machine = "pc"
     cpu = "qemu64"
     cpus = 1
@@ -63,6 +67,7 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
     compare("kernel", kernelHash, other.kernelHash) { "content \($0.prefix(12))" }
     compare("initrd", initrdHash, other.initrdHash) { $0.map { "content \($0.prefix(12))" } ?? "none" }
     compare("disk", disk?.virtualSize, other.disk?.virtualSize) { $0.map { "\($0) bytes" } ?? "none" }
+    compare("network", network, other.network) { $0 ?? "none" }
     compare("icount shift", icountShift, other.icountShift) { $0 }
     compare("-global settings", globals, other.globals) { $0.joined(separator: ",") }
     return result

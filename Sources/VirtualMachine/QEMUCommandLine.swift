@@ -90,6 +90,11 @@ public struct QEMUCommandLine: Sendable {
         ]
       }
     }
+    if configuration.network == "user" {
+      a += ["-netdev", "user,id=rewind-net", "-device", "virtio-net-pci,netdev=rewind-net,mac=52:54:00:12:34:56"]
+      // Packets the guest receives are recorded, and replayed from the log.
+      if mode != .plain { a += ["-object", "filter-replay,id=rewind-net-replay,netdev=rewind-net"] }
+    }
     a += ["-qmp", "unix:\(Self.escapeOption(files.qmpSocket)),server=on,wait=off"]
     if let gdbPort { a += ["-gdb", "tcp:127.0.0.1:\(gdbPort)"] }
     if startStopped { a.append("-S") }

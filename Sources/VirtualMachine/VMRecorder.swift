@@ -19,6 +19,8 @@ public struct VMRecorder {
     public var echoSerial: Bool
     /// Kernel symbols (vmlinux or System.map) to keep in the trace for replays under gdb.
     public var symbols: String?
+    /// QEMU's user-mode network for the guest.
+    public var network = false
 
     public init(kernel: String, initrd: String?, disk: String?, append: String, memoryMiB: Int, output: String, command: [String], rewindVersion: String, echoSerial: Bool, symbols: String? = nil) {
       self.symbols = symbols
@@ -99,7 +101,8 @@ public struct VMRecorder {
     try runTool([qemu.image, "create", "-q", "-f", "qcow2", directory + "/snapshots.qcow2", "64M"], what: "create the snapshot image")
 
     let configuration = MachineConfiguration(
-      memoryMiB: request.memoryMiB, append: request.append, kernelHash: kernelHash, initrdHash: initrdHash, disk: disk)
+      memoryMiB: request.memoryMiB, append: request.append, kernelHash: kernelHash, initrdHash: initrdHash, disk: disk,
+      network: request.network ? "user" : nil)
     let header = VMTrace.Header(
       kind: VMTrace.kindName, formatVersion: VMTrace.formatVersion, rewindVersion: request.rewindVersion,
       qemuVersion: qemu.version, replayLogVersion: ReplayLog.knownVersion, startTime: Date(),

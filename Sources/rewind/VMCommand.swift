@@ -126,6 +126,9 @@ struct VMRecord: ParsableCommand {
   @Option(name: .shortAndLong, help: ArgumentHelp("The trace directory to create (default: vm-<n> in the trace directory).", valueName: "trace"))
   var output: String?
 
+  @Flag(name: .long, help: "Give the guest QEMU's user-mode network (a virtio NIC, 10.0.2.0/24, gateway 10.0.2.2); received packets are recorded through filter-replay.")
+  var net = false
+
   @Option(name: .long, help: ArgumentHelp("Kernel symbols to keep in the trace for `vm replay` (a vmlinux, a System.map or the guest's /proc/kallsyms).", valueName: "file"))
   var symbols: String?
 
@@ -145,6 +148,7 @@ struct VMRecord: ParsableCommand {
         output: "", command: CommandLine.arguments, rewindVersion: Rewind.version, echoSerial: !quiet, symbols: symbols)
       try VMRecorder.checkInputs(request0)
       var request = request0
+      request.network = net
       if let output {
         request.output = output
       } else {

@@ -167,6 +167,24 @@ struct VMEndToEndTests {
     #expect(VMHarness.qemuProcesses(mentioning: trace).isEmpty)
   }
 
+  /// A network (QEMU's user-mode one, through filter-replay): the guest pings the gateway;
+  /// the packets it received are in the log, and the replay prints the same replies.
+  @Test func recordsANetwork() throws {
+    let (trace, record) = try VMHarness.record("net", extraArguments: ["--net"])
+    try #require(record.status == 0, "\(record.summary)")
+    #expect(record.stdout.contains("bytes from 10.0.2.2"), "\(record.summary)")
+    #expect(record.stdout.contains("packets transmitted"), "\(record.summary)")
+    let stats = try VMHarness.rewind(["vm", "stats", "--json", trace])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    #expect(((object["networkPackets"] as? NSNumber)?.intValue ?? 0) > 0, "\(stats.summary)")
+    let replay = try VMHarness.rewind(["vm", "replay", "-a", trace])
+    #expect(replay.status == 0, "\(replay.summary)")
+    #expect(replay.stdout == record.stdout, "the replay printed other ping replies")
+    // Replaying without the network would be another machine.
+    let configuration = try String(contentsOfFile: trace + "/vm.json", encoding: .utf8)
+    #expect(configuration.contains("\"network\" : \"user\""), "\(configuration)")
+  }
+
   /// A disk through blkreplay: the guest reads its first sector and writes its second; the
   /// image given stays untouched (the write lands in the trace's overlay) and the replay
   /// matches. The trace, named in the trace directory, is listed by `rewind ls`; `rewind
