@@ -40,7 +40,8 @@ extension Rewind {
 
     /// A whole-machine trace (`rewind vm record`): how it ended is the guest's shutdown.
     private func vmRow(_ trace: VMTrace, name: String, path: String, latest: String?) -> String {
-      let status = trace.summary.map { $0.shutdown.first ?? "ended" } ?? "unfinished"
+      let names = ["guest-shutdown": "poweroff", "guest-reset": "reboot", "guest-panic": "panic", "host-signal": "stopped"]
+      let status = trace.summary.map { summary in summary.shutdown.first.map { names[$0] ?? $0 } ?? "ended" } ?? "unfinished"
       let mark = latest.map { URL(fileURLWithPath: $0).standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path } == true ? "*" : " "
       return mark + " " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + " "
         + Ls.dateFormat.string(from: trace.header.startTime) + "  " + byteCount(diskUsage(of: path)).padding(toLength: 10, withPad: " ", startingAt: 0)

@@ -322,11 +322,11 @@ struct VMStats: ParsableCommand {
         return
       }
       let c = trace.header.configuration
-      print("trace            \(trace.directory)")
-      print("machine          \(c.machine), \(c.cpu), \(c.cpus) vCPU, \(c.memoryMiB)M; \(trace.header.qemuVersion)")
-      print("replay log       \(s.bytes) bytes, version 0x\(String(s.version, radix: 16))\(s.complete ? "" : " (no end event: cut short)")")
+      print("trace              \(trace.directory)")
+      print("machine            \(c.machine), \(c.cpu), \(c.cpus) vCPU, \(c.memoryMiB)M; \(trace.header.qemuVersion)")
+      print("replay log         \(s.bytes) bytes, version 0x\(String(s.version, radix: 16))\(s.complete ? "" : " (no end event: cut short)")")
       print("guest instructions \(s.guestInstructions)")
-      print("events           \(s.events)")
+      print("events             \(s.events)")
       let rows: [(String, String)] = [
         ("interrupts", "\(s.interrupts)"),
         ("exceptions", "\(s.exceptions)"),
@@ -344,8 +344,8 @@ struct VMStats: ParsableCommand {
       ]
       print("by kind:")
       for (name, value) in rows { print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(value)") }
-      if let summary = trace.summary { print(String(format: "record time      %.2f s", summary.recordSeconds)) }
-      if let replay { print(String(format: "replay time      %.2f s (last `rewind vm replay -a`)", replay.replaySeconds)) } else { print("replay time      not measured yet (`rewind vm replay -a` measures it)") }
+      if let summary = trace.summary { print(String(format: "record time        %.2f s", summary.recordSeconds)) }
+      if let replay { print(String(format: "replay time        %.2f s (last `rewind vm replay -a`)", replay.replaySeconds)) } else { print("replay time        not measured yet (`rewind vm replay -a` measures it)") }
     } catch let error as ExitCode {
       throw error
     } catch {

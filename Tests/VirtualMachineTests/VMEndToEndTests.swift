@@ -209,7 +209,7 @@ struct VMEndToEndTests {
       let fields = line.split(separator: " ")
       return fields.first { $0.hasPrefix("vm-") }.map(String.init)
     }.first, "\(list.summary)")
-    #expect(list.stdout.contains("guest-shut"), "\(list.summary)")
+    #expect(list.stdout.contains("poweroff"), "\(list.summary)")
 
     // Changed under the overlay: refused.
     var changed = contents
