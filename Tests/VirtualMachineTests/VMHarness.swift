@@ -45,8 +45,17 @@ enum VMHarness {
     return packageRoot.appendingPathComponent(".build/debug/rewind").path
   }
 
+  /// One directory per test run (traces are tens of MB each); those of test processes that
+  /// are gone are swept first.
   static let runDirectory: String = {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-vm-tests-\(getpid())").path
+    let base = FileManager.default.temporaryDirectory.path
+    let prefix = "rewind-vm-tests-"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
+      if let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0, errno == ESRCH {
+        try? FileManager.default.removeItem(atPath: base + "/" + name)
+      }
+    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)\(getpid())").path
     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     return directory
   }()
