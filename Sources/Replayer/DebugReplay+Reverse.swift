@@ -114,7 +114,19 @@ extension DebugReplay {
       let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
       if let last = places[..<end].last(where: { !($0.rip == place.rip && $0.hasSameState(as: place)) }) { return last }
     case .syscallEntry, .syscallReturn, .signal, .threadExit:
-      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place)
+      // A signal stops the thread before the instruction at its rip runs: the ladder can
+      // start at that instruction's previous pass, as for a place in code, rather than
+      // where the thread began running for the event (a crash after a long loop).
+      var start: (rip: UInt64, arrival: Int)?
+      if place.stage == .signal, lastLadder.map({ $0.event == place.eventIndex && $0.tid == place.tid }) != true {
+        var twin = place
+        twin.stage = .code(rip: place.rip, arrival: nil)
+        let counting = Seek(.reach, target: twin)
+        counting.countsArrival = true
+        _ = try replayAgain(counting)
+        if case .code(_, let found?)? = self.place()?.stage, found > 1 { start = (place.rip, found - 1) }
+      }
+      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place, from: start)
       // (A signal's stop is where its code stopped: the place before that is the answer.)
       let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
       let earlier = places[..<end].filter { !($0.rip == place.rip && $0.hasSameState(as: place)) }

@@ -187,8 +187,16 @@ extension ReplayDebugger {
         return
       }
       if event.index == ladderEvent, let start = seek.ladderStart {
-        internalBreakpoints.insert(start.rip)
-        try placeBreakpoints()
+        guard start.arrival > passesWorthAStub, let task = session.tasks[tid] else {
+          internalBreakpoints.insert(start.rip)
+          try placeBreakpoints()
+          return
+        }
+        // Deep in a loop: a counting stub runs the thread to that pass without a trap at
+        // each, and the ladder steps from there.
+        try session.runToPass(start.arrival, of: start.rip, task, index: event.index, activity: "the pass gdb steps back through")
+        seek.arrivals[start.rip] = start.arrival
+        try report(.signal(SIGTRAP, cause: nil), task, at: .code(rip: start.rip, arrival: start.arrival))
         return
       }
       if event.index == ladderEvent, let task = session.tasks[tid] {
@@ -216,6 +224,17 @@ extension ReplayDebugger {
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       }
     case .code(let rip, let arrival):
+      // A place whose arrival is wanted: a compare stub that counts every pass finds it by
+      // its registers, without a trap a pass.
+      if seek.purpose == .reach, seek.countsArrival, let point = target.codePoint, let task = session.tasks[target.tid] {
+        let counted = try session.runToCodePointCountingArrivals(
+          point.registers, memory: point.memory, task, index: event.index, activity: "the place gdb steps back from")
+        seek.arrivals[rip] = counted
+        let here = place(of: task, at: .code(rip: rip, arrival: counted))
+        guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
+        try report(.signal(SIGTRAP, cause: nil), task, at: here.stage, forced: true)
+        return
+      }
       // Far into a loop, a breakpoint would trap at every pass before the right one: the
       // replay's compare stub finds the place by its registers and stack in the tracee.
       if seek.purpose == .reach, !seek.countsArrival, arrival.map({ $0 > passesWorthAStub }) ?? true, let point = target.codePoint,

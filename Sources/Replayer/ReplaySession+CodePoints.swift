@@ -83,7 +83,8 @@ extension ReplaySession {
   }
 
   private enum BreakpointOutcome {
-    case reached
+    /// After this many passes that did not match.
+    case reached(afterPasses: Int)
     /// The registers of the passes that did not match, when `passLimit` of them came.
     case passed([Registers])
   }
@@ -114,11 +115,11 @@ extension ReplaySession {
       if differences.isEmpty && stackDifferences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
-        return .reached
+        return .reached(afterPasses: passes.count)
       }
       if stackDifferences.isEmpty, let repeated, let count = repeated.iterations(from: registers, to: target) {
         try finishIterations(count, of: repeated, from: registers, to: target, task, index: index, activity: activity)
-        return .reached
+        return .reached(afterPasses: passes.count)
       }
       if debugStops {
         printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \((differences + stackDifferences).joined(separator: "; "))")
@@ -136,10 +137,12 @@ extension ReplaySession {
   /// (fs_base, gs_base, segment registers). A stub match this rejects counts in
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
+  /// With a counting stub, says which pass through the code point matched.
+  @discardableResult
   private func runToCodePoint(
     _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
     activity: String
-  ) throws {
+  ) throws -> Int? {
     var rejected = 0
     while true {
       // Until the point is reached, any way out puts the code back first.
@@ -167,6 +170,7 @@ extension ReplaySession {
         registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty || !stackDifferences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
       if differences.isEmpty && stackDifferences.isEmpty || iterations != nil {
+        let passes = try installed.counter.map { Int(try task.tracee.readValue(at: $0, size: 8)) }
         try installed.site.restore(in: task.tracee)
         if let repeated, let iterations {
           try finishIterations(iterations, of: repeated, from: atPoint, to: target, task, index: index, activity: activity)
@@ -176,7 +180,7 @@ extension ReplaySession {
         }
         if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
         codePointPassesRejected += rejected
-        return
+        return passes
       }
       if debugStops {
         printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \((differences + stackDifferences).joined(separator: "; "))")
@@ -188,6 +192,77 @@ extension ReplaySession {
       } catch {
         try? installed.site.restore(in: task.tracee)
         throw error
+      }
+    }
+  }
+
+  /// Runs `task` on to the code point `target` as `runToCodePoint` does, and says which
+  /// arrival at `target.rip` it was, counting from here (a task stopped at the instruction
+  /// arrives when it runs it): every pass counted in the tracee by a counting compare stub,
+  /// or by a hardware breakpoint's trap each where no stub fits. Reverse execution names a
+  /// place in a loop by that count.
+  func runToCodePointCountingArrivals(
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+  ) throws -> Int {
+    let signature = CodePointSignature(memory: memory, stack: nil)
+    let current = try currentRegisters(task)
+    switch try installCompareStub(
+      for: target, memory: memory, task, current: current, changing: [], ignoring: [], form: .countingCompare)
+    {
+    case .success(let installed):
+      guard let passes = try runToCodePoint(target, memory: signature, task, through: installed, repeated: nil, index: index, activity: activity)
+      else { preconditionFailure("a counting stub without its counter") }
+      passesCountedInTracee += passes
+      return passes
+    case .failure(let refusal):
+      if debugStops { printToStandardError("[replay] counting arrivals at \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
+      guard
+        case .reached(let passes) = try runWithBreakpoint(
+          to: target, memory: signature, task, repeated: nil, index: index, activity: activity, passLimit: nil)
+      else { preconditionFailure("a search without a limit ends at the point") }
+      breakpointTraps += passes + 1
+      return passes + 1
+    }
+  }
+
+  /// Runs `task` on through `passes` passes through the instruction at `address`, counting
+  /// from here, and leaves it stopped before that instruction runs the last time: a counting
+  /// stub (`CompareStub.init(countingAt:...)`), or a hardware breakpoint's trap at each pass
+  /// where no stub fits. Its registers are whatever that pass brings.
+  func runToPass(_ passes: Int, of address: UInt64, _ task: ReplayTask, index: UInt64, activity: String) throws {
+    precondition(passes > 0)
+    let current = try currentRegisters(task)
+    var target = current
+    target.rip = address
+    let expected = "pass \(passes) through \(hex(address))"
+    switch try installCompareStub(for: target, memory: [], task, current: current, changing: [], ignoring: [], form: .toPass(passes)) {
+    case .success(let installed):
+      var registers: Registers
+      do {
+        let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        registers = try currentRegisters(task)
+        guard status == .signalStop(.trap), registers.rip == installed.stub.trapAddress + 1 else {
+          throw unexpected(status, task, index: index, activity: activity, expected: expected)
+        }
+      } catch {
+        try? installed.site.restore(in: task.tracee)
+        throw error
+      }
+      try installed.site.restore(in: task.tracee)
+      registers.rip = address
+      try setRegisters(registers, task)
+      if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
+      passesCountedInTracee += passes
+    case .failure(let refusal):
+      if debugStops { printToStandardError("[replay] \(expected): hardware breakpoint, since \(refusal)") }
+      try armDR0(at: address, task)
+      defer { disarmDR0(task) }
+      for _ in 0..<passes {
+        let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        guard status == .signalStop(.trap), try currentRegisters(task).rip == address else {
+          throw unexpected(status, task, index: index, activity: activity, expected: expected)
+        }
+        breakpointTraps += 1
       }
     }
   }

@@ -64,6 +64,12 @@ public final class ReplaySession {
   /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
   /// there already, or were found with the hardware breakpoint).
   public internal(set) var codePointsReachedByStub = 0
+  /// The work of reverse execution's runs (`ReverseCost`): passes through an instruction
+  /// counted by a counting stub in the tracee, traps of a breakpoint that counted or
+  /// watched passes, and single steps.
+  var passesCountedInTracee = 0
+  var breakpointTraps = 0
+  var singleSteps = 0
   /// A `syscall` instruction found in each process (by real pid), for injected calls.
   var syscallInstructions: [Int32: UInt64] = [:]
   /// Code points that needed a compare stub, with the registers that changed from pass to

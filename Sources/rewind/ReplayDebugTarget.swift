@@ -164,6 +164,9 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       monitor log-instructions FROM TO FILE
                               writes every instruction the process runs in events FROM to TO-1 to FILE,
                               one a line with its registers, and comes back
+      monitor work            what the replay did to get where gdb asked, going backwards above all:
+                              runs of the recording again, instructions single-stepped, breakpoint
+                              traps, passes through an instruction counted inside the process
       monitor help            this list
 
     """
@@ -213,6 +216,10 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       case .success(let count): return "\(count) instructions of events \(from)-\(to - 1) written to \(words[3])\n"
       case .failure(let error): throw TargetError("log-instructions failed: \(error)")
       }
+    case ("work", 1):
+      let work = replay.work()
+      return "Replay work since gdb attached: \(work.runs) runs again, \(work.singleSteps) instructions single-stepped, "
+        + "\(work.breakpointTraps) breakpoint traps, \(work.passesCountedInTracee) passes counted inside the process\n"
     case ("help", _), ("", _): return Self.monitorHelp
     default: throw TargetError("unknown monitor command '\(command)'; `monitor help` lists them")
     }

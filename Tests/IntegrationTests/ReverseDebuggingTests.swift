@@ -347,3 +347,40 @@ extension ReverseDebuggingTests {
     #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// From a crash at the end of a loop of 300,000 passes without a system call, reverse-stepi
+  /// goes back into the loop's last pass: a counting compare stub finds which pass the crash
+  /// was in, a counting stub runs to the pass before, and only that pass is single-stepped
+  /// (not the whole loop, millions of instructions; nor a breakpoint trap a pass).
+  @Test func reverseStepiFromACrashAfterALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", expectedStatus: 139)
+    let (gdb, rewind) = try session.gdb(
+      [
+        "continue", "print i", "print $pc", "monitor work", "reverse-stepi", "print i", "monitor work", "reverse-stepi",
+        "reverse-stepi", "stepi", "stepi", "stepi", "print $pc", "print i",
+      ])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 5, "\(gdb)")
+    // In the last pass before the step back and after it; forward three steps, back at the crash.
+    #expect(printed[0] == "299999" && printed[1].contains("0x"), "\(gdb)")
+    #expect(printed[2] == "299999", "\(gdb)")
+    #expect(printed[3] == printed[1], "\(gdb)")
+    #expect(printed[4] == "299999", "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    let steps = work[1].steps - work[0].steps, traps = work[1].traps - work[0].traps
+    // One pass is a few dozen instructions; the loop is millions.
+    #expect(steps > 0 && steps < 1000, "\(gdb)")
+    #expect(traps < 10, "\(gdb)")
+    #expect(work[1].counted - work[0].counted >= 299_999, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
+  /// The numbers `monitor work` prints: single steps, breakpoint traps, passes counted.
+  private func workCounts(_ line: Substring) -> (steps: Int, traps: Int, counted: Int) {
+    let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    return numbers.count == 4 ? (numbers[1], numbers[2], numbers[3]) : (-1, -1, -1)
+  }
+}
