@@ -1,3 +1,5 @@
+import CCapstone
+import CodePatch
 import Glibc
 import Synchronization
 import LinuxTrace
@@ -93,41 +95,20 @@ extension DebugReplay {
   }
 
   /// The place of `place`'s thread one instruction earlier, found by single-stepping the
-  /// thread through the code it ran before that place's event (or, at the first instruction
-  /// it ran for it, through the code before its previous event); nil at the start of history.
+  /// thread from the nearest place before it that can be reached without stepping (or, at
+  /// the first instruction it ran for its event, through the code before its previous
+  /// event); nil at the start of history.
   private func previousInstruction(_ place: ReplayPlace) throws -> ReplayPlace? {
     switch place.stage {
     case .beforeEvent, .exec, .processExit, .recordingEnd: break
-    case .code(let rip, let counted):
-      // Step from the arrival before this one at the same address (a loop's previous pass)
-      // rather than from where the thread began running for the event; a place gdb
-      // reached forwards has no count yet: a run to it counts.
-      var arrival = counted
-      if arrival == nil, lastLadder.map({ l in l.places.contains { $0.isSame(as: place) } }) != true {
-        let counting = Seek(.reach, target: place)
-        counting.countsArrival = true
-        _ = try replayAgain(counting)
-        if case .code(_, let found)? = self.place()?.stage { arrival = found }
-      }
-      let start = arrival.flatMap { $0 > 1 ? (rip: rip, arrival: $0 - 1) : nil }
-      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place, from: start)
-      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
-      if let last = places[..<end].last(where: { !($0.rip == place.rip && $0.hasSameState(as: place)) }) { return last }
-    case .syscallEntry, .syscallReturn, .signal, .threadExit:
-      // A signal stops the thread before the instruction at its rip runs: the ladder can
-      // start at that instruction's previous pass, as for a place in code, rather than
-      // where the thread began running for the event (a crash after a long loop).
-      var start: (rip: UInt64, arrival: Int)?
-      if place.stage == .signal, lastLadder.map({ $0.event == place.eventIndex && $0.tid == place.tid }) != true {
-        var twin = place
-        twin.stage = .code(rip: place.rip, arrival: nil)
-        let counting = Seek(.reach, target: twin)
-        counting.countsArrival = true
-        _ = try replayAgain(counting)
-        if case .code(_, let found?)? = self.place()?.stage, found > 1 { start = (place.rip, found - 1) }
-      }
-      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place, from: start)
-      // (A signal's stop is where its code stopped: the place before that is the answer.)
+    case .code, .signal:
+      // A signal stops the thread before the instruction at its rip runs: the instruction
+      // before is the one before that place in code.
+      var inCode = place
+      if case .signal = place.stage { inCode.stage = .code(rip: place.rip, arrival: nil) }
+      if let before = try previousPlace(inCode: inCode, reported: place) { return before }
+    case .syscallEntry, .syscallReturn, .threadExit:
+      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place)
       let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
       let earlier = places[..<end].filter { !($0.rip == place.rip && $0.hasSameState(as: place)) }
       if let last = earlier.last { return last }
@@ -136,13 +117,138 @@ extension DebugReplay {
     return try ladder(event: previousEvent, tid: place.tid, to: nil).last
   }
 
+  /// The place before `place` (in the code its thread runs before the event) in the last
+  /// ladder, or in a new one stepped from the nearest start known (`ladderStarts`); nil when
+  /// the thread ran nothing before it for the event. `reported`: the stop gdb sees there
+  /// (a signal's, whose ladder ends at the signal).
+  private func previousPlace(inCode place: ReplayPlace, reported: ReplayPlace) throws -> ReplayPlace? {
+    guard case .code(let rip, let counted) = place.stage else { return nil }
+    /// The place before `place` in `places`, skipping passes identical to it.
+    func before(in places: [ReplayPlace]) -> ReplayPlace?? {
+      guard let end = places.firstIndex(where: { $0.isSame(as: place) }) else { return nil }
+      return .some(places[..<end].last { !($0.rip == rip && $0.hasSameState(as: place)) })
+    }
+    var arrival = counted
+    if let last = lastLadder, last.event == place.eventIndex, last.tid == place.tid, let found = before(in: last.places) {
+      if let found { return found }
+      // The ladder's first place: nothing before it unless the ladder began at a start,
+      // whose arrival is known.
+      guard let start = last.start, start.rip == rip else { return nil }
+      arrival = start.arrival
+    } else if arrival == nil {
+      // A place gdb reached forwards has no count yet: a run to it counts, in the tracee.
+      let counting = Seek(.reach, target: place)
+      counting.countsArrival = true
+      _ = try replayAgain(counting)
+      if case .code(_, let found)? = self.place()?.stage { arrival = found }
+    }
+    let fallThrough = arrival == 1 ? fallThroughPredecessor(of: rip) : nil
+    if arrival == 1 {
+      // A branch taken to `rip`, or one not taken before it, changed nothing but rip: the
+      // place before may be this one at the branch (the last pass through a loop's closing
+      // branch, say), found by a compare that counts its passes. A branch decoded from code
+      // whose instruction starts are not certain is watched with a hardware breakpoint, never
+      // patched.
+      var branches: [(address: UInt64, certain: Bool)] = []
+      if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, true)) }
+      branches += branchesInto(rip).map { ($0, false) }
+      for branch in branches {
+        var atBranch = place
+        var registers = Registers(words: place.registers)
+        registers.rip = branch.address
+        atBranch.registers = registers.words
+        atBranch.stage = .code(rip: branch.address, arrival: nil)
+        let counting = Seek(.reach, target: atBranch)
+        counting.countsArrival = true
+        counting.countsByHardwareOnly = !branch.certain
+        do {
+          _ = try replayAgain(counting)
+          if let here = self.place(), case .code(branch.address, _?) = here.stage { return here }
+        } catch let error where !(error is ReverseInterrupted) {
+          // The thread did not come to `rip` from there.
+        }
+      }
+    }
+    let starts = try ladderStarts(fallThrough: fallThrough, at: rip, arrival: arrival)
+    for (i, start) in starts.enumerated() {
+      let places: [ReplayPlace]
+      do {
+        places = try ladder(event: place.eventIndex, tid: place.tid, to: reported, from: start)
+      } catch let error where !(error is ReverseInterrupted) && i < starts.count - 1 {
+        continue  // the thread never ran the guessed start before the place
+      }
+      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
+      let found = places[..<end].last { !($0.rip == rip && $0.hasSameState(as: place)) }
+      if found != nil || start == nil { return found }
+    }
+    return nil
+  }
+
+  /// Where a ladder to the `arrival`th pass through `rip` can start, nearest first, ending
+  /// with nil (where the thread began running for the event): the previous pass through
+  /// `rip`; for a first pass, the instruction that falls through into `rip` (it ran just
+  /// before, if it ran at all, since it always goes on to `rip`).
+  private func ladderStarts(
+    fallThrough: (address: UInt64, isConditionalJump: Bool)?, at rip: UInt64, arrival: Int?
+  ) throws -> [LadderStart?] {
+    guard let arrival else { return [nil] }
+    if arrival > 1 { return [LadderStart(rip: rip, arrival: arrival - 1), nil] }
+    guard let previous = fallThrough, !previous.isConditionalJump else { return [nil] }
+    return [LadderStart(rip: previous.address, arrival: 1, guessed: true), nil]
+  }
+
+  /// The instruction before `rip` that goes on to `rip` when it does not branch: one that
+  /// never branches (no call, return or system call either), or a conditional branch; when
+  /// the code before `rip` decodes to one unambiguously: linear decodes from each of the 16
+  /// bytes at 48-63 bytes before `rip` that land on `rip` must all agree on it, and at least
+  /// half must land there.
+  private func fallThroughPredecessor(of rip: UInt64) -> (address: UInt64, isConditionalJump: Bool)? {
+    let span: UInt64 = 64
+    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return nil }
+    var found: [(address: UInt64, isConditionalJump: Bool)] = []
+    var landed = 0
+    for first in 0..<16 {
+      var offset = first
+      var previous: (address: UInt64, instruction: rewind_instruction)?
+      while offset < bytes.count {
+        var decoded = rewind_instruction()
+        let address = rip - span + UInt64(offset)
+        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address, &decoded) }
+        guard ok != 0, decoded.size > 0, decoded.kind != Int32(REWIND_INSTRUCTION_INVALID).magnitude else { break }
+        previous = (address, decoded)
+        offset += Int(decoded.size)
+      }
+      guard offset == bytes.count, let previous else { continue }
+      landed += 1
+      let kind = Int32(previous.instruction.kind)
+      let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
+      guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump else { return nil }
+      found.append((previous.address, isConditionalJump))
+    }
+    guard landed >= 8, let first = found.first, found.allSatisfy({ $0.address == first.address }) else { return nil }
+    return first
+  }
+
+  /// The direct jumps and conditional branches to `rip` in the code within
+  /// `PatchSiteChooser.branchScanReach` of it, or less where the mapping ends sooner (some
+  /// may be decodes from inside other instructions).
+  private func branchesInto(_ rip: UInt64) -> [UInt64] {
+    for reach in [PatchSiteChooser.branchScanReach, 4096, 512] {
+      let windowStart = rip > reach ? rip - reach : 0
+      guard let window = try? readMemory(at: windowStart, count: Int(rip + reach - windowStart)), window.count == Int(rip + reach - windowStart)
+      else { continue }
+      var index = BranchIndex()
+      return index.branches(into: rip..<(rip + 1), site: rip, window: window, windowStart: windowStart) ?? []
+    }
+    return []
+  }
+
   /// The places of thread `tid`, one instruction apart, in the code it runs before event
-  /// `event`, up to `place` (nil: to the end of that code), or further. The last ladder is
-  /// kept: stepping backwards again and again walks down the same one.
-  private func ladder(
-    event: UInt64, tid: Int32, to place: ReplayPlace?, from start: (rip: UInt64, arrival: Int)? = nil
-  ) throws -> [ReplayPlace] {
-    if let last = lastLadder, last.event == event, last.tid == tid,
+  /// `event`, from `start` (nil: from where it began running for the event) up to `place`
+  /// (nil: to the end of that code), or further. The last ladder is kept: stepping
+  /// backwards again and again walks down the same one.
+  private func ladder(event: UInt64, tid: Int32, to place: ReplayPlace?, from start: LadderStart? = nil) throws -> [ReplayPlace] {
+    if let last = lastLadder, last.event == event, last.tid == tid, last.start == start,
       place == nil ? last.complete : last.places.contains(where: { $0.isSame(as: place!) })
     {
       return last.places
@@ -152,7 +258,7 @@ extension DebugReplay {
     let (_, seek) = try replayAgain(ladder)
     var places = seek.noted.map(\.place)
     if let place, case .code = place.stage, let parked = self.place() { places.append(parked) }
-    lastLadder = (event, tid, places, place == nil)
+    lastLadder = LastLadder(event: event, tid: tid, start: start, places: places, complete: place == nil)
     return places
   }
 

@@ -29,7 +29,7 @@ public final class DebugReplay: @unchecked Sendable {
   let reverseInterrupted = Atomic<Bool>(false)
   /// The last places found by single steps (`ladder`); `complete` when they run to the end
   /// of the thread's code before the event.
-  var lastLadder: (event: UInt64, tid: Int32, places: [ReplayPlace], complete: Bool)?
+  var lastLadder: LastLadder?
   /// The work of the runs that ended (`work()` adds the current one's).
   private var endedRunsWork = ReplayWork()
 
@@ -228,6 +228,27 @@ public struct ThreadState: Sendable {
 /// parked and what it noted.
 private let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
 
+
+/// The places the last ladder found, one instruction apart, in the code thread `tid` ran
+/// before event `event`, from `start` (nil: from where it began running for the event);
+/// `complete` when they run to the end of that code.
+struct LastLadder {
+  var event: UInt64
+  var tid: Int32
+  var start: LadderStart?
+  var places: [ReplayPlace]
+  var complete: Bool
+}
+
+/// Where a ladder starts stepping: the `arrival`th pass of its thread through `rip` since it
+/// began running for the event. `guessed`: the thread may never pass there (the run to it
+/// then fails), so it is found with a hardware breakpoint, never by patching code that may
+/// not begin an instruction.
+struct LadderStart: Equatable {
+  var rip: UInt64
+  var arrival: Int
+  var guessed = false
+}
 
 /// How much a debugged replay worked to go where gdb asked, backwards above all: runs of the
 /// recording again (from a checkpoint or the start), instructions single-stepped, traps of

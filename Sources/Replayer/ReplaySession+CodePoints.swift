@@ -1,4 +1,5 @@
 import CSupport
+import CodePatch
 import Glibc
 import LinuxTrace
 import TraceFormat
@@ -202,13 +203,15 @@ extension ReplaySession {
   /// or by a hardware breakpoint's trap each where no stub fits. Reverse execution names a
   /// place in a loop by that count.
   func runToCodePointCountingArrivals(
-    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String, byHardwareOnly: Bool = false
   ) throws -> Int {
     let signature = CodePointSignature(memory: memory, stack: nil)
     let current = try currentRegisters(task)
-    switch try installCompareStub(
-      for: target, memory: memory, task, current: current, changing: [], ignoring: [], form: .countingCompare)
-    {
+    let installed: Result<InstalledStub, InjectionRefusal> =
+      byHardwareOnly
+      ? .failure("the address may not begin an instruction")
+      : try installCompareStub(for: target, memory: memory, task, current: current, changing: [], ignoring: [], form: .countingCompare)
+    switch installed {
     case .success(let installed):
       guard let passes = try runToCodePoint(target, memory: signature, task, through: installed, repeated: nil, index: index, activity: activity)
       else { preconditionFailure("a counting stub without its counter") }
@@ -229,13 +232,19 @@ extension ReplaySession {
   /// from here, and leaves it stopped before that instruction runs the last time: a counting
   /// stub (`CompareStub.init(countingAt:...)`), or a hardware breakpoint's trap at each pass
   /// where no stub fits. Its registers are whatever that pass brings.
-  func runToPass(_ passes: Int, of address: UInt64, _ task: ReplayTask, index: UInt64, activity: String) throws {
+  ///
+  /// `byHardwareOnly`: never patch there (`address` may not begin an instruction).
+  func runToPass(_ passes: Int, of address: UInt64, _ task: ReplayTask, index: UInt64, activity: String, byHardwareOnly: Bool = false) throws {
     precondition(passes > 0)
     let current = try currentRegisters(task)
     var target = current
     target.rip = address
     let expected = "pass \(passes) through \(hex(address))"
-    switch try installCompareStub(for: target, memory: [], task, current: current, changing: [], ignoring: [], form: .toPass(passes)) {
+    let installed: Result<InstalledStub, InjectionRefusal> =
+      byHardwareOnly
+      ? .failure("the address may not begin an instruction")
+      : try installCompareStub(for: target, memory: [], task, current: current, changing: [], ignoring: [], form: .toPass(passes))
+    switch installed {
     case .success(let installed):
       var registers: Registers
       do {

@@ -379,8 +379,34 @@ extension ReverseDebuggingTests {
   }
 
   /// The numbers `monitor work` prints: single steps, breakpoint traps, passes counted.
-  private func workCounts(_ line: Substring) -> (steps: Int, traps: Int, counted: Int) {
+  func workCounts(_ line: Substring) -> (steps: Int, traps: Int, counted: Int) {
     let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
     return numbers.count == 4 ? (numbers[1], numbers[2], numbers[3]) : (-1, -1, -1)
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// From a crash just after a loop of 300,000 passes, 14 reverse-stepi walk back through
+  /// the code after the loop, across its exit (a branch taken to there, then the loop's
+  /// closing branch not taken) into its last pass: each place is found from the one after
+  /// it (the instruction that falls through into it, or the branch to it) without stepping
+  /// through the loop; the same steps forwards come back to the crash.
+  @Test func reverseStepiAcrossTheExitOfALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "after"], expectedStatus: 139)
+    let back = Array(repeating: "reverse-stepi", count: 14)
+    let forward = Array(repeating: "stepi", count: 14)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "print $pc", "monitor work"] + forward + ["print $pc", "print i"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 5, "\(gdb)")
+    // Back in the loop's last pass (i not yet incremented past it), 14 instructions before the crash.
+    #expect(printed[1] == "299999", "\(gdb)")
+    #expect(printed[2] != printed[0], "\(gdb)")
+    #expect(printed[3] == printed[0] && printed[4] == "300000", "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
