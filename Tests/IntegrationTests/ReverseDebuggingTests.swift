@@ -410,3 +410,18 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// A thread's alternate signal stack survives into checkpoint copies: going backwards from
+  /// the end of thread_altstack, each run starts from a copy (one every 2 events) whose
+  /// second thread was made again; the handler, reached backwards ten times, runs on the
+  /// alternate stack in each (or the replay diverges at the handler's next call).
+  @Test func aThreadsAlternateSignalStackIsInEveryCopy() throws {
+    let session = try DebugSession.recordFixture("thread_altstack")
+    let backward = Array(repeating: ["reverse-continue", "print handled"], count: 10).flatMap { $0 }
+    let (gdb, rewind) = try session.gdb(
+      ["handle SIGUSR1 nostop noprint pass", "break exit", "continue", "break on_usr1"] + backward, replayArguments: ["--checkpoint-every", "2"])
+    #expect(values(gdb) == (0..<10).reversed().map(String.init), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
