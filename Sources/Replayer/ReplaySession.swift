@@ -64,6 +64,9 @@ public final class ReplaySession {
   /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
   /// there already, or were found with the hardware breakpoint).
   public internal(set) var codePointsReachedByStub = 0
+  /// Fault injection's description of where a live thread met a fatal signal
+  /// (`InjectionRun.run`).
+  var describeCrash: ((Int32, [UInt64]) -> String?)?
   /// The work of reverse execution's runs (`ReverseCost`): passes through an instruction
   /// counted by a counting stub in the tracee, traps of a breakpoint that counted or
   /// watched passes, and single steps.

@@ -206,3 +206,26 @@ import Testing
     #expect(result.stderr.contains("the clock went backwards"), "\(result.summary)")
   }
 }
+
+extension FaultInjectionTests {
+  /// A program that never checks fopen: the open made to fail, it crashes in libc, called
+  /// from its own function; the report names where, by function and source line.
+  @Test func aCrashIsReportedByFunctionAndLine() throws {
+    let work = try Harness.makeWorkDir("inject-crash")
+    let program = try Harness.fixtureCopy("unchecked_open", in: work)
+    let input = work + "/input.txt"
+    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, program, input], cwd: work)
+    #expect(recorded.status == 0 && recorded.stdout.contains("first line: hello"), "\(recorded.summary)")
+    let listed = try Harness.rewind(["inject", "--list", trace], cwd: work)
+    let open = try #require(
+      listed.stdout.split(separator: "\n").first { $0.contains("openat") && $0.contains("input.txt") }, "\(listed.summary)")
+    let event = try #require(open.split(separator: " ").compactMap { Int($0) }.first, "\(open)")
+    let result = try Harness.rewind(["inject", "--at", String(event), "--errno", "ENOENT", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("ended: killed by SIGSEGV at rip 0x"), "\(result.summary)")
+    #expect(result.stdout.contains("read_first_line (unchecked_open.c:9)"), "\(result.summary)")
+    #expect(result.stdout.contains("called from main (unchecked_open.c:15)"), "\(result.summary)")
+  }
+}
