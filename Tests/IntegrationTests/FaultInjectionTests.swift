@@ -279,3 +279,21 @@ extension FaultInjectionTests {
     }
   }
 }
+
+extension FaultInjectionTests {
+  /// A server whose accept fails with EMFILE (out of descriptors): it says so and gives up
+  /// (exit 3, "exited non-zero"); the recording itself served its client.
+  @Test func aServerWhoseAcceptRunsOutOfDescriptors() throws {
+    let work = try Harness.makeWorkDir("inject-emfile")
+    let server = try Harness.fixtureCopy("accept_server", in: work)
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, server], cwd: work)
+    try #require(recorded.status == 0 && recorded.stdout.contains("served: child satisfied"), "\(recorded.summary)")
+    let result = try Harness.rewind(["inject", "--syscall", "accept", "--errno", "EMFILE", "--timeout", "10", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("= -1 EMFILE (Too many open files) (INJECTED)"), "\(result.summary)")
+    #expect(result.stdout.contains("ended: exited with status 3"), "\(result.summary)")
+    #expect(result.stdout.contains("reaction: exited non-zero"), "\(result.summary)")
+    #expect(result.stderr.contains("accept_server: accept: Too many open files; not serving"), "\(result.summary)")
+  }
+}
