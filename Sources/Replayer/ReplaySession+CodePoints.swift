@@ -8,6 +8,8 @@ import TraceFormat
 private let debugControlExecuteDR0: UInt64 = 0x1
 /// DR7's bits for DR0 (enables, condition, length); the rest belong to a debugger's DR1-DR3.
 private let debugControlDR0Bits: UInt64 = 0x000f_0003
+/// EFLAGS.RF.
+private let resumeFlag: UInt64 = 0x10000
 
 extension ReplaySession {
   /// Runs `task` on to the code point whose registers are `target`: the first time it is at
@@ -49,11 +51,11 @@ extension ReplaySession {
   ) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
-    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty
-      && stackDifferences(memory, task).isEmpty
-    {
-      return
-    }
+    let registersHere = registerDifferences(recorded: target, replayed: current, ignoring: [])
+    if registersHere.isEmpty && memoryDifferences(memory, task).isEmpty && stackDifferences(memory, task).isEmpty { return }
+    // Stopped at the point's address with other state: a report of a point then missed says
+    // how this pass differed.
+    let startedHere = current.rip == target.rip ? registersHere + memoryDifferences(memory, task) + stackDifferences(memory, task) : []
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
     if let changing = hotLoopPoints[target.rip],
@@ -67,7 +69,7 @@ extension ReplaySession {
     }
     guard
       case .passed(let passes) = try runWithBreakpoint(
-        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
+        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2, startedHere: startedHere)
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
     let words = memory.words + changingStackWords(memory, at: target.rsp, task)
@@ -79,7 +81,8 @@ extension ReplaySession {
       try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
-      _ = try runWithBreakpoint(to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
+      _ = try runWithBreakpoint(
+        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil, startedHere: startedHere)
     }
   }
 
@@ -93,7 +96,8 @@ extension ReplaySession {
   /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
   /// compare; at most `passLimit` passes that do not match, if given.
   private func runWithBreakpoint(
-    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
+    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?,
+    startedHere: [String] = []
   ) throws -> BreakpointOutcome {
     try armDR0(at: target.rip, task)
     defer { disarmDR0(task) }
@@ -104,7 +108,8 @@ extension ReplaySession {
       guard status == .signalStop(.trap), try currentRegisters(task).rip == target.rip else {
         throw unexpected(
           status, task, index: index, activity: activity,
-          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(passes.count) times with others)")
+          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(passes.count) times with others"
+            + (startedHere.isEmpty ? ")" : "; it started there with: \(startedHere.joined(separator: "; ")))"))
       }
       // The #DB exception sets orig_rax to -1 (kernel bookkeeping, not a CPU register):
       // compare without it, then give back the recorded one, which restart logic reads.
@@ -351,10 +356,19 @@ extension ReplaySession {
   }
 
   /// An execute breakpoint in DR0, leaving a debugger's DR1-DR3 enabled.
+  ///
+  /// A task stopped at `address` itself passes there first: its resume flag goes, since a
+  /// fault (an RDTSC's #GP, say) leaves RF set in the flags it saved, and with RF the CPU
+  /// skips the breakpoint for the instruction it resumes at, so that pass would go uncounted.
   private func armDR0(at address: UInt64, _ task: ReplayTask) throws {
     try task.tracee.setDebugRegister(0, to: address)
     let control = try task.tracee.debugRegister(7) & ~debugControlDR0Bits
     try task.tracee.setDebugRegister(7, to: control | debugControlExecuteDR0)
+    var registers = try currentRegisters(task)
+    if registers.rip == address && registers.eflags & resumeFlag != 0 {
+      registers.eflags &= ~resumeFlag
+      try setRegisters(registers, task)
+    }
   }
 
   private func disarmDR0(_ task: ReplayTask) {
