@@ -320,6 +320,7 @@ extension ReplaySession {
       if let extended = snapshot.extended { try task.tracee.setExtendedState(extended) }
       if let floatingPoint = snapshot.floatingPoint { try task.tracee.setFloatingPointState(floatingPoint) }
       try task.tracee.setSignalMask(snapshot.signalMask)
+      task.knownSignalMask = snapshot.signalMask
     }
     guard case .success(let stop) = injectionStop(task), let instruction = syscallInstruction(for: task, rip: snapshot.registers.rip) else {
       throw ReplayError.setup("no system call can be injected into the copy's thread \(snapshot.recordedTid)")

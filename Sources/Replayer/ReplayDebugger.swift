@@ -402,13 +402,15 @@ final class ReplayDebugger {
       task.signalMaskBeforeTrap = nil
       return
     }
-    task.signalMaskBeforeTrap = try task.tracee.signalMask()
+    if task.knownSignalMask == nil { task.knownSignalMask = try task.tracee.signalMask() }
+    task.signalMaskBeforeTrap = task.knownSignalMask
   }
 
   /// A trap of ours stopped `task`: give it back the signal mask it had.
   private func restoreSignalMask(_ task: ReplayTask) throws {
     guard let mask = task.signalMaskBeforeTrap, try task.tracee.signalMask() != mask else { return }
     try task.tracee.setSignalMask(mask)
+    task.knownSignalMask = mask
   }
 
   /// How to resume `task` when the replay wants `mode`: a single step when gdb asked for
