@@ -128,6 +128,10 @@ extension DebugReplay {
       guard let end = places.firstIndex(where: { $0.isSame(as: place) }) else { return nil }
       return .some(places[..<end].last { !($0.rip == rip && $0.hasSameState(as: place)) })
     }
+    // The stack above the place, while the replay is parked there: a place just after a
+    // call's return is made from it (`returnedFrom`).
+    let stackHere: [UInt8]? =
+      self.place()?.isSame(as: reported) == true ? try? readMemory(at: Registers(words: place.registers).rsp, count: 520) : nil
     var arrival = counted
     if let last = lastLadder, last.event == place.eventIndex, last.tid == place.tid, let found = before(in: last.places) {
       if let found { return found }
@@ -144,29 +148,48 @@ extension DebugReplay {
     }
     let fallThrough = arrival == 1 ? fallThroughPredecessor(of: rip) : nil
     if arrival == 1 {
+      // Just after a direct call: the instruction before is a return of the function it
+      // called, which changed only rip and rsp (the place there: these registers, rsp 8
+      // lower, the return address on top of this stack).
+      if let callee = fallThrough?.callTarget, let stackHere, stackHere.count == 520 {
+        for exit in returns(inFunctionAt: callee).prefix(16) where exit.popped == 0 {
+          let atReturn = place.moved(to: exit.address, stackPointer: Registers(words: place.registers).rsp &- 8, stack: littleEndian(rip) + stackHere)
+          if let found = try found(atReturn, byHardwareOnly: false) { return found }
+        }
+      }
+      // At a function's first instruction, called directly: the call before its return
+      // address, which pushed that address (the place there: rsp 8 higher, the stack above
+      // without it).
+      if let stackHere, stackHere.count == 520 {
+        let returnAddress = stackHere.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        if let call = fallThroughPredecessor(of: returnAddress), call.callTarget == rip {
+          let atCall = place.moved(to: call.address, stackPointer: Registers(words: place.registers).rsp &+ 8, stack: Array(stackHere[8...]))
+          if let found = try found(atCall, byHardwareOnly: false) { return found }
+        }
+      }
       // A branch taken to `rip`, or one not taken before it, changed nothing but rip: the
       // place before may be this one at the branch (the last pass through a loop's closing
-      // branch, say), found by a compare that counts its passes. A branch decoded from code
-      // whose instruction starts are not certain is watched with a hardware breakpoint, never
-      // patched.
+      // branch, say), found by a compare that counts its passes. A branch found by decoding
+      // the code around is tried only where at least half the linear decodes from before it
+      // agree it starts an instruction, patched where three in four do, else watched by a
+      // hardware breakpoint that gives up after `guessedPassLimit` passes (a false one,
+      // decoded from inside another instruction, could sit in a loop).
       var branches: [(address: UInt64, certain: Bool)] = []
       if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, true)) }
-      branches += branchesInto(rip).map { ($0, false) }
+      let decoded = branchesInto(rip).map { ($0, sweeps(landingOn: $0).landed) }
+      branches += decoded.filter { $0.1 >= 8 }.prefix(8).map { ($0.0, $0.1 >= 12) }
+      if debugSeeks {
+        printToStandardError(
+          "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none"), branched to from "
+            + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", "))
+      }
       for branch in branches {
         var atBranch = place
         var registers = Registers(words: place.registers)
         registers.rip = branch.address
         atBranch.registers = registers.words
         atBranch.stage = .code(rip: branch.address, arrival: nil)
-        let counting = Seek(.reach, target: atBranch)
-        counting.countsArrival = true
-        counting.countsByHardwareOnly = !branch.certain
-        do {
-          _ = try replayAgain(counting)
-          if let here = self.place(), case .code(branch.address, _?) = here.stage { return here }
-        } catch let error where !(error is ReverseInterrupted) {
-          // The thread did not come to `rip` from there.
-        }
+        if let found = try found(atBranch, byHardwareOnly: !branch.certain) { return found }
       }
     }
     let starts = try ladderStarts(fallThrough: fallThrough, at: rip, arrival: arrival)
@@ -184,16 +207,29 @@ extension DebugReplay {
     return nil
   }
 
+  /// `place`, which the thread may have passed (a guess), counted: nil when a run to it
+  /// does not find it.
+  private func found(_ place: ReplayPlace, byHardwareOnly: Bool) throws -> ReplayPlace? {
+    let counting = Seek(.reach, target: place)
+    counting.countsArrival = true
+    counting.countsByHardwareOnly = byHardwareOnly
+    do {
+      _ = try replayAgain(counting)
+      if let here = self.place(), case .code(place.rip, _?) = here.stage { return here }
+    } catch let error where !(error is ReverseInterrupted) {
+      // The thread did not pass there.
+    }
+    return nil
+  }
+
   /// Where a ladder to the `arrival`th pass through `rip` can start, nearest first, ending
   /// with nil (where the thread began running for the event): the previous pass through
   /// `rip`; for a first pass, the instruction that falls through into `rip` (it ran just
   /// before, if it ran at all, since it always goes on to `rip`).
-  private func ladderStarts(
-    fallThrough: (address: UInt64, isConditionalJump: Bool)?, at rip: UInt64, arrival: Int?
-  ) throws -> [LadderStart?] {
+  private func ladderStarts(fallThrough: Predecessor?, at rip: UInt64, arrival: Int?) throws -> [LadderStart?] {
     guard let arrival else { return [nil] }
     if arrival > 1 { return [LadderStart(rip: rip, arrival: arrival - 1), nil] }
-    guard let previous = fallThrough, !previous.isConditionalJump else { return [nil] }
+    guard let previous = fallThrough, !previous.isConditionalJump, previous.callTarget == nil else { return [nil] }
     return [LadderStart(rip: previous.address, arrival: 1, guessed: true), nil]
   }
 
@@ -202,11 +238,26 @@ extension DebugReplay {
   /// the code before `rip` decodes to one unambiguously: linear decodes from each of the 16
   /// bytes at 48-63 bytes before `rip` that land on `rip` must all agree on it, and at least
   /// half must land there.
-  private func fallThroughPredecessor(of rip: UInt64) -> (address: UInt64, isConditionalJump: Bool)? {
+  private func fallThroughPredecessor(of rip: UInt64) -> Predecessor? {
+    var found: [Predecessor] = []
+    let (landed, previousOnes) = sweeps(landingOn: rip)
+    for previous in previousOnes {
+      let kind = Int32(previous.instruction.kind)
+      let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
+      let isCall = kind == Int32(REWIND_INSTRUCTION_CALL)
+      guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump || isCall else { return nil }
+      found.append(Predecessor(address: previous.address, isConditionalJump: isConditionalJump, callTarget: isCall ? previous.instruction.target : nil))
+    }
+    guard landed >= 8, let first = found.first, found.allSatisfy({ $0.address == first.address }) else { return nil }
+    return first
+  }
+
+  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip`: how many land on
+  /// `rip`, and the last instruction before it of each that does.
+  private func sweeps(landingOn rip: UInt64) -> (landed: Int, previous: [(address: UInt64, instruction: rewind_instruction)]) {
     let span: UInt64 = 64
-    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return nil }
-    var found: [(address: UInt64, isConditionalJump: Bool)] = []
-    var landed = 0
+    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return (0, []) }
+    var found: [(address: UInt64, instruction: rewind_instruction)] = []
     for first in 0..<16 {
       var offset = first
       var previous: (address: UInt64, instruction: rewind_instruction)?
@@ -214,19 +265,38 @@ extension DebugReplay {
         var decoded = rewind_instruction()
         let address = rip - span + UInt64(offset)
         let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address, &decoded) }
-        guard ok != 0, decoded.size > 0, decoded.kind != Int32(REWIND_INSTRUCTION_INVALID).magnitude else { break }
+        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
         previous = (address, decoded)
         offset += Int(decoded.size)
       }
-      guard offset == bytes.count, let previous else { continue }
-      landed += 1
-      let kind = Int32(previous.instruction.kind)
-      let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
-      guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump else { return nil }
-      found.append((previous.address, isConditionalJump))
+      if offset == bytes.count, let previous { found.append(previous) }
     }
-    guard landed >= 8, let first = found.first, found.allSatisfy({ $0.address == first.address }) else { return nil }
-    return first
+    return (found.count, found)
+  }
+
+  /// The returns (`ret`, `ret imm16`, `repz ret`) in the code of the function at `entry`,
+  /// decoded from there up to 4 KiB or the first byte that does not decode, with the bytes
+  /// each pops besides the return address.
+  private func returns(inFunctionAt entry: UInt64) -> [(address: UInt64, popped: UInt64)] {
+    for span in [4096, 1024, 256] {
+      guard let bytes = try? readMemory(at: entry, count: span), bytes.count == span else { continue }
+      var found: [(UInt64, UInt64)] = []
+      var offset = 0
+      while offset < bytes.count {
+        var decoded = rewind_instruction()
+        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, entry + UInt64(offset), &decoded) }
+        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
+        let first = bytes[offset], size = Int(decoded.size)
+        if first == 0xc3 || first == 0xf3 && size == 2 && bytes[offset + 1] == 0xc3 {
+          found.append((entry + UInt64(offset), 0))
+        } else if first == 0xc2 && size == 3 {
+          found.append((entry + UInt64(offset), UInt64(bytes[offset + 1]) | UInt64(bytes[offset + 2]) << 8))
+        }
+        offset += size
+      }
+      return found
+    }
+    return []
   }
 
   /// The direct jumps and conditional branches to `rip` in the code within
@@ -277,4 +347,29 @@ extension DebugReplay {
 /// A ^C stopped a reverse command at this stop.
 struct ReverseInterrupted: Error {
   let stop: DebugStop
+}
+
+/// The instruction before an address that goes on to it when it does not branch
+/// (`fallThroughPredecessor`): `callTarget` for a direct call, whose next instruction runs
+/// after the callee returns.
+struct Predecessor {
+  var address: UInt64
+  var isConditionalJump: Bool
+  var callTarget: UInt64?
+}
+
+extension ReplayPlace {
+  /// This place's registers with another rip and rsp, in code, with `stack` (at least 512
+  /// bytes) above that rsp: the place an instruction that changed only those was at.
+  func moved(to rip: UInt64, stackPointer: UInt64, stack: [UInt8]) -> ReplayPlace {
+    var moved = self
+    var registers = Registers(words: self.registers)
+    registers.rip = rip
+    registers.rsp = stackPointer
+    moved.registers = registers.words
+    moved.stage = .code(rip: rip, arrival: nil)
+    moved.stack = StackSignature.hash(Array(stack.prefix(512)))
+    moved.stackWords = (0..<4).map { i in stack[(i * 8)..<(i * 8 + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+    return moved
+  }
 }

@@ -226,7 +226,7 @@ public struct ThreadState: Sendable {
 
 /// REWIND_DEBUG_SEEKS=1 prints every run of a reverse command: what it looked for, where it
 /// parked and what it noted.
-private let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
+let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
 
 
 /// The places the last ladder found, one instruction apart, in the code thread `tid` ran

@@ -8,6 +8,9 @@ import TraceFormat
 private let debugControlExecuteDR0: UInt64 = 0x1
 /// DR7's bits for DR0 (enables, condition, length); the rest belong to a debugger's DR1-DR3.
 private let debugControlDR0Bits: UInt64 = 0x000f_0003
+/// The passes through a guessed place (`byHardwareOnly`) watched before giving up on it:
+/// about 0.2 s of traps.
+let guessedPassLimit = 10_000
 /// EFLAGS.RF.
 private let resumeFlag: UInt64 = 0x10000
 
@@ -224,10 +227,14 @@ extension ReplaySession {
       return passes
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] counting arrivals at \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
+      // A guess watched by hardware gives up after so many passes with other registers.
       guard
         case .reached(let passes) = try runWithBreakpoint(
-          to: target, memory: signature, task, repeated: nil, index: index, activity: activity, passLimit: nil)
-      else { preconditionFailure("a search without a limit ends at the point") }
+          to: target, memory: signature, task, repeated: nil, index: index, activity: activity,
+          passLimit: byHardwareOnly ? guessedPassLimit : nil)
+      else {
+        throw ReplayError.setup("gave up on \(hex(target.rip)) after \(guessedPassLimit) passes with other registers")
+      }
       breakpointTraps += passes + 1
       return passes + 1
     }

@@ -425,3 +425,31 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// From a crash after a loop of 300,000 passes and a call: 24 reverse-stepi walk back
+  /// through the call's return into the called function, up to its first instruction, to
+  /// the call, and on into the loop's closing branch; each place is found from the one
+  /// after it (a return's place from the callee's returns, a call's from the return address
+  /// on the stack), never by stepping through the loop. The same steps forwards come back.
+  @Test func reverseStepiThroughACallAfterALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "call"], expectedStatus: 139)
+    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: 24).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: 24)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 27, "\(gdb)")
+    // In pick on the way (its return, then its first instruction), then back in main.
+    #expect(printed[6].contains("<pick+"), "\(gdb)")
+    #expect(printed[14].contains("<pick>"), "\(gdb)")
+    #expect(printed[15].contains("<main+"), "\(gdb)")
+    #expect(printed[25] == "300000", "\(gdb)")
+    #expect(printed[26] == printed[0], "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
