@@ -296,3 +296,27 @@ long rewind_get_robust_list(pid_t tid, uint64_t *head, uint64_t *length) {
   *length = size;
   return r;
 }
+
+long rewind_thread_timer_create(int sig) {
+  struct sigevent event;
+  memset(&event, 0, sizeof event);
+  event.sigev_notify = SIGEV_THREAD_ID;
+  event.sigev_signo = sig;
+  event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  timer_t timer;
+  if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return -errno;
+  return (long)(intptr_t)timer;
+}
+
+int rewind_thread_timer_set(long timer, uint64_t nanoseconds, uint64_t interval) {
+  struct itimerspec spec;
+  spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000u);
+  spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000u);
+  spec.it_interval.tv_sec = (time_t)(interval / 1000000000u);
+  spec.it_interval.tv_nsec = (long)(interval % 1000000000u);
+  return timer_settime((timer_t)(intptr_t)timer, 0, &spec, NULL) == 0 ? 0 : -errno;
+}
+
+void rewind_thread_timer_delete(long timer) { timer_delete((timer_t)(intptr_t)timer); }
+
+int rewind_realtime_signal(int n) { return SIGRTMIN + n; }

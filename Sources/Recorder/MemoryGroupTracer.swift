@@ -15,6 +15,9 @@ final class MemoryGroupTracer {
   /// Tells whether replay can patch a compare stub at a preemption point, as replay will
   /// decide it (`preempted`).
   var patchSiteChooser = PatchSiteChooser()
+  /// The POSIX timer that wakes this thread from waitpid at a timeslice deadline (created
+  /// on this thread at first use, deleted when the group ends).
+  var deadlineTimerID: Int?
 
   init(session: RecordSession, cpu: Int32?) {
     self.session = session
@@ -107,8 +110,9 @@ final class MemoryGroupTracer {
 
   /// The main loop: one iteration per ptrace stop of any tracee of this group.
   func traceUntilAllExit() {
+    defer { if let timer = deadlineTimerID { rewind_thread_timer_delete(timer) } }
     while !tasks.isEmpty {
-      let next: (tid: Int32, status: WaitStatus)?
+      var next: (tid: Int32, status: WaitStatus)?
       do {
         if scheduler.waiting.isEmpty {
           next = try waitForAnyTracee(onlyOwnThread: true)
@@ -116,8 +120,13 @@ final class MemoryGroupTracer {
           next = try waitForAnyTracee(onlyOwnThread: true, blocking: false)
           if next == nil {
             do { try checkTimeslice() } catch { session.abort(error) }
-            usleep(200)
-            continue
+            // Blocks until a tracee stops or the holder's time is up (a timer signal to this
+            // thread): the turn passes as soon as the holder stops, with no polling.
+            switch try waitUntilStopOrDeadline() {
+            case .stopped(let tid, let status): next = (tid, status)
+            case .interrupted: continue
+            case .noTracees: next = nil
+            }
           }
         }
       } catch {

@@ -101,6 +101,18 @@ int rewind_sched_getcpu(void);
  * EINTR. */
 int rewind_install_wakeup_signal(int sig);
 
+/* A POSIX timer of the calling thread that sends `sig` to that thread alone
+   (SIGEV_THREAD_ID): a tracer blocked in waitpid wakes with EINTR at a deadline, and no
+   other thread (nor any tracee: timers are not inherited by fork) sees the signal. Install
+   the handler with rewind_install_wakeup_signal first. Returns the timer or -errno. */
+long rewind_thread_timer_create(int sig);
+/* Arms `timer` to fire `nanoseconds` from now (at least 1), then every `interval`
+   nanoseconds (0: once); `nanoseconds` 0 disarms it. Returns 0 or -errno. */
+int rewind_thread_timer_set(long timer, uint64_t nanoseconds, uint64_t interval);
+void rewind_thread_timer_delete(long timer);
+/* SIGRTMIN + n (SIGRTMIN is a function call in glibc). */
+int rewind_realtime_signal(int n);
+
 /* `rewind watch` (watch_support.c). The system call number of the in-program watch API
    (include/rewind/watch.h): unallocated, so the kernel fails it with ENOSYS outside rewind. */
 #define REWIND_WATCH_SYSCALL 29303
