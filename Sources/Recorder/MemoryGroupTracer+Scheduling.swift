@@ -51,7 +51,8 @@ extension MemoryGroupTracer {
   ]
 
   /// Resumes a task that will run user code, when it may.
-  func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
+  func runInUser(_ task: RecordedTask, _ mode: ResumeMode? = nil, signal: Signal? = nil) throws {
+    let mode = mode ?? userMode
     if parksIfItsProcessIsExiting(task, mode, signal) { return }
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
@@ -82,7 +83,7 @@ extension MemoryGroupTracer {
       let since = scheduler.holderSince,
       monotonicSeconds() - since > MemoryGroupTracer.timeslice - MemoryGroupTracer.callWindow
     {
-      scheduler.waiting.append((task.tid, .syscall, nil))
+      scheduler.waiting.append((task.tid, userMode, nil))
       try passToken()
       return
     }
@@ -227,7 +228,7 @@ extension MemoryGroupTracer {
     post(for: task.tid) { index in
       .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack))
     }
-    scheduler.waiting.append((task.tid, .syscall, nil))
+    scheduler.waiting.append((task.tid, userMode, nil))
     if scheduler.holder == task.tid { try passToken() }
   }
 

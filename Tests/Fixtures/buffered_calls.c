@@ -1,8 +1,9 @@
 /* Calls the in-tracee system call buffer (librewind_preload.so) takes: writes, reads,
    lseek, fstat, pread and clock reads on a regular file, many times over, so that each
-   thread's ring wraps and fills; prints what they returned. Then a seccomp filter fails
-   lseek with EPERM unless its `syscall` instruction is the buffer page's: libc's lseek
-   goes through the page when the library is loaded, a raw one never does. */
+   thread's ring wraps and fills; prints what they returned. With the argument `filter`, a
+   seccomp filter then fails lseek with EPERM unless its `syscall` instruction is the buffer
+   page's: libc's lseek goes through the page when the library is loaded, a raw one never
+   does (rewind does not record seccomp, so only when run natively). */
 #include "fixture.h"
 #include <errno.h>
 #include <linux/filter.h>
@@ -24,7 +25,7 @@ static int page_is_mapped(void) {
   return found;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   char path[] = "/tmp/rewind-buffered-XXXXXX";
   int fd = mkstemp(path);
   check(fd >= 0);
@@ -44,6 +45,10 @@ int main(void) {
   int clocked = clock_gettime(CLOCK_MONOTONIC, &now);
   printf("size %lld sum %lx read %.3s clock %d pid %d tid %d\n", (long long)info.st_size, sum, back,
          clocked, getpid() == (pid_t)syscall(SYS_getpid), gettid() == (pid_t)syscall(SYS_gettid));
+  if (argc < 2 || strcmp(argv[1], "filter") != 0) {
+    printf("EXIT-SUCCESS\n");
+    return 0;
+  }
 
   struct sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 #include <signal.h>
+#include "rewind_buffer_abi.h"
 
 /* ptrace(2) is variadic in glibc, which Swift cannot call. */
 long rewind_ptrace(int request, pid_t pid, uintptr_t addr, uintptr_t data);
@@ -48,6 +49,9 @@ struct rewind_spawn_options {
      survives exec (a shell's background job starts with SIGINT and SIGQUIT ignored). */
   int set_ignored_signals;
   uint64_t ignored_signals;
+  /* Installs the system call buffer's seccomp filter (rewind_buffer_filter) after the
+     SIGSTOP, before exec: the tracer must have set PTRACE_O_TRACESECCOMP by then. */
+  int syscall_buffer_filter;
 };
 
 /* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced
@@ -56,6 +60,12 @@ struct rewind_spawn_options {
    writes errno to `error_pipe_fd` first when it is >= 0. If a bind mount fails the child
    exits 125 after writing errno. */
 pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_pipe_fd);
+
+/* The recording's seccomp filter for the system call buffer (rewind_buffer_abi.h): a call
+   whose `syscall` instruction is the buffer page's runs without a stop, as does the
+   tracer's parked pause(REWIND_PARKED_PAUSE_MAGIC); every other call goes to the tracer
+   (SECCOMP_RET_TRACE). Copies it into `out` when it fits; returns its size in bytes. */
+size_t rewind_buffer_filter(void *out, size_t capacity);
 
 /* sizeof / offsetof facts Swift needs. */
 int rewind_user_regs_size(void);
