@@ -5,13 +5,20 @@ let package = Package(
   name: "rewind",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "rewind", targets: ["rewind"])
+    .executable(name: "rewind", targets: ["rewind"]),
+    // The in-tracee system call buffer, loaded into recorded programs with LD_PRELOAD; found
+    // next to the rewind executable.
+    .library(name: "rewind_preload", type: .dynamic, targets: ["RewindPreload"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
     .target(name: "CSupport"),
+    // Plain C with no dependency of ours (it is loaded into recorded programs). SwiftPM's
+    // link still lists libswiftCore as NEEDED though no symbol of it is used (docs/ARCHITECTURE.md,
+    // "Not built yet").
+    .target(name: "RewindPreload"),
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
     .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),
