@@ -96,20 +96,10 @@ struct CompareStub {
   ) {
     var a = Assembler(base: address)
     // Instructions the site starts with before the code point run first.
-    var relocated: [UInt64] = []
-    let codePointIndex = site.codePointIndex
-    for instruction in site.instructions[..<codePointIndex] {
-      relocated.append(a.address)
-      guard a.relocate(instruction) else { return nil }
-    }
+    guard var relocated = CompareStub.relocatePreamble(of: site, &a) else { return nil }
     relocated.append(a.address)  // a task stopped at the code point resumes at the compare
     /// The way out for a pass that differs, once rcx is its own again.
-    func displacedCopy(_ a: inout Assembler) -> Bool {
-      for instruction in site.instructions[codePointIndex...] {
-        guard a.relocate(instruction) else { return false }
-      }
-      return a.jump(to: site.end)
-    }
+    func displacedCopy(_ a: inout Assembler) -> Bool { CompareStub.displacedCopy(of: site, &a) }
     if let counter {
       guard a.countPass(in: counter, scratch: scratch), a.movFromMemory(rcxFrom: scratch) else { return nil }
     }
@@ -129,18 +119,47 @@ struct CompareStub {
       checks = checks.dropFirst()
     }
     guard let trap = a.fullCompare(checks, target: target, memory: memory, scratch: scratch, leave: displacedCopy) else { return nil }
+    self.init(finishing: a, site: site, trap: trap, relocated: relocated)
+  }
+
+  /// Ends a stub assembled up to its trap (`a`, from the stub's address): the displaced
+  /// instructions from the code point on, relocated, and the jump back after them, where a
+  /// pass the tracer rejects goes on.
+  private init?(finishing assembled: Assembler, site: PatchSite, trap: UInt64, relocated before: [UInt64]) {
+    var a = assembled
+    var relocated = before
     let displaced = a.address
-    for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
-      if i > codePointIndex { relocated.append(a.address) }
+    for (i, instruction) in site.instructions.enumerated().dropFirst(site.codePointIndex) {
+      if i > site.codePointIndex { relocated.append(a.address) }
       guard a.relocate(instruction) else { return nil }
     }
     guard a.jump(to: site.end) else { return nil }
-    self.address = address
-    self.entryAddress = address
+    self.address = a.base
+    self.entryAddress = a.base
     self.code = a.bytes
     self.trapAddress = trap
     self.displacedAddress = displaced
     self.relocatedAddresses = relocated
+  }
+
+  /// A copy of the displaced instructions from the code point on, then a jump back to the
+  /// end of the site: how a pass the stub lets go continues.
+  private static func displacedCopy(of site: PatchSite, _ a: inout Assembler) -> Bool {
+    for instruction in site.instructions[site.codePointIndex...] {
+      guard a.relocate(instruction) else { return false }
+    }
+    return a.jump(to: site.end)
+  }
+
+  /// The site's instructions before the code point, if it starts earlier, relocated to the
+  /// stub's start; nil when one cannot be. The addresses each went to.
+  private static func relocatePreamble(of site: PatchSite, _ a: inout Assembler) -> [UInt64]? {
+    var relocated: [UInt64] = []
+    for instruction in site.instructions[..<site.codePointIndex] {
+      relocated.append(a.address)
+      guard a.relocate(instruction) else { return nil }
+    }
+    return relocated
   }
 
   /// The counting form: the code point's first instructions jump here, each pass adds 1 to
@@ -158,40 +177,20 @@ struct CompareStub {
   ///   displaced: the relocated instructions from the code point on; jmp back
   init?(countingAt site: PatchSite, at address: UInt64, scratch: UInt64, counter: UInt64) {
     var a = Assembler(base: address)
-    var relocated: [UInt64] = []
-    let codePointIndex = site.codePointIndex
-    for instruction in site.instructions[..<codePointIndex] {
-      relocated.append(a.address)
-      guard a.relocate(instruction) else { return nil }
-    }
+    guard var relocated = CompareStub.relocatePreamble(of: site, &a) else { return nil }
     relocated.append(a.address)
     guard a.countPass(in: counter, scratch: scratch) else { return nil }
     a.emit(0xe3)  // jrcxz hit
     let hit = a.here
     a.emit(0)
-    guard a.movFromMemory(rcxFrom: scratch) else { return nil }
-    for instruction in site.instructions[codePointIndex...] {
-      guard a.relocate(instruction) else { return nil }
-    }
-    guard a.jump(to: site.end), a.here - (hit + 1) < 128 else { return nil }
+    guard a.movFromMemory(rcxFrom: scratch), CompareStub.displacedCopy(of: site, &a), a.here - (hit + 1) < 128 else { return nil }
     a.patch8(at: hit, to: a.here)
     guard a.movFromMemory(rcxFrom: scratch) else { return nil }
     let trap = a.address
     a.emit(0xcc)  // int3
     a.emit(0x0f, 0x0b)  // ud2: the tracer moves rip on, never here
-    let displaced = a.address
-    for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
-      if i > codePointIndex { relocated.append(a.address) }
-      guard a.relocate(instruction) else { return nil }
-    }
-    guard a.jump(to: site.end) else { return nil }
-    self.address = address
-    self.entryAddress = address
-    self.code = a.bytes
-    self.trapAddress = trap
-    self.displacedAddress = displaced
-    self.relocatedAddresses = relocated
-    self.firstCompare = "pass count"
+    self.init(finishing: a, site: site, trap: trap, relocated: relocated)
+    firstCompare = "pass count"
   }
 
   /// The register a pass is first compared on without saving more than rcx, if `index`
