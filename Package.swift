@@ -5,13 +5,20 @@ let package = Package(
   name: "rewind",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "rewind", targets: ["rewind"])
+    .executable(name: "rewind", targets: ["rewind"]),
+    // The in-tracee system call buffer, loaded into recorded programs with LD_PRELOAD; found
+    // next to the rewind executable.
+    .library(name: "rewind_preload", type: .dynamic, targets: ["RewindPreload"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
     .target(name: "CSupport"),
+    // Plain C with no dependency of ours (it is loaded into recorded programs). SwiftPM's
+    // link still lists libswiftCore as NEEDED though no symbol of it is used (docs/ARCHITECTURE.md,
+    // "Not built yet").
+    .target(name: "RewindPreload"),
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
     .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),
@@ -28,10 +35,14 @@ let package = Package(
     .target(name: "CDwarf", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]),
     .target(name: "Symbols", dependencies: ["CDwarf"]),
     .target(name: "Watch", dependencies: ["LinuxTrace", "Symbols", "CSupport", "CCapstone"]),
+    // Whole virtual machines: QEMU's record/replay driven from rewind (command lines, VM
+    // traces, QMP, QEMU's replay log). Independent of the process recorder and replayer.
+    .target(name: "CVMSupport"),
+    .target(name: "VirtualMachine", dependencies: ["CVMSupport", "CXXHash"]),
     .executableTarget(
       name: "rewind",
       dependencies: [
-        "Recorder", "Replayer", "GDBRemote", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport", "Symbols", "Watch",
+        "Recorder", "Replayer", "GDBRemote", "TraceFormat", "Syscalls", "LinuxTrace", "CSupport", "Symbols", "Watch", "VirtualMachine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CSupport"]),
@@ -42,5 +53,8 @@ let package = Package(
     .testTarget(name: "ReplayerTests", dependencies: ["Replayer", "CodePatch", "TraceFormat", "CCapstone", "LinuxTrace", "Syscalls"]),
     // Integration tests run the built `rewind` binary on C fixtures from Tests/Fixtures.
     .testTarget(name: "IntegrationTests", dependencies: ["TraceFormat"]),
+    // Unit tests of the VM target, and `rewind vm` run end to end on the example guest
+    // (scripts/example-guest.sh; skipped, with a message, without QEMU or the guest).
+    .testTarget(name: "VirtualMachineTests", dependencies: ["VirtualMachine"]),
   ]
 )

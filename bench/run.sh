@@ -9,6 +9,8 @@
 #        REWIND_BIN=path bench/run.sh   uses that binary instead
 # CC (default cc) compiles the programs at -O2. Traces go to a temp dir that is
 # removed at the end. rewind pins its own tracer; we pin nothing here.
+# The "buffered" columns are `rewind record --syscall-buffer` (the in-process system call
+# buffer, off by default) and the replay of that recording.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,10 +68,18 @@ ratio() {
 
 rows=()
 for p in "${programs[@]}"; do
-  native=() record=() replay=()
+  native=() record=() replay=() buffered=() bufferedReplay=()
   for ((i = 1; i <= runs; i++)); do
     native+=("$(time_once "$work/$p.native.log" "$work/$p")")
     record+=("$(time_once "$work/$p.record.log" "$REWIND_BIN" record -o "$work/trace-$p-$i" "$work/$p")")
+    buffered+=("$(time_once "$work/$p.buffered.log" "$REWIND_BIN" record --syscall-buffer -o "$work/buffered-$p-$i" "$work/$p")")
+  done
+  for ((i = 1; i <= runs; i++)); do
+    if [[ ${buffered[i - 1]} != FAIL ]]; then
+      bufferedReplay+=("$(time_once "$work/$p.breplay.log" "$REWIND_BIN" replay -a --quiet "$work/buffered-$p-$i")")
+    else
+      bufferedReplay+=(FAIL)
+    fi
   done
   # Replay the first recording that succeeded, RUNS times.
   trace=
@@ -84,10 +94,12 @@ for p in "${programs[@]}"; do
     fi
   done
   n=$(median "${native[@]}") rec=$(median "${record[@]}") rep=$(median "${replay[@]}")
-  rows+=("$(printf '%-14s %9s %9s %9s %13s %13s' "$p" "$n" "$rec" "$rep" \
-    "$(ratio "$rec" "$n")" "$(ratio "$rep" "$n")")")
+  buf=$(median "${buffered[@]}") brep=$(median "${bufferedReplay[@]}")
+  rows+=("$(printf '%-14s %9s %9s %9s %13s %13s %9s %13s %13s' "$p" "$n" "$rec" "$rep" \
+    "$(ratio "$rec" "$n")" "$(ratio "$rep" "$n")" "$buf" "$(ratio "$buf" "$n")" "$(ratio "$brep" "$n")")")
 done
 
 echo "median of $runs runs, seconds ($(basename "$REWIND_BIN") = $REWIND_BIN)"
-printf '%-14s %9s %9s %9s %13s %13s\n' program native record replay record/native replay/native
+printf '%-14s %9s %9s %9s %13s %13s %9s %13s %13s\n' program native record replay record/native replay/native \
+  buffered buffered/nat b.replay/nat
 printf '%s\n' "${rows[@]}"

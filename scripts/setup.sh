@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Installs what rewind needs to build and test (Debian packages), once.
+#   scripts/setup.sh        the core tool
+#   scripts/setup.sh --vm   also what `rewind vm` needs: QEMU (qemu-system-x86, qemu-utils),
+#                           busybox-static and cpio for the example guest, binutils to turn a
+#                           System.map into a symbol file for gdb
 set -euo pipefail
 packages=(libzstd-dev libxxhash-dev libcapstone-dev libdw-dev gcc gdb strace)
+for argument in "$@"; do
+  case "$argument" in
+    --vm) packages+=(qemu-system-x86 qemu-utils busybox-static cpio binutils) ;;
+    *) echo "usage: scripts/setup.sh [--vm]" >&2; exit 64 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

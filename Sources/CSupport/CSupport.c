@@ -1,5 +1,8 @@
 #define _GNU_SOURCE
 #include "CSupport.h"
+#include "rewind_buffer_abi.h"
+#include <linux/audit.h>
+#include <linux/filter.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +60,43 @@ static void write_errno_and_exit(int error_pipe_fd, int code) {
   _exit(code);
 }
 
+#define LOW(x) ((uint32_t)((x) & 0xffffffffu))
+#define HIGH(x) ((uint32_t)((x) >> 32))
+#define BUFFERED_END (REWIND_PAGE_ADDRESS + REWIND_PAGE_BUFFERED_OFFSET + 2)
+
+static struct sock_filter buffer_filter[] = {
+    /* Another architecture's call (int 0x80): the tracer's. */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 11),
+    /* instruction_pointer is the address after the `syscall` instruction. */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOW(BUFFERED_END), 0, 2),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HIGH(BUFFERED_END), 6, 0),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pause, 0, 5),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOW(REWIND_PARKED_PAUSE_MAGIC), 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HIGH(REWIND_PARKED_PAUSE_MAGIC), 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+};
+
+size_t rewind_buffer_filter(void *out, size_t capacity) {
+  if (capacity >= sizeof buffer_filter) memcpy(out, buffer_filter, sizeof buffer_filter);
+  return sizeof buffer_filter;
+}
+
+static int install_buffer_filter(void) {
+  struct sock_fprog program = {.len = sizeof buffer_filter / sizeof buffer_filter[0], .filter = buffer_filter};
+  /* Without CAP_SYS_ADMIN the kernel wants no_new_privs first. */
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0) return 0;
+  if (errno != EACCES) return -1;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+}
+
 pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_fd) {
   pid_t pid = fork();
   if (pid < 0) return -errno;
@@ -108,6 +148,7 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *o, int error_pipe_f
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) write_errno_and_exit(error_pipe_fd, 126);
   raise(SIGSTOP);
+  if (o->syscall_buffer_filter && install_buffer_filter() != 0) write_errno_and_exit(error_pipe_fd, 125);
   execve(o->path, o->argv, o->envp);
   write_errno_and_exit(error_pipe_fd, errno == ENOENT ? 127 : 126);
   return -1; /* not reached */
@@ -296,3 +337,27 @@ long rewind_get_robust_list(pid_t tid, uint64_t *head, uint64_t *length) {
   *length = size;
   return r;
 }
+
+long rewind_thread_timer_create(int sig) {
+  struct sigevent event;
+  memset(&event, 0, sizeof event);
+  event.sigev_notify = SIGEV_THREAD_ID;
+  event.sigev_signo = sig;
+  event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  timer_t timer;
+  if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return -errno;
+  return (long)(intptr_t)timer;
+}
+
+int rewind_thread_timer_set(long timer, uint64_t nanoseconds, uint64_t interval) {
+  struct itimerspec spec;
+  spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000u);
+  spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000u);
+  spec.it_interval.tv_sec = (time_t)(interval / 1000000000u);
+  spec.it_interval.tv_nsec = (long)(interval % 1000000000u);
+  return timer_settime((timer_t)(intptr_t)timer, 0, &spec, NULL) == 0 ? 0 : -errno;
+}
+
+void rewind_thread_timer_delete(long timer) { timer_delete((timer_t)(intptr_t)timer); }
+
+int rewind_realtime_signal(int n) { return SIGRTMIN + n; }

@@ -10,7 +10,7 @@ public enum TraceeSpawner {
   public static func spawn(
     path: String, arguments: [String], environment: [String], cpu: Int32?, standardInput: Int32? = nil,
     disableCoreDumps: Bool = false, bindMounts: [(source: String, target: String)] = [], errorPipe: Int32? = nil,
-    ignoredSignals: UInt64? = nil
+    ignoredSignals: UInt64? = nil, syscallBufferFilter: Bool = false
   ) throws(Errno) -> Int32 {
     let child = withCStringArray(arguments) { argv in
       withCStringArray(environment) { envp in
@@ -23,7 +23,8 @@ public enum TraceeSpawner {
                     path: path, argv: argv, envp: envp, cwd: nil, cpu: cpu ?? -1, trap_rdtsc: 1,
                     stdin_fd: standardInput ?? -1, stdout_fd: -1, stderr_fd: -1, new_process_group: 0,
                     disable_core_dumps: disableCoreDumps ? 1 : 0, bind_sources: sources, bind_targets: targets,
-                    set_ignored_signals: ignoredSignals == nil ? 0 : 1, ignored_signals: ignoredSignals ?? 0)
+                    set_ignored_signals: ignoredSignals == nil ? 0 : 1, ignored_signals: ignoredSignals ?? 0,
+                    syscall_buffer_filter: syscallBufferFilter ? 1 : 0)
                   return rewind_spawn_traced(&options, errorPipe ?? -1)
                 }
               }

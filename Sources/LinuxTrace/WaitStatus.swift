@@ -82,3 +82,22 @@ public func waitForAnyTracee(onlyOwnThread: Bool = false, blocking: Bool = true)
     throw Errno.current
   }
 }
+
+/// What a wait for any tracee that a signal may interrupt came back with.
+public enum TraceeWaitOutcome: Equatable {
+  case stopped(tid: Int32, status: WaitStatus)
+  /// No child is left (ECHILD).
+  case noTracees
+  /// A signal to this thread (a timer's) ended the wait first.
+  case interrupted
+}
+
+/// Waits for a state change of any tracee like `waitForAnyTracee`, but returns on EINTR.
+public func waitForAnyTraceeOrSignal(onlyOwnThread: Bool = false) throws(Errno) -> TraceeWaitOutcome {
+  var status: Int32 = 0
+  let r = waitpid(-1, &status, waitFlags(onlyOwnThread: onlyOwnThread))
+  if r > 0 { return .stopped(tid: r, status: WaitStatus(raw: status)) }
+  if r == -1 && errno == EINTR { return .interrupted }
+  if r == -1 && errno == ECHILD { return .noTracees }
+  throw Errno.current
+}

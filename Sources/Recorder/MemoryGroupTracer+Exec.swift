@@ -15,6 +15,7 @@ extension MemoryGroupTracer {
     let pid = task.tid
     tracee.addressSpaceReplaced()
     task.hasExecuted = true
+    task.buffer = nil  // the new program's library makes its own
     let registers = try registers(of: task)
     let (argv, envp) = try hideVDSOAndReadArguments(stackPointer: registers.rsp, tracee)
     let maps: [MapsEntry]

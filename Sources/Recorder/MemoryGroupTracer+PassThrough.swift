@@ -75,6 +75,10 @@ struct FileIdentity: Equatable {
     device = UInt64(info.st_dev)
     inode = UInt64(info.st_ino)
   }
+  init(device: UInt64, inode: UInt64) {
+    self.device = device
+    self.inode = inode
+  }
   /// The file behind one of our own descriptors.
   init?(ofOwnFD fd: Int32) {
     var info = stat()

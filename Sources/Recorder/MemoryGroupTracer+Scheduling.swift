@@ -51,7 +51,8 @@ extension MemoryGroupTracer {
   ]
 
   /// Resumes a task that will run user code, when it may.
-  func runInUser(_ task: RecordedTask, _ mode: ResumeMode = .syscall, signal: Signal? = nil) throws {
+  func runInUser(_ task: RecordedTask, _ mode: ResumeMode? = nil, signal: Signal? = nil) throws {
+    let mode = mode ?? userMode
     if parksIfItsProcessIsExiting(task, mode, signal) { return }
     if scheduler.holder == nil || scheduler.holder == task.tid || !scheduler.isSerializing {
       if scheduler.holder != task.tid { scheduler.holderSince = nil }
@@ -82,7 +83,7 @@ extension MemoryGroupTracer {
       let since = scheduler.holderSince,
       monotonicSeconds() - since > MemoryGroupTracer.timeslice - MemoryGroupTracer.callWindow
     {
-      scheduler.waiting.append((task.tid, .syscall, nil))
+      scheduler.waiting.append((task.tid, userMode, nil))
       try passToken()
       return
     }
@@ -149,6 +150,50 @@ extension MemoryGroupTracer {
     sendSignal(.stop, toThread: holder, ofProcess: task.tgid)
   }
 
+  /// When `checkTimeslice` has something to do next, if nothing stops before: the end of
+  /// the holder's slice, or of its grace in the kernel. nil while it has nothing to do.
+  func timesliceDeadline() -> Double? {
+    guard scheduler.isSerializing, let holder = scheduler.holder, !scheduler.waiting.isEmpty,
+      let since = scheduler.holderSince
+    else { return nil }
+    if scheduler.holderIsInKernel {
+      let grace = (scheduler.inKernelSince ?? since) + MemoryGroupTracer.kernelGrace
+      return min(grace, since + MemoryGroupTracer.timeslice)
+    }
+    guard let task = tasks[holder], !task.isBeingPreempted else { return nil }
+    return since + MemoryGroupTracer.timeslice
+  }
+
+  /// Waits for the next stop of a tracee of this group, or until `timesliceDeadline`.
+  ///
+  /// The timer repeats every `timerRepeat` after the deadline: waitpid cannot unblock the
+  /// signal atomically, so a signal landing between the arming and waitpid is spent before
+  /// the wait begins, and the repetition bounds that rare loss.
+  func waitUntilStopOrDeadline() throws(Errno) -> TraceeWaitOutcome {
+    guard let deadline = timesliceDeadline() else { return try waitForAnyTraceeOrSignal(onlyOwnThread: true) }
+    let timer = try deadlineTimer()
+    // A deadline already past (the check found nothing to do yet) is tried again shortly.
+    let delay = max(deadline - monotonicSeconds(), MemoryGroupTracer.timerRepeat)
+    _ = rewind_thread_timer_set(timer, UInt64(delay * 1e9), UInt64(MemoryGroupTracer.timerRepeat * 1e9))
+    defer { _ = rewind_thread_timer_set(timer, 0, 0) }
+    return try waitForAnyTraceeOrSignal(onlyOwnThread: true)
+  }
+
+  static let timerRepeat: Double = 0.0002
+  /// The signal of the tracer threads' deadline timers: sent only to the thread whose timer
+  /// it is, and only while that thread is in waitpid.
+  static let deadlineSignal = rewind_realtime_signal(6)
+
+  private func deadlineTimer() throws(Errno) -> Int {
+    if let timer = deadlineTimerID { return timer }
+    let r = rewind_install_wakeup_signal(MemoryGroupTracer.deadlineSignal)
+    if r < 0 { throw Errno(rawValue: -r) }
+    let timer = rewind_thread_timer_create(MemoryGroupTracer.deadlineSignal)
+    if timer < 0 { throw Errno(rawValue: Int32(-timer)) }
+    deadlineTimerID = timer
+    return timer
+  }
+
   /// An exec of `task` that would have killed the other threads of its process failed: they
   /// run on.
   func execFailed(_ task: RecordedTask) throws {
@@ -184,7 +229,7 @@ extension MemoryGroupTracer {
     post(for: task.tid) { index in
       .preemption(PreemptionEvent(index: index, tid: task.tid, registers: registers, memory: memory, stack: stack, reached: reached))
     }
-    scheduler.waiting.append((task.tid, .syscall, nil))
+    scheduler.waiting.append((task.tid, userMode, nil))
     if scheduler.holder == task.tid { try passToken() }
   }
 

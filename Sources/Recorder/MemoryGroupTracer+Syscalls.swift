@@ -18,6 +18,7 @@ extension MemoryGroupTracer {
       return
     }
     var registers = try registers(of: task)
+    noteBufferRegistration(registers, task)
     let number = Int(Int64(bitPattern: registers.origRax))
     if !task.hasExecuted && number != 59 {
       try runInKernel(task)
@@ -214,6 +215,9 @@ extension MemoryGroupTracer {
       child.movesToOwnGroup = forkIsWritten && flags & cloneVM == 0 && !hasSharedWritableMemory(task.tid)
       child.sharesMemoryUntilExec = flags & cloneVM != 0 && flags & cloneThreadFlag == 0
       child.isThread = flags & cloneThreadFlag != 0
+      // A new thread makes its own buffer; a process sharing the memory shares the parent
+      // thread's (it runs on its thread-local storage); a forked one has a copy of it.
+      if let buffer = task.buffer, !child.isThread { child.buffer = flags & cloneVM != 0 ? buffer : buffer.copy() }
       child.tgid = child.isThread ? task.tgid : childPid
       pending.isWritten = true
       task.pendingCall = pending

@@ -15,6 +15,9 @@ final class MemoryGroupTracer {
   /// Tells whether replay can patch a compare stub at a preemption point, as replay will
   /// decide it (`preempted`).
   var patchSiteChooser = PatchSiteChooser()
+  /// The POSIX timer that wakes this thread from waitpid at a timeslice deadline (created
+  /// on this thread at first use, deleted when the group ends).
+  var deadlineTimerID: Int?
 
   init(session: RecordSession, cpu: Int32?) {
     self.session = session
@@ -22,7 +25,7 @@ final class MemoryGroupTracer {
   }
 
   static let traceOptions: Tracee.Options = [
-    .traceSysGood, .traceExec, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone,
+    .traceSysGood, .traceExec, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone, .traceSeccomp,
   ]
 
   /// Spawns the program; returns its pid, stopped before exec with our options set.
@@ -34,8 +37,9 @@ final class MemoryGroupTracer {
     let pid: Int32
     do {
       pid = try TraceeSpawner.spawn(
-        path: options.executablePath, arguments: options.arguments, environment: options.environment, cpu: cpu,
-        errorPipe: errorPipe.write)
+        path: options.executablePath, arguments: options.arguments,
+        environment: environmentWithBuffer(options.environment), cpu: cpu, errorPipe: errorPipe.write,
+        syscallBufferFilter: usesSyscallBuffer)
       close(errorPipe.write)
     } catch {
       close(errorPipe.write)
@@ -57,7 +61,7 @@ final class MemoryGroupTracer {
     }
     do {
       try root.tracee.setOptions(MemoryGroupTracer.traceOptions)
-      try root.tracee.resume(.syscall)
+      try root.tracee.resume(userMode)
     } catch {
       root.tracee.killAndReap()
       throw RecordError.ptraceFailed(operation: "PTRACE_SETOPTIONS", errno: error)
@@ -67,8 +71,11 @@ final class MemoryGroupTracer {
 
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
   /// interrupts the pause, and puts back the registers it had at its fork.
-  func adopt(_ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal]) {
+  func adopt(
+    _ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal], buffer: SyscallBufferCursor?
+  ) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
+    task.buffer = buffer
     tasks[pid] = task
     do {
       do {
@@ -107,8 +114,9 @@ final class MemoryGroupTracer {
 
   /// The main loop: one iteration per ptrace stop of any tracee of this group.
   func traceUntilAllExit() {
+    defer { if let timer = deadlineTimerID { rewind_thread_timer_delete(timer) } }
     while !tasks.isEmpty {
-      let next: (tid: Int32, status: WaitStatus)?
+      var next: (tid: Int32, status: WaitStatus)?
       do {
         if scheduler.waiting.isEmpty {
           next = try waitForAnyTracee(onlyOwnThread: true)
@@ -116,8 +124,13 @@ final class MemoryGroupTracer {
           next = try waitForAnyTracee(onlyOwnThread: true, blocking: false)
           if next == nil {
             do { try checkTimeslice() } catch { session.abort(error) }
-            usleep(200)
-            continue
+            // Blocks until a tracee stops or the holder's time is up (a timer signal to this
+            // thread): the turn passes as soon as the holder stops, with no polling.
+            switch try waitUntilStopOrDeadline() {
+            case .stopped(let tid, let status): next = (tid, status)
+            case .interrupted: continue
+            case .noTracees: next = nil
+            }
           }
         }
       } catch {
@@ -174,6 +187,12 @@ final class MemoryGroupTracer {
     case .syscallStop:
       task.isInsideSyscall.toggle()
       if task.isInsideSyscall { try syscallEntered(task) } else { try syscallExited(task) }
+    case .event(.seccomp):
+      // With the system call buffer, a traced call's entry (the filter's SECCOMP_RET_TRACE):
+      // tasks run user code under PTRACE_CONT, and its exit is a syscall-exit stop.
+      task.isInsideSyscall = true
+      try drainBuffer(of: task)
+      try syscallEntered(task)
     case .event(.exec):
       let execer = try threadThatExeced(reportedAs: task)
       try execOccurred(execer)
@@ -182,6 +201,7 @@ final class MemoryGroupTracer {
       try childCreated(by: task)
       try task.tracee.resume(.syscall)  // on to the syscall-exit stop, in the kernel
     case .event(.exit):
+      try? drainBuffer(of: task)  // killed in user code after buffered calls
       try task.tracee.resume(.continue)
       // A thread keeps the token until it is reaped (processEnded). A thread group's leader
       // is reported only after all its threads, so it gives the token up here.
@@ -191,27 +211,38 @@ final class MemoryGroupTracer {
       try attachStopReached(task)
     case .event:
       try runInUser(task)
-    case .signalStop(let signal):
-      if task.isBeingPreempted && (signal == .stop || signal == .trap && task.preemptionSteps > 0) {
-        try preempted(task)
-      } else if task.awaitsAttachStop && signal == .stop {
-        try attachStopReached(task)
-      } else if task.awaitsAttachStop {
-        // A lower-numbered signal is dequeued before the attach SIGSTOP: keep it for when
-        // the child runs, and go on to its attach stop.
-        task.deferredSignals.append(signal)
-        try task.tracee.resume(.syscall)
+    case .signalStop(let signal) where !task.awaitsAttachStop && task.buffer != nil:
+      try drainBuffer(of: task)
+      if try isInBufferedCall(task) {
+        try signalArrivedInBufferedCall(signal, task)
       } else {
-        if task.preemptionSteps > 0 {
-          // A signal met the steps off a preemption point: the preemption is given up (the
-          // timeslice check makes another), and the signal handled as any.
-          task.isBeingPreempted = false
-          task.preemptionSteps = 0
-        }
-        try signalArrived(signal, task)
+        try signalStopped(signal, task)
       }
+    case .signalStop(let signal):
+      try signalStopped(signal, task)
     case .exited, .killed:
       processEnded(task, status.exitStatus!)
+    }
+  }
+
+  func signalStopped(_ signal: Signal, _ task: RecordedTask) throws {
+    if task.isBeingPreempted && (signal == .stop || signal == .trap && task.preemptionSteps > 0) {
+      try preempted(task)
+    } else if task.awaitsAttachStop && signal == .stop {
+      try attachStopReached(task)
+    } else if task.awaitsAttachStop {
+      // A lower-numbered signal is dequeued before the attach SIGSTOP: keep it for when
+      // the child runs, and go on to its attach stop.
+      task.deferredSignals.append(signal)
+      try task.tracee.resume(userMode)
+    } else {
+      if task.preemptionSteps > 0 {
+        // A signal met the steps off a preemption point: the preemption is given up (the
+        // timeslice check makes another), and the signal handled as any.
+        task.isBeingPreempted = false
+        task.preemptionSteps = 0
+      }
+      try signalArrived(signal, task)
     }
   }
 
@@ -247,12 +278,14 @@ final class MemoryGroupTracer {
     let mask = try child.tracee.signalMask()
     var parked = saved
     parked.rax = 34  // pause
+    parked.rdi = UInt64(REWIND_PARKED_PAUSE_MAGIC)  // which the buffer's filter lets wait untraced
     parked.rip -= 2
     try child.tracee.setRegisterWords(parked.words)
     try child.tracee.setSignalMask(~0)
     try child.tracee.detach()
     tasks[child.tid] = nil
-    session.startGroup(adopting: child.tid, registers: saved, signalMask: mask, deferredSignals: child.deferredSignals)
+    session.startGroup(
+      adopting: child.tid, registers: saved, signalMask: mask, deferredSignals: child.deferredSignals, buffer: child.buffer)
   }
 
   /// Hands a task to a new tracer at a syscall-entry stop: the call becomes pause() here, and
@@ -262,6 +295,7 @@ final class MemoryGroupTracer {
     let mask = try task.tracee.signalMask()
     var parked = entry
     parked.origRax = 34  // pause, instead of the call
+    parked.rdi = UInt64(REWIND_PARKED_PAUSE_MAGIC)
     try task.tracee.setRegisterWords(parked.words)
     try task.tracee.setSignalMask(~0)
     try task.tracee.detach()
@@ -271,7 +305,7 @@ final class MemoryGroupTracer {
     again.rip -= 2
     again.rax = entry.origRax
     again.origRax = UInt64(bitPattern: -1)
-    session.startGroup(adopting: task.tid, registers: again, signalMask: mask, deferredSignals: [])
+    session.startGroup(adopting: task.tid, registers: again, signalMask: mask, deferredSignals: [], buffer: task.buffer)
   }
 
   /// Sends again, with tgkill, signals a child received before its attach stop (their

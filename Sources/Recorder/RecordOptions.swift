@@ -11,6 +11,10 @@ public struct RecordOptions: Sendable {
   public var rewindVersion: String
   /// `--inject` rules: calls they apply to are not run and return the rule's result.
   public var injections: [InjectionRule] = []
+  /// The in-process system call buffer library (`librewind_preload.so`) to load into the
+  /// program with LD_PRELOAD, with the seccomp filter that lets its calls run without a
+  /// stop; nil records every call with ptrace stops.
+  public var syscallBufferLibrary: String?
 
   public init(
     executablePath: String, arguments: [String], environment: [String], traceDirectory: String,

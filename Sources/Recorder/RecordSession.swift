@@ -90,14 +90,17 @@ public final class RecordSession: @unchecked Sendable {
 
   /// Starts a memory group for `pid`, a process a tracer has just let go parked in an
   /// injected pause() (see `MemoryGroupTracer.handOff`), on a thread of its own.
-  func startGroup(adopting pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal]) {
+  func startGroup(
+    adopting pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal],
+    buffer: SyscallBufferCursor?
+  ) {
     let cpu: Int32? = lock.withLock {
       defer { nextCPU += 1 }
       return cpus.isEmpty ? nil : cpus[nextCPU % cpus.count]
     }
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
-      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals)
+      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer)
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }

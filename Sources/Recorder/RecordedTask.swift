@@ -58,6 +58,8 @@ final class RecordedTask {
   var injectionCounts: [Int: Int] = [:]
   /// For a vfork child: the parent waiting for its exec or exit.
   var vforkParent: Int32?
+  /// Its system call buffer, once the library announced it (nil without the buffer).
+  var buffer: SyscallBufferCursor?
 
   /// The kernel gave this thread, which exec'd, its process's pid (`tid` is now the
   /// process's pid, and the old main thread is gone).

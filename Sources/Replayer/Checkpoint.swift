@@ -81,7 +81,14 @@ struct ThreadSnapshot {
   /// thread's exit, which pthread_join waits for.
   var clearChildTid: UInt64
   var robustList: (head: UInt64, length: UInt64)
+  /// sigaltstack's stack_t (ss_sp, ss_flags, ss_size): fork copies the forking thread's,
+  /// a new thread starts without one.
+  var alternateStack: [UInt8]
 }
+
+/// sigaltstack(2) and its stack_t flags.
+private let sigaltstackNumber = 131
+private let alternateStackOn: UInt32 = 1, alternateStackDisabled: UInt32 = 2
 
 /// One process of a checkpoint.
 struct ProcessSnapshot {
@@ -272,19 +279,21 @@ extension ReplaySession {
     guard case .success(let stop) = injectionStop(task) else { return nil }
     let registers = try currentRegisters(task)
     guard let instruction = syscallInstruction(for: task, rip: registers.rip) else { return nil }
-    // prctl(PR_GET_TID_ADDRESS) writes the address into memory: below the red zone, put
+    // prctl(PR_GET_TID_ADDRESS) and sigaltstack write into memory: below the red zone, put
     // back after.
     let scratch = (registers.rsp &- 512) & ~15
-    let saved = try task.tracee.readMemory(at: scratch, count: 8)
+    let saved = try task.tracee.readMemory(at: scratch, count: 32)
     let result = try injectSyscall(157, [40, scratch], in: task, from: stop, using: instruction)
-    let address = try task.tracee.readMemory(at: scratch, count: 8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    let stackResult = try injectSyscall(sigaltstackNumber, [0, scratch + 8], in: task, from: .syscallExit, using: instruction)
+    let written = try task.tracee.readMemory(at: scratch, count: 32)
     try task.tracee.writeMemory(at: scratch, bytes: saved)
-    guard result == 0 else { return nil }
+    guard result == 0, stackResult == 0 else { return nil }
+    let address = written.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     let extended = try? task.tracee.extendedState()
     return ThreadSnapshot(
       recordedTid: task.recordedTid, registers: registers, extended: extended ?? nil,
       floatingPoint: extended == nil ? try task.tracee.floatingPointState() : nil, signalMask: try task.tracee.signalMask(),
-      clearChildTid: address, robustList: try task.tracee.robustList())
+      clearChildTid: address, robustList: try task.tracee.robustList(), alternateStack: Array(written[8..<32]))
   }
 
   /// Makes a thread of `snapshot` in `leader`'s process (a copy) by an injected clone, with
@@ -311,11 +320,27 @@ extension ReplaySession {
       if let extended = snapshot.extended { try task.tracee.setExtendedState(extended) }
       if let floatingPoint = snapshot.floatingPoint { try task.tracee.setFloatingPointState(floatingPoint) }
       try task.tracee.setSignalMask(snapshot.signalMask)
+      task.knownSignalMask = snapshot.signalMask
     }
     guard case .success(let stop) = injectionStop(task), let instruction = syscallInstruction(for: task, rip: snapshot.registers.rip) else {
       throw ReplayError.setup("no system call can be injected into the copy's thread \(snapshot.recordedTid)")
     }
     _ = try injectSyscall(273, [snapshot.robustList.head, snapshot.robustList.length], in: task, from: stop, using: instruction)
+    let flags = snapshot.alternateStack.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }
+    if !robustListOnly && flags & alternateStackDisabled == 0 {
+      // A thread made again has no alternate stack: set it as recorded (without "on it",
+      // which only the kernel reports), through a stack_t below the red zone.
+      var stack = snapshot.alternateStack
+      withUnsafeBytes(of: (flags & ~alternateStackOn).littleEndian) { stack.replaceSubrange(8..<12, with: $0) }
+      let scratch = (snapshot.registers.rsp &- 512) & ~15
+      let saved = try task.tracee.readMemory(at: scratch, count: stack.count)
+      try task.tracee.writeMemory(at: scratch, bytes: stack)
+      let result = try injectSyscall(sigaltstackNumber, [scratch, 0], in: task, from: .syscallExit, using: instruction)
+      try task.tracee.writeMemory(at: scratch, bytes: saved)
+      guard result == 0 else {
+        throw ReplayError.setup("the copy's thread \(snapshot.recordedTid) could not get its alternate signal stack back (sigaltstack returned \(result))")
+      }
+    }
     if robustListOnly {
       // fork cleared the copied thread's tid address too.
       _ = try injectSyscall(218, [snapshot.clearChildTid], in: task, from: .syscallExit, using: instruction)

@@ -86,22 +86,22 @@ struct CompareStub {
   /// Builds the stub for `site` at `address`, comparing `target`'s registers in `order`
   /// (indices into `Registers.words`; `fsBaseIndex` uses rdfsbase). Nil when a rel32 cannot
   /// reach from `address`.
-  init?(site: PatchSite, at address: UInt64, scratch: UInt64, target: Registers, order: [Int], memory: [CodePointMemory] = []) {
+  ///
+  /// With `counter` (an address in the scratch page), every pass adds 1 to the word there
+  /// before it is compared, the matching one included: the tracer reads there which
+  /// arrival at the code point the match was.
+  init?(
+    site: PatchSite, at address: UInt64, scratch: UInt64, target: Registers, order: [Int], memory: [CodePointMemory] = [],
+    counter: UInt64? = nil
+  ) {
     var a = Assembler(base: address)
     // Instructions the site starts with before the code point run first.
-    var relocated: [UInt64] = []
-    let codePointIndex = site.codePointIndex
-    for instruction in site.instructions[..<codePointIndex] {
-      relocated.append(a.address)
-      guard a.relocate(instruction) else { return nil }
-    }
+    guard var relocated = CompareStub.relocatePreamble(of: site, &a) else { return nil }
     relocated.append(a.address)  // a task stopped at the code point resumes at the compare
     /// The way out for a pass that differs, once rcx is its own again.
-    func displacedCopy(_ a: inout Assembler) -> Bool {
-      for instruction in site.instructions[codePointIndex...] {
-        guard a.relocate(instruction) else { return false }
-      }
-      return a.jump(to: site.end)
+    func displacedCopy(_ a: inout Assembler) -> Bool { CompareStub.displacedCopy(of: site, &a) }
+    if let counter {
+      guard a.countPass(in: counter, scratch: scratch), a.movFromMemory(rcxFrom: scratch) else { return nil }
     }
     var checks = order[...]
     if let first = order.first, let entry = CompareStub.fastRegister(first) {
@@ -119,18 +119,78 @@ struct CompareStub {
       checks = checks.dropFirst()
     }
     guard let trap = a.fullCompare(checks, target: target, memory: memory, scratch: scratch, leave: displacedCopy) else { return nil }
+    self.init(finishing: a, site: site, trap: trap, relocated: relocated)
+  }
+
+  /// Ends a stub assembled up to its trap (`a`, from the stub's address): the displaced
+  /// instructions from the code point on, relocated, and the jump back after them, where a
+  /// pass the tracer rejects goes on.
+  private init?(finishing assembled: Assembler, site: PatchSite, trap: UInt64, relocated before: [UInt64]) {
+    var a = assembled
+    var relocated = before
     let displaced = a.address
-    for (i, instruction) in site.instructions.enumerated().dropFirst(codePointIndex) {
-      if i > codePointIndex { relocated.append(a.address) }
+    for (i, instruction) in site.instructions.enumerated().dropFirst(site.codePointIndex) {
+      if i > site.codePointIndex { relocated.append(a.address) }
       guard a.relocate(instruction) else { return nil }
     }
     guard a.jump(to: site.end) else { return nil }
-    self.address = address
-    self.entryAddress = address
+    self.address = a.base
+    self.entryAddress = a.base
     self.code = a.bytes
     self.trapAddress = trap
     self.displacedAddress = displaced
     self.relocatedAddresses = relocated
+  }
+
+  /// A copy of the displaced instructions from the code point on, then a jump back to the
+  /// end of the site: how a pass the stub lets go continues.
+  private static func displacedCopy(of site: PatchSite, _ a: inout Assembler) -> Bool {
+    for instruction in site.instructions[site.codePointIndex...] {
+      guard a.relocate(instruction) else { return false }
+    }
+    return a.jump(to: site.end)
+  }
+
+  /// The site's instructions before the code point, if it starts earlier, relocated to the
+  /// stub's start; nil when one cannot be. The addresses each went to.
+  private static func relocatePreamble(of site: PatchSite, _ a: inout Assembler) -> [UInt64]? {
+    var relocated: [UInt64] = []
+    for instruction in site.instructions[..<site.codePointIndex] {
+      relocated.append(a.address)
+      guard a.relocate(instruction) else { return nil }
+    }
+    return relocated
+  }
+
+  /// The counting form: the code point's first instructions jump here, each pass adds 1 to
+  /// the word at `counter` (which the tracer sets to minus the passes wanted), and the pass
+  /// that brings it to 0 executes `int3`; the others run the displaced instructions and jump
+  /// back. Neither the flags nor any register but rip change (rcx is kept in the scratch
+  /// word, the count moved with mov/lea/jrcxz), so a pass costs a few nanoseconds against a
+  /// trap's ~20 µs: reverse execution reaches the Nth pass through a loop this way.
+  ///
+  ///     the site's instructions before the code point, if it starts earlier
+  ///     mov %rcx,scratch(%rip); mov counter(%rip),%rcx; lea 1(%rcx),%rcx; mov %rcx,counter(%rip)
+  ///     jrcxz hit
+  ///     mov scratch(%rip),%rcx; a copy of the displaced instructions; jmp back
+  ///   hit: mov scratch(%rip),%rcx; int3; ud2
+  ///   displaced: the relocated instructions from the code point on; jmp back
+  init?(countingAt site: PatchSite, at address: UInt64, scratch: UInt64, counter: UInt64) {
+    var a = Assembler(base: address)
+    guard var relocated = CompareStub.relocatePreamble(of: site, &a) else { return nil }
+    relocated.append(a.address)
+    guard a.countPass(in: counter, scratch: scratch) else { return nil }
+    a.emit(0xe3)  // jrcxz hit
+    let hit = a.here
+    a.emit(0)
+    guard a.movFromMemory(rcxFrom: scratch), CompareStub.displacedCopy(of: site, &a), a.here - (hit + 1) < 128 else { return nil }
+    a.patch8(at: hit, to: a.here)
+    guard a.movFromMemory(rcxFrom: scratch) else { return nil }
+    let trap = a.address
+    a.emit(0xcc)  // int3
+    a.emit(0x0f, 0x0b)  // ud2: the tracer moves rip on, never here
+    self.init(finishing: a, site: site, trap: trap, relocated: relocated)
+    firstCompare = "pass count"
   }
 
   /// The register a pass is first compared on without saving more than rcx, if `index`
@@ -348,6 +408,15 @@ struct Assembler {
     guard let rel = rel32(from: address + 7, to: slot) else { return false }
     bytes += [0x48, opcode, 0x05 | register << 3] + rel
     return true
+  }
+
+  /// Adds 1 to the word at `counter` without touching the flags, leaving the new count in
+  /// rcx and the thread's rcx in the word at `scratch`:
+  /// mov %rcx,scratch(%rip); mov counter(%rip),%rcx; lea 1(%rcx),%rcx; mov %rcx,counter(%rip).
+  mutating func countPass(in counter: UInt64, scratch: UInt64) -> Bool {
+    guard movToMemory(rcxTo: scratch), movFromMemory(rcxFrom: counter) else { return false }
+    emit(0x48, 0x8d, 0x49, 0x01)  // lea 1(%rcx),%rcx
+    return movToMemory(rcxTo: counter)
   }
 
   /// mov %rsp,slot(%rip)

@@ -1,3 +1,5 @@
+import CCapstone
+import CodePatch
 import Glibc
 import Synchronization
 import LinuxTrace
@@ -93,29 +95,20 @@ extension DebugReplay {
   }
 
   /// The place of `place`'s thread one instruction earlier, found by single-stepping the
-  /// thread through the code it ran before that place's event (or, at the first instruction
-  /// it ran for it, through the code before its previous event); nil at the start of history.
+  /// thread from the nearest place before it that can be reached without stepping (or, at
+  /// the first instruction it ran for its event, through the code before its previous
+  /// event); nil at the start of history.
   private func previousInstruction(_ place: ReplayPlace) throws -> ReplayPlace? {
     switch place.stage {
     case .beforeEvent, .exec, .processExit, .recordingEnd: break
-    case .code(let rip, let counted):
-      // Step from the arrival before this one at the same address (a loop's previous pass)
-      // rather than from where the thread began running for the event; a place gdb
-      // reached forwards has no count yet: a run to it counts.
-      var arrival = counted
-      if arrival == nil, lastLadder.map({ l in l.places.contains { $0.isSame(as: place) } }) != true {
-        let counting = Seek(.reach, target: place)
-        counting.countsArrival = true
-        _ = try replayAgain(counting)
-        if case .code(_, let found)? = self.place()?.stage { arrival = found }
-      }
-      let start = arrival.flatMap { $0 > 1 ? (rip: rip, arrival: $0 - 1) : nil }
-      let places = try ladder(event: place.eventIndex, tid: place.tid, to: place, from: start)
-      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
-      if let last = places[..<end].last(where: { !($0.rip == place.rip && $0.hasSameState(as: place)) }) { return last }
-    case .syscallEntry, .syscallReturn, .signal, .threadExit:
+    case .code, .signal:
+      // A signal stops the thread before the instruction at its rip runs: the instruction
+      // before is the one before that place in code.
+      var inCode = place
+      if case .signal = place.stage { inCode.stage = .code(rip: place.rip, arrival: nil) }
+      if let before = try previousPlace(inCode: inCode, reported: place) { return before }
+    case .syscallEntry, .syscallReturn, .threadExit:
       let places = try ladder(event: place.eventIndex, tid: place.tid, to: place)
-      // (A signal's stop is where its code stopped: the place before that is the answer.)
       let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
       let earlier = places[..<end].filter { !($0.rip == place.rip && $0.hasSameState(as: place)) }
       if let last = earlier.last { return last }
@@ -124,13 +117,208 @@ extension DebugReplay {
     return try ladder(event: previousEvent, tid: place.tid, to: nil).last
   }
 
+  /// The place before `place` (in the code its thread runs before the event) in the last
+  /// ladder, or in a new one stepped from the nearest start known (`ladderStarts`); nil when
+  /// the thread ran nothing before it for the event. `reported`: the stop gdb sees there
+  /// (a signal's, whose ladder ends at the signal).
+  private func previousPlace(inCode place: ReplayPlace, reported: ReplayPlace) throws -> ReplayPlace? {
+    guard case .code(let rip, let counted) = place.stage else { return nil }
+    /// The place before `place` in `places`, skipping passes identical to it.
+    func before(in places: [ReplayPlace]) -> ReplayPlace?? {
+      guard let end = places.firstIndex(where: { $0.isSame(as: place) }) else { return nil }
+      return .some(places[..<end].last { !($0.rip == rip && $0.hasSameState(as: place)) })
+    }
+    // The stack above the place, while the replay is parked there: a place just after a
+    // call's return is made from it (`returnedFrom`).
+    let stackHere: [UInt8]? =
+      self.place()?.isSame(as: reported) == true ? try? readMemory(at: Registers(words: place.registers).rsp, count: 520) : nil
+    var arrival = counted
+    if let last = lastLadder, last.event == place.eventIndex, last.tid == place.tid, let found = before(in: last.places) {
+      if let found { return found }
+      // The ladder's first place: nothing before it unless the ladder began at a start,
+      // whose arrival is known.
+      guard let start = last.start, start.rip == rip else { return nil }
+      arrival = start.arrival
+    } else if arrival == nil {
+      // A place gdb reached forwards has no count yet: a run to it counts, in the tracee.
+      let counting = Seek(.reach, target: place)
+      counting.countsArrival = true
+      _ = try replayAgain(counting)
+      if case .code(_, let found)? = self.place()?.stage { arrival = found }
+    }
+    let fallThrough = arrival == 1 ? fallThroughPredecessor(of: rip) : nil
+    if arrival == 1 {
+      // Just after a direct call: the instruction before is a return of the function it
+      // called, which changed only rip and rsp (the place there: these registers, rsp 8
+      // lower, the return address on top of this stack).
+      if let callee = fallThrough?.callTarget, let stackHere, stackHere.count == 520 {
+        for exit in returns(inFunctionAt: callee).prefix(16) where exit.popped == 0 {
+          let atReturn = place.moved(to: exit.address, stackPointer: Registers(words: place.registers).rsp &- 8, stack: littleEndian(rip) + stackHere)
+          if let found = try found(atReturn, byHardwareOnly: false) { return found }
+        }
+      }
+      // At a function's first instruction, called directly: the call before its return
+      // address, which pushed that address (the place there: rsp 8 higher, the stack above
+      // without it).
+      if let stackHere, stackHere.count == 520 {
+        let returnAddress = stackHere.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        if let call = fallThroughPredecessor(of: returnAddress), call.callTarget == rip {
+          let atCall = place.moved(to: call.address, stackPointer: Registers(words: place.registers).rsp &+ 8, stack: Array(stackHere[8...]))
+          if let found = try found(atCall, byHardwareOnly: false) { return found }
+        }
+      }
+      // A branch taken to `rip`, or one not taken before it, changed nothing but rip: the
+      // place before may be this one at the branch (the last pass through a loop's closing
+      // branch, say), found by a compare that counts its passes. A branch found by decoding
+      // the code around is tried only where at least half the linear decodes from before it
+      // agree it starts an instruction, patched where three in four do, else watched by a
+      // hardware breakpoint that gives up after `guessedPassLimit` passes (a false one,
+      // decoded from inside another instruction, could sit in a loop).
+      var branches: [(address: UInt64, certain: Bool)] = []
+      if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, true)) }
+      let decoded = branchesInto(rip).map { ($0, sweeps(landingOn: $0).landed) }
+      branches += decoded.filter { $0.1 >= 8 }.prefix(8).map { ($0.0, $0.1 >= 12) }
+      if debugSeeks {
+        printToStandardError(
+          "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none"), branched to from "
+            + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", "))
+      }
+      for branch in branches {
+        var atBranch = place
+        var registers = Registers(words: place.registers)
+        registers.rip = branch.address
+        atBranch.registers = registers.words
+        atBranch.stage = .code(rip: branch.address, arrival: nil)
+        if let found = try found(atBranch, byHardwareOnly: !branch.certain) { return found }
+      }
+    }
+    let starts = try ladderStarts(fallThrough: fallThrough, at: rip, arrival: arrival)
+    for (i, start) in starts.enumerated() {
+      let places: [ReplayPlace]
+      do {
+        places = try ladder(event: place.eventIndex, tid: place.tid, to: reported, from: start)
+      } catch let error where !(error is ReverseInterrupted) && i < starts.count - 1 {
+        continue  // the thread never ran the guessed start before the place
+      }
+      let end = places.firstIndex { $0.isSame(as: place) } ?? places.endIndex
+      let found = places[..<end].last { !($0.rip == rip && $0.hasSameState(as: place)) }
+      if found != nil || start == nil { return found }
+    }
+    return nil
+  }
+
+  /// `place`, which the thread may have passed (a guess), counted: nil when a run to it
+  /// does not find it.
+  private func found(_ place: ReplayPlace, byHardwareOnly: Bool) throws -> ReplayPlace? {
+    let counting = Seek(.reach, target: place)
+    counting.countsArrival = true
+    counting.countsByHardwareOnly = byHardwareOnly
+    do {
+      _ = try replayAgain(counting)
+      if let here = self.place(), case .code(place.rip, _?) = here.stage { return here }
+    } catch let error where !(error is ReverseInterrupted) {
+      // The thread did not pass there.
+    }
+    return nil
+  }
+
+  /// Where a ladder to the `arrival`th pass through `rip` can start, nearest first, ending
+  /// with nil (where the thread began running for the event): the previous pass through
+  /// `rip`; for a first pass, the instruction that falls through into `rip` (it ran just
+  /// before, if it ran at all, since it always goes on to `rip`).
+  private func ladderStarts(fallThrough: Predecessor?, at rip: UInt64, arrival: Int?) throws -> [LadderStart?] {
+    guard let arrival else { return [nil] }
+    if arrival > 1 { return [LadderStart(rip: rip, arrival: arrival - 1), nil] }
+    guard let previous = fallThrough, !previous.isConditionalJump, previous.callTarget == nil else { return [nil] }
+    return [LadderStart(rip: previous.address, arrival: 1, guessed: true), nil]
+  }
+
+  /// The instruction before `rip` that goes on to `rip` when it does not branch: one that
+  /// never branches (no call, return or system call either), or a conditional branch; when
+  /// the code before `rip` decodes to one unambiguously: linear decodes from each of the 16
+  /// bytes at 48-63 bytes before `rip` that land on `rip` must all agree on it, and at least
+  /// half must land there.
+  private func fallThroughPredecessor(of rip: UInt64) -> Predecessor? {
+    var found: [Predecessor] = []
+    let (landed, previousOnes) = sweeps(landingOn: rip)
+    for previous in previousOnes {
+      let kind = Int32(previous.instruction.kind)
+      let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
+      let isCall = kind == Int32(REWIND_INSTRUCTION_CALL)
+      guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump || isCall else { return nil }
+      found.append(Predecessor(address: previous.address, isConditionalJump: isConditionalJump, callTarget: isCall ? previous.instruction.target : nil))
+    }
+    guard landed >= 8, let first = found.first, found.allSatisfy({ $0.address == first.address }) else { return nil }
+    return first
+  }
+
+  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip`: how many land on
+  /// `rip`, and the last instruction before it of each that does.
+  private func sweeps(landingOn rip: UInt64) -> (landed: Int, previous: [(address: UInt64, instruction: rewind_instruction)]) {
+    let span: UInt64 = 64
+    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return (0, []) }
+    var found: [(address: UInt64, instruction: rewind_instruction)] = []
+    for first in 0..<16 {
+      var offset = first
+      var previous: (address: UInt64, instruction: rewind_instruction)?
+      while offset < bytes.count {
+        var decoded = rewind_instruction()
+        let address = rip - span + UInt64(offset)
+        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address, &decoded) }
+        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
+        previous = (address, decoded)
+        offset += Int(decoded.size)
+      }
+      if offset == bytes.count, let previous { found.append(previous) }
+    }
+    return (found.count, found)
+  }
+
+  /// The returns (`ret`, `ret imm16`, `repz ret`) in the code of the function at `entry`,
+  /// decoded from there up to 4 KiB or the first byte that does not decode, with the bytes
+  /// each pops besides the return address.
+  private func returns(inFunctionAt entry: UInt64) -> [(address: UInt64, popped: UInt64)] {
+    for span in [4096, 1024, 256] {
+      guard let bytes = try? readMemory(at: entry, count: span), bytes.count == span else { continue }
+      var found: [(UInt64, UInt64)] = []
+      var offset = 0
+      while offset < bytes.count {
+        var decoded = rewind_instruction()
+        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, entry + UInt64(offset), &decoded) }
+        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
+        let first = bytes[offset], size = Int(decoded.size)
+        if first == 0xc3 || first == 0xf3 && size == 2 && bytes[offset + 1] == 0xc3 {
+          found.append((entry + UInt64(offset), 0))
+        } else if first == 0xc2 && size == 3 {
+          found.append((entry + UInt64(offset), UInt64(bytes[offset + 1]) | UInt64(bytes[offset + 2]) << 8))
+        }
+        offset += size
+      }
+      return found
+    }
+    return []
+  }
+
+  /// The direct jumps and conditional branches to `rip` in the code within
+  /// `PatchSiteChooser.branchScanReach` of it, or less where the mapping ends sooner (some
+  /// may be decodes from inside other instructions).
+  private func branchesInto(_ rip: UInt64) -> [UInt64] {
+    for reach in [PatchSiteChooser.branchScanReach, 4096, 512] {
+      let windowStart = rip > reach ? rip - reach : 0
+      guard let window = try? readMemory(at: windowStart, count: Int(rip + reach - windowStart)), window.count == Int(rip + reach - windowStart)
+      else { continue }
+      var index = BranchIndex()
+      return index.branches(into: rip..<(rip + 1), site: rip, window: window, windowStart: windowStart) ?? []
+    }
+    return []
+  }
+
   /// The places of thread `tid`, one instruction apart, in the code it runs before event
-  /// `event`, up to `place` (nil: to the end of that code), or further. The last ladder is
-  /// kept: stepping backwards again and again walks down the same one.
-  private func ladder(
-    event: UInt64, tid: Int32, to place: ReplayPlace?, from start: (rip: UInt64, arrival: Int)? = nil
-  ) throws -> [ReplayPlace] {
-    if let last = lastLadder, last.event == event, last.tid == tid,
+  /// `event`, from `start` (nil: from where it began running for the event) up to `place`
+  /// (nil: to the end of that code), or further. The last ladder is kept: stepping
+  /// backwards again and again walks down the same one.
+  private func ladder(event: UInt64, tid: Int32, to place: ReplayPlace?, from start: LadderStart? = nil) throws -> [ReplayPlace] {
+    if let last = lastLadder, last.event == event, last.tid == tid, last.start == start,
       place == nil ? last.complete : last.places.contains(where: { $0.isSame(as: place!) })
     {
       return last.places
@@ -140,7 +328,7 @@ extension DebugReplay {
     let (_, seek) = try replayAgain(ladder)
     var places = seek.noted.map(\.place)
     if let place, case .code = place.stage, let parked = self.place() { places.append(parked) }
-    lastLadder = (event, tid, places, place == nil)
+    lastLadder = LastLadder(event: event, tid: tid, start: start, places: places, complete: place == nil)
     return places
   }
 
@@ -159,4 +347,29 @@ extension DebugReplay {
 /// A ^C stopped a reverse command at this stop.
 struct ReverseInterrupted: Error {
   let stop: DebugStop
+}
+
+/// The instruction before an address that goes on to it when it does not branch
+/// (`fallThroughPredecessor`): `callTarget` for a direct call, whose next instruction runs
+/// after the callee returns.
+struct Predecessor {
+  var address: UInt64
+  var isConditionalJump: Bool
+  var callTarget: UInt64?
+}
+
+extension ReplayPlace {
+  /// This place's registers with another rip and rsp, in code, with `stack` (at least 512
+  /// bytes) above that rsp: the place an instruction that changed only those was at.
+  func moved(to rip: UInt64, stackPointer: UInt64, stack: [UInt8]) -> ReplayPlace {
+    var moved = self
+    var registers = Registers(words: self.registers)
+    registers.rip = rip
+    registers.rsp = stackPointer
+    moved.registers = registers.words
+    moved.stage = .code(rip: rip, arrival: nil)
+    moved.stack = StackSignature.hash(Array(stack.prefix(512)))
+    moved.stackWords = (0..<4).map { i in stack[(i * 8)..<(i * 8 + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+    return moved
+  }
 }

@@ -29,7 +29,9 @@ public final class DebugReplay: @unchecked Sendable {
   let reverseInterrupted = Atomic<Bool>(false)
   /// The last places found by single steps (`ladder`); `complete` when they run to the end
   /// of the thread's code before the event.
-  var lastLadder: (event: UInt64, tid: Int32, places: [ReplayPlace], complete: Bool)?
+  var lastLadder: LastLadder?
+  /// The work of the runs that ended (`work()` adds the current one's).
+  private var endedRunsWork = ReplayWork()
 
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
@@ -86,6 +88,13 @@ public final class DebugReplay: @unchecked Sendable {
     return kib * 1024
   }
 
+  /// What the replays under this debugger did since it began: how reverse commands went back.
+  public func work() -> ReplayWork {
+    var total = endedRunsWork
+    if let current = try? onTracer({ [session = run.session] in ReplayWork(session) }) { total.add(current) }
+    return total
+  }
+
   /// Where the replay is parked.
   public func place() -> ReplayPlace? { try? onTracer { [debugger = run.debugger] in debugger.parkedPlace } }
 
@@ -94,7 +103,11 @@ public final class DebugReplay: @unchecked Sendable {
   /// `from`: the checkpoint to start from (nil inside: the program's start); by default the
   /// latest one before every place the seek needs.
   func replayAgain(_ seek: Seek?, from chosen: Checkpoint?? = nil) throws -> (DebugStop, Seek) {
-    let requests = (try? onTracer { [debugger = run.debugger] in debugger.requests }) ?? DebuggerRequests()
+    let (requests, work) =
+      (try? onTracer { [debugger = run.debugger, session = run.session] in (debugger.requests, ReplayWork(session)) })
+      ?? (DebuggerRequests(), ReplayWork())
+    endedRunsWork.add(work)
+    endedRunsWork.runs += 1
     run.end()
     let next: Run
     do { next = try Run(options: options, pid: pid, start: start) } catch { throw error }
@@ -213,4 +226,52 @@ public struct ThreadState: Sendable {
 
 /// REWIND_DEBUG_SEEKS=1 prints every run of a reverse command: what it looked for, where it
 /// parked and what it noted.
-private let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
+let debugSeeks = getenv("REWIND_DEBUG_SEEKS") != nil
+
+
+/// The places the last ladder found, one instruction apart, in the code thread `tid` ran
+/// before event `event`, from `start` (nil: from where it began running for the event);
+/// `complete` when they run to the end of that code.
+struct LastLadder {
+  var event: UInt64
+  var tid: Int32
+  var start: LadderStart?
+  var places: [ReplayPlace]
+  var complete: Bool
+}
+
+/// Where a ladder starts stepping: the `arrival`th pass of its thread through `rip` since it
+/// began running for the event. `guessed`: the thread may never pass there (the run to it
+/// then fails), so it is found with a hardware breakpoint, never by patching code that may
+/// not begin an instruction.
+struct LadderStart: Equatable {
+  var rip: UInt64
+  var arrival: Int
+  var guessed = false
+}
+
+/// How much a debugged replay worked to go where gdb asked, backwards above all: runs of the
+/// recording again (from a checkpoint or the start), instructions single-stepped, traps of
+/// breakpoints that counted or watched passes, and passes a counting stub counted in the
+/// tracee without a stop (`monitor work`).
+public struct ReplayWork: Sendable, Equatable {
+  public var runs = 0
+  public var singleSteps = 0
+  public var breakpointTraps = 0
+  public var passesCountedInTracee = 0
+
+  public init() {}
+
+  init(_ session: ReplaySession) {
+    singleSteps = session.singleSteps
+    breakpointTraps = session.breakpointTraps
+    passesCountedInTracee = session.passesCountedInTracee
+  }
+
+  mutating func add(_ other: ReplayWork) {
+    runs += other.runs
+    singleSteps += other.singleSteps
+    breakpointTraps += other.breakpointTraps
+    passesCountedInTracee += other.passesCountedInTracee
+  }
+}

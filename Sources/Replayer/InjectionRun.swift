@@ -56,11 +56,15 @@ public enum InjectionRun {
   /// Replays `trace` up to `injection`'s event, changes that call, follows the recording
   /// while the program makes the recorded calls, and goes live where it does not (for at
   /// most `timeout` seconds). Changed files are written under `outputDirectory/files`.
-  /// Call it on a tracer thread pinned to `cpu`.
+  /// Call it on a tracer thread pinned to `cpu`. `describeCrash`: what to say of where a
+  /// live thread met a fatal signal, given its real tid and registers while it is stopped
+  /// there (a symbolized backtrace); nil, or its nil, gives the address and mapping.
   public static func run(
-    trace: String, injection: Injection, pid: Int32, timeout: Double, outputDirectory: String, cpu: Int32?
+    trace: String, injection: Injection, pid: Int32, timeout: Double, outputDirectory: String, cpu: Int32?,
+    describeCrash: ((_ tid: Int32, _ registers: [UInt64]) -> String?)? = nil
   ) throws -> InjectionReport {
     let session = try ReplaySession(options: ReplayOptions(traceDirectory: trace, echoOutput: true, process: pid, injection: injection))
+    session.describeCrash = describeCrash
     _ = rewind_become_subreaper()
     try session.start(cpu: cpu)
     var followed: [SyscallEvent] = []

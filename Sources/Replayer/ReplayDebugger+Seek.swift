@@ -31,6 +31,9 @@ final class Seek {
   /// The place it parks at must have its arrival counted (a breakpoint at its address from
   /// the start of its event), not be found by its registers.
   var countsArrival = false
+  /// Counting so, with a hardware breakpoint only: the target's address may not begin an
+  /// instruction, and a patch there could change the code that runs.
+  var countsByHardwareOnly = false
   /// Where a `.log` seek writes, and how many instructions it wrote.
   var log: UnsafeMutablePointer<FILE>?
   var instructionsLogged = 0
@@ -56,7 +59,7 @@ final class Seek {
   /// A ladder that starts stepping at this arrival at this address, not where its thread
   /// began running for the event: a long loop is not stepped through from its start. Its
   /// places then have no arrival counts.
-  var ladderStart: (rip: UInt64, arrival: Int)?
+  var ladderStart: LadderStart?
   private(set) var ladderStarted = false
 
   var countsSteps: Bool {
@@ -187,8 +190,18 @@ extension ReplayDebugger {
         return
       }
       if event.index == ladderEvent, let start = seek.ladderStart {
-        internalBreakpoints.insert(start.rip)
-        try placeBreakpoints()
+        guard start.arrival > passesWorthAStub || start.guessed, let task = session.tasks[tid] else {
+          internalBreakpoints.insert(start.rip)
+          try placeBreakpoints()
+          return
+        }
+        // Deep in a loop: a counting stub runs the thread to that pass without a trap at
+        // each, and the ladder steps from there. A guessed start may not begin an
+        // instruction: no patch there, a hardware breakpoint.
+        try session.runToPass(
+          start.arrival, of: start.rip, task, index: event.index, activity: "the place gdb steps back from", byHardwareOnly: start.guessed)
+        seek.arrivals[start.rip] = start.arrival
+        try report(.signal(SIGTRAP, cause: nil), task, at: .code(rip: start.rip, arrival: start.arrival))
         return
       }
       if event.index == ladderEvent, let task = session.tasks[tid] {
@@ -216,6 +229,18 @@ extension ReplayDebugger {
         try report(.signal(SIGTRAP, cause: nil), task, at: .beforeEvent, forced: true)
       }
     case .code(let rip, let arrival):
+      // A place whose arrival is wanted: a compare stub that counts every pass finds it by
+      // its registers, without a trap a pass.
+      if seek.purpose == .reach, seek.countsArrival, let point = target.codePoint, let task = session.tasks[target.tid] {
+        let counted = try session.runToCodePointCountingArrivals(
+          point.registers, memory: point.memory, task, index: event.index, activity: "the place gdb steps back from",
+          byHardwareOnly: seek.countsByHardwareOnly)
+        seek.arrivals[rip] = counted
+        let here = place(of: task, at: .code(rip: rip, arrival: counted))
+        guard target.hasSameState(as: here) else { throw seek.missed(at: here) }
+        try report(.signal(SIGTRAP, cause: nil), task, at: here.stage, forced: true)
+        return
+      }
       // Far into a loop, a breakpoint would trap at every pass before the right one: the
       // replay's compare stub finds the place by its registers and stack in the tracee.
       if seek.purpose == .reach, !seek.countsArrival, arrival.map({ $0 > passesWorthAStub }) ?? true, let point = target.codePoint,

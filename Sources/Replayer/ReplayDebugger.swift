@@ -296,6 +296,7 @@ final class ReplayDebugger {
       var registers = try session.currentRegisters(task)
       let address = registers.rip &- 1
       guard inserted[address] != nil else { return false }
+      session.breakpointTraps += 1
       registers.rip = address
       try session.setRegisters(registers, task)
       try restoreSignalMask(task)
@@ -331,6 +332,7 @@ final class ReplayDebugger {
       let overHere = steppingOver.map { $0.tid == task.recordedTid && $0.address == rip } ?? false
       if steppingOver?.tid == task.recordedTid && !overHere { try finishSteppingOver(task) }
       if hit.kind == .execute {
+        session.breakpointTraps += 1
         let arrival = overHere ? seek?.arrivals[rip] : arrival(at: rip, task)
         // An int3 at the same address traps next, at the same arrival.
         arrivalInProgress = (task.recordedTid, rip)
@@ -358,6 +360,7 @@ final class ReplayDebugger {
   /// A single step of `task` ended: the end of gdb's step, or of the seek's (stepping over
   /// a breakpoint, or through code place by place).
   private func stepped(_ task: ReplayTask) throws {
+    session.singleSteps += 1
     arrivalInProgress = nil
     let wasSteppingOver = steppingOver?.tid == task.recordedTid
     if wasSteppingOver { try finishSteppingOver(task) }
@@ -399,13 +402,15 @@ final class ReplayDebugger {
       task.signalMaskBeforeTrap = nil
       return
     }
-    task.signalMaskBeforeTrap = try task.tracee.signalMask()
+    if task.knownSignalMask == nil { task.knownSignalMask = try task.tracee.signalMask() }
+    task.signalMaskBeforeTrap = task.knownSignalMask
   }
 
   /// A trap of ours stopped `task`: give it back the signal mask it had.
   private func restoreSignalMask(_ task: ReplayTask) throws {
     guard let mask = task.signalMaskBeforeTrap, try task.tracee.signalMask() != mask else { return }
     try task.tracee.setSignalMask(mask)
+    task.knownSignalMask = mask
   }
 
   /// How to resume `task` when the replay wants `mode`: a single step when gdb asked for

@@ -1,4 +1,5 @@
 import CSupport
+import CodePatch
 import Glibc
 import LinuxTrace
 import TraceFormat
@@ -7,6 +8,11 @@ import TraceFormat
 private let debugControlExecuteDR0: UInt64 = 0x1
 /// DR7's bits for DR0 (enables, condition, length); the rest belong to a debugger's DR1-DR3.
 private let debugControlDR0Bits: UInt64 = 0x000f_0003
+/// The passes through a guessed place (`byHardwareOnly`) watched before giving up on it:
+/// about 0.2 s of traps.
+let guessedPassLimit = 10_000
+/// EFLAGS.RF.
+private let resumeFlag: UInt64 = 0x10000
 
 extension ReplaySession {
   /// Runs `task` on to the code point whose registers are `target`: the first time it is at
@@ -51,11 +57,17 @@ extension ReplaySession {
   ) throws {
     codePointsReached += 1
     let current = try currentRegisters(task)
-    if registerDifferences(recorded: target, replayed: current, ignoring: []).isEmpty && memoryDifferences(memory, task).isEmpty
-      && stackDifferences(memory, task).isEmpty && reachedDifferences(memory, task).isEmpty
+    let registersHere = registerDifferences(recorded: target, replayed: current, ignoring: [])
+    if registersHere.isEmpty && memoryDifferences(memory, task).isEmpty && stackDifferences(memory, task).isEmpty
+      && reachedDifferences(memory, task).isEmpty
     {
       return
     }
+    // Stopped at the point's address with other state: a report of a point then missed says
+    // how this pass differed.
+    let startedHere =
+      current.rip == target.rip
+      ? registersHere + memoryDifferences(memory, task) + stackDifferences(memory, task) + reachedDifferences(memory, task) : []
     let repeated = (try? task.tracee.readMemory(at: target.rip, count: 15)).flatMap { RepeatedString(bytes: $0) }
     // Inside a string instruction the pass is found at its start, where the memory rsi and
     // rdi point to is not yet what the recording saw: the reached memory cannot tell.
@@ -73,7 +85,7 @@ extension ReplaySession {
     }
     guard
       case .passed(let passes) = try runWithBreakpoint(
-        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2)
+        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: 2, startedHere: startedHere)
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
     let words = memory.words + changingWords(memory, at: target.rsp, task)
@@ -85,12 +97,14 @@ extension ReplaySession {
       try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
-      _ = try runWithBreakpoint(to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
+      _ = try runWithBreakpoint(
+        to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil, startedHere: startedHere)
     }
   }
 
   private enum BreakpointOutcome {
-    case reached
+    /// After this many passes that did not match.
+    case reached(afterPasses: Int)
     /// The registers of the passes that did not match, when `passLimit` of them came.
     case passed([Registers])
   }
@@ -98,7 +112,8 @@ extension ReplaySession {
   /// The hardware-breakpoint form: a trap at each pass through the instruction, and a
   /// compare; at most `passLimit` passes that do not match, if given.
   private func runWithBreakpoint(
-    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?
+    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?,
+    startedHere: [String] = []
   ) throws -> BreakpointOutcome {
     try armDR0(at: target.rip, task)
     defer { disarmDR0(task) }
@@ -109,7 +124,8 @@ extension ReplaySession {
       guard status == .signalStop(.trap), try currentRegisters(task).rip == target.rip else {
         throw unexpected(
           status, task, index: index, activity: activity,
-          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(passes.count) times with others)")
+          expected: "the thread reaches rip \(hex(target.rip)) with its recorded registers (passed it \(passes.count) times with others"
+            + (startedHere.isEmpty ? ")" : "; it started there with: \(startedHere.joined(separator: "; ")))"))
       }
       // The #DB exception sets orig_rax to -1 (kernel bookkeeping, not a CPU register):
       // compare without it, then give back the recorded one, which restart logic reads.
@@ -122,11 +138,11 @@ extension ReplaySession {
       if differences.isEmpty && stackDifferences.isEmpty {
         registers.origRax = target.origRax
         try setRegisters(registers, task)
-        return .reached
+        return .reached(afterPasses: passes.count)
       }
       if stackDifferences.isEmpty, let repeated, let count = repeated.iterations(from: registers, to: target) {
         try finishIterations(count, of: repeated, from: registers, to: target, task, index: index, activity: activity)
-        return .reached
+        return .reached(afterPasses: passes.count)
       }
       if debugStops {
         printToStandardError("[replay] code point \(hex(target.rip)) passed with other registers: \((differences + stackDifferences).joined(separator: "; "))")
@@ -144,10 +160,12 @@ extension ReplaySession {
   /// (fs_base, gs_base, segment registers). A stub match this rejects counts in
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
+  /// With a counting stub, says which pass through the code point matched.
+  @discardableResult
   private func runToCodePoint(
     _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
     activity: String
-  ) throws {
+  ) throws -> Int? {
     var rejected = 0
     while true {
       // Until the point is reached, any way out puts the code back first.
@@ -175,6 +193,7 @@ extension ReplaySession {
         registerDifferences(recorded: target, replayed: atPoint, ignoring: [RegisterIndex.origRax]) + memoryDifferences(memory, task)
       let iterations = differences.isEmpty || !stackDifferences.isEmpty ? nil : repeated.flatMap { $0.iterations(from: atPoint, to: target) }
       if differences.isEmpty && stackDifferences.isEmpty || iterations != nil {
+        let passes = try installed.counter.map { Int(try task.tracee.readValue(at: $0, size: 8)) }
         try installed.site.restore(in: task.tracee)
         if let repeated, let iterations {
           try finishIterations(iterations, of: repeated, from: atPoint, to: target, task, index: index, activity: activity)
@@ -184,7 +203,7 @@ extension ReplaySession {
         }
         if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
         codePointPassesRejected += rejected
-        return
+        return passes
       }
       if debugStops {
         printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \((differences + stackDifferences).joined(separator: "; "))")
@@ -196,6 +215,89 @@ extension ReplaySession {
       } catch {
         try? installed.site.restore(in: task.tracee)
         throw error
+      }
+    }
+  }
+
+  /// Runs `task` on to the code point `target` as `runToCodePoint` does, and says which
+  /// arrival at `target.rip` it was, counting from here (a task stopped at the instruction
+  /// arrives when it runs it): every pass counted in the tracee by a counting compare stub,
+  /// or by a hardware breakpoint's trap each where no stub fits. Reverse execution names a
+  /// place in a loop by that count.
+  func runToCodePointCountingArrivals(
+    _ target: Registers, memory: [CodePointMemory], _ task: ReplayTask, index: UInt64, activity: String, byHardwareOnly: Bool = false
+  ) throws -> Int {
+    let signature = CodePointSignature(memory: memory, stack: nil)
+    let current = try currentRegisters(task)
+    let installed: Result<InstalledStub, InjectionRefusal> =
+      byHardwareOnly
+      ? .failure("the address may not begin an instruction")
+      : try installCompareStub(for: target, memory: memory, task, current: current, changing: [], ignoring: [], form: .countingCompare)
+    switch installed {
+    case .success(let installed):
+      guard let passes = try runToCodePoint(target, memory: signature, task, through: installed, repeated: nil, index: index, activity: activity)
+      else { preconditionFailure("a counting stub without its counter") }
+      passesCountedInTracee += passes
+      return passes
+    case .failure(let refusal):
+      if debugStops { printToStandardError("[replay] counting arrivals at \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
+      // A guess watched by hardware gives up after so many passes with other registers.
+      guard
+        case .reached(let passes) = try runWithBreakpoint(
+          to: target, memory: signature, task, repeated: nil, index: index, activity: activity,
+          passLimit: byHardwareOnly ? guessedPassLimit : nil)
+      else {
+        throw ReplayError.setup("gave up on \(hex(target.rip)) after \(guessedPassLimit) passes with other registers")
+      }
+      breakpointTraps += passes + 1
+      return passes + 1
+    }
+  }
+
+  /// Runs `task` on through `passes` passes through the instruction at `address`, counting
+  /// from here, and leaves it stopped before that instruction runs the last time: a counting
+  /// stub (`CompareStub.init(countingAt:...)`), or a hardware breakpoint's trap at each pass
+  /// where no stub fits. Its registers are whatever that pass brings.
+  ///
+  /// `byHardwareOnly`: never patch there (`address` may not begin an instruction).
+  func runToPass(_ passes: Int, of address: UInt64, _ task: ReplayTask, index: UInt64, activity: String, byHardwareOnly: Bool = false) throws {
+    precondition(passes > 0)
+    let current = try currentRegisters(task)
+    var target = current
+    target.rip = address
+    let expected = "pass \(passes) through \(hex(address))"
+    let installed: Result<InstalledStub, InjectionRefusal> =
+      byHardwareOnly
+      ? .failure("the address may not begin an instruction")
+      : try installCompareStub(for: target, memory: [], task, current: current, changing: [], ignoring: [], form: .toPass(passes))
+    switch installed {
+    case .success(let installed):
+      var registers: Registers
+      do {
+        let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        registers = try currentRegisters(task)
+        guard status == .signalStop(.trap), registers.rip == installed.stub.trapAddress + 1 else {
+          throw unexpected(status, task, index: index, activity: activity, expected: expected)
+        }
+      } catch {
+        try? installed.site.restore(in: task.tracee)
+        throw error
+      }
+      try installed.site.restore(in: task.tracee)
+      registers.rip = address
+      try setRegisters(registers, task)
+      if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
+      passesCountedInTracee += passes
+    case .failure(let refusal):
+      if debugStops { printToStandardError("[replay] \(expected): hardware breakpoint, since \(refusal)") }
+      try armDR0(at: address, task)
+      defer { disarmDR0(task) }
+      for _ in 0..<passes {
+        let status = try resumeAndWait(task, .syscallEmulation, expecting: .trap)
+        guard status == .signalStop(.trap), try currentRegisters(task).rip == address else {
+          throw unexpected(status, task, index: index, activity: activity, expected: expected)
+        }
+        breakpointTraps += 1
       }
     }
   }
@@ -311,10 +413,19 @@ extension ReplaySession {
   }
 
   /// An execute breakpoint in DR0, leaving a debugger's DR1-DR3 enabled.
+  ///
+  /// A task stopped at `address` itself passes there first: its resume flag goes, since a
+  /// fault (an RDTSC's #GP, say) leaves RF set in the flags it saved, and with RF the CPU
+  /// skips the breakpoint for the instruction it resumes at, so that pass would go uncounted.
   private func armDR0(at address: UInt64, _ task: ReplayTask) throws {
     try task.tracee.setDebugRegister(0, to: address)
     let control = try task.tracee.debugRegister(7) & ~debugControlDR0Bits
     try task.tracee.setDebugRegister(7, to: control | debugControlExecuteDR0)
+    var registers = try currentRegisters(task)
+    if registers.rip == address && registers.eflags & resumeFlag != 0 {
+      registers.eflags &= ~resumeFlag
+      try setRegisters(registers, task)
+    }
   }
 
   private func disarmDR0(_ task: ReplayTask) {

@@ -30,6 +30,17 @@ private let canReadFSBase: Bool = {
   }
 }()
 
+/// What a stub does at its code point.
+enum StubForm: Equatable {
+  /// Compares registers and memory and traps on a match; runs the point's loop itself
+  /// where it can (`CompareStub.init(loopAt:...)`).
+  case compare
+  /// The same, never in the loop form, counting every pass (`InstalledStub.counter`).
+  case countingCompare
+  /// Traps at this pass through the code point, counted in the tracee: no compare.
+  case toPass(Int)
+}
+
 /// A compare stub in place: its page is mapped and the code point's bytes jump to it.
 struct InstalledStub {
   let site: PatchSite
@@ -37,7 +48,13 @@ struct InstalledStub {
   let page: StubPage
   /// Whether the page stays mapped once the point is reached (`ReplaySession.stubPages`).
   let keepsPage: Bool
+  /// The word in the scratch page that counts passes, for the counting forms.
+  let counter: UInt64?
 }
+
+/// Where in the scratch page the counting forms keep their count: clear of the scratch
+/// word and loop data at its start and of the full compare's stack at its end.
+private let counterOffset: UInt64 = 2048
 
 extension ReplaySession {
   /// Maps a compare stub for `target` into the task and patches the code point to jump to
@@ -52,7 +69,7 @@ extension ReplaySession {
   /// cannot be ruled out: one would run the jump's bytes and end in a divergence report.
   func installCompareStub(
     for target: Registers, memory: [CodePointMemory], _ task: ReplayTask, current: Registers, changing: Set<Int>,
-    ignoring ignored: Set<Int>, hot: Bool = false
+    ignoring ignored: Set<Int>, hot: Bool = false, form: StubForm = .compare
   ) throws -> Result<InstalledStub, InjectionRefusal> {
     var stop: InjectionStop
     switch injectionStop(task) {
@@ -110,10 +127,12 @@ extension ReplaySession {
       page = StubPage(address: free, syscallInstruction: syscall)
     }
     let order = comparisonOrder(target, current, changing: changing).filter { !ignored.contains($0) }
+    let scratch = address + pageSize
+    let counter = form == .compare ? nil : scratch + counterOffset
     // The loop form when the point's loop can be copied whole, else the one that leaves the
     // stub at each pass.
     let loop =
-      resumeInStub ?? site.codePointIndex == site.codePointIndex
+      form == .compare && resumeInStub ?? site.codePointIndex == site.codePointIndex
       ? CompareStub(
         loopAt: site, window: window, windowStart: windowStart, at: address, scratch: address + pageSize, target: target,
         order: order, memory: memory)
@@ -121,9 +140,14 @@ extension ReplaySession {
     if debugStops && loop == nil {
       printToStandardError("[replay] no loop stub at \(hex(target.rip)): resume \(String(describing: resumeInStub)) of \(site.codePointIndex), site \(hex(site.address)), first \(order.first.map { Registers.names[$0] } ?? "-")")
     }
+    let built: CompareStub?
+    if case .toPass = form, let counter {
+      built = CompareStub(countingAt: site, at: address, scratch: scratch, counter: counter)
+    } else {
+      built = loop ?? CompareStub(site: site, at: address, scratch: scratch, target: target, order: order, memory: memory, counter: counter)
+    }
     guard
-      var stub = loop
-        ?? CompareStub(site: site, at: address, scratch: address + pageSize, target: target, order: order, memory: memory),
+      var stub = built,
       let entries = stub.addRetargetEntries(for: site), stub.code.count <= Int(pageSize),
       let patches = CompareStub.patches(site, jumpingTo: stub.entryAddress, entries: entries)
     else { return .failure(InjectionRefusal("the stub cannot be built at \(hex(address))")) }
@@ -146,6 +170,11 @@ extension ReplaySession {
     }
     try task.tracee.writeMemory(at: address, bytes: stub.code)
     if !stub.data.isEmpty { try task.tracee.writeMemory(at: stub.dataAddress, bytes: stub.data.flatMap(littleEndian)) }
+    if let counter {
+      let start: UInt64
+      if case .toPass(let passes) = form { start = 0 &- UInt64(passes) } else { start = 0 }
+      try task.tracee.writeMemory(at: counter, bytes: littleEndian(start))
+    }
     do {
       for patch in patches { try task.tracee.writeMemory(at: patch.address, bytes: patch.bytes) }
       if let i = resumeInStub {
@@ -164,7 +193,7 @@ extension ReplaySession {
         printToStandardError("[replay] stub code " + stub.code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
       }
     }
-    return .success(InstalledStub(site: site, stub: stub, page: page, keepsPage: keepsPage))
+    return .success(InstalledStub(site: site, stub: stub, page: page, keepsPage: keepsPage, counter: counter))
   }
 
   /// The registers the stub compares, in the order most likely to fail a pass at the first

@@ -172,6 +172,11 @@ extension ReplaySession {
     var newChildren: Set<Int32> = []
     let deadline = monotonicSeconds() + timeout
     for (tid, tracee) in live {
+      // A fault the replay met where the recording went on (the injected call's doing) is
+      // delivered as the process goes live: it is stopped where it happened now.
+      if crashedAt == nil, let signal = pendingSignal[tid], fatalSignals.contains(signal.rawValue), let words = try? tracee.registerWords() {
+        crashedAt = describeCrash?(tid, words) ?? place(of: Registers(words: words).rip, in: tid)
+      }
       try? tracee.setOptions([.traceSysGood, .traceExit, .exitKill, .traceFork, .traceVfork, .traceClone, .traceExec])
       try? tracee.resume(.syscall, signal: pendingSignal[tid])
     }
@@ -245,7 +250,7 @@ extension ReplaySession {
         }
         run.calls.append("\(label(tid)) --- \(signal) ---")
         if fatalSignals.contains(signal.rawValue), crashedAt == nil, let words = try? tracee.registerWords() {
-          crashedAt = place(of: Registers(words: words).rip, in: tid)
+          crashedAt = describeCrash?(tid, words) ?? place(of: Registers(words: words).rip, in: tid)
         }
         try? tracee.resume(.syscall, signal: signal)
       }

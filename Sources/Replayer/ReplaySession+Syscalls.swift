@@ -163,9 +163,11 @@ extension ReplaySession {
   /// `knownToBeEntry`: resumed with PTRACE_SYSEMU, which stops at entries only, so asking
   /// the kernel (one more ptrace call per event) is not needed.
   func checkEntry(
-    _ status: WaitStatus, _ event: SyscallEvent, _ task: ReplayTask, activity: String, compareRegisters: Bool = true,
-    knownToBeEntry: Bool = false
+    _ status: WaitStatus, _ event: SyscallEvent, _ task: ReplayTask, activity makeActivity: @autoclosure () -> String,
+    compareRegisters: Bool = true, knownToBeEntry: Bool = false
   ) throws -> Registers {
+    // Named only for an error: building it for every event showed in profiles.
+    var activity: String { makeActivity() }
     guard status == .syscallStop, try knownToBeEntry || task.tracee.syscallStopKind() == .entry else {
       throw unexpected(status, task, index: event.index, activity: activity, expected: "a call to \(activity)")
     }

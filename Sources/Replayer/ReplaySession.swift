@@ -64,6 +64,15 @@ public final class ReplaySession {
   /// Of `codePointsReached`, those found by an in-process compare stub (the rest were
   /// there already, or were found with the hardware breakpoint).
   public internal(set) var codePointsReachedByStub = 0
+  /// Fault injection's description of where a live thread met a fatal signal
+  /// (`InjectionRun.run`).
+  var describeCrash: ((Int32, [UInt64]) -> String?)?
+  /// The work of reverse execution's runs (`ReverseCost`): passes through an instruction
+  /// counted by a counting stub in the tracee, traps of a breakpoint that counted or
+  /// watched passes, and single steps.
+  var passesCountedInTracee = 0
+  var breakpointTraps = 0
+  var singleSteps = 0
   /// A `syscall` instruction found in each process (by real pid), for injected calls.
   var syscallInstructions: [Int32: UInt64] = [:]
   /// Code points that needed a compare stub, with the registers that changed from pass to
@@ -185,6 +194,12 @@ public final class ReplaySession {
     try debugger?.beforeEvent(event)
     let task = try task(for: event)
     if isCutShortByExitGroup(event, task) { return false }
+    // Once the event has replayed, the mask the debugger knows stays known only after a call
+    // that leaves it alone. (A code point or a trapped RDTSC is found through traps, whose
+    // forced signals can unblock themselves in the mask.)
+    defer {
+      if case .syscall(let e) = event, !callsThatMayChangeSignalMasks.contains(e.number) {} else { task.knownSignalMask = nil }
+    }
     switch event {
     case .syscall(let e):
       try replaySyscall(e, task)
@@ -385,3 +400,9 @@ public enum ReplayStep: Sendable {
   /// Every replayed process has been killed.
   case finished(ReplayOutcome)
 }
+
+/// System calls after which a thread's signal mask may differ (the debugger reads it again):
+/// rt_sigprocmask, rt_sigreturn, rt_sigtimedwait, rt_sigsuspend, restart_syscall, execve,
+/// pselect6, ppoll, epoll_pwait, execveat, io_pgetevents, epoll_pwait2 (those with a mask of
+/// their own set it for the call).
+private let callsThatMayChangeSignalMasks: Set<Int> = [14, 15, 128, 130, 219, 59, 270, 271, 281, 322, 333, 441]

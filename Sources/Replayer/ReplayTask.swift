@@ -27,6 +27,10 @@ final class ReplayTask {
   /// could stop it: the kernel unblocks SIGTRAP to deliver such a trap, and the program
   /// must not see that.
   var signalMaskBeforeTrap: UInt64?
+  /// The signal mask the debugger last read or set, while no event that can change it has
+  /// replayed since (`ReplaySession.replay`): reading it before every resume cost one more
+  /// ptrace call an event.
+  var knownSignalMask: UInt64?
   /// A signal to deliver with the next resume (the recording delivered it here).
   var signalToDeliver: Signal?
   /// The last emulated call returned a restart code (-ERESTARTSYS...): resumed without a

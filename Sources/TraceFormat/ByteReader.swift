@@ -81,9 +81,10 @@ struct ByteReader {
     return T(littleEndian: value)
   }
 
-  private func need(_ count: Int, _ what: String) throws(Overrun) {
+  /// (`what` is made only for the error: every integer read passes here.)
+  private func need(_ count: Int, _ what: @autoclosure () -> String) throws(Overrun) {
     if count < 0 || count > remaining {
-      throw Overrun(reason: "needs \(what) at offset \(position) but only \(remaining) remain")
+      throw Overrun(reason: "needs \(what()) at offset \(position) but only \(remaining) remain")
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import Foundation
+import VirtualMachine
 import Glibc
 import LinuxTrace
 
@@ -21,7 +22,7 @@ extension Rewind {
     func run() throws {
       let checks = [
         ptraceCheck(), aslrCheck(), rdtscCheck(), debugRegisterCheck(), contextSwitchCheck(),
-        seccompCheck(), pmuCheck(), cpuidCheck(),
+        seccompCheck(), pmuCheck(), cpuidCheck(), qemuCheck(), kvmCheck(),
       ]
       for check in checks {
         let mark = check.passed ? "yes" : (check.isRequired ? "NO " : "no ")
@@ -114,6 +115,75 @@ extension Rewind {
           ? "present (rewind does not need it)"
           : "absent (\(Errno(rawValue: -r))); fine: rewind places asynchronous events at recorded code points instead",
         remedy: nil)
+    }
+
+    /// `rewind vm` (whole virtual machines) needs qemu-system-x86_64; the core tool does not.
+    private func qemuCheck() -> Check {
+      guard let qemu = try? QEMUInstallation.locate() else {
+        return Check(
+          name: "QEMU (rewind vm)", passed: false, isRequired: false, detail: "qemu-system-x86_64 or qemu-img is not installed: `rewind vm` cannot run",
+          remedy: QEMUInstallation.setupCommand)
+      }
+      let known = qemu.versionNumber.hasPrefix("7.2.")
+      return Check(
+        name: "QEMU (rewind vm)", passed: known, isRequired: false,
+        detail: known
+          ? "\(qemu.version) (record and replay run under TCG)"
+          : "\(qemu.version): rewind vm stats reads only QEMU 7.2's replay log (version 0x\(String(ReplayLog.knownVersion, radix: 16))); record and replay may still work",
+        remedy: known ? nil : "install Debian 12's qemu-system-x86 (7.2)")
+    }
+
+    /// Whether KVM runs a guest usefully: QEMU's firmware (SeaBIOS) run to its end under KVM
+    /// and under TCG, its log read from the debug console. Only plain runs could use KVM:
+    /// record and replay need icount, which KVM cannot do. /dev/kvm may open and a guest still
+    /// crawl (nested virtualization: on this project's VMs the firmware takes ~10 s under KVM,
+    /// 0.3 s under TCG, and a kernel does not boot in minutes), so opening it proves nothing.
+    private func kvmCheck() -> Check {
+      let name = "KVM (plain VM runs)"
+      guard access("/dev/kvm", R_OK | W_OK) == 0 else {
+        return Check(name: name, passed: false, isRequired: false, detail: "/dev/kvm is absent or not accessible: VM runs use TCG (record and replay always do)", remedy: nil)
+      }
+      guard let qemu = try? QEMUInstallation.locate() else {
+        return Check(name: name, passed: false, isRequired: false, detail: "/dev/kvm exists; QEMU is not installed to try it", remedy: nil)
+      }
+      let limit = 3.0
+      let tcg = firmwareSeconds(qemu, accelerator: "tcg", limit: 20)
+      let kvm = firmwareSeconds(qemu, accelerator: "kvm", limit: limit)
+      let tcgNote = tcg.map { String(format: "%.1f s under TCG", $0) } ?? "TCG did not finish either"
+      guard let kvm else {
+        return Check(
+          name: name, passed: false, isRequired: false,
+          detail: "/dev/kvm exists but QEMU's firmware did not finish in \(Int(limit)) s under KVM (\(tcgNote)): VM runs use TCG",
+          remedy: nil)
+      }
+      let usable = tcg.map { kvm <= max(1, 3 * $0) } ?? true
+      return Check(
+        name: name, passed: usable, isRequired: false,
+        detail: String(format: "QEMU's firmware ran in %.1f s under KVM, ", kvm) + tcgNote
+          + (usable ? ": KVM works for plain runs (record and replay still use TCG, as icount needs)" : ": KVM is too slow here to use; VM runs use TCG"),
+        remedy: nil)
+    }
+
+    /// Seconds QEMU's firmware takes to reach "No bootable device" with `accelerator`, or nil.
+    private func firmwareSeconds(_ qemu: QEMUInstallation, accelerator: String, limit: Double) -> Double? {
+      let directory = NSTemporaryDirectory() + "rewind-doctor-\(accelerator)-\(getpid())"
+      try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let console = directory + "/firmware.log"
+      let arguments = [
+        "-machine", "pc,accel=\(accelerator)", "-nodefaults", "-no-user-config", "-display", "none", "-m", "64M",
+        "-chardev", "file,id=firmware,path=\(console)", "-device", "isa-debugcon,iobase=0x402,chardev=firmware",
+      ]
+      guard let process = try? QEMUProcess(program: qemu.system, arguments: arguments, logPath: directory + "/qemu.log", ownGroup: true) else { return nil }
+      defer { process.stop(grace: 1) }
+      let started = Date()
+      while Date().timeIntervalSince(started) < limit && process.isRunning {
+        if let text = try? String(contentsOfFile: console, encoding: .utf8), text.contains("No bootable device") {
+          return Date().timeIntervalSince(started)
+        }
+        usleep(20_000)
+      }
+      return nil
     }
 
     private func cpuidCheck() -> Check {

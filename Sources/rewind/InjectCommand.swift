@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LinuxTrace
 import Replayer
+import Symbols
 import Syscalls
 import TraceFormat
 
@@ -106,7 +107,8 @@ extension Rewind {
         Result {
           try InjectionRun.run(
             trace: directory, injection: Injection(eventIndex: event.index, anomaly: anomaly), pid: process, timeout: timeout,
-            outputDirectory: outputDirectory, cpu: cpu)
+            outputDirectory: outputDirectory, cpu: cpu,
+            describeCrash: crashDescriber(directory, pid: process, eventIndex: event.index))
         }
       }
       fflush(nil)
@@ -117,6 +119,28 @@ extension Rewind {
         print(format == "json" ? json(outcome) : text(outcome), terminator: "")
       case .failure(let error):
         throw fail("the replay to event \(event.index) failed: \(error)", status: ExitCodes.divergence)
+      }
+    }
+
+    /// Where a live thread of the run met a fatal signal: its backtrace by function and
+    /// source line (`main (prog.c:42), called from ...`), read through the recording's files
+    /// (the replayed process maps the trace's saved copies), after the address and mapping.
+    private func crashDescriber(_ directory: String, pid: Int32, eventIndex: UInt64) -> ((Int32, [UInt64]) -> String?)? {
+      guard let files = try? RecordingFiles(directory: directory) else { return nil }
+      return { tid, registers in
+        guard let maps = try? String(contentsOfFile: "/proc/\(tid)/maps", encoding: .utf8) else { return nil }
+        let named = files.recordedMaps(maps, of: pid, before: eventIndex + 1)
+        guard let symbolizer = try? Symbolizer(pid: tid, maps: named, locate: { files.hostPath(forRecordedFile: $0) }) else { return nil }
+        let frames = symbolizer.symbolizedBacktrace(tid: tid, registers: registers, depth: 8)
+        guard let first = frames.first, first.function != nil else { return nil }
+        let rip = Registers(words: registers).rip
+        let mapping = named.split(separator: "\n").first { line in
+          let range = line.split(separator: " ").first?.split(separator: "-").compactMap { UInt64($0, radix: 16) } ?? []
+          return range.count == 2 && range[0] <= rip && rip < range[1]
+        }
+        let module = mapping.flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first }.map(String.init)
+        return "rip 0x\(String(rip, radix: 16))" + (module.map { " in \($0)" } ?? "") + ": "
+          + frames.map(\.description).joined(separator: ", called from ")
       }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TraceFormat
+import VirtualMachine
 
 extension Rewind {
   struct Ls: ParsableCommand {
@@ -15,6 +16,10 @@ extension Rewind {
       var rows: [(date: Date, line: String)] = []
       for name in names where name != TraceLocation.latestLinkName {
         let path = root + "/" + name
+        if VMTrace.isVMTrace(path), let trace = try? VMTrace(directory: path) {
+          rows.append((trace.header.startTime, vmRow(trace, name: name, path: path, latest: latest)))
+          continue
+        }
         guard let reader = try? TraceReader(directory: path) else { continue }
         let status: String
         if let summary = reader.summary { status = describe(summary.exitStatus) } else { status = "unfinished" }
@@ -31,6 +36,16 @@ extension Rewind {
       }
       print("  NAME                     DATE                 SIZE       EXIT       COMMAND")
       for row in rows.sorted(by: { $0.date < $1.date }) { print(row.line) }
+    }
+
+    /// A whole-machine trace (`rewind vm record`): how it ended is the guest's shutdown.
+    private func vmRow(_ trace: VMTrace, name: String, path: String, latest: String?) -> String {
+      let names = ["guest-shutdown": "poweroff", "guest-reset": "reboot", "guest-panic": "panic", "host-signal": "stopped"]
+      let status = trace.summary.map { summary in summary.shutdown.first.map { names[$0] ?? $0 } ?? "ended" } ?? "unfinished"
+      let mark = latest.map { URL(fileURLWithPath: $0).standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path } == true ? "*" : " "
+      return mark + " " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + " "
+        + Ls.dateFormat.string(from: trace.header.startTime) + "  " + byteCount(diskUsage(of: path)).padding(toLength: 10, withPad: " ", startingAt: 0)
+        + " " + status.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + (["rewind"] + trace.header.command.dropFirst()).joined(separator: " ")
     }
 
     static let dateFormat: DateFormatter = {
@@ -59,11 +74,13 @@ extension Rewind {
         do { path = try TraceLocation.resolve(name, root: root) } catch { throw fail("\(error)", status: ExitCodes.badTrace) }
         // Only what a reader accepts as a trace header is deleted: never an arbitrary directory.
         var isDirectory: ObjCBool = false
+        let isProgramTrace =
+          FileManager.default.fileExists(atPath: path + "/header.json")
+          && (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/header.json"))) as? [String: Any])?["formatVersion"] != nil
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-          FileManager.default.fileExists(atPath: path + "/header.json"),
-          (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/header.json"))) as? [String: Any])?["formatVersion"] != nil
+          isProgramTrace || VMTrace.isVMTrace(path)
         else {
-          throw fail("'\(path)' is not a rewind trace (no header.json with a formatVersion); not deleting it.", status: ExitCodes.badTrace)
+          throw fail("'\(path)' is not a rewind trace (no header.json with a formatVersion, no vm.json); not deleting it.", status: ExitCodes.badTrace)
         }
         let wasLatest = (try? TraceLocation.resolve(nil, root: root)).map { URL(fileURLWithPath: $0).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL } ?? false
         do { try FileManager.default.removeItem(atPath: path) } catch { throw fail("cannot delete '\(path)': \(error)", status: 1) }

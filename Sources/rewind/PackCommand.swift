@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TraceFormat
+import VirtualMachine
 
 extension Rewind {
   struct Pack: ParsableCommand {
@@ -16,6 +17,14 @@ extension Rewind {
     var trace: String?
 
     func run() throws {
+      if let trace, let path = try? TraceLocation.resolve(trace, root: TraceLocation.defaultRoot()), VMTrace.isVMTrace(path) {
+        do {
+          print(try VMTrace(directory: path).pack(qemu: try QEMUInstallation.locate()))
+          return
+        } catch {
+          throw VMExit.fail(error)
+        }
+      }
       let reader = try openTrace(trace)
       var referenced: Set<String> = []
       while let event = try readEvent(reader) {

@@ -26,6 +26,13 @@ extension Rewind {
         valueName: "RULE"))
     var injections: [String] = []
 
+    @Flag(
+      name: .customLong("syscall-buffer"),
+      help: ArgumentHelp(
+        "Record common system calls without ptrace stops (experimental; off by default).",
+        discussion: "Loads librewind_preload.so, found next to the rewind executable, into the program with LD_PRELOAD: read and write of regular files and memory devices, pread64, pwrite64, lseek, fstat, clock_gettime, gettimeofday, time, getpid and gettid made through libc are performed by it and written to the trace at the thread's next stop. Programs that do not use libc's functions record as before."))
+    var syscallBuffer = false
+
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
     var command: [String] = []
 
@@ -67,6 +74,7 @@ extension Rewind {
         executablePath: program, arguments: command, environment: environmentStrings(),
         traceDirectory: directory, rewindVersion: Rewind.version)
       options.injections = injections.compactMap { try? InjectionRule(parsing: $0) }
+      if syscallBuffer { options.syscallBufferLibrary = try syscallBufferLibrary() }
       let session = RecordSession(options: options, writer: writer)
       let cpu = TracerThread.currentCPU()
       let result = TracerThread.run(pinnedTo: cpu) {
@@ -118,4 +126,24 @@ func environmentStrings() -> [String] {
 func fail(_ message: String, status: Int32) -> ExitCode {
   FileHandle.standardError.write(Data("rewind: \(message)\n".utf8))
   return ExitCode(status)
+}
+
+extension Rewind.Record {
+  /// librewind_preload.so beside this executable (SwiftPM builds both into one directory).
+  func syscallBufferLibrary() throws -> String {
+    let executable = (try? String(decoding: readLinkBytes("/proc/self/exe"), as: UTF8.self)) ?? CommandLine.arguments[0]
+    let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    let library = directory + "/librewind_preload.so"
+    guard access(library, R_OK) == 0 else {
+      throw ValidationError("--syscall-buffer needs \(library), which is not there or not readable: build it with `swift build` (it is the rewind_preload product), or record without --syscall-buffer")
+    }
+    return library
+  }
+}
+
+private func readLinkBytes(_ path: String) throws -> [UInt8] {
+  var buffer = [UInt8](repeating: 0, count: 4096)
+  let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
+  if n < 0 { throw ValidationError("readlink \(path)") }
+  return Array(buffer[0..<n])
 }

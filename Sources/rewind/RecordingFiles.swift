@@ -1,3 +1,4 @@
+import Glibc
 import Replayer
 import TraceFormat
 
@@ -17,6 +18,8 @@ struct RecordingFiles {
   private(set) var fileMappings: [FileMapping] = []
   /// Each process's working directory through the recording.
   private(set) var workingDirectories = WorkingDirectories()
+  /// Saved copies' paths on this machine (as given and resolved), to the paths the program knew.
+  private(set) var originalPaths: [String: String] = [:]
 
   struct FileMapping {
     var pid: Int32
@@ -64,6 +67,91 @@ struct RecordingFiles {
         break
       }
     }
+    for (original, saved) in savedCopies {
+      originalPaths[saved] = original
+      if let resolved = realpath(saved, nil) {
+        originalPaths[String(cString: resolved)] = original
+        free(resolved)
+      }
+    }
+  }
+
+  /// A replayed process's `maps` (of recorded process `pid`, before event `eventIndex`) as the
+  /// recorded process had them: each saved copy's path replaced by the path the program
+  /// mapped, and anonymous copies of small file mappings named (`named`).
+  func recordedMaps(_ maps: String, of pid: Int32, before eventIndex: UInt64) -> String {
+    let mapped = fileMappings.filter { $0.pid == pid && $0.eventIndex < eventIndex }
+    let lines = maps.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      // The path is the sixth field, after the inode and its padding.
+      if let slash = line.firstIndex(of: "/") {
+        guard let original = originalPaths[String(line[slash...])] else { return String(line) }
+        return line[..<slash] + original
+      }
+      return named(line, mapped) ?? String(line)
+    }.joined(separator: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+    // Adjacent anonymous lines with the same permissions are one area to the kernel of the
+    // recording, which merges them (a library's .bss and the anonymous mapping after it);
+    // replay's own mappings leave them apart.
+    var merged: [Substring] = []
+    for line in lines {
+      let fields = line.split(separator: " ")
+      if fields.count == 5, fields[4] == "0", let previous = merged.last, case let before = previous.split(separator: " "), before.count == 5,
+        before[4] == "0", before[1] == fields[1], before[0].split(separator: "-").last == fields[0].split(separator: "-").first,
+        let end = fields[0].split(separator: "-").last, let start = before[0].split(separator: "-").first
+      {
+        merged[merged.count - 1] = Substring("\(start)-\(end) \(fields[1]) \(fields[2]) \(fields[3]) 0")
+      } else {
+        merged.append(line)
+      }
+    }
+    return merged.joined(separator: "\n")
+  }
+
+  /// An anonymous line of maps that recorded file mappings cover, as the recorded process
+  /// had it: each part a file mapping was the latest to cover gets that file's name and
+  /// offset, the rest stays anonymous (replay's copy of a library's data and the .bss the
+  /// loader mapped after it make one anonymous area, which the recorded process had as a
+  /// named line and an anonymous one). Nil when no file mapping covers any of it.
+  private func named(_ line: Substring, _ mapped: [FileMapping]) -> String? {
+    let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+    guard fields.count == 5, fields[4] == "0", let dash = fields[0].firstIndex(of: "-"),
+      let start = UInt64(fields[0][..<dash], radix: 16), let end = UInt64(fields[0][fields[0].index(after: dash)...], radix: 16)
+    else { return nil }
+    let covering = mapped.filter { $0.start < end && start < $0.end }
+    guard covering.contains(where: { $0.path != nil }) else { return nil }
+    // Cut where a covering mapping starts or ends; each piece is the latest mapping's there.
+    let cuts = Set([start, end] + covering.flatMap { [$0.start, $0.end] }.filter { start < $0 && $0 < end }).sorted()
+    var pieces: [(start: UInt64, end: UInt64, mapping: FileMapping?)] = []
+    for (from, to) in zip(cuts, cuts.dropFirst()) {
+      let mapping = covering.last { $0.start <= from && to <= $0.end }.flatMap { $0.path == nil ? nil : $0 }
+      if let last = pieces.last, last.end == from, last.mapping?.path == mapping?.path,
+        last.mapping.map({ $0.offset + (from - $0.start) }) == mapping.map({ $0.offset + (from - $0.start) })
+      {
+        pieces[pieces.count - 1].end = to
+      } else {
+        pieces.append((from, to, mapping))
+      }
+    }
+    return pieces.map { piece in
+      // (As the kernel writes them: at least 8 hex digits.)
+      func address(_ value: UInt64) -> String { let text = String(value, radix: 16); return String(repeating: "0", count: max(0, 8 - text.count)) + text }
+      let range = address(piece.start) + "-" + address(piece.end)
+      guard let mapping = piece.mapping, let path = mapping.path else { return "\(range) \(fields[1]) 00000000 00:00 0" }
+      let offset = String(mapping.offset + (piece.start - mapping.start), radix: 16)
+      let padded = String(repeating: "0", count: max(0, 8 - offset.count)) + offset
+      return "\(range) \(fields[1]) \(padded) \(fields[3]) \(fields[4])" + String(repeating: " ", count: 26) + path
+    }.joined(separator: "\n")
+  }
+
+  /// Where to read a file the recording names: its saved copy, else the file itself if it
+  /// is readable here.
+  func hostPath(forRecordedFile path: String) -> String? {
+    if let saved = savedCopies[path] { return saved }
+    if let resolved = realpath(path, nil) {
+      defer { free(resolved) }
+      if let saved = savedCopies[String(cString: resolved)] { return saved }
+    }
+    return access(path, R_OK) == 0 ? path : nil
   }
 
   private mutating func note(_ file: MappedFile, _ reader: TraceReader) {

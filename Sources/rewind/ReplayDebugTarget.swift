@@ -164,6 +164,9 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       monitor log-instructions FROM TO FILE
                               writes every instruction the process runs in events FROM to TO-1 to FILE,
                               one a line with its registers, and comes back
+      monitor work            what the replay did to get where gdb asked, going backwards above all:
+                              runs of the recording again, instructions single-stepped, breakpoint
+                              traps, passes through an instruction counted inside the process
       monitor help            this list
 
     """
@@ -213,6 +216,10 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
       case .success(let count): return "\(count) instructions of events \(from)-\(to - 1) written to \(words[3])\n"
       case .failure(let error): throw TargetError("log-instructions failed: \(error)")
       }
+    case ("work", 1):
+      let work = replay.work()
+      return "Replay work since gdb attached: \(work.runs) runs again, \(work.singleSteps) instructions single-stepped, "
+        + "\(work.breakpointTraps) breakpoint traps, \(work.passesCountedInTracee) passes counted inside the process\n"
     case ("help", _), ("", _): return Self.monitorHelp
     default: throw TargetError("unknown monitor command '\(command)'; `monitor help` lists them")
     }
@@ -270,14 +277,7 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
   /// through symbolic links: gdb asks for PT_INTERP's /lib64/ld-linux-x86-64.so.2, the
   /// program mapped /usr/lib/...); else this machine's file, for what the program never
   /// mapped (separate debug info, say).
-  func hostPath(forTargetFile path: String) -> String? {
-    if let saved = files.savedCopies[path] { return saved }
-    if let resolved = realpath(path, nil) {
-      defer { free(resolved) }
-      if let saved = files.savedCopies[String(cString: resolved)] { return saved }
-    }
-    return access(path, R_OK) == 0 ? path : nil
-  }
+  func hostPath(forTargetFile path: String) -> String? { files.hostPath(forRecordedFile: path) }
 
   func kill() {}
 
@@ -295,90 +295,12 @@ final class ReplayDebugTarget: ReversibleTarget, ConditionEvaluatingTarget {
     case "auxv": return .contents(exec.auxiliaryVector)
     case "maps":
       guard let real = replay.realPid(), let maps = try? String(contentsOfFile: "/proc/\(real)/maps", encoding: .utf8) else { return nil }
-      return .contents(Array(recordedNames(in: maps).utf8))
+      return .contents(Array(files.recordedMaps(maps, of: replay.pid, before: lastEventIndex).utf8))
     // (status and the rest: gdb's `info proc status` falls back on what it has)
     default: return nil
     }
   }
 
-  /// `maps` with each saved copy's path replaced by the path the program mapped.
-  private func recordedNames(in maps: String) -> String {
-    if originalPaths == nil {
-      var paths: [String: String] = [:]
-      for (original, saved) in files.savedCopies {
-        paths[saved] = original
-        if let resolved = realpath(saved, nil) {
-          paths[String(cString: resolved)] = original
-          free(resolved)
-        }
-      }
-      originalPaths = paths
-    }
-    let mapped = files.fileMappings.filter { $0.pid == replay.pid && $0.eventIndex < lastEventIndex }
-    let lines = maps.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-      // The path is the sixth field, after the inode and its padding.
-      if let slash = line.firstIndex(of: "/") {
-        guard let original = originalPaths?[String(line[slash...])] else { return String(line) }
-        return line[..<slash] + original
-      }
-      return named(line, mapped) ?? String(line)
-    }.joined(separator: "\n").split(separator: "\n", omittingEmptySubsequences: false)
-    // Adjacent anonymous lines with the same permissions are one area to the kernel of the
-    // recording, which merges them (a library's .bss and the anonymous mapping after it);
-    // replay's own mappings leave them apart.
-    var merged: [Substring] = []
-    for line in lines {
-      let fields = line.split(separator: " ")
-      if fields.count == 5, fields[4] == "0", let previous = merged.last, case let before = previous.split(separator: " "), before.count == 5,
-        before[4] == "0", before[1] == fields[1], before[0].split(separator: "-").last == fields[0].split(separator: "-").first,
-        let end = fields[0].split(separator: "-").last, let start = before[0].split(separator: "-").first
-      {
-        merged[merged.count - 1] = Substring("\(start)-\(end) \(fields[1]) \(fields[2]) \(fields[3]) 0")
-      } else {
-        merged.append(line)
-      }
-    }
-    return merged.joined(separator: "\n")
-  }
-
-  /// An anonymous line of maps that recorded file mappings cover, as the recorded process
-  /// had it: each part a file mapping was the latest to cover gets that file's name and
-  /// offset, the rest stays anonymous (replay's copy of a library's data and the .bss the
-  /// loader mapped after it make one anonymous area, which the recorded process had as a
-  /// named line and an anonymous one). Nil when no file mapping covers any of it.
-  private func named(_ line: Substring, _ mapped: [RecordingFiles.FileMapping]) -> String? {
-    let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-    guard fields.count == 5, fields[4] == "0", let dash = fields[0].firstIndex(of: "-"),
-      let start = UInt64(fields[0][..<dash], radix: 16), let end = UInt64(fields[0][fields[0].index(after: dash)...], radix: 16)
-    else { return nil }
-    let covering = mapped.filter { $0.start < end && start < $0.end }
-    guard covering.contains(where: { $0.path != nil }) else { return nil }
-    // Cut where a covering mapping starts or ends; each piece is the latest mapping's there.
-    let cuts = Set([start, end] + covering.flatMap { [$0.start, $0.end] }.filter { start < $0 && $0 < end }).sorted()
-    var pieces: [(start: UInt64, end: UInt64, mapping: RecordingFiles.FileMapping?)] = []
-    for (from, to) in zip(cuts, cuts.dropFirst()) {
-      let mapping = covering.last { $0.start <= from && to <= $0.end }.flatMap { $0.path == nil ? nil : $0 }
-      if let last = pieces.last, last.end == from, last.mapping?.path == mapping?.path,
-        last.mapping.map({ $0.offset + (from - $0.start) }) == mapping.map({ $0.offset + (from - $0.start) })
-      {
-        pieces[pieces.count - 1].end = to
-      } else {
-        pieces.append((from, to, mapping))
-      }
-    }
-    return pieces.map { piece in
-      // (As the kernel writes them: at least 8 hex digits.)
-      func address(_ value: UInt64) -> String { let text = String(value, radix: 16); return String(repeating: "0", count: max(0, 8 - text.count)) + text }
-      let range = address(piece.start) + "-" + address(piece.end)
-      guard let mapping = piece.mapping, let path = mapping.path else { return "\(range) \(fields[1]) 00000000 00:00 0" }
-      let offset = String(mapping.offset + (piece.start - mapping.start), radix: 16)
-      let padded = String(repeating: "0", count: max(0, 8 - offset.count)) + offset
-      return "\(range) \(fields[1]) \(padded) \(fields[3]) \(fields[4])" + String(repeating: " ", count: 26) + path
-    }.joined(separator: "\n")
-  }
-
-  /// Saved copies' paths on this machine, to the paths the program knew.
-  private var originalPaths: [String: String]?
 
   static func reason(_ stop: DebugStop) -> StopReason {
     let thread = ThreadID(pid: stop.pid, tid: stop.tid)

@@ -10,7 +10,7 @@ struct Rewind: ParsableCommand {
       one directory per recording, named <program>-<n>, and a latest-trace link to the newest.
       """,
     version: version,
-    subcommands: [Record.self, Replay.self, Ps.self, Dump.self, Stats.self, Inject.self, WatchMemory.self, WatchGuardian.self, Ls.self, Rm.self, Pack.self, Doctor.self])
+    subcommands: [Record.self, Replay.self, Ps.self, Dump.self, Stats.self, Inject.self, WatchMemory.self, WatchGuardian.self, Ls.self, Rm.self, Pack.self, Doctor.self, VM.self])
 }
 
 /// Exit statuses of rewind itself (a recorded program's own status passes through record).

@@ -40,6 +40,8 @@ extension Rewind {
       print("recorded   \(ISO8601.string(from: reader.header.startTime)) on \(reader.header.hostname), \(reader.header.cpuModel)")
       print("wall time  " + (wallTime.map { String(format: "%.3f s", $0) } ?? "- (the recording did not finish)"))
       print("events     \(s.events)  (" + s.eventsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
+      let syscallCount = s.eventsByKind["syscall"] ?? 0
+      print("syscalls   \(syscallCount): \(s.bufferedSyscalls) through the system call buffer, \(syscallCount - s.bufferedSyscalls) with ptrace stops")
       print("rdtsc      \(s.rdtscReads) reads")
       print("preempted  \(s.preemptions) times")
       let asynchronous = s.asynchronousSignals
@@ -84,6 +86,7 @@ extension Rewind {
         "syscalls": s.syscalls.mapValues { ["calls": $0.calls, "errors": $0.errors] },
         "signals": s.signals,
         "rdtscReads": s.rdtscReads,
+        "bufferedSyscalls": s.bufferedSyscalls,
         "preemptions": s.preemptions,
         "codePointsWithMemory": s.codePointsWithMemory,
         "memoryBytesRecorded": s.memoryBytesRecorded,

@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 import LinuxTrace
 import Syscalls
@@ -28,6 +29,9 @@ struct TraceStatistics {
   /// Code points whose signature includes memory (`CodePointMemory`).
   var codePointsWithMemory = 0
   var memoryBytesRecorded = 0
+  /// System calls made through the system call buffer (no ptrace stop while recording):
+  /// their `syscall` instruction is the buffer page's (`rewind_buffer_abi.h`).
+  var bufferedSyscalls = 0
   var processes: [Int32: ProcessCount] = [:]
   var processOrder: [Int32] = []
 
@@ -38,6 +42,9 @@ struct TraceStatistics {
     switch event {
     case .syscall(let e):
       eventsByKind["syscall", default: 0] += 1
+      if e.entryRegisters.rip == UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2 {
+        bufferedSyscalls += 1
+      }
       let name = SyscallTable.syscall(numbered: e.number)?.name ?? "syscall_\(e.number)"
       syscalls[name, default: CallCount()].calls += 1
       if e.result < 0 && e.result >= -4095 { syscalls[name, default: CallCount()].errors += 1 }

@@ -206,3 +206,94 @@ import Testing
     #expect(result.stderr.contains("the clock went backwards"), "\(result.summary)")
   }
 }
+
+extension FaultInjectionTests {
+  /// A program that never checks fopen: the open made to fail, it crashes in libc, called
+  /// from its own function; the report names where, by function and source line.
+  @Test func aCrashIsReportedByFunctionAndLine() throws {
+    let work = try Harness.makeWorkDir("inject-crash")
+    let program = try Harness.fixtureCopy("unchecked_open", in: work)
+    let input = work + "/input.txt"
+    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, program, input], cwd: work)
+    #expect(recorded.status == 0 && recorded.stdout.contains("first line: hello"), "\(recorded.summary)")
+    let listed = try Harness.rewind(["inject", "--list", trace], cwd: work)
+    let open = try #require(
+      listed.stdout.split(separator: "\n").first { $0.contains("openat") && $0.contains("input.txt") }, "\(listed.summary)")
+    let event = try #require(open.split(separator: " ").compactMap { Int($0) }.first, "\(open)")
+    let result = try Harness.rewind(["inject", "--at", String(event), "--errno", "ENOENT", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("ended: killed by SIGSEGV at rip 0x"), "\(result.summary)")
+    #expect(result.stdout.contains("read_first_line (unchecked_open.c:9)"), "\(result.summary)")
+    #expect(result.stdout.contains("called from main (unchecked_open.c:15)"), "\(result.summary)")
+  }
+}
+
+extension FaultInjectionTests {
+  /// A move whose rename fails with EXDEV (as across file systems): the program falls back
+  /// to copy and unlink, live; the destination then holds the source's bytes and the source
+  /// is gone. The reaction is "noticed and handled".
+  @Test func renameAcrossFileSystemsFallsBackToACopy() throws {
+    let work = try Harness.makeWorkDir("inject-exdev")
+    let mover = try Harness.fixtureCopy("move_file", in: work)
+    let bytes = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 * 13) })
+    let (source, destination) = (work + "/a.bin", work + "/b.bin")
+    try bytes.write(to: URL(fileURLWithPath: source))
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, mover, source, destination], cwd: work)
+    try #require(recorded.status == 0 && recorded.stdout.contains("renamed"), "\(recorded.summary)")
+    // The recording moved it: put the source back, as it was when the rename ran.
+    try FileManager.default.removeItem(atPath: destination)
+    try bytes.write(to: URL(fileURLWithPath: source))
+    let result = try Harness.rewind(["inject", "--syscall", "rename", "--anomaly", "exdev", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("= -1 EXDEV (Invalid cross-device link) (INJECTED)"), "\(result.summary)")
+    #expect(result.stdout.contains("unlink(\"\(source)\") = 0"), "\(result.summary)")
+    #expect(result.stdout.contains("reaction: noticed and handled"), "\(result.summary)")
+    #expect(result.stderr.contains("copied across file systems"), "\(result.summary)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: destination)) == bytes)
+    #expect(!FileManager.default.fileExists(atPath: source))
+  }
+
+  /// EINTR on a read: the program that installed its handler without SA_RESTART reads again
+  /// and finishes with the same sum ("noticed and handled"); the one that counted on
+  /// SA_RESTART treats it as fatal ("exited non-zero").
+  @Test(arguments: [("careful", "noticed and handled"), ("restart", "exited non-zero")])
+  func anInterruptedRead(mode: String, reaction: String) throws {
+    let work = try Harness.makeWorkDir("inject-eintr-\(mode)")
+    let reader = try Harness.fixtureCopy("read_interrupted", in: work)
+    let input = work + "/input.bin"
+    try Data((0..<100).map { UInt8($0) }).write(to: URL(fileURLWithPath: input))
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, reader, mode, input], cwd: work)
+    try #require(recorded.status == 0 && recorded.stdout.contains("sum 4950"), "\(recorded.summary)")
+    let result = try Harness.rewind(["inject", "--syscall", "read", "--nth", "3", "--anomaly", "eintr", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("= -1 EINTR (Interrupted system call) (INJECTED)"), "\(result.summary)")
+    #expect(result.stdout.contains("reaction: \(reaction)"), "\(result.summary)")
+    if mode == "careful" {
+      #expect(result.stderr.contains("sum 4950"), "\(result.summary)")
+    } else {
+      #expect(result.stderr.contains("read_interrupted: read: Interrupted system call"), "\(result.summary)")
+    }
+  }
+}
+
+extension FaultInjectionTests {
+  /// A server whose accept fails with EMFILE (out of descriptors): it says so and gives up
+  /// (exit 3, "exited non-zero"); the recording itself served its client.
+  @Test func aServerWhoseAcceptRunsOutOfDescriptors() throws {
+    let work = try Harness.makeWorkDir("inject-emfile")
+    let server = try Harness.fixtureCopy("accept_server", in: work)
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, server], cwd: work)
+    try #require(recorded.status == 0 && recorded.stdout.contains("served: child satisfied"), "\(recorded.summary)")
+    let result = try Harness.rewind(["inject", "--syscall", "accept", "--errno", "EMFILE", "--timeout", "10", trace], cwd: work)
+    #expect(result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("= -1 EMFILE (Too many open files) (INJECTED)"), "\(result.summary)")
+    #expect(result.stdout.contains("ended: exited with status 3"), "\(result.summary)")
+    #expect(result.stdout.contains("reaction: exited non-zero"), "\(result.summary)")
+    #expect(result.stderr.contains("accept_server: accept: Too many open files; not serving"), "\(result.summary)")
+  }
+}

@@ -46,5 +46,13 @@ struct RecordErrorTests {
     }
     #expect(result.stdout.contains("hardware PMU"))
     #expect(result.stdout.contains("rewind can record and replay on this machine."))
+    // `rewind vm`'s needs: QEMU's presence and version, and whether KVM runs guests.
+    #expect(result.stdout.contains("QEMU (rewind vm)"))
+    #expect(result.stdout.contains("KVM (plain VM runs)"))
+    if Harness.which("qemu-system-x86_64") != nil && Harness.which("qemu-img") != nil {
+      #expect(result.stdout.contains("QEMU emulator version"), "\(result.stdout)")
+    } else {
+      #expect(result.stdout.contains("scripts/setup.sh --vm"), "\(result.stdout)")
+    }
   }
 }

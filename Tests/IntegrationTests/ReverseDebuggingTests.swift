@@ -347,3 +347,109 @@ extension ReverseDebuggingTests {
     #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// From a crash at the end of a loop of 300,000 passes without a system call, reverse-stepi
+  /// goes back into the loop's last pass: a counting compare stub finds which pass the crash
+  /// was in, a counting stub runs to the pass before, and only that pass is single-stepped
+  /// (not the whole loop, millions of instructions; nor a breakpoint trap a pass).
+  @Test func reverseStepiFromACrashAfterALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", expectedStatus: 139)
+    let (gdb, rewind) = try session.gdb(
+      [
+        "continue", "print i", "print $pc", "monitor work", "reverse-stepi", "print i", "monitor work", "reverse-stepi",
+        "reverse-stepi", "stepi", "stepi", "stepi", "print $pc", "print i",
+      ])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 5, "\(gdb)")
+    // In the last pass before the step back and after it; forward three steps, back at the crash.
+    #expect(printed[0] == "299999" && printed[1].contains("0x"), "\(gdb)")
+    #expect(printed[2] == "299999", "\(gdb)")
+    #expect(printed[3] == printed[1], "\(gdb)")
+    #expect(printed[4] == "299999", "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    let steps = work[1].steps - work[0].steps, traps = work[1].traps - work[0].traps
+    // One pass is a few dozen instructions; the loop is millions.
+    #expect(steps > 0 && steps < 1000, "\(gdb)")
+    #expect(traps < 10, "\(gdb)")
+    #expect(work[1].counted - work[0].counted >= 299_999, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+
+  /// The numbers `monitor work` prints: single steps, breakpoint traps, passes counted.
+  func workCounts(_ line: Substring) -> (steps: Int, traps: Int, counted: Int) {
+    let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    return numbers.count == 4 ? (numbers[1], numbers[2], numbers[3]) : (-1, -1, -1)
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// From a crash just after a loop of 300,000 passes, 14 reverse-stepi walk back through
+  /// the code after the loop, across its exit (a branch taken to there, then the loop's
+  /// closing branch not taken) into its last pass: each place is found from the one after
+  /// it (the instruction that falls through into it, or the branch to it) without stepping
+  /// through the loop; the same steps forwards come back to the crash.
+  @Test func reverseStepiAcrossTheExitOfALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "after"], expectedStatus: 139)
+    let back = Array(repeating: "reverse-stepi", count: 14)
+    let forward = Array(repeating: "stepi", count: 14)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "print $pc", "monitor work"] + forward + ["print $pc", "print i"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 5, "\(gdb)")
+    // Back in the loop's last pass (i not yet incremented past it), 14 instructions before the crash.
+    #expect(printed[1] == "299999", "\(gdb)")
+    #expect(printed[2] != printed[0], "\(gdb)")
+    #expect(printed[3] == printed[0] && printed[4] == "300000", "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// A thread's alternate signal stack survives into checkpoint copies: going backwards from
+  /// the end of thread_altstack, each run starts from a copy (one every 2 events) whose
+  /// second thread was made again; the handler, reached backwards ten times, runs on the
+  /// alternate stack in each (or the replay diverges at the handler's next call).
+  @Test func aThreadsAlternateSignalStackIsInEveryCopy() throws {
+    let session = try DebugSession.recordFixture("thread_altstack")
+    let backward = Array(repeating: ["reverse-continue", "print handled"], count: 10).flatMap { $0 }
+    let (gdb, rewind) = try session.gdb(
+      ["handle SIGUSR1 nostop noprint pass", "break exit", "continue", "break on_usr1"] + backward, replayArguments: ["--checkpoint-every", "2"])
+    #expect(values(gdb) == (0..<10).reversed().map(String.init), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// From a crash after a loop of 300,000 passes and a call: 24 reverse-stepi walk back
+  /// through the call's return into the called function, up to its first instruction, to
+  /// the call, and on into the loop's closing branch; each place is found from the one
+  /// after it (a return's place from the callee's returns, a call's from the return address
+  /// on the stack), never by stepping through the loop. The same steps forwards come back.
+  @Test func reverseStepiThroughACallAfterALongLoop() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "call"], expectedStatus: 139)
+    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: 24).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: 24)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == 27, "\(gdb)")
+    // In pick on the way (its return, then its first instruction), then back in main.
+    #expect(printed[6].contains("<pick+"), "\(gdb)")
+    #expect(printed[14].contains("<pick>"), "\(gdb)")
+    #expect(printed[15].contains("<main+"), "\(gdb)")
+    #expect(printed[25] == "300000", "\(gdb)")
+    #expect(printed[26] == printed[0], "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 #include <signal.h>
+#include "rewind_buffer_abi.h"
 
 /* ptrace(2) is variadic in glibc, which Swift cannot call. */
 long rewind_ptrace(int request, pid_t pid, uintptr_t addr, uintptr_t data);
@@ -48,6 +49,9 @@ struct rewind_spawn_options {
      survives exec (a shell's background job starts with SIGINT and SIGQUIT ignored). */
   int set_ignored_signals;
   uint64_t ignored_signals;
+  /* Installs the system call buffer's seccomp filter (rewind_buffer_filter) after the
+     SIGSTOP, before exec: the tracer must have set PTRACE_O_TRACESECCOMP by then. */
+  int syscall_buffer_filter;
 };
 
 /* Forks a child that disables ASLR, pins itself, optionally traps RDTSC, asks to be traced
@@ -56,6 +60,12 @@ struct rewind_spawn_options {
    writes errno to `error_pipe_fd` first when it is >= 0. If a bind mount fails the child
    exits 125 after writing errno. */
 pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_pipe_fd);
+
+/* The recording's seccomp filter for the system call buffer (rewind_buffer_abi.h): a call
+   whose `syscall` instruction is the buffer page's runs without a stop, as does the
+   tracer's parked pause(REWIND_PARKED_PAUSE_MAGIC); every other call goes to the tracer
+   (SECCOMP_RET_TRACE). Copies it into `out` when it fits; returns its size in bytes. */
+size_t rewind_buffer_filter(void *out, size_t capacity);
 
 /* sizeof / offsetof facts Swift needs. */
 int rewind_user_regs_size(void);
@@ -100,6 +110,18 @@ int rewind_sched_getcpu(void);
  * thread: that thread, sent `sig` with pthread_kill, leaves a blocking call (waitpid) with
  * EINTR. */
 int rewind_install_wakeup_signal(int sig);
+
+/* A POSIX timer of the calling thread that sends `sig` to that thread alone
+   (SIGEV_THREAD_ID): a tracer blocked in waitpid wakes with EINTR at a deadline, and no
+   other thread (nor any tracee: timers are not inherited by fork) sees the signal. Install
+   the handler with rewind_install_wakeup_signal first. Returns the timer or -errno. */
+long rewind_thread_timer_create(int sig);
+/* Arms `timer` to fire `nanoseconds` from now (at least 1), then every `interval`
+   nanoseconds (0: once); `nanoseconds` 0 disarms it. Returns 0 or -errno. */
+int rewind_thread_timer_set(long timer, uint64_t nanoseconds, uint64_t interval);
+void rewind_thread_timer_delete(long timer);
+/* SIGRTMIN + n (SIGRTMIN is a function call in glibc). */
+int rewind_realtime_signal(int n);
 
 /* `rewind watch` (watch_support.c). The system call number of the in-program watch API
    (include/rewind/watch.h): unallocated, so the kernel fails it with ENOSYS outside rewind. */

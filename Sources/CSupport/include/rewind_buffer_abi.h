@@ -1,0 +1,62 @@
+/* What the in-tracee system call buffer (Sources/RewindPreload) and the recorder agree on.
+   Included by both; the preload library must not link CSupport. */
+#ifndef REWIND_BUFFER_ABI_H
+#define REWIND_BUFFER_ABI_H
+
+#include <stdint.h>
+
+/* The page the library maps in every process it is loaded into. A call whose `syscall`
+   instruction is the one at REWIND_PAGE_ADDRESS runs without a stop (the recording's
+   seccomp filter lets it through); the one at REWIND_PAGE_CONTROL_OFFSET is an ordinary,
+   traced call the recorder recognizes (a thread registering its buffer). Below the default
+   mmap area and above any ordinary executable's image. */
+#define REWIND_PAGE_ADDRESS 0x70000000000ull
+#define REWIND_PAGE_BUFFERED_OFFSET 0
+#define REWIND_PAGE_CONTROL_OFFSET 16
+/* What a parked tracee passes in rdi to pause() so that the filter lets it wait untraced
+   while it moves to another tracer thread (no tracer: a traced call would fail ENOSYS). */
+#define REWIND_PARKED_PAUSE_MAGIC 0x7265776e64706175ull
+
+/* Each thread's buffer starts with this header; a ring of records follows at
+   REWIND_BUFFER_RECORDS, REWIND_BUFFER_RING bytes long. */
+struct rewind_buffer_header {
+  /* Bytes of records ever committed: the next record goes at end % REWIND_BUFFER_RING. The
+     recorder keeps how far it has read; the library keeps (in its own memory) where `end`
+     was at its last traced call, at whose stop the recorder read everything before it, and
+     makes a traced call before it would write over a byte not yet read. */
+  uint64_t end;
+  /* Nonzero from before a buffered call's `syscall` until its record is committed: a
+     signal arriving then is held by the recorder until the record is in. */
+  uint64_t in_flight;
+  uint64_t reserved[2];
+};
+#define REWIND_BUFFER_RECORDS 64
+#define REWIND_BUFFER_RING (256 * 1024)
+#define REWIND_BUFFER_SIZE (REWIND_BUFFER_RECORDS + REWIND_BUFFER_RING)
+#define REWIND_BUFFER_MAX_CHUNKS 2
+/* The largest output a buffered call may copy into its record; larger calls take the slow
+   path. */
+#define REWIND_BUFFER_MAX_OUTPUT 4096
+/* A record's result when it only fills the ring's end (the next record starts over at 0). */
+#define REWIND_BUFFER_PADDING_NUMBER 0xffffffffffffffffull
+
+struct rewind_buffer_chunk {
+  uint64_t address;
+  uint64_t length;
+};
+
+/* One buffered call. `registers` are the words of struct user_regs_struct as they were at
+   the `syscall` instruction (the segment and fs/gs base words are left 0: the recorder
+   fills them from the thread). The chunks' bytes follow the record, in order, each padded
+   to 8 bytes. */
+struct rewind_buffer_record {
+  uint64_t size; /* of the whole record, a multiple of 8 */
+  /* The call's number (orig_rax), or REWIND_BUFFER_PADDING_NUMBER. */
+  uint64_t number;
+  int64_t result;
+  uint64_t registers[27];
+  uint64_t chunk_count;
+  struct rewind_buffer_chunk chunks[REWIND_BUFFER_MAX_CHUNKS];
+};
+
+#endif

@@ -1,0 +1,202 @@
+import CSupport
+import Glibc
+import LinuxTrace
+import Syscalls
+import TraceFormat
+
+/// Where the recorder has read a thread's system call buffer up to (`rewind_buffer_abi.h`).
+/// Shared by the tasks that share the buffer's memory (a vfork child runs on its parent's
+/// thread-local buffer until it execs); a forked child gets a copy.
+final class SyscallBufferCursor {
+  let address: UInt64
+  /// The header's `end` at the last read.
+  var readUpTo: UInt64 = 0
+  /// What the last buffered fstat of each descriptor said, to tell buffered writes to
+  /// rewind's own stdout or stderr (a file), which replay echoes.
+  var identities: [Int64: FileIdentity] = [:]
+
+  init(address: UInt64) { self.address = address }
+
+  func copy() -> SyscallBufferCursor {
+    let copy = SyscallBufferCursor(address: address)
+    copy.readUpTo = readUpTo
+    copy.identities = identities
+    return copy
+  }
+}
+
+private let ringStart = UInt64(REWIND_BUFFER_RECORDS)
+private let ringSize = UInt64(REWIND_BUFFER_RING)
+private let recordHeaderSize = MemoryLayout<rewind_buffer_record>.size
+private let registersOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind_buffer_record.registers)!
+private let chunkCountOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind_buffer_record.chunk_count)!
+private let chunksOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind_buffer_record.chunks)!
+/// The `syscall` instruction's end on the buffer page: the rip of every buffered call.
+let bufferedCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2
+private let controlCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_CONTROL_OFFSET) + 2
+
+/// The system call buffer, recorder side (docs/ARCHITECTURE.md, "The system call buffer").
+///
+/// Each record becomes an ordinary system call event, numbered when it is read: at every
+/// stop of its thread, before the stop's own event, so the trace has the calls in the order
+/// they were made. Replay runs the same library code, whose `syscall` instruction stops
+/// under PTRACE_SYSEMU like any other, and serves each from its event.
+extension MemoryGroupTracer {
+  var usesSyscallBuffer: Bool { session.options.syscallBufferLibrary != nil }
+
+  /// How tasks run user code: with the buffer's filter, traced calls stop at their entry
+  /// by themselves (PTRACE_EVENT_SECCOMP), so PTRACE_CONT; else PTRACE_SYSCALL.
+  var userMode: ResumeMode { usesSyscallBuffer ? .continue : .syscall }
+
+  /// The program's environment with the buffer library first in LD_PRELOAD.
+  func environmentWithBuffer(_ environment: [String]) -> [String] {
+    guard let library = session.options.syscallBufferLibrary else { return environment }
+    var result = environment
+    if let i = result.firstIndex(where: { $0.hasPrefix("LD_PRELOAD=") }) {
+      let others = result[i].dropFirst("LD_PRELOAD=".count)
+      result[i] = "LD_PRELOAD=" + library + (others.isEmpty ? "" : ":" + others)
+    } else {
+      result.append("LD_PRELOAD=" + library)
+    }
+    return result
+  }
+
+  /// A thread announcing its buffer: getpid from the page's control instruction, rdi its
+  /// address. (The call itself is recorded and replayed as any getpid.)
+  func noteBufferRegistration(_ registers: Registers, _ task: RecordedTask) {
+    guard usesSyscallBuffer, registers.rip == controlCallEnd, registers.origRax == 39, registers.rdi != 0
+    else { return }
+    task.buffer = SyscallBufferCursor(address: registers.rdi)
+  }
+
+  /// Writes the records the thread committed since the last read as system call events.
+  func drainBuffer(of task: RecordedTask) throws {
+    guard let cursor = task.buffer else { return }
+    let end = try task.tracee.readWord(at: cursor.address)
+    guard end != cursor.readUpTo else { return }
+    guard end > cursor.readUpTo, end - cursor.readUpTo <= ringSize else {
+      throw RecordError.trace(
+        description: "the system call buffer of thread \(task.tid) is inconsistent (read up to \(cursor.readUpTo), end \(end))")
+    }
+    let bytes = try readRing(cursor, from: cursor.readUpTo, to: end, task)
+    let current = try registers(of: task)
+    var offset = 0
+    while offset + 16 <= bytes.count {
+      let size = Int(word(bytes, offset))
+      let number = word(bytes, offset + 8)
+      guard size >= 16, offset + size <= bytes.count else {
+        throw RecordError.trace(description: "a record of thread \(task.tid)'s system call buffer is cut short")
+      }
+      if number != REWIND_BUFFER_PADDING_NUMBER {
+        post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), cursor, current, task))
+      }
+      offset += size
+    }
+    cursor.readUpTo = end
+  }
+
+  /// The bytes of the ring between two `end` values (records never straddle its end).
+  private func readRing(_ cursor: SyscallBufferCursor, from: UInt64, to: UInt64, _ task: RecordedTask) throws -> [UInt8] {
+    let start = from % ringSize
+    let count = to - from
+    let base = cursor.address + ringStart
+    if start + count <= ringSize { return try task.tracee.readMemory(at: base + start, count: Int(count)) }
+    let first = ringSize - start
+    return try task.tracee.readMemory(at: base + start, count: Int(first))
+      + task.tracee.readMemory(at: base, count: Int(count - first))
+  }
+
+  private func bufferedEvent(
+    _ record: [UInt8], _ cursor: SyscallBufferCursor, _ current: Registers, _ task: RecordedTask
+  ) -> (UInt64) -> TraceEvent {
+    let result = Int64(bitPattern: word(record, 16))
+    var words = (0..<Registers.count).map { word(record, registersOffset + 8 * $0) }
+    // Segment registers and the fs/gs bases: the thread's (only a traced call changes them).
+    for i in [17, 20, 21, 22, 23, 24, 25, 26] { words[i] = current.words[i] }
+    let entry = Registers(words: words)
+    var outputs: [MemoryChunk] = []
+    var data = recordHeaderSize
+    for i in 0..<min(Int(word(record, chunkCountOffset)), Int(REWIND_BUFFER_MAX_CHUNKS)) {
+      let address = word(record, chunksOffset + 16 * i)
+      let length = Int(word(record, chunksOffset + 16 * i + 8))
+      guard data + length <= record.count else { break }
+      outputs.append(MemoryChunk(address: address, bytes: Array(record[data..<data + length])))
+      data += (length + 7) & ~7
+    }
+    let number = Int(entry.origRax)
+    let fd = Int64(bitPattern: entry.rdi)
+    var echo: Int32?
+    if number == 5, result == 0, let stat = outputs.first, stat.bytes.count >= 16 {
+      cursor.identities[fd] = FileIdentity(device: word(stat.bytes, 0), inode: word(stat.bytes, 8))
+    } else if number == 1 || number == 18, result > 0, let identity = cursor.identities[fd] {
+      echo = identity == session.standardOutput ? 1 : identity == session.standardError ? 2 : nil
+    }
+    let tid = task.tid
+    return { index in
+      .syscall(SyscallEvent(index: index, tid: tid, entryRegisters: entry, result: result, outputs: outputs, echoFD: echo))
+    }
+  }
+
+  /// Whether the thread stopped between a buffered call's start and its record's commit.
+  func isInBufferedCall(_ task: RecordedTask) throws -> Bool {
+    guard let cursor = task.buffer else { return false }
+    return try task.tracee.readWord(at: cursor.address + 8) != 0
+  }
+
+  /// A signal (or a preemption's SIGSTOP) stopped the thread inside a buffered call: the
+  /// call may have run while its record is not in yet, so the signal would come before it in
+  /// the trace. The thread is single-stepped (without the signal) to the commit, the record
+  /// read, and the signal then handled there as any, with its own siginfo. Other signals
+  /// met on the way are sent again after (their siginfo is rewind's).
+  func signalArrivedInBufferedCall(_ signal: Signal, _ task: RecordedTask) throws {
+    let info = try? task.tracee.signalInfo()
+    var others: [Signal] = []
+    while try isInBufferedCall(task) {
+      let before = try registers(of: task)
+      try task.tracee.resume(.singleStep)
+      let status = try waitForTracee(task.tid, onlyOwnThread: true)
+      switch status {
+      case .signalStop(.trap):
+        // Where the flags are copied (the trampoline's pushfq, the `syscall` instruction's
+        // r11), our trap flag goes with them; replay's run, not stepped, has them without.
+        if before.rip == bufferedCallEnd - 2 {
+          var after = try registers(of: task)
+          after.r11 &= ~trapFlag
+          try task.tracee.setRegisterWords(after.words)
+        } else if try task.tracee.readMemory(at: before.rip, count: 1) == [0x9c] {  // pushfq
+          let rsp = try registers(of: task).rsp
+          try task.tracee.writeMemory(at: rsp, bytes: littleEndianBytes(try task.tracee.readWord(at: rsp) & ~trapFlag))
+        }
+      case .signalStop(let other): others.append(other)
+      case .exited, .killed:
+        processEnded(task, status.exitStatus!)
+        return
+      default:
+        throw RecordError.trace(description: "thread \(task.tid) stopped (\(status)) inside a buffered system call")
+      }
+    }
+    try drainBuffer(of: task)
+    // The stop's registers show the trap flag of our last step: the signal's code point, as
+    // replay will compare it, is without it.
+    var registers = try registers(of: task)
+    if registers.eflags & trapFlag != 0 {
+      registers.eflags &= ~trapFlag
+      try task.tracee.setRegisterWords(registers.words)
+    }
+    if task.isBeingPreempted && signal == .stop {
+      try preempted(task)
+    } else {
+      if let info { try task.tracee.setSignalInfo(info) }
+      try signalStopped(signal, task)
+    }
+    resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+  }
+}
+
+private let trapFlag: UInt64 = 0x100
+
+private func word(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+  var value: UInt64 = 0
+  for i in 0..<8 { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+  return value
+}

@@ -1,0 +1,127 @@
+// The in-tracee system call buffer library (Sources/RewindPreload), run natively: the
+// recorder does not load it yet (docs/ARCHITECTURE.md, "The system call buffer (first
+// part)"). Loaded with LD_PRELOAD, a program gets the same results from the calls the
+// library takes, and those calls reach the kernel from the buffer page's `syscall`
+// instruction, the one address the recording's seccomp filter is to let through.
+
+import Foundation
+import Testing
+
+struct SyscallBufferTests {
+  /// Next to the rewind executable, where the recorder is to find it.
+  static func libraryPath() throws -> String {
+    URL(fileURLWithPath: try Harness.rewindPath()).deletingLastPathComponent()
+      .appendingPathComponent("librewind_preload.so").path
+  }
+
+  @Test(.enabled(if: Harness.hasCompiler))
+  func bufferedCallsReturnWhatTheKernelDoes() throws {
+    let program = try Harness.fixture("buffered_calls")
+    let library = try SyscallBufferTests.libraryPath()
+    #expect(FileManager.default.fileExists(atPath: library), "no \(library): swift build builds it")
+    let plain = try Harness.run([program, "filter"])
+    let preloaded = try Harness.run([program, "filter"], env: ["LD_PRELOAD": library])
+    #expect(plain.exitedNormally && plain.status == 0, "\(plain.summary)")
+    #expect(preloaded.exitedNormally && preloaded.status == 0, "\(preloaded.summary)")
+    let plainLines = plain.stdout.split(separator: "\n")
+    let preloadedLines = preloaded.stdout.split(separator: "\n")
+    #expect(plainLines.count == 3 && preloadedLines.count == 3, "\(plain.summary)\n\(preloaded.summary)")
+    guard plainLines.count == 3, preloadedLines.count == 3 else { return }
+    // 3,000 writes and preads of 100 bytes (each after a buffered fstat): the 256 KiB ring
+    // wraps and the library makes its traced call before writing over unread records.
+    #expect(plainLines[0] == preloadedLines[0])
+    #expect(plainLines[0].hasPrefix("size 300000 ") && plainLines[0].hasSuffix("clock 0 pid 1 tid 1"))
+    #expect(plainLines[1] == "page absent, libc lseek Operation not permitted, raw lseek Operation not permitted")
+    #expect(preloadedLines[1] == "page mapped, libc lseek ok, raw lseek Operation not permitted")
+  }
+}
+
+/// `rewind record --syscall-buffer`: the calls the library takes reach the trace as ordinary
+/// events, in order, and replay serves them.
+@Suite(.enabled(if: Harness.hasCompiler, "needs a C compiler: apt-get install gcc"))
+struct BufferedRecordingTests {
+  /// Records fixture `name` with the buffer and replays it; returns the trace.
+  func recordAndReplay(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (trace: String, work: String) {
+    let work = try Harness.makeWorkDir("buffered-" + name)
+    let exe = try Harness.fixtureCopy(name, in: work)
+    let trace = work + "/trace"
+    let env = ["REWIND_TRACE_DIR": work + "/traces"]
+    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", trace, exe], env: env, cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)", sourceLocation: sourceLocation)
+    #expect(record.stdout.contains("EXIT-SUCCESS"), "\(record.summary)", sourceLocation: sourceLocation)
+    let replay = try Harness.rewind(["replay", "-a", trace], env: env, cwd: work)
+    #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)", sourceLocation: sourceLocation)
+    #expect(replay.stdout == record.stdout, "replay printed other output\n\(replay.summary)", sourceLocation: sourceLocation)
+    return (trace, work)
+  }
+
+  func statistics(_ trace: String) throws -> [String: Any] {
+    let stats = try Harness.rewind(["stats", "--json", trace])
+    return (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]) ?? [:]
+  }
+
+  @Test func bufferedCallsAreEventsInOrder() throws {
+    let (trace, _) = try recordAndReplay("buffered_calls")
+    // 3,000 writes and preads, each after an fstat, then an fstat, lseek (with an fstat)
+    // and read, clock_gettime, getpid, gettid: all buffered.
+    let stats = try statistics(trace)
+    let buffered = stats["bufferedSyscalls"] as? Int ?? 0
+    #expect(buffered >= 12_000 && buffered < 12_100, "\(stats)")
+    let dump = try Harness.rewind(["dump", "--syscall", "pread64", "--format", "json", trace])
+    // (The dynamic loader's own preads of ELF headers, 64 bytes or less, are not the program's.)
+    let preads = dump.stdout.split(separator: "\n").compactMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }.filter { ($0["args"] as? [Int])?[2] == 100 }
+    #expect(preads.count == 3000, "\(dump.summary.prefix(2000))")
+    // In program order: the i-th pread reads 100 bytes at offset 100 i.
+    let offsets = preads.compactMap { ($0["args"] as? [Int])?[3] }
+    #expect(offsets == (0..<3000).map { $0 * 100 }, "\(offsets.prefix(10))")
+    #expect(preads.allSatisfy { $0["result"] as? Int == 100 })
+    let text = try Harness.rewind(["dump", "--syscall", "pread64", "--to", "400", trace])
+    #expect(text.stdout.contains("pread64(3, \"aaaaaaaaaa"), "\(text.stdout.prefix(2000))")
+  }
+
+  @Test func withoutTheFlagNothingIsBuffered() throws {
+    let result = try assertRecordReplay("buffered_calls")
+    let stats = try statistics(result.traceDir)
+    #expect(stats["bufferedSyscalls"] as? Int == 0, "\(stats)")
+  }
+
+  /// SIGPROF every 500 µs of CPU time lands among buffered calls, some between a call and its record's
+  /// commit (the recorder steps the thread to the commit first): replay delivers each at
+  /// its recorded point, after the calls that preceded it.
+  @Test(arguments: 0..<3) func signalsAmongBufferedCalls(run: Int) throws {
+    let (trace, _) = try recordAndReplay("buffered_signals")
+    let stats = try statistics(trace)
+    #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 20_000 * 6, "\(stats)")
+    #expect(((stats["signals"] as? [String: Int])?["SIGPROF"] ?? 0) > 0, "\(stats)")
+  }
+
+  @Test func threadsAndAForkedChild() throws {
+    let (trace, _) = try recordAndReplay("buffered_threads")
+    // 4 threads x 300 rounds and 2 x 200 more, each round 6 buffered calls (two fstats).
+    let stats = try statistics(trace)
+    #expect(stats["bufferedSyscalls"] as? Int == (4 * 300 + 2 * 200) * 6, "\(stats)")
+  }
+
+  @Test(.enabled(if: Harness.which("gdb") != nil, "needs gdb: apt-get install gdb"))
+  func catchSyscallStopsAtBufferedWrites() throws {
+    let (trace, work) = try recordAndReplay("buffered_calls")
+    let session = DebugSession(trace: trace, work: work)
+    let (gdb, _) = try session.gdb([
+      "catch syscall write", "continue", "print $rdx", "print/x $pc", "continue", "print $rax", "continue", "continue",
+      "print $rax",
+    ])
+    let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call") || $0.hasPrefix("Catchpoint 1 (returned") }
+      .map { $0.prefix { $0 != ")" } + ")" }
+    #expect(
+      stops == [
+        "Catchpoint 1 (call to syscall write)", "Catchpoint 1 (returned from syscall write)",
+        "Catchpoint 1 (call to syscall write)", "Catchpoint 1 (returned from syscall write)",
+      ], "\(gdb)")
+    // write(fd, block, 100) = 100, from the buffer page's `syscall` instruction.
+    #expect(
+      gdb.contains("$1 = 100\n$2 = 0x70000000002\n") && gdb.contains("$3 = 100\n") && gdb.contains("$4 = 100\n"),
+      "\(gdb.suffix(3000))")
+  }
+}
