@@ -31,6 +31,15 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
   /// "user" for QEMU's user-mode network (a virtio NIC whose received packets go through
   /// filter-replay), nil for none.
   public var network: String?
+  /// The NIC's `-device` settings after `netdev=`. QEMU 7.2's virtio-net sends from a bottom
+  /// half the main loop runs whenever the host gets to it, outside the replay log (QEMU made
+  /// it a logged event only in 9.1): the guest then sees its send complete at another
+  /// instruction in replay, and replay stalls, waiting for an event it has gone past.
+  /// `tx=timer` sends from a virtual-clock timer instead, which the log orders;
+  /// `guest_announce=off` removes the announce timer, which QEMU's replay maintainers found
+  /// breaks snapshot loads. Nil in traces recorded before this was set: they replay with the
+  /// NIC they were recorded with.
+  public var networkDevice: String?
   public var icountShift: String
   /// `-global` settings; `apic-common.vapic=off` always (without it QEMU 7.2 deadlocks on
   /// the first snapshot load in replay, as in QEMU's issue 2634).
@@ -39,8 +48,13 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
   public static let defaultAppend = "console=ttyS0 nokaslr panic=-1"
   public static let requiredGlobals = ["apic-common.vapic=off"]
 
+  public static let networkDeviceSettings = "tx=timer,guest_announce=off,mac=52:54:00:12:34:56"
+  /// What traces without `networkDevice` were recorded with.
+  public static let firstNetworkDeviceSettings = "mac=52:54:00:12:34:56"
+
   public init(memoryMiB: Int, append: String, kernelHash: String, initrdHash: String?, disk: Disk?, network: String? = nil) {
     self.network = network
+    networkDevice = network == nil ? nil : Self.networkDeviceSettings
     machine = "pc"
     cpu = "qemu64"
     cpus = 1
@@ -68,6 +82,7 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
     compare("initrd", initrdHash, other.initrdHash) { $0.map { "content \($0.prefix(12))" } ?? "none" }
     compare("disk", disk?.virtualSize, other.disk?.virtualSize) { $0.map { "\($0) bytes" } ?? "none" }
     compare("network", network, other.network) { $0 ?? "none" }
+    compare("network device", networkDevice, other.networkDevice) { $0 ?? "none" }
     compare("icount shift", icountShift, other.icountShift) { $0 }
     compare("-global settings", globals, other.globals) { $0.joined(separator: ",") }
     return result

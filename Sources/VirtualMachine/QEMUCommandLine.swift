@@ -91,7 +91,8 @@ public struct QEMUCommandLine: Sendable {
       }
     }
     if configuration.network == "user" {
-      a += ["-netdev", "user,id=rewind-net", "-device", "virtio-net-pci,netdev=rewind-net,mac=52:54:00:12:34:56"]
+      let settings = configuration.networkDevice ?? MachineConfiguration.firstNetworkDeviceSettings
+      a += ["-netdev", "user,id=rewind-net", "-device", "virtio-net-pci,netdev=rewind-net,\(settings)"]
       // Packets the guest receives are recorded, and replayed from the log.
       if mode != .plain { a += ["-object", "filter-replay,id=rewind-net-replay,netdev=rewind-net"] }
     }
