@@ -148,23 +148,33 @@ extension DebugReplay {
     }
     let fallThrough = arrival == 1 ? fallThroughPredecessor(of: rip) : nil
     if arrival == 1 {
-      // Just after a direct call: the instruction before is a return of the function it
-      // called, which changed only rip and rsp (the place there: these registers, rsp 8
-      // lower, the return address on top of this stack).
-      if let callee = fallThrough?.callTarget, let stackHere, stackHere.count == 520 {
+      // Just after a call: the instruction before is a return of the function it called
+      // (through a PLT entry's jump, if it called one), which changed only rip and rsp (the
+      // place there: these registers, rsp 8 lower, the return address on top of this stack).
+      let here = Registers(words: place.registers)
+      if let stackHere, stackHere.count == 520, let call = callBefore(rip, registers: here, returned: true) {
+        let callee = stubJump(at: call.target, registers: here)?.target ?? call.target
         for exit in returns(inFunctionAt: callee).prefix(16) where exit.popped == 0 {
           let atReturn = place.moved(to: exit.address, stackPointer: Registers(words: place.registers).rsp &- 8, stack: littleEndian(rip) + stackHere)
           if let found = try found(atReturn, byHardwareOnly: false) { return found }
         }
       }
-      // At a function's first instruction, called directly: the call before its return
-      // address, which pushed that address (the place there: rsp 8 higher, the stack above
-      // without it).
+      // At a function's first instruction: the call before its return address, which pushed
+      // that address, when it went to `rip` (the place there: rsp 8 higher, the stack above
+      // without it); or, when it went to a stub that jumps on through a register or memory
+      // (a PLT entry), that jump, when it goes to `rip` (the place there: these registers).
       if let stackHere, stackHere.count == 520 {
         let returnAddress = stackHere.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        if let call = fallThroughPredecessor(of: returnAddress), call.callTarget == rip {
-          let atCall = place.moved(to: call.address, stackPointer: Registers(words: place.registers).rsp &+ 8, stack: Array(stackHere[8...]))
-          if let found = try found(atCall, byHardwareOnly: false) { return found }
+        var atCallRegisters = here
+        atCallRegisters.rsp = here.rsp &+ 8
+        if let call = callBefore(returnAddress, registers: atCallRegisters, returned: false) {
+          if call.target == rip {
+            let atCall = place.moved(to: call.address, stackPointer: here.rsp &+ 8, stack: Array(stackHere[8...]))
+            if let found = try found(atCall, byHardwareOnly: false) { return found }
+          } else if let jump = stubJump(at: call.target, registers: here), jump.target == rip {
+            let atJump = place.moved(to: jump.address, stackPointer: here.rsp, stack: stackHere)
+            if let found = try found(atJump, byHardwareOnly: false) { return found }
+          }
         }
       }
       // A branch taken to `rip`, or one not taken before it, changed nothing but rip: the
@@ -175,12 +185,12 @@ extension DebugReplay {
       // hardware breakpoint that gives up after `guessedPassLimit` passes (a false one,
       // decoded from inside another instruction, could sit in a loop).
       var branches: [(address: UInt64, certain: Bool)] = []
-      if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, true)) }
+      if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, fallThrough.unanimous)) }
       let decoded = branchesInto(rip).map { ($0, sweeps(landingOn: $0).landed) }
       branches += decoded.filter { $0.1 >= 8 }.prefix(8).map { ($0.0, $0.1 >= 12) }
       if debugSeeks {
         printToStandardError(
-          "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none"), branched to from "
+          "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none") (decodes: \(sweeps(landingOn: rip).previous.map { hex($0.address) + "/\($0.instruction.kind)" }.joined(separator: " "))), branched to from "
             + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", "))
       }
       for branch in branches {
@@ -235,21 +245,110 @@ extension DebugReplay {
 
   /// The instruction before `rip` that goes on to `rip` when it does not branch: one that
   /// never branches (no call, return or system call either), or a conditional branch; when
-  /// the code before `rip` decodes to one unambiguously: linear decodes from each of the 16
-  /// bytes at 48-63 bytes before `rip` that land on `rip` must all agree on it, and at least
-  /// half must land there.
+  /// the code before `rip` decodes to one: of the linear decodes from each of the 16 bytes
+  /// at 48-63 bytes before `rip`, at least 4 land on `rip` and all agree on the instruction
+  /// before, or at least half land and three in four of those agree (a decode from inside
+  /// another instruction can land on `rip` too). `unanimous`, which a patch needs: at least
+  /// half landed and all agreed.
   private func fallThroughPredecessor(of rip: UInt64) -> Predecessor? {
-    var found: [Predecessor] = []
     let (landed, previousOnes) = sweeps(landingOn: rip)
-    for previous in previousOnes {
-      let kind = Int32(previous.instruction.kind)
-      let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
-      let isCall = kind == Int32(REWIND_INSTRUCTION_CALL)
-      guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump || isCall else { return nil }
-      found.append(Predecessor(address: previous.address, isConditionalJump: isConditionalJump, callTarget: isCall ? previous.instruction.target : nil))
+    var votes: [UInt64: Int] = [:]
+    for previous in previousOnes { votes[previous.address, default: 0] += 1 }
+    guard let (address, count) = votes.max(by: { $0.value < $1.value }),
+      count == landed && landed >= 4 || landed >= 8 && count * 4 >= landed * 3,
+      let previous = previousOnes.first(where: { $0.address == address })
+    else { return nil }
+    let kind = Int32(previous.instruction.kind)
+    let isConditionalJump = kind == Int32(REWIND_INSTRUCTION_CONDITIONAL_JUMP)
+    let isCall = kind == Int32(REWIND_INSTRUCTION_CALL)
+    guard kind == Int32(REWIND_INSTRUCTION_PLAIN) && previous.instruction.enters_kernel == 0 || isConditionalJump || isCall else { return nil }
+    return Predecessor(
+      address: address, isConditionalJump: isConditionalJump, callTarget: isCall ? previous.instruction.target : nil,
+      unanimous: count == landed && landed >= 8)
+  }
+
+  /// The call that ends at `returnAddress` and where it went: a direct call, or one through
+  /// a register or memory (read now) with `registers`, the ones it ran with, or, when the
+  /// called function has `returned`, the ones after: then only registers a function keeps
+  /// (rbx, rbp, rsp, r12-r15) are taken from them, and another register only where the code
+  /// just before the call loaded it from rip-relative memory, as unoptimized code does. Nil
+  /// when the code before does not decode to a call unambiguously (as for
+  /// `fallThroughPredecessor`), or its target cannot be told.
+  private func callBefore(_ returnAddress: UInt64, registers: Registers, returned: Bool) -> (address: UInt64, target: UInt64)? {
+    if let call = fallThroughPredecessor(of: returnAddress), let target = call.callTarget { return (call.address, target) }
+    let (landed, previous) = sweeps(landingOn: returnAddress)
+    guard landed >= 8, let first = previous.first, previous.allSatisfy({ $0.address == first.address }),
+      let bytes = try? readMemory(at: first.address, count: Int(returnAddress - first.address)),
+      let branch = IndirectBranch(bytes), branch.kind == .call, branch.size == bytes.count
+    else { return nil }
+    var known = registers
+    if returned {
+      let kept: Set<UInt8> = [3, 4, 5, 12, 13, 14, 15]
+      let used: UInt8?
+      switch branch.operand {
+      case .register(let encoding): used = encoding
+      case .memory(let base, _): used = base
+      }
+      if let used, !kept.contains(used) {
+        guard let loaded = valueLoaded(into: used, before: first.address),
+          let index = CompareStub.generalRegisters.first(where: { $0.encoding == used })?.index
+        else { return nil }
+        var words = known.words
+        words[index] = loaded
+        known = Registers(words: words)
+      }
     }
-    guard landed >= 8, let first = found.first, found.allSatisfy({ $0.address == first.address }) else { return nil }
-    return first
+    guard let target = branch.target(at: first.address, registers: known, read: readWord) else { return nil }
+    return (first.address, target)
+  }
+
+  /// The value the straight-line code before `address` last wrote into the register with
+  /// x86 encoding `encoding`, when that write is `mov disp(%rip), %reg` (64-bit): the memory
+  /// there now. Nil for any other write, or a branch met first.
+  private func valueLoaded(into encoding: UInt8, before address: UInt64) -> UInt64? {
+    let span: UInt64 = 64
+    guard address > span, let bytes = try? readMemory(at: address - span, count: Int(span)), bytes.count == Int(span) else { return nil }
+    for first in 0..<16 {
+      var offset = first
+      var decodedBefore: [(offset: Int, instruction: rewind_instruction)] = []
+      while offset < bytes.count {
+        var decoded = rewind_instruction()
+        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address - span + UInt64(offset), &decoded) }
+        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
+        decodedBefore.append((offset, decoded))
+        offset += Int(decoded.size)
+      }
+      guard offset == bytes.count else { continue }
+      for (at, instruction) in decodedBefore.reversed() {
+        guard Int32(instruction.kind) == Int32(REWIND_INSTRUCTION_PLAIN) else { return nil }
+        guard instruction.registers_written & (1 << UInt16(encoding)) != 0 else { continue }
+        // REX.W (and REX.R for r8-r15), 8b, ModRM 00 reg 101: mov disp32(%rip), %reg.
+        let rex: UInt8 = 0x48 | (encoding >> 3) << 2
+        guard instruction.size == 7, bytes[at] == rex, bytes[at + 1] == 0x8b, bytes[at + 2] == 0x05 | (encoding & 7) << 3,
+          instruction.has_rip_operand != 0
+        else { return nil }
+        return readWord(at: instruction.rip_target)
+      }
+      return nil
+    }
+    return nil
+  }
+
+  /// The jump through a register or memory that the code at `entry` begins with (after an
+  /// `endbr64`), as a PLT entry does, and where it goes with `registers` and memory now.
+  private func stubJump(at entry: UInt64, registers: Registers) -> (address: UInt64, target: UInt64)? {
+    guard let bytes = try? readMemory(at: entry, count: 16), bytes.count == 16 else { return nil }
+    let skipped = bytes.starts(with: [0xf3, 0x0f, 0x1e, 0xfa]) ? 4 : 0
+    let address = entry + UInt64(skipped)
+    guard let branch = IndirectBranch(Array(bytes[skipped...])), branch.kind == .jump,
+      let target = branch.target(at: address, registers: registers, read: readWord)
+    else { return nil }
+    return (address, target)
+  }
+
+  private func readWord(at address: UInt64) -> UInt64? {
+    guard let bytes = try? readMemory(at: address, count: 8), bytes.count == 8 else { return nil }
+    return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
   }
 
   /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip`: how many land on
@@ -356,6 +455,8 @@ struct Predecessor {
   var address: UInt64
   var isConditionalJump: Bool
   var callTarget: UInt64?
+  /// At least half the decodes landed and all agreed on it: certain enough to patch.
+  var unanimous: Bool
 }
 
 extension ReplayPlace {

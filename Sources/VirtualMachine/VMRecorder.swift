@@ -146,7 +146,7 @@ public struct VMRecorder {
     let serialBytes = (try? FileManager.default.attributesOfItem(atPath: files.serial)[.size] as? UInt64) ?? 0
     let summary = VMTrace.Summary(
       guestInstructions: log.statistics.guestInstructions, events: log.statistics.events, recordSeconds: seconds,
-      shutdown: log.statistics.shutdowns, serialBytes: serialBytes ?? 0)
+      shutdown: log.statistics.shutdowns, serialBytes: serialBytes)
     try VMTrace.writeJSON(summary, to: directory + "/summary.json")
     keep = true
     return try VMTrace(directory: directory)

@@ -453,3 +453,36 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// From a crash after a loop of 300,000 passes and a call through a function pointer, or a
+  /// call of libc's toupper through the PLT: reverse-stepi walks back through the callee to
+  /// its first instruction, then to the PLT entry's jump (for toupper) and the call, whose
+  /// target the registers and memory tell, and on into the loop; never by stepping through
+  /// the loop. The same steps forwards come back to the crash.
+  @Test(arguments: ["pointer", "library"])
+  func reverseStepiThroughAnIndirectCallAfterALongLoop(mode: String) throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
+    let count = 40
+    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: count).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: count)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == count + 3, "\(gdb)")
+    // The callee's first instruction (pick, or libc's toupper), then the PLT entry that
+    // jumped there (toupper only), then the call in main; 40 steps back, the loop's last pass.
+    let entry = try #require(printed.firstIndex { $0.hasSuffix(mode == "pointer" ? "<pick>" : "toupper>") }, "\(gdb)")
+    #expect(printed[entry - 1].contains(mode == "pointer" ? "<pick+" : "toupper+"), "\(gdb)")
+    let caller = mode == "pointer" ? entry + 1 : entry + 2
+    if mode == "library" { #expect(printed[entry + 1].hasSuffix("<toupper@plt>"), "\(gdb)") }
+    #expect(printed[caller].contains("<main+"), "\(gdb)")
+    #expect(printed[count + 1] == "299999", "\(gdb)")
+    #expect(printed[count + 2] == printed[0], "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
