@@ -193,6 +193,11 @@ struct CompareStub {
     firstCompare = "pass count"
   }
 
+  /// The index in `Registers.words` of the general register with x86 encoding `encoding`.
+  static func wordIndex(encoding: UInt8) -> Int? {
+    generalRegisters.first { $0.encoding == encoding }?.index
+  }
+
   /// The register a pass is first compared on without saving more than rcx, if `index`
   /// can be: not rcx, rdx, rsp or fs_base, which need rdx to compare.
   static func fastRegister(_ index: Int) -> UInt8? {

@@ -155,7 +155,7 @@ extension DebugReplay {
       if let stackHere, stackHere.count == 520, let call = callBefore(rip, registers: here, returned: true) {
         let callee = stubJump(at: call.target, registers: here)?.target ?? call.target
         for exit in returns(inFunctionAt: callee).prefix(16) where exit.popped == 0 {
-          let atReturn = place.moved(to: exit.address, stackPointer: Registers(words: place.registers).rsp &- 8, stack: littleEndian(rip) + stackHere)
+          let atReturn = place.moved(to: exit.address, stackPointer: here.rsp &- 8, stack: littleEndian(rip) + stackHere)
           if let found = try found(atReturn, byHardwareOnly: false) { return found }
         }
       }
@@ -251,7 +251,11 @@ extension DebugReplay {
   /// another instruction can land on `rip` too). `unanimous`, which a patch needs: at least
   /// half landed and all agreed.
   private func fallThroughPredecessor(of rip: UInt64) -> Predecessor? {
-    let (landed, previousOnes) = sweeps(landingOn: rip)
+    fallThroughPredecessor(in: sweeps(landingOn: rip))
+  }
+
+  private func fallThroughPredecessor(in decodes: Sweeps) -> Predecessor? {
+    let landed = decodes.landed, previousOnes = decodes.previous
     var votes: [UInt64: Int] = [:]
     for previous in previousOnes { votes[previous.address, default: 0] += 1 }
     guard let (address, count) = votes.max(by: { $0.value < $1.value }),
@@ -275,9 +279,10 @@ extension DebugReplay {
   /// when the code before does not decode to a call unambiguously (as for
   /// `fallThroughPredecessor`), or its target cannot be told.
   private func callBefore(_ returnAddress: UInt64, registers: Registers, returned: Bool) -> (address: UInt64, target: UInt64)? {
-    if let call = fallThroughPredecessor(of: returnAddress), let target = call.callTarget { return (call.address, target) }
-    let (landed, previous) = sweeps(landingOn: returnAddress)
-    guard landed >= 8, let first = previous.first, previous.allSatisfy({ $0.address == first.address }),
+    let decodes = sweeps(landingOn: returnAddress)
+    if let call = fallThroughPredecessor(in: decodes), let target = call.callTarget { return (call.address, target) }
+    let previous = decodes.previous
+    guard decodes.landed >= 8, let first = previous.first, previous.allSatisfy({ $0.address == first.address }),
       let bytes = try? readMemory(at: first.address, count: Int(returnAddress - first.address)),
       let branch = IndirectBranch(bytes), branch.kind == .call, branch.size == bytes.count
     else { return nil }
@@ -290,12 +295,8 @@ extension DebugReplay {
       case .memory(let base, _): used = base
       }
       if let used, !kept.contains(used) {
-        guard let loaded = valueLoaded(into: used, before: first.address),
-          let index = CompareStub.generalRegisters.first(where: { $0.encoding == used })?.index
-        else { return nil }
-        var words = known.words
-        words[index] = loaded
-        known = Registers(words: words)
+        guard let loaded = valueLoaded(into: used, before: first.address), let index = CompareStub.wordIndex(encoding: used) else { return nil }
+        known.words[index] = loaded
       }
     }
     guard let target = branch.target(at: first.address, registers: known, read: readWord) else { return nil }
@@ -304,32 +305,19 @@ extension DebugReplay {
 
   /// The value the straight-line code before `address` last wrote into the register with
   /// x86 encoding `encoding`, when that write is `mov disp(%rip), %reg` (64-bit): the memory
-  /// there now. Nil for any other write, or a branch met first.
+  /// there now. Nil for any other write, or a branch met first. Read from the first linear
+  /// decode that lands on `address`.
   private func valueLoaded(into encoding: UInt8, before address: UInt64) -> UInt64? {
-    let span: UInt64 = 64
-    guard address > span, let bytes = try? readMemory(at: address - span, count: Int(span)), bytes.count == Int(span) else { return nil }
-    for first in 0..<16 {
-      var offset = first
-      var decodedBefore: [(offset: Int, instruction: rewind_instruction)] = []
-      while offset < bytes.count {
-        var decoded = rewind_instruction()
-        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address - span + UInt64(offset), &decoded) }
-        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
-        decodedBefore.append((offset, decoded))
-        offset += Int(decoded.size)
-      }
-      guard offset == bytes.count else { continue }
-      for (at, instruction) in decodedBefore.reversed() {
-        guard Int32(instruction.kind) == Int32(REWIND_INSTRUCTION_PLAIN) else { return nil }
-        guard instruction.registers_written & (1 << UInt16(encoding)) != 0 else { continue }
-        // REX.W (and REX.R for r8-r15), 8b, ModRM 00 reg 101: mov disp32(%rip), %reg.
-        let rex: UInt8 = 0x48 | (encoding >> 3) << 2
-        guard instruction.size == 7, bytes[at] == rex, bytes[at + 1] == 0x8b, bytes[at + 2] == 0x05 | (encoding & 7) << 3,
-          instruction.has_rip_operand != 0
-        else { return nil }
-        return readWord(at: instruction.rip_target)
-      }
-      return nil
+    guard let decode = sweeps(landingOn: address).decodes.first else { return nil }
+    for (at, instruction) in decode.reversed() {
+      guard Int32(instruction.kind) == Int32(REWIND_INSTRUCTION_PLAIN) else { return nil }
+      guard instruction.registers_written & (1 << UInt16(encoding)) != 0 else { continue }
+      // REX.W (and REX.R for r8-r15), 8b, ModRM 00 reg 101: mov disp32(%rip), %reg.
+      let rex: UInt8 = 0x48 | (encoding >> 3) << 2
+      guard instruction.size == 7, instruction.has_rip_operand != 0, let bytes = try? readMemory(at: at, count: 3),
+        bytes == [rex, 0x8b, 0x05 | (encoding & 7) << 3]
+      else { return nil }
+      return readWord(at: instruction.rip_target)
     }
     return nil
   }
@@ -351,26 +339,25 @@ extension DebugReplay {
     return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
   }
 
-  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip`: how many land on
-  /// `rip`, and the last instruction before it of each that does.
-  private func sweeps(landingOn rip: UInt64) -> (landed: Int, previous: [(address: UInt64, instruction: rewind_instruction)]) {
+  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip` that land on it.
+  private func sweeps(landingOn rip: UInt64) -> Sweeps {
     let span: UInt64 = 64
-    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return (0, []) }
-    var found: [(address: UInt64, instruction: rewind_instruction)] = []
+    guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return Sweeps(decodes: []) }
+    var landing: [[(address: UInt64, instruction: rewind_instruction)]] = []
     for first in 0..<16 {
       var offset = first
-      var previous: (address: UInt64, instruction: rewind_instruction)?
+      var decode: [(address: UInt64, instruction: rewind_instruction)] = []
       while offset < bytes.count {
         var decoded = rewind_instruction()
         let address = rip - span + UInt64(offset)
         let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address, &decoded) }
         guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
-        previous = (address, decoded)
+        decode.append((address, decoded))
         offset += Int(decoded.size)
       }
-      if offset == bytes.count, let previous { found.append(previous) }
+      if offset == bytes.count, !decode.isEmpty { landing.append(decode) }
     }
-    return (found.count, found)
+    return Sweeps(decodes: landing)
   }
 
   /// The returns (`ret`, `ret imm16`, `repz ret`) in the code of the function at `entry`,
@@ -451,6 +438,14 @@ struct ReverseInterrupted: Error {
 /// The instruction before an address that goes on to it when it does not branch
 /// (`fallThroughPredecessor`): `callTarget` for a direct call, whose next instruction runs
 /// after the callee returns.
+/// The linear decodes of the code before an address that land on it, each in order.
+struct Sweeps {
+  var decodes: [[(address: UInt64, instruction: rewind_instruction)]]
+  var landed: Int { decodes.count }
+  /// The last instruction before the address, of each decode.
+  var previous: [(address: UInt64, instruction: rewind_instruction)] { decodes.compactMap(\.last) }
+}
+
 struct Predecessor {
   var address: UInt64
   var isConditionalJump: Bool

@@ -71,9 +71,7 @@ struct IndirectBranch: Equatable {
 
   /// Where it goes when it runs at `address` with `registers`, reading memory with `read`.
   func target(at address: UInt64, registers: Registers, read: (UInt64) -> UInt64?) -> UInt64? {
-    func value(_ encoding: UInt8) -> UInt64? {
-      CompareStub.generalRegisters.first { $0.encoding == encoding }.map { registers.words[$0.index] }
-    }
+    func value(_ encoding: UInt8) -> UInt64? { CompareStub.wordIndex(encoding: encoding).map { registers.words[$0] } }
     switch operand {
     case .register(let encoding):
       return value(encoding)

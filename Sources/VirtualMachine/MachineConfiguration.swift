@@ -48,9 +48,9 @@ public struct MachineConfiguration: Codable, Equatable, Sendable {
   public static let defaultAppend = "console=ttyS0 nokaslr panic=-1"
   public static let requiredGlobals = ["apic-common.vapic=off"]
 
-  public static let networkDeviceSettings = "tx=timer,guest_announce=off,mac=52:54:00:12:34:56"
   /// What traces without `networkDevice` were recorded with.
   public static let firstNetworkDeviceSettings = "mac=52:54:00:12:34:56"
+  public static let networkDeviceSettings = "tx=timer,guest_announce=off," + firstNetworkDeviceSettings
 
   public init(memoryMiB: Int, append: String, kernelHash: String, initrdHash: String?, disk: Disk?, network: String? = nil) {
     self.network = network
