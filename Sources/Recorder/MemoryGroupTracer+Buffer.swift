@@ -150,15 +150,32 @@ extension MemoryGroupTracer {
   /// met on the way are sent again after (their siginfo is rewind's).
   func signalArrivedInBufferedCall(_ signal: Signal, _ task: RecordedTask) throws {
     let info = try? task.tracee.signalInfo()
+    guard let others = try stepWithoutSignals(task, while: { try self.isInBufferedCall(task) }) else { return }
+    try drainBuffer(of: task)
+    if task.isBeingPreempted && signal == .stop {
+      try preempted(task)
+    } else {
+      if let info { try task.tracee.setSignalInfo(info) }
+      try signalStopped(signal, task)
+    }
+    resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+  }
+
+  /// Single-steps the thread, without the signal it is stopped with, while `inside` holds
+  /// (at most `limit` steps), and takes our trap flag out of what it copied on the way.
+  /// Returns the signals met on the way, to be sent again, or nil if the process ended.
+  func stepWithoutSignals(_ task: RecordedTask, limit: Int = .max, while inside: () throws -> Bool) throws -> [Signal]? {
     var others: [Signal] = []
-    while try isInBufferedCall(task) {
+    var steps = 0
+    while steps < limit, try inside() {
+      steps += 1
       let before = try registers(of: task)
       try task.tracee.resume(.singleStep)
       let status = try waitForTracee(task.tid, onlyOwnThread: true)
       switch status {
       case .signalStop(.trap):
-        // Where the flags are copied (the trampoline's pushfq, the `syscall` instruction's
-        // r11), our trap flag goes with them; replay's run, not stepped, has them without.
+        // Where the flags are copied (a pushfq, the `syscall` instruction's r11), our trap
+        // flag goes with them; replay's run, not stepped, has them without.
         if before.rip == bufferedCallEnd - 2 {
           var after = try registers(of: task)
           after.r11 &= ~trapFlag
@@ -170,26 +187,19 @@ extension MemoryGroupTracer {
       case .signalStop(let other): others.append(other)
       case .exited, .killed:
         processEnded(task, status.exitStatus!)
-        return
+        return nil
       default:
-        throw RecordError.trace(description: "thread \(task.tid) stopped (\(status)) inside a buffered system call")
+        throw RecordError.trace(description: "thread \(task.tid) stopped (\(status)) while rewind stepped it")
       }
     }
-    try drainBuffer(of: task)
-    // The stop's registers show the trap flag of our last step: the signal's code point, as
-    // replay will compare it, is without it.
+    // The stop's registers show the trap flag of our last step: the code point, as replay
+    // will compare it, is without it.
     var registers = try registers(of: task)
     if registers.eflags & trapFlag != 0 {
       registers.eflags &= ~trapFlag
       try task.tracee.setRegisterWords(registers.words)
     }
-    if task.isBeingPreempted && signal == .stop {
-      try preempted(task)
-    } else {
-      if let info { try task.tracee.setSignalInfo(info) }
-      try signalStopped(signal, task)
-    }
-    resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+    return others
   }
 }
 

@@ -75,6 +75,9 @@ extension MemoryGroupTracer {
 
   /// Instructions a preempted task is stepped at most to reach a point replay can patch.
   static let preemptionStepLimit = 64
+  /// Instructions a task is stepped at most to leave an rseq critical section (they are
+  /// short, straight-line code by design).
+  static let rseqStepLimit = 4096
 
   /// Whether replay will find a code point at `registers` with a compare stub: the code
   /// there is in a private executable mapping, and `PatchSiteChooser` finds a site in it.

@@ -16,6 +16,7 @@ extension MemoryGroupTracer {
     tracee.addressSpaceReplaced()
     task.hasExecuted = true
     task.buffer = nil  // the new program's library makes its own
+    task.rseq = nil  // exec drops the registration
     let registers = try registers(of: task)
     let (argv, envp) = try hideVDSOAndReadArguments(stackPointer: registers.rsp, tracee)
     let maps: [MapsEntry]

@@ -214,7 +214,10 @@ extension MemoryGroupTracer {
   /// where an asynchronous event lands so that replay finds it cheaply).
   func preempted(_ task: RecordedTask) throws {
     let registers = try registers(of: task)
-    if task.preemptionSteps < MemoryGroupTracer.preemptionStepLimit, !replayPatches(at: registers, in: task),
+    // Out of an rseq critical section first: the kernel would have aborted it (see
+    // `emulateRseq`).
+    let inSection = task.preemptionSteps < MemoryGroupTracer.rseqStepLimit && isInRseqCriticalSection(task, rip: registers.rip)
+    if inSection || (task.preemptionSteps < MemoryGroupTracer.preemptionStepLimit && !replayPatches(at: registers, in: task)),
       maySingleStep(at: registers, in: task)
     {
       task.preemptionSteps += 1

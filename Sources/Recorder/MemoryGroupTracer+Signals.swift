@@ -27,6 +27,18 @@ extension MemoryGroupTracer {
     // Sent by a process or the kernel (not raised by the instruction): replay delivers it
     // at this code point, which its memory helps tell from other passes.
     let raisedByCPU = signal.isRaisedByInstruction(code: code)
+    var others: [Signal] = []
+    if !raisedByCPU, isInRseqCriticalSection(task, rip: registers.rip) {
+      // The kernel would have aborted the section to deliver it (see `emulateRseq`): it is
+      // delivered just past the section's end instead.
+      guard let met = try stepWithoutSignals(task, limit: MemoryGroupTracer.rseqStepLimit, while: {
+        try self.isInRseqCriticalSection(task, rip: self.registers(of: task).rip) && self.maySingleStep(at: self.registers(of: task), in: task)
+      }) else { return }
+      others = met
+      try tracee.setSignalInfo(info)
+      registers = try self.registers(of: task)
+    }
+    defer { resendDeferredSignals(task.tid, ofProcess: task.tgid, others) }
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)
     let stack = raisedByCPU ? nil : stackSignature(of: task, at: registers)
     // No reached memory (`ReachedMemory`, taken with preemptions): how often signals come is
@@ -37,6 +49,21 @@ extension MemoryGroupTracer {
         SignalEvent(
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
           registers: registers, memory: memory, stack: stack))
+    }
+    if !raisedByCPU && registers.origRax == UInt64.max {
+      // So that its frame is the same in replay (see `takeBreakpointTrap`). Not in a call
+      // the signal interrupted: resumed without the signal there, the kernel would put back
+      // the mask a pselect6 or rt_sigsuspend had put in force, and the signal it let
+      // through would then stay blocked.
+      switch try tracee.takeBreakpointTrap(registerWords: registers.words, wait: { try waitForTracee($0, onlyOwnThread: true) }) {
+      case .taken(let met):
+        others += met
+        try tracee.setSignalInfo(info)
+      case .notPossible: break
+      case .ended(let status):
+        processEnded(task, status.exitStatus!)
+        return
+      }
     }
     try runInUser(task, signal: signal)
   }

@@ -32,16 +32,15 @@ extension MemoryGroupTracer {
     }
     let entryRegisters = registers
     let inputs = captureInputs(of: call, registers, task)
+    var pending = RecordedTask.PendingCall(call: call, tid: task.tid, entryRegisters: entryRegisters, inputs: inputs)
     if call.name == "rseq" || call.name == "io_uring_setup" {
-      // The kernel writes the rseq area (cpu_id) behind the program's back on every return to
-      // user space, and replay does not run rseq. Failing it with ENOSYS, as rr does, makes
-      // glibc fall back to sched_getcpu, which is an ordinary recorded call. Likewise the
-      // kernel works io_uring's rings outside any call; without io_uring, programs (and
-      // liburing users) fall back to read and write.
+      // The kernel never runs these. rseq is emulated (`emulateRseq`) at the exit stop. The
+      // kernel works io_uring's rings outside any call; failing io_uring_setup with ENOSYS
+      // makes programs (and liburing users) fall back to read and write.
       registers.origRax = UInt64(bitPattern: -1)
       try task.tracee.setRegisterWords(registers.words)
+      pending.emulatesRseq = call.name == "rseq"
     }
-    var pending = RecordedTask.PendingCall(call: call, tid: task.tid, entryRegisters: entryRegisters, inputs: inputs)
     if let injected = injectedResult(for: call, task) {
       // `--inject`: the call never runs (as for rseq above); its exit stop gets the result.
       registers.origRax = UInt64(bitPattern: -1)
@@ -81,6 +80,16 @@ extension MemoryGroupTracer {
         task.vforkChild = nil
         try runInUser(task)
       }
+      return
+    }
+    if pending.emulatesRseq && pending.injectedResult == nil,
+      let (result, outputs) = emulateRseq(pending.entryRegisters.syscallArguments, task)
+    {
+      var registers = try registers(of: task)
+      registers.rax = UInt64(bitPattern: result)
+      try task.tracee.setRegisterWords(registers.words)
+      fill(pending.slot, with: [syscallEvent(pending, task, result: result, outputs: outputs)])
+      try runAfterCall(task)
       return
     }
     if let injected = pending.injectedResult {
@@ -218,6 +227,8 @@ extension MemoryGroupTracer {
       // A new thread makes its own buffer; a process sharing the memory shares the parent
       // thread's (it runs on its thread-local storage); a forked one has a copy of it.
       if let buffer = task.buffer, !child.isThread { child.buffer = flags & cloneVM != 0 ? buffer : buffer.copy() }
+      // The kernel keeps a registration across fork, not in a child that shares the memory.
+      if flags & cloneVM == 0 { child.rseq = task.rseq }
       child.tgid = child.isThread ? task.tgid : childPid
       pending.isWritten = true
       task.pendingCall = pending

@@ -72,10 +72,12 @@ final class MemoryGroupTracer {
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
   /// interrupts the pause, and puts back the registers it had at its fork.
   func adopt(
-    _ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal], buffer: SyscallBufferCursor?
+    _ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal], buffer: SyscallBufferCursor?,
+    rseq: RseqRegistration?
   ) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
     task.buffer = buffer
+    task.rseq = rseq
     tasks[pid] = task
     do {
       do {
@@ -98,6 +100,7 @@ final class MemoryGroupTracer {
         status = try waitForTracee(pid, onlyOwnThread: true)
       }
       if let cpu { _ = rewind_set_affinity(pid, cpu) }
+      rseqCPUChanged(task)
       // Exactly the registers of its fork's return, orig_rax included (a signal delivered now
       // must see what it would have seen): their rax, 0, is no restart code, so the
       // interrupted pause() is not restarted.
@@ -285,7 +288,8 @@ final class MemoryGroupTracer {
     try child.tracee.detach()
     tasks[child.tid] = nil
     session.startGroup(
-      adopting: child.tid, registers: saved, signalMask: mask, deferredSignals: child.deferredSignals, buffer: child.buffer)
+      adopting: child.tid, registers: saved, signalMask: mask, deferredSignals: child.deferredSignals, buffer: child.buffer,
+      rseq: child.rseq)
   }
 
   /// Hands a task to a new tracer at a syscall-entry stop: the call becomes pause() here, and
@@ -305,7 +309,8 @@ final class MemoryGroupTracer {
     again.rip -= 2
     again.rax = entry.origRax
     again.origRax = UInt64(bitPattern: -1)
-    session.startGroup(adopting: task.tid, registers: again, signalMask: mask, deferredSignals: [], buffer: task.buffer)
+    session.startGroup(
+      adopting: task.tid, registers: again, signalMask: mask, deferredSignals: [], buffer: task.buffer, rseq: task.rseq)
   }
 
   /// Sends again, with tgkill, signals a child received before its attach stop (their

@@ -92,7 +92,7 @@ public final class RecordSession: @unchecked Sendable {
   /// injected pause() (see `MemoryGroupTracer.handOff`), on a thread of its own.
   func startGroup(
     adopting pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal],
-    buffer: SyscallBufferCursor?
+    buffer: SyscallBufferCursor?, rseq: RseqRegistration?
   ) {
     let cpu: Int32? = lock.withLock {
       defer { nextCPU += 1 }
@@ -100,7 +100,7 @@ public final class RecordSession: @unchecked Sendable {
     }
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
-      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer)
+      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer, rseq: rseq)
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }

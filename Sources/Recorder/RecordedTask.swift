@@ -60,6 +60,8 @@ final class RecordedTask {
   var vforkParent: Int32?
   /// Its system call buffer, once the library announced it (nil without the buffer).
   var buffer: SyscallBufferCursor?
+  /// Its rseq(2) area, registered with rewind (`MemoryGroupTracer.emulateRseq`).
+  var rseq: RseqRegistration?
 
   /// The kernel gave this thread, which exec'd, its process's pid (`tid` is now the
   /// process's pid, and the old main thread is gone).
@@ -83,6 +85,8 @@ final class RecordedTask {
     var slot = 0
     /// `--inject` changed it: it was not run, and returns this.
     var injectedResult: Int64?
+    /// An rseq call, which the kernel does not run: its exit stop emulates it.
+    var emulatesRseq = false
   }
 
   init(tid: Int32, hasExecuted: Bool, awaitsAttachStop: Bool, isAnnounced: Bool) {

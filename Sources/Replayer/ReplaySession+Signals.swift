@@ -40,6 +40,14 @@ extension ReplaySession {
     if !differences.isEmpty {
       throw Divergence(eventIndex: event.index, tid: event.tid, activity: activity, differences: differences)
     }
+    if !raisedByCPU && event.registers.origRax == UInt64.max {
+      // As the recorder did before delivering it, where it did (see `takeBreakpointTrap`). A
+      // SIGCHLD of a replayed child met meanwhile is dropped, as `waitForNews` drops it.
+      let outcome = try task.tracee.takeBreakpointTrap(registerWords: registers.words, wait: { try self.waitForStop(of: $0) })
+      if case .ended(let status) = outcome {
+        throw unexpected(status, task, index: event.index, activity: activity, expected: "\(signal) is delivered")
+      }
+    }
     if !raisedByCPU { try task.tracee.setSignalInfo(event.siginfo) }
     try debugger?.signalDelivered(signal, task)
     task.signalToDeliver = signal

@@ -151,7 +151,7 @@ extension ReplaySession {
       switch call.name {
       case "mmap", "shmat", "shmdt": return !isErrorResult(event.result)
       case "exit", "exit_group": return true
-      // rseq was failed with ENOSYS at record time; clone/fork children are not replayed yet;
+      // rseq never ran while recording (its outputs are written back); clone/fork children are not replayed yet;
       // signals a process sent itself are injected at their recorded delivery point.
       default: return false
       }

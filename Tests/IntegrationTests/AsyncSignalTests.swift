@@ -71,6 +71,15 @@ import Testing
     #expect((lastReplay["passesRejected"] as? Int ?? Int.max) <= 2 * reached, "\(stats.text)")
   }
 
+  /// A timer's signal after an RDTSC: the frame's trap number is the thread's last trap,
+  /// the RDTSC rewind served while recording (13) and the compare stub's int3 that found the
+  /// signal's point in replay (3), so the printed frames differed. Both sides now make the
+  /// thread take one int3 before such a signal: 3 on both.
+  @Test func aTimersSignalFrameIsTheSameInReplay() throws {
+    let result = try assertRecordReplay("signal_frame_trap")
+    #expect(result.record.stdout.contains("the frame's trap number 3, error code 0"), "\(result.record.summary)")
+  }
+
   /// A code point replay looks for far longer than expected (told here to expect 0.2 s):
   /// rewind says so, since a program that waits for that signal would run for ever if replay
   /// had passed its point; this one was only long, and the replay still ends faithfully.
