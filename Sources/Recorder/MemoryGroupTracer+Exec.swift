@@ -8,7 +8,7 @@ let auxvIgnore: UInt64 = 1
 let auxvSysinfoEhdr: UInt64 = 33
 
 extension MemoryGroupTracer {
-  /// At PTRACE_EVENT_EXEC: hide the vDSO, then save the initial stack, the address space and
+  /// At PTRACE_EVENT_EXEC: patch the vDSO (or hide it), then save the initial stack, the address space and
   /// the files mapped into it. The event is written after execve's own syscall event.
   func execOccurred(_ task: RecordedTask) throws {
     let tracee = task.tracee
@@ -18,9 +18,10 @@ extension MemoryGroupTracer {
     task.buffer = nil  // the new program's library makes its own
     task.rseq = nil  // exec drops the registration
     let registers = try registers(of: task)
-    let (argv, envp) = try hideVDSOAndReadArguments(stackPointer: registers.rsp, tracee)
     let maps: [MapsEntry]
     do { maps = try readMaps(of: pid) } catch { throw RecordError.ptraceFailed(operation: "reading /proc/\(pid)/maps", errno: error) }
+    let vdso = patchVDSO(maps, tracee)
+    let (argv, envp) = try readArguments(stackPointer: registers.rsp, hidingVDSO: vdso == nil, tracee)
     guard let stack = maps.first(where: { $0.start <= registers.rsp && registers.rsp < $0.end }) else {
       throw RecordError.trace(description: "no mapping holds the initial stack pointer \(hex(registers.rsp))")
     }
@@ -44,13 +45,29 @@ extension MemoryGroupTracer {
     task.pendingExec = ExecEvent(
       index: 0, tid: pid, executable: executable, registers: registers,
       initialStack: MemoryChunk(address: registers.rsp, bytes: stackBytes), mappings: mappings,
-      argv: argv, envp: envp, cwd: readLink("/proc/\(pid)/cwd") ?? "")
+      argv: argv, envp: envp, cwd: readLink("/proc/\(pid)/cwd") ?? "", vdso: vdso)
   }
 
-  /// Walks argc, argv, envp and auxv on the new stack, and turns AT_SYSINFO_EHDR into
-  /// AT_IGNORE so libc cannot find the vDSO and makes real (recorded) clock system calls
-  /// (../shared/notes/vdso-hiding.md).
-  private func hideVDSOAndReadArguments(stackPointer: UInt64, _ tracee: Tracee) throws -> ([String], [String]) {
+  /// Patches the new program's vDSO (`VDSOPatch`) and returns it as it now is, for replay to
+  /// write back; nil when it cannot be patched (the caller then hides it).
+  private func patchVDSO(_ maps: [MapsEntry], _ tracee: Tracee) -> MemoryChunk? {
+    guard let mapping = maps.first(where: { $0.name == "[vdso]" }),
+      let image = try? tracee.readMemory(at: mapping.start, count: Int(mapping.end - mapping.start))
+    else { return nil }
+    switch VDSOPatch.patched(image) {
+    case .success(let patched):
+      guard (try? tracee.writeMemory(at: mapping.start, bytes: patched)) != nil else { return nil }
+      return MemoryChunk(address: mapping.start, bytes: patched)
+    case .failure(let failure):
+      printToStandardError("rewind: \(failure.reason): it is hidden from the program instead, whose clock reads become system calls")
+      return nil
+    }
+  }
+
+  /// Walks argc, argv, envp and auxv on the new stack; with `hidingVDSO`, turns
+  /// AT_SYSINFO_EHDR into AT_IGNORE so libc cannot find a vDSO that could not be patched, and
+  /// makes real (recorded) clock system calls (../shared/notes/vdso-hiding.md).
+  private func readArguments(stackPointer: UInt64, hidingVDSO: Bool, _ tracee: Tracee) throws -> ([String], [String]) {
     var cursor = stackPointer
     func nextWord() throws -> UInt64 {
       defer { cursor += 8 }
@@ -71,7 +88,7 @@ extension MemoryGroupTracer {
       let type = try nextWord()
       _ = try nextWord()
       if type == auxvNull { break }
-      if type == auxvSysinfoEhdr {
+      if type == auxvSysinfoEhdr && hidingVDSO {
         try tracee.writeMemory(at: typeAddress, bytes: littleEndianBytes(auxvIgnore))
       }
     }

@@ -7,7 +7,7 @@ private let atEmptyPath: UInt64 = 0x1000
 
 extension ReplaySession {
   /// Replays a successful execve: runs the saved copy of the recorded program, then puts back
-  /// the recorded initial stack (argv, envp, auxv with AT_RANDOM and the hidden vDSO).
+  /// the recorded initial stack (argv, envp, auxv with AT_RANDOM) and the recorded vDSO.
   /// `checkEntry` is false for the first exec, which rewind's own spawner makes.
   func performExec(_ event: SyscallEvent, _ execer: ReplayTask, checkEntry: Bool) throws {
     var task = execer
@@ -121,6 +121,16 @@ extension ReplaySession {
       throw Divergence(eventIndex: exec.index, tid: exec.tid, activity: "exec of \(exec.executable.originalPath)", differences: differences)
     }
     try tracee.writeMemory(at: exec.initialStack.address, bytes: exec.initialStack.bytes)
+    if let vdso = exec.vdso {
+      // The recording's vDSO, patched (the mapping's place and size were checked above).
+      do {
+        try tracee.writeMemory(at: vdso.address, bytes: vdso.bytes)
+      } catch {
+        throw Divergence(
+          eventIndex: exec.index, tid: exec.tid, activity: "exec of \(exec.executable.originalPath)",
+          differences: ["cannot write the recorded vDSO (\(vdso.bytes.count) bytes at \(hex(vdso.address))): \(error)"])
+      }
+    }
     try setRegisters(registers, task)
   }
 

@@ -84,13 +84,21 @@ struct EventDecoder {
         mappingCount <= mmaps.remaining / 38,
         "it names \(mappingCount) initial mappings, more than the \(mmaps.remaining) bytes "
           + "left in the mmaps frame can hold")
+      var vdso: MemoryChunk?
+      if events.position < payloadEnd {
+        let chunk = try readChunk()
+        try Check.that(
+          chunk.bytes.count > 0 && chunk.bytes.count <= 1 << 20 && chunk.bytes.count % 4096 == 0 && chunk.address % 4096 == 0,
+          "its vDSO is \(chunk.bytes.count) bytes at 0x\(String(chunk.address, radix: 16)); the recorder saves whole pages of it, at most 1 MiB")
+        vdso = chunk
+      }
       let executable = try readMappedFileRecord()
       var mappings: [InitialMapping] = []
       for _ in 0..<mappingCount { mappings.append(try readInitialMappingRecord()) }
       return .exec(
         ExecEvent(
           index: index, tid: tid, executable: executable, registers: registers,
-          initialStack: initialStack, mappings: mappings, argv: argv, envp: envp, cwd: cwd))
+          initialStack: initialStack, mappings: mappings, argv: argv, envp: envp, cwd: cwd, vdso: vdso))
     case .syscall:
       let registers = try readRegisters()
       let result = try events.readInt64()

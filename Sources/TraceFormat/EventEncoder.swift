@@ -1,6 +1,6 @@
 /// Turns `TraceEvent`s into the uncompressed bytes of one frame of each stream.
 ///
-/// Record layout (format version 3; all integers little-endian; `str` is
+/// Record layout (format version 4; all integers little-endian; `str` is
 /// `u32 byteCount | UTF-8`; `regs` is described below):
 ///
 /// `events`: records `u8 kind | u32 payloadLength | payload`. A reader rejects an unknown
@@ -10,6 +10,7 @@
 /// ```
 /// kind 1 exec     u64 index | i32 tid | regs | chunk initialStack
 ///                 | u32 argc | str* argv | u32 envc | str* envp | str cwd | u32 mappingCount
+///                 | chunk vdso (version 4; absent in older traces and where the vDSO is hidden)
 ///                 (mmaps: one MappedFile record for the executable, then mappingCount
 ///                 InitialMapping records)
 /// kind 2 syscall  u64 index | i32 tid | regs entry | i64 result
@@ -95,6 +96,7 @@ struct EventEncoder {
       for variable in e.envp { events.write(variable) }
       events.write(e.cwd)
       events.write(UInt32(e.mappings.count))
+      if let vdso = e.vdso { writeChunk(vdso) }
       endRecord(start)
       writeMappedFile(e.executable)
       for mapping in e.mappings { writeInitialMapping(mapping) }

@@ -272,7 +272,7 @@ public struct ExecEvent: Equatable, Sendable {
   /// Registers at the exec stop (rsp points at argc).
   public var registers: Registers
   /// The initial stack from rsp to the top of the stack mapping: argc, argv, envp, auxv and
-  /// the strings and AT_RANDOM bytes they point to, with AT_SYSINFO_EHDR already hidden.
+  /// the strings and AT_RANDOM bytes they point to (AT_SYSINFO_EHDR hidden when `vdso` is nil).
   public var initialStack: MemoryChunk
   /// The address space right after exec (executable, loader, stack, vdso, vvar).
   public var mappings: [InitialMapping]
@@ -280,10 +280,14 @@ public struct ExecEvent: Equatable, Sendable {
   public var argv: [String]
   public var envp: [String]
   public var cwd: String
+  /// The whole [vdso] mapping with its functions patched into system calls (the recorder's
+  /// `VDSOPatch`), which replay writes back; nil in traces from before version 4 and where
+  /// it could not be patched (the auxv then hides it).
+  public var vdso: MemoryChunk?
   public init(
     index: UInt64, tid: Int32, executable: MappedFile, registers: Registers,
     initialStack: MemoryChunk, mappings: [InitialMapping], argv: [String], envp: [String],
-    cwd: String
+    cwd: String, vdso: MemoryChunk? = nil
   ) {
     self.index = index
     self.tid = tid
@@ -294,6 +298,7 @@ public struct ExecEvent: Equatable, Sendable {
     self.argv = argv
     self.envp = envp
     self.cwd = cwd
+    self.vdso = vdso
   }
 }
 

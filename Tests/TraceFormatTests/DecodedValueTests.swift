@@ -46,6 +46,22 @@ import Testing
     for event in everyKindOfEvent() { #expect(try decode(event) == event) }
   }
 
+  /// Version 4: the patched vDSO rides in the exec record; traces without it (older ones,
+  /// or where the vDSO was hidden) decode to nil.
+  @Test func anExecsVDSOIsKeptAndChecked() throws {
+    let image = (0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    let withVDSO = exec { $0.vdso = MemoryChunk(address: 0x7fff_f7fc_1000, bytes: image) }
+    #expect(try decode(withVDSO) == withVDSO)
+    let plain = try decode(exec { $0.vdso = nil })
+    guard case .exec(let decoded)? = plain else {
+      Issue.record("decoded \(String(describing: plain))")
+      return
+    }
+    #expect(decoded.vdso == nil)
+    expectRejected(exec { $0.vdso = MemoryChunk(address: 0x7fff_f7fc_1000, bytes: [1, 2, 3]) }, saying: ["its vDSO is 3 bytes"])
+    expectRejected(exec { $0.vdso = MemoryChunk(address: 0x7fff_f7fc_1001, bytes: image) }, saying: ["its vDSO is 8192 bytes at 0x7ffff7fc1001"])
+  }
+
   @Test func codePointWordsOfOtherSizesAreRejected() {
     for size: UInt8 in [0, 3, 9, 255] {
       expectRejected(

@@ -42,13 +42,13 @@ import Testing
       let directory = root + "/trace"
       _ = try writeTrace(directory, [smallSyscall(0)])
       var header = sampleHeader()
-      header.formatVersion = 4
+      header.formatVersion = TraceHeader.currentFormatVersion + 1
       try TraceJSON.write(header, to: directory + "/header.json")
-      let expected = TraceError.unsupportedVersion(path: directory, found: 4, supported: 3)
+      let expected = TraceError.unsupportedVersion(path: directory, found: 5, supported: 4)
       #expect(throws: expected) { try TraceReader(directory: directory) }
       #expect(
         expected.description
-          == "trace '\(directory)' has format version 4; this rewind reads versions 1 to 3. "
+          == "trace '\(directory)' has format version 5; this rewind reads versions 1 to 4. "
           + "Replay it with the rewind that recorded it, or record again.")
     }
   }
@@ -59,7 +59,7 @@ import Testing
       _ = try writeTrace(directory, [])
       try Data(#"{"formatVersion": 7, "somethingNew": true}"#.utf8)
         .write(to: URL(fileURLWithPath: directory + "/header.json"))
-      #expect(throws: TraceError.unsupportedVersion(path: directory, found: 7, supported: 3)) {
+      #expect(throws: TraceError.unsupportedVersion(path: directory, found: 7, supported: 4)) {
         try TraceReader(directory: directory)
       }
     }
