@@ -74,14 +74,17 @@ extension ReplaySession {
     var memory = memory
     if repeated != nil { memory.reached = [] }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
-    if let changing = hotLoopPoints[target.rip],
-      case .success(let installed) = try installCompareStub(
-        for: target, memory: memory.words + changingWords(memory, at: target.rsp, task), task, current: current, changing: changing,
-        ignoring: ignored, hot: true)
-    {
-      codePointsReachedByStub += 1
-      try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
-      return
+    if let changing = hotLoopPoints[target.rip] {
+      let words = memory.words + changingWords(memory, at: target.rsp, task)
+      let rebuild: StubRebuild = { current, words in
+        try self.installCompareStub(for: target, memory: words, task, current: current, changing: changing, ignoring: ignored, hot: true)
+      }
+      if case .success(let installed) = try rebuild(current, words) {
+        codePointsReachedByStub += 1
+        try runToCodePoint(
+          target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity, words: words, rebuild: rebuild)
+        return
+      }
     }
     guard
       case .passed(let passes) = try runWithBreakpoint(
@@ -89,12 +92,16 @@ extension ReplaySession {
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
     let words = memory.words + changingWords(memory, at: target.rsp, task)
-    switch try installCompareStub(for: target, memory: words, task, current: passes[1], changing: changing, ignoring: ignored) {
+    let rebuild: StubRebuild = { current, words in
+      try self.installCompareStub(for: target, memory: words, task, current: current, changing: changing, ignoring: ignored)
+    }
+    switch try rebuild(passes[1], words) {
     case .success(let installed):
       codePointsReachedByStub += 1
       if hotLoopPoints.count > 256 { hotLoopPoints.removeAll() }
       hotLoopPoints[target.rip] = changing
-      try runToCodePoint(target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity)
+      try runToCodePoint(
+        target, memory: memory, task, through: installed, repeated: repeated, index: index, activity: activity, words: words, rebuild: rebuild)
     case .failure(let refusal):
       if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
       _ = try runWithBreakpoint(
@@ -161,10 +168,18 @@ extension ReplaySession {
   /// `codePointPassesRejected`; passes the stub itself rejects are not counted (they never
   /// leave the tracee).
   /// With a counting stub, says which pass through the code point matched.
+  ///
+  /// `rebuild` installs the stub again with other words (`words` are those it compares):
+  /// a stub built before the task reached the point (a hot point's, built at the event
+  /// before) compared the stack words that differed then, when the frame was not yet
+  /// built, not those that change from pass to pass; a pass only the stack tells apart then
+  /// trapped every time (an -O0 loop whose counter lives in its frame: 700,000 traps,
+  /// 14 s). At such a pass the words that differ are the changing ones: the stub is built
+  /// again with them, at most twice a search.
   @discardableResult
   private func runToCodePoint(
     _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, through installed: InstalledStub, repeated: RepeatedString?, index: UInt64,
-    activity: String
+    activity: String, words: [CodePointMemory] = [], rebuild: StubRebuild? = nil, rebuildsLeft: Int = 2
   ) throws -> Int? {
     var rejected = 0
     while true {
@@ -209,6 +224,27 @@ extension ReplaySession {
         printToStandardError("[replay] compare stub matched at \(hex(target.rip)) but: \((differences + stackDifferences).joined(separator: "; "))")
       }
       rejected += 1
+      if differences.isEmpty && !stackDifferences.isEmpty && rebuildsLeft > 0, let rebuild {
+        let changing = memory.words + changingWords(memory, at: target.rsp, task)
+        let compared = Set(words.map(\.address))
+        if changing.contains(where: { !compared.contains($0.address) }) {
+          codePointPassesRejected += rejected
+          try installed.site.restore(in: task.tracee)
+          try setRegisters(atPoint, task)
+          if !installed.keepsPage { try unmap(installed.page, task, from: .suppressedSignal) }
+          switch try rebuild(try currentRegisters(task), changing) {
+          case .success(let again):
+            if debugStops { printToStandardError("[replay] compare stub for \(hex(target.rip)) built again with the words this pass differed in") }
+            return try runToCodePoint(
+              target, memory: memory, task, through: again, repeated: repeated, index: index, activity: activity, words: changing,
+              rebuild: rebuild, rebuildsLeft: rebuildsLeft - 1)
+          case .failure(let refusal):
+            if debugStops { printToStandardError("[replay] code point \(hex(target.rip)): hardware breakpoint, since \(refusal)") }
+            _ = try runWithBreakpoint(to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: nil)
+            return nil
+          }
+        }
+      }
       atPoint.rip = installed.stub.displacedAddress
       do {
         try setRegisters(atPoint, task)
@@ -446,3 +482,7 @@ struct CodePointSignature {
     self.reached = reached
   }
 }
+
+/// Installs a code point's compare stub, at a task stopped with these registers, comparing
+/// these words (`runToCodePoint`'s `rebuild`).
+typealias StubRebuild = (Registers, [CodePointMemory]) throws -> Result<InstalledStub, InjectionRefusal>

@@ -29,8 +29,8 @@ extension FormattedCall {
     func limit(_ offset: Int) -> String {
       // strace writes multiples of 1024 so: 8192*1024.
       let value = u64(offset)
-      if value == .max { return "RLIM64_INFINITY" }
-      return value != 0 && value % 1024 == 0 ? "\(value / 1024)*1024" : String(value)
+      if value == .max { return ConstantNames.styled(String(value), "RLIM64_INFINITY") }
+      return ConstantNames.styled(String(value), value != 0 && value % 1024 == 0 ? "\(value / 1024)*1024" : String(value))
     }
     func text(_ offset: Int, _ count: Int) -> String {
       let field = bytes[offset..<offset + count]
@@ -43,30 +43,21 @@ extension FormattedCall {
     case .stat where verbose:
       let mode = u32(24)
       let type = mode & 0o170000
-      func device(_ offset: Int) -> String {
-        let device = u64(offset)
-        let major = (device >> 8 & 0xfff) | (device >> 32 & ~0xfff)
-        let minor = (device & 0xff) | (device >> 12 & ~0xff)
-        return "makedev(\(major == 0 ? "0" : hex(major)), \(minor == 0 ? "0" : hex(minor)))"
-      }
+      func device(_ offset: Int) -> String { ConstantNames.device(u64(offset)) }
       func stamp(_ name: String, _ offset: Int) -> String {
         "\(name)=\(i64(offset))\(ConstantNames.timestampComment(seconds: i64(offset), nanoseconds: i64(offset + 8))), \(name)_nsec=\(i64(offset + 8))"
       }
       let sizeOrDevice = type == 0o020000 || type == 0o060000 ? "st_rdev=\(device(40))" : "st_size=\(i64(48))"
-      return "{st_dev=\(device(0)), st_ino=\(u64(8)), st_mode=\(ConstantNames.fileMode(mode)), st_nlink=\(u64(16)), "
+      return "{st_dev=\(device(0)), st_ino=\(u64(8)), st_mode=\(ConstantNames.styledFileMode(mode)), st_nlink=\(u64(16)), "
         + "st_uid=\(u32(28)), st_gid=\(u32(32)), st_blksize=\(i64(56)), st_blocks=\(i64(64)), \(sizeOrDevice), "
         + "\(stamp("st_atime", 72)), \(stamp("st_mtime", 88)), \(stamp("st_ctime", 104))}"
     case .stat:
       let mode = u32(24)
       let type = mode & 0o170000
       if type == 0o020000 || type == 0o060000 {
-        let device = u64(40)
-        let major = (device >> 8 & 0xfff) | (device >> 32 & ~0xfff)
-        let minor = (device & 0xff) | (device >> 12 & ~0xff)
-        return "{st_mode=\(ConstantNames.fileMode(mode)), "
-          + "st_rdev=makedev(\(hex(major)), \(hex(minor))), ...}"
+        return "{st_mode=\(ConstantNames.styledFileMode(mode)), st_rdev=\(ConstantNames.device(u64(40))), ...}"
       }
-      return "{st_mode=\(ConstantNames.fileMode(mode)), st_size=\(i64(48)), ...}"
+      return "{st_mode=\(ConstantNames.styledFileMode(mode)), st_size=\(i64(48)), ...}"
     case .statx where verbose:
       let mask = u32(0)
       func stamp(_ name: String, _ offset: Int) -> String {
@@ -81,7 +72,7 @@ extension FormattedCall {
       var fields = [
         "stx_mask=\(ConstantNames.flags(mask, .statxMask))", "stx_blksize=\(u32(4))", "stx_attributes=\(ConstantNames.flags(u64(8), attributes))",
         "stx_nlink=\(u32(16))", "stx_uid=\(u32(20))", "stx_gid=\(u32(24))",
-        "stx_mode=\(ConstantNames.fileMode(bytes.littleEndianInteger(at: 28, count: 2)))", "stx_ino=\(u64(32))", "stx_size=\(u64(40))",
+        "stx_mode=\(ConstantNames.styledFileMode(bytes.littleEndianInteger(at: 28, count: 2)))", "stx_ino=\(u64(32))", "stx_size=\(u64(40))",
         "stx_blocks=\(u64(48))", "stx_attributes_mask=\(ConstantNames.flags(u64(56), attributes))", stamp("stx_atime", 64),
       ]
       if mask & 0x800 != 0 { fields.append(stamp("stx_btime", 80)) }
@@ -93,7 +84,7 @@ extension FormattedCall {
       return "{" + fields.joined(separator: ", ") + "}"
     case .statx:
       let mode = bytes.littleEndianInteger(at: 28, count: 2)
-      return "{stx_mode=\(ConstantNames.fileMode(mode)), stx_size=\(u64(40)), ...}"
+      return "{stx_mode=\(ConstantNames.styledFileMode(mode)), stx_size=\(u64(40)), ...}"
     case .timespec: return time(0, "tv_nsec")
     case .timeval: return time(0, "tv_usec")
     case .timezone: return "{tz_minuteswest=\(i32(0)), tz_dsttime=\(i32(4))}"
@@ -125,8 +116,8 @@ extension FormattedCall {
     case .kernelSigaction:
       let handler =
         switch u64(0) {
-        case 0: "SIG_DFL"
-        case 1: "SIG_IGN"
+        case 0: ConstantNames.styled("0", "SIG_DFL")
+        case 1: ConstantNames.styled("0x1", "SIG_IGN")
         default: hex(u64(0))
         }
       let flags = ConstantNames.flags(u64(8), ConstantNames.sigactionFlagNames)
@@ -324,6 +315,11 @@ extension SyscallFormatter {
 
   /// si_code by name: the codes any signal may carry, then the signal's own.
   static func siginfoCode(_ code: Int32, signal: UInt64) -> String {
+    let name = ConstantStyle.$current.withValue(.abbrev) { siginfoCodeName(code, signal: signal) }
+    return ConstantNames.styled(code > 0 ? ConstantNames.rawHex(UInt64(code)) : String(code), name)
+  }
+
+  private static func siginfoCodeName(_ code: Int32, signal: UInt64) -> String {
     let common: [Int32: String] = [
       0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
       -7: "SI_DETHREAD", -60: "SI_ASYNCNL",

@@ -4,9 +4,40 @@
 
 import Glibc
 
+/// How constants print: strace's `-X` (`--const-print-style`). `abbrev` is names
+/// (`O_RDONLY|O_CLOEXEC`), `raw` the numbers strace writes for them (`0x80000`), `verbose`
+/// both (`0x80000 /* O_RDONLY|O_CLOEXEC */`). Set for a listing with `$current.withValue`.
+public enum ConstantStyle: String, Sendable, CaseIterable {
+  case abbrev, raw, verbose
+  @TaskLocal public static var current: ConstantStyle = .abbrev
+}
+
 enum ConstantNames {
+  /// A constant as the current style wants it: `number` is how strace writes its value raw,
+  /// `symbolic` its name(s).
+  static func styled(_ number: String, _ symbolic: String) -> String {
+    switch ConstantStyle.current {
+    case .abbrev: symbolic
+    case .raw: number
+    case .verbose: number == symbolic ? number : "\(number) /* \(symbolic) */"
+    }
+  }
+
+  /// strace's raw form of flags and enumerations: hex, 0 as `0`.
+  static func rawHex(_ value: UInt64) -> String { value == 0 ? "0" : hex(value) }
+
+  /// A constant made of other constants (the access mode and the flags of open, a type and
+  /// its flags), styled as one: its parts are named without styling.
+  static func styledWhole(_ value: UInt64, _ names: () -> String) -> String {
+    styled(rawHex(value), ConstantStyle.$current.withValue(.abbrev, operation: names))
+  }
+
   /// `A|B|0x40` for the named bits of `value` and what is left; `zero` when no bit is set.
   static func flags(_ value: UInt64, _ names: [(UInt64, String)], zero: String = "0") -> String {
+    styled(rawHex(value), flagNames(value, names, zero: zero))
+  }
+
+  private static func flagNames(_ value: UInt64, _ names: [(UInt64, String)], zero: String) -> String {
     var parts: [String] = []
     var left = value
     for (bits, name) in names where bits != 0 && left & bits == bits {
@@ -21,10 +52,15 @@ enum ConstantNames {
   static func enumeration(_ value: UInt64, _ names: [UInt64: String], unknown prefix: String)
     -> String
   {
-    names[value] ?? "\(hex(value)) /* \(prefix)??? */"
+    if let name = names[value] { return styled(rawHex(value), name) }
+    return ConstantStyle.current == .raw ? rawHex(value) : "\(hex(value)) /* \(prefix)??? */"
   }
 
   static func openFlags(_ value: UInt64) -> String {
+    styledWhole(value & 0xffff_ffff) { openFlagNames(value) }
+  }
+
+  private static func openFlagNames(_ value: UInt64) -> String {
     let flags = value & 0xffff_ffff
     let access = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][Int(flags & 3)]
     let rest = flags & ~3
@@ -49,6 +85,17 @@ enum ConstantNames {
   static func mode(_ value: UInt64) -> String {
     octal(value & 0o7777)
   }
+
+  /// A dev_t as glibc's makedev would be called to make it (`makedev(0xfe, 0)`), or its
+  /// number.
+  static func device(_ value: UInt64) -> String {
+    let major = (value >> 8 & 0xfff) | (value >> 32 & ~0xfff)
+    let minor = (value & 0xff) | (value >> 12 & ~0xff)
+    return styled(rawHex(value), "makedev(\(major == 0 ? "0" : hex(major)), \(minor == 0 ? "0" : hex(minor)))")
+  }
+
+  /// A file mode as `fileMode` names it, or its octal number.
+  static func styledFileMode(_ value: UInt64) -> String { styled(octal(value), fileMode(value)) }
 
   /// statfs's f_type, the file systems one meets most (strace's names).
   static let filesystemMagic: [UInt64: String] = [
@@ -116,10 +163,14 @@ enum ConstantNames {
   ]
 
   static func mapFlags(_ value: UInt64) -> String {
+    styledWhole(value) { mapFlagNames(value) }
+  }
+
+  private static func mapFlagNames(_ value: UInt64) -> String {
     let types: [UInt64: String] = [1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"]
     let type = types[value & 0xf] ?? hex(value & 0xf)
     let rest = value & ~0xf
-    return rest == 0 ? type : type + "|" + flags(rest, mapFlagNames)
+    return rest == 0 ? type : type + "|" + flags(rest, Self.mapFlagNames)
   }
 
   static let mapFlagNames: [(UInt64, String)] = [
@@ -299,6 +350,11 @@ enum ConstantNames {
 
   static func signal(_ value: UInt64) -> String {
     let number = Int(Int32(truncatingIfNeeded: value))
+    let name = signalName(number)
+    return name == String(number) ? name : styled(String(number), name)
+  }
+
+  private static func signalName(_ number: Int) -> String {
     let names = [
       "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
       "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
@@ -320,8 +376,8 @@ enum ConstantNames {
     let inverted = set.count * 2 > all
     let shown = inverted ? (1...max(all, 1)).filter { !set.contains($0) } : set
     let names = shown.map { number -> String in
-      let name = signal(UInt64(number))
-      return name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name
+      let name = signalName(number)
+      return name.hasPrefix("SIG") ? styled(String(number), String(name.dropFirst(3))) : name
     }
     return (inverted ? "~[" : "[") + names.joined(separator: " ") + "]"
   }
@@ -347,6 +403,12 @@ enum ConstantNames {
   static let fcntlWithoutArgument: Set<UInt64> = [1, 3, 9, 11, 1025, 1032, 1034]
 
   static func futexOp(_ value: UInt64) -> String {
+    let names = ConstantStyle.$current.withValue(.abbrev) { futexOpNames(value) }
+    if names.hasSuffix("??? */") { return ConstantStyle.current == .raw ? rawHex(value) : names }
+    return styled(rawHex(value), names)
+  }
+
+  private static func futexOpNames(_ value: UInt64) -> String {
     let names: [UInt64: String] = [
       0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
       4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI", 7: "FUTEX_UNLOCK_PI",
@@ -376,6 +438,10 @@ enum ConstantNames {
   ]
 
   static func socketType(_ value: UInt64) -> String {
+    styledWhole(value) { socketTypeNames(value) }
+  }
+
+  private static func socketTypeNames(_ value: UInt64) -> String {
     let types: [UInt64: String] = [
       1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
       6: "SOCK_DCCP", 10: "SOCK_PACKET",
@@ -433,7 +499,7 @@ enum ConstantNames {
   /// `CLONE_VM|CLONE_FS|…|SIGCHLD`: the low byte is the signal sent to the parent at exit.
   static func cloneFlags(_ value: UInt64) -> String {
     let exitSignal = value & 0xff
-    let named = flags(value & ~0xff, cloneFlagNames, zero: "")
+    let named = value & ~0xff == 0 ? "" : flags(value & ~0xff, cloneFlagNames)
     let signalName = exitSignal == 0 ? "" : signal(exitSignal)
     let parts = [named, signalName].filter { !$0.isEmpty }
     return parts.isEmpty ? "0" : parts.joined(separator: "|")

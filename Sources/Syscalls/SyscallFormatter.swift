@@ -164,7 +164,7 @@ struct FormattedCall {
     case .hex: return value == 0 ? "0" : hex(value)
     case .dirfd:
       let fd = Int32(truncatingIfNeeded: value)
-      return fd == -100 ? "AT_FDCWD" : String(fd)
+      return fd == -100 ? ConstantNames.styled("-100", "AT_FDCWD") : String(fd)
     case .size: return String(value)
     case .offset: return String(Int64(bitPattern: value))
     case .address: return pointer(value)
@@ -231,7 +231,9 @@ struct FormattedCall {
       // 0x200 is AT_EACCESS to faccessat, AT_REMOVEDIR to unlinkat; statx's sync mode
       // 0 is AT_STATX_SYNC_AS_STAT, which strace writes first.
       if call.syscall.name == "statx" && value & 0x6000 == 0 {
-        return value == 0 ? "AT_STATX_SYNC_AS_STAT" : "AT_STATX_SYNC_AS_STAT|" + ConstantNames.flags(value, ConstantNames.atFlagNames)
+        return ConstantNames.styledWhole(value) {
+          value == 0 ? "AT_STATX_SYNC_AS_STAT" : "AT_STATX_SYNC_AS_STAT|" + ConstantNames.flags(value, ConstantNames.atFlagNames)
+        }
       }
       return ConstantNames.flags(value, call.syscall.name.hasPrefix("faccessat") ? ConstantNames.accessAtFlagNames : ConstantNames.atFlagNames)
     case .signal: return ConstantNames.signal(value)
@@ -240,7 +242,8 @@ struct FormattedCall {
     case .clockID: return ConstantNames.enumeration(value, ConstantNames.clockNames, unknown: "CLOCK_")
     case .ioctlRequest:
       let request = IoctlRequest(value)
-      return request.name ?? "\(hex(request.rawValue)) /* \(request.decoded) */"
+      if let name = request.name { return ConstantNames.styled(ConstantNames.rawHex(request.rawValue), name) }
+      return ConstantStyle.current == .raw ? ConstantNames.rawHex(request.rawValue) : "\(hex(request.rawValue)) /* \(request.decoded) */"
     case .fcntlCommand: return ConstantNames.enumeration(value, ConstantNames.fcntlNames, unknown: "F_")
     case .fcntlArgument: return String(Int32(truncatingIfNeeded: value))
     case .futexOp: return ConstantNames.futexOp(value)

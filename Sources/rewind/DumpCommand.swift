@@ -36,6 +36,11 @@ extension Rewind {
     @Flag(name: [.customShort("v"), .long], help: "Structures in full, the environment and directory entries listed, as strace -v.")
     var verbose = false
 
+    @Option(
+      name: [.customShort("X"), .customLong("const-print-style")],
+      help: "How constants print, as strace -X: abbrev (names, the default), raw (numbers) or verbose (numbers, names in a comment).")
+    var constantStyle: ConstantStyle = .abbrev
+
     func validate() throws {
       if format != "text" && format != "json" { throw ValidationError("--format is text or json, not '\(format)'.") }
       if let syscall {
@@ -47,6 +52,10 @@ extension Rewind {
     }
 
     func run() throws {
+      try ConstantStyle.$current.withValue(constantStyle) { try list() }
+    }
+
+    private func list() throws {
       let reader = try openTrace(trace)
       let names = syscall.map { Set($0.split(separator: ",").map(String.init)) }
       var output = BufferedOutput()
@@ -120,3 +129,5 @@ struct BufferedOutput {
     buffer.removeAll(keepingCapacity: true)
   }
 }
+
+extension ConstantStyle: ExpressibleByArgument {}

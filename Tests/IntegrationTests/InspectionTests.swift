@@ -111,8 +111,9 @@ extension InspectionTests {
   /// `environment` is added to both runs' (otherwise only PATH and LANG); `between` runs after
   /// strace's run, before rewind's (to remove what the first run made). Returns the lines
   /// strace printed and the differences, each prefixed by who printed it.
+  /// `constants`: strace's and dump's `-X` style (names when nil).
   private func conformance(
-    _ command: [String], in work: String, environment: [String] = [], between: () throws -> Void = {}
+    _ command: [String], in work: String, environment: [String] = [], constants: String? = nil, between: () throws -> Void = {}
   ) throws -> (lines: Int, differences: [String]) {
     let log = work + "/strace.txt"
     let trace = work + "/trace"
@@ -120,10 +121,11 @@ extension InspectionTests {
     func shell(_ words: [String]) -> [String] { ["/bin/sh", "-c", "exec " + words.map { "'\($0)'" }.joined(separator: " ") + " >/dev/null"] }
     // With no signal blocked, as rewind starts the program (the test runner blocks most).
     let unblocked = try Harness.fixture("unblocked_exec")
-    _ = try Harness.run(shell(clean + [unblocked, "setarch", "-R", "strace", "-f", "-v", "-s", "65535", "-o", log] + command), cwd: work)
+    let style = constants.map { ["-X", $0] } ?? []
+    _ = try Harness.run(shell(clean + [unblocked, "setarch", "-R", "strace", "-f", "-v", "-s", "65535"] + style + ["-o", log] + command), cwd: work)
     try between()
     _ = try Harness.run(shell(clean + [try Harness.rewindPath(), "record", "-o", trace] + command), cwd: work)
-    let dumped = try dump(["--strace", "-v", "-s", "65535", trace]).stdout
+    let dumped = try dump(["--strace", "-v", "-s", "65535"] + style + [trace]).stdout
     let expected = Self.normalized(try String(contentsOfFile: log, encoding: .utf8))
     let difference = Self.normalized(dumped).difference(from: expected)
     return (
@@ -227,6 +229,23 @@ extension InspectionTests {
     let (lines, differences) = try conformance([exe], in: work)
     _ = report("dump_subject", lines, differences)
     #expect(lines > 30 && differences.allSatisfy(Self.isRewindsOwn), "of \(lines) lines:\n\(differences.joined(separator: "\n"))")
+  }
+
+  /// strace's `-X raw` (numbers where names were) and `-X verbose` (both), `-X` as dump's
+  /// option too.
+  @Test(
+    .enabled(if: Harness.which("strace") != nil && Harness.which("setarch") != nil, "needs strace and setarch"),
+    arguments: ["raw", "verbose"])
+  func constantStylesPrintWhatStracePrints(style: String) throws {
+    let work = try Harness.makeWorkDir("strace-conformance-\(style)")
+    let exe = try Harness.fixtureCopy("dump_subject", in: work)
+    let (lines, differences) = try conformance([exe], in: work, constants: style)
+    _ = report("dump_subject -X \(style)", lines, differences)
+    #expect(lines > 30 && differences.allSatisfy(Self.isRewindsOwn), "of \(lines) lines:\n\(differences.joined(separator: "\n"))")
+    // Not every line of the fixture names a constant; these do, in each style.
+    let listing = try dump(["--strace", "-X", style, work + "/trace"]).stdout
+    let expected = style == "raw" ? "openat(-100, " : "openat(-100 /* AT_FDCWD */, "
+    #expect(listing.contains(expected), "\(listing)")
   }
 
   /// `ls -la` of a directory nothing writes to while the two runs list it: statx in full,

@@ -86,6 +86,15 @@ import Testing
     let registrations = dump.stdout.split(separator: "\n").filter { $0.contains(" rseq(") }
     let succeeded = registrations.filter { $0.hasSuffix(", 0x53053053) = 0") }
     #expect(registrations.count == 6 && succeeded.count == 3, "\(dump.stdout)")
+    // A timer signal in a thread's first pass through `bump`, at a point another thread's
+    // signal had made hot: the stub was built before the thread's frame was, compared stale
+    // stack words, and let every pass trap (700,000 in 14 s, 1 run in 4) until it was built
+    // again at the first such pass (`runToCodePoint`'s rebuild).
+    let stats = try Harness.rewind(["stats", "--json", result.traceDir])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+    let lastReplay = try #require(object["lastReplay"] as? [String: Any], "\(stats.stdout)")
+    let reached = lastReplay["codePointsReached"] as? Int ?? 0
+    #expect((lastReplay["passesRejected"] as? Int ?? .max) <= 4 * max(reached, 1), "\(stats.stdout)")
   }
 
   /// Threads preempted in a function that every pass of their loop calls with the same

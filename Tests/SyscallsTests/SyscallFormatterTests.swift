@@ -180,6 +180,30 @@ import Testing
       == #"statx(AT_FDCWD, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_ALL, 0x6000) = -1 ENOENT (No such file or directory)"#)
   }
 
+  /// `-X raw` and `-X verbose`, as strace 6.1 prints these (checked by hand against it).
+  @Test func constantsInEachStyle() {
+    func each(_ make: () -> String) -> [String] {
+      [ConstantStyle.abbrev, .raw, .verbose].map { ConstantStyle.$current.withValue($0, operation: make) }
+    }
+    #expect(each { ConstantNames.cloneFlags(0x120_0011) } == [
+      "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD", "0x1200000|17", "0x1200000 /* CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID */|17 /* SIGCHLD */",
+    ])
+    #expect(each { ConstantNames.sigset([0xff, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0xff]) } == [
+      "~[RTMIN RT_1]", "~[32 33]", "~[32 /* RTMIN */ 33 /* RT_1 */]",
+    ])
+    #expect(each { ConstantNames.openFlags(0x80000) } == ["O_RDONLY|O_CLOEXEC", "0x80000", "0x80000 /* O_RDONLY|O_CLOEXEC */"])
+    #expect(each { ConstantNames.openFlags(0) } == ["O_RDONLY", "0", "0 /* O_RDONLY */"])
+    #expect(each { ConstantNames.mapFlags(0x22) } == ["MAP_PRIVATE|MAP_ANONYMOUS", "0x22", "0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */"])
+    #expect(each { ConstantNames.enumeration(2, ConstantNames.whenceNames, unknown: "SEEK_") } == ["SEEK_END", "0x2", "0x2 /* SEEK_END */"])
+    #expect(each { ConstantNames.enumeration(77, ConstantNames.madviseNames, unknown: "MADV_") } == [
+      "0x4d /* MADV_??? */", "0x4d", "0x4d /* MADV_??? */",
+    ])
+    #expect(each { ConstantNames.signal(10) } == ["SIGUSR1", "10", "10 /* SIGUSR1 */"])
+    #expect(each { ConstantNames.styledFileMode(0o100644) } == ["S_IFREG|0644", "0100644", "0100644 /* S_IFREG|0644 */"])
+    #expect(each { ConstantNames.device(0xfe00) } == ["makedev(0xfe, 0)", "0xfe00", "0xfe00 /* makedev(0xfe, 0) */"])
+    #expect(each { ConstantNames.futexOp(0x81) } == ["FUTEX_WAKE_PRIVATE", "0x81", "0x81 /* FUTEX_WAKE_PRIVATE */"])
+  }
+
   @Test func sigsetsWithMostSignalsSetAreWrittenInverted() {
     #expect(ConstantNames.sigset([0, 0x20, 0, 0, 0, 0, 0, 0]) == "[ALRM]")
     #expect(ConstantNames.sigset([0xff, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0xff]) == "~[RTMIN RT_1]")
