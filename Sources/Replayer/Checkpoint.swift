@@ -170,13 +170,9 @@ final class CheckpointStore {
     }
   }
 
-  /// The latest checkpoint strictly before `place` (a checkpoint is at its own place),
-  /// passing over `skipping` more.
-  func latest(before place: ReplayPlace, skipping: Int = 0) -> Checkpoint? {
-    let earlier = checkpoints.filter {
-      $0.eventIndex < place.eventIndex || ($0.eventIndex == place.eventIndex && !$0.place.isSame(as: place))
-    }
-    return earlier.isEmpty ? nil : earlier[max(0, earlier.count - 1 - skipping)]
+  /// The latest checkpoint strictly before `place` (a checkpoint is at its own place).
+  func latest(before place: ReplayPlace) -> Checkpoint? {
+    checkpoints.last { $0.eventIndex < place.eventIndex || ($0.eventIndex == place.eventIndex && !$0.place.isSame(as: place)) }
   }
 
   func has(_ index: UInt64) -> Bool { checkpoints.contains { $0.eventIndex == index } }

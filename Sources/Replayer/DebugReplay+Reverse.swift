@@ -66,19 +66,20 @@ extension DebugReplay {
   }
 
   private func reverseContinue(from here: ReplayPlace) throws -> DebugStop {
-    // From the latest checkpoint before here; when nothing stops there, from an earlier one
-    // up to where that run began, going back twice as many checkpoints each time: the work
-    // stays within about twice the distance to the stop found.
+    // From the latest checkpoint before here; when nothing stops there, from the one before
+    // up to where that run began, and so on. The checkpoints already grow sparser with age
+    // and are bounded in number (`AutomaticCheckpoints`), so the work is the distance to the
+    // stop found, rounded up to the window it lies in, plus a few milliseconds a window.
+    // (Going back twice as many checkpoints each time, as this did before, scanned 70,000
+    // events for a write 50,000 back: 1.31 s, where this takes 0.98 s, bench/reverse.sh.)
     var target = here
     var last: (place: ReplayPlace, kind: DebugStop.Kind)?
-    var stride = 1
     while last == nil {
-      let from = checkpoints.latest(before: target, skipping: stride - 1)
+      let from = checkpoints.latest(before: target)
       let (_, seek) = try replayAgain(Seek(.note, target: target), from: .some(from))
       last = seek.noted.last
       guard let from, last == nil else { break }
       target = from.place
-      stride *= 2
     }
     guard let last else { return try historyBegin() }
     if case .signal(_, .watchpoint?) = last.kind {
