@@ -12,6 +12,7 @@ public enum BreakpointTrapOutcome: Equatable, Sendable {
 }
 
 private let int3: UInt8 = 0xCC
+private let trapSignal: Int32 = 5
 private let resumeFlag: UInt64 = 0x1_0000
 private let origRaxWord = 15
 private let ripWord = 16
@@ -27,9 +28,14 @@ extension Tracee {
   /// frames, which the program can read, differ. Both take this trap before delivering such
   /// a signal, and the frame then holds 3 and 0 on both sides.
   ///
-  /// The byte at the instruction pointer is replaced for the trap and put back; the call the
-  /// thread may be interrupted in is not restarted meanwhile (orig_rax is -1 while it runs),
-  /// and is restarted or not by the delivery that follows as it would have been.
+  /// The byte at the instruction pointer is replaced for the trap and put back, whatever
+  /// happens; the call the thread may be interrupted in is not restarted meanwhile (orig_rax
+  /// is -1 while it runs), and is restarted or not by the delivery that follows as it would
+  /// have been. Every signal but SIGTRAP is blocked meanwhile, so that no other pending one
+  /// is dequeued on the way (it would have to be sent again, without its siginfo), and the
+  /// mask is put back after. (The int3's SIGTRAP is forced: had the program blocked or
+  /// ignored SIGTRAP, the kernel unblocks it, which the mask put back undoes, and resets an
+  /// ignored one to its default action, which stays, as after any trap rewind causes.)
   /// `wait` waits for the thread's next stop.
   public func takeBreakpointTrap(
     registerWords: [UInt64], wait: (Int32) throws -> WaitStatus
@@ -38,6 +44,11 @@ extension Tracee {
     guard let original = try? readMemory(at: rip, count: 1), (try? writeMemory(at: rip, bytes: [int3])) != nil else {
       return .notPossible
     }
+    var ended = false
+    defer { if !ended { try? writeMemory(at: rip, bytes: original) } }
+    let mask = try signalMask()
+    try setSignalMask(~(UInt64(1) << UInt64(trapSignal - 1)))
+    defer { if !ended { try? setSignalMask(mask) } }
     var running = registerWords
     running[origRaxWord] = UInt64.max
     try setRegisterWords(running)
@@ -61,13 +72,15 @@ extension Tracee {
         others.append(other)
         try resume(.continue)
       case .exited, .killed:
+        // (Its memory may live on in a vfork parent or a CLONE_VM sibling: the byte goes
+        // back all the same, through /proc of this gone thread if at all.)
+        try? writeMemory(at: rip, bytes: original)
+        ended = true
         return .ended(status)
       default:
-        try writeMemory(at: rip, bytes: original)
         throw Errno.ioError
       }
     }
-    try writeMemory(at: rip, bytes: original)
     try setRegisterWords(registerWords)
     return .taken(others: others)
   }

@@ -37,14 +37,17 @@ extension MemoryGroupTracer {
   /// critical section is never interrupted where it could have been aborted: preemptions
   /// and asynchronous signals are moved past its end (`isInRseqCriticalSection`), which a
   /// run the kernel never preempted there would also have done. Arguments are checked as
-  /// the kernel checks them (kernel/rseq.c).
+  /// the kernel checks them (kernel/rseq.c). Limits: a signal the CPU raises inside a section
+  /// (a fault) is delivered there, where the kernel would have moved the frame to the abort
+  /// handler; node_id is 0 (one NUMA node); a program that changes its own CPU affinity
+  /// keeps the number written last.
   /// Returns nil when the task's process is not pinned: then the call fails with ENOSYS, as
   /// it did before rewind emulated it, and glibc asks the kernel for the CPU instead.
   func emulateRseq(_ arguments: [UInt64], _ task: RecordedTask) -> (result: Int64, outputs: [MemoryChunk])? {
     guard let cpu else { return nil }
     let area = arguments[0]
     let length = UInt32(truncatingIfNeeded: arguments[1])
-    let flags = arguments[2]
+    let flags = arguments[2] & 0xFFFF_FFFF  // an int
     let signature = UInt32(truncatingIfNeeded: arguments[3])
     if flags & RseqLayout.unregisterFlag != 0 {
       guard flags == RseqLayout.unregisterFlag, let current = task.rseq, current.area == area, current.length == length else {
@@ -90,6 +93,18 @@ extension MemoryGroupTracer {
     task.rseq?.cpu = cpu
     let tid = task.tid
     post(for: tid) { index in .memoryWrite(MemoryWriteEvent(index: index, tid: tid, chunks: chunks)) }
+  }
+
+  /// Says, once, that a thread stays interrupted inside a critical section: rewind could not
+  /// step it out (a section longer than `rseqStepLimit`, or an instruction it cannot step),
+  /// and it is not aborted as the kernel would abort it, so a section another thread (or a
+  /// handler) then runs may lose its update, in the recording and in replay alike.
+  func rseqSectionCutShort(_ task: RecordedTask, by what: String) {
+    guard !toldOfCutShortSection else { return }
+    toldOfCutShortSection = true
+    printToStandardError(
+      "rewind: \(what) came inside an rseq critical section of thread \(task.tid) that rewind could not step out of; "
+        + "it is not aborted as the kernel would abort it")
   }
 
   /// Whether the thread is between the start of a registered critical section and its

@@ -224,6 +224,9 @@ extension MemoryGroupTracer {
       try task.tracee.resume(.singleStep)
       return
     }
+    if inSection || (task.preemptionSteps >= MemoryGroupTracer.rseqStepLimit && isInRseqCriticalSection(task, rip: registers.rip)) {
+      rseqSectionCutShort(task, by: "a preemption")
+    }
     task.isBeingPreempted = false
     task.preemptionSteps = 0
     let memory = codePointMemory(of: task, at: registers)

@@ -37,6 +37,7 @@ extension MemoryGroupTracer {
       others = met
       try tracee.setSignalInfo(info)
       registers = try self.registers(of: task)
+      if isInRseqCriticalSection(task, rip: registers.rip) { rseqSectionCutShort(task, by: "\(signal)") }
     }
     defer { resendDeferredSignals(task.tid, ofProcess: task.tgid, others) }
     let memory = raisedByCPU ? [] : codePointMemory(of: task, at: registers)

@@ -18,6 +18,8 @@ final class MemoryGroupTracer {
   /// The POSIX timer that wakes this thread from waitpid at a timeslice deadline (created
   /// on this thread at first use, deleted when the group ends).
   var deadlineTimerID: Int?
+  /// An rseq critical section was left interrupted (said once a group: `rseqSectionCutShort`).
+  var toldOfCutShortSection = false
 
   init(session: RecordSession, cpu: Int32?) {
     self.session = session

@@ -68,7 +68,7 @@ extension DebugReplay {
   private func reverseContinue(from here: ReplayPlace) throws -> DebugStop {
     // From the latest checkpoint before here; when nothing stops there, from the one before
     // up to where that run began, and so on. The checkpoints already grow sparser with age
-    // and are bounded in number (`AutomaticCheckpoints`), so the work is the distance to the
+    // and are bounded in number (`CheckpointStore`), so the work is the distance to the
     // stop found, rounded up to the window it lies in, plus a few milliseconds a window.
     // (Going back twice as many checkpoints each time, as this did before, scanned 70,000
     // events for a write 50,000 back: 1.31 s, where this takes 0.98 s, bench/reverse.sh.)

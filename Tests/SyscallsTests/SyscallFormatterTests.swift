@@ -202,6 +202,9 @@ import Testing
     #expect(each { ConstantNames.styledFileMode(0o100644) } == ["S_IFREG|0644", "0100644", "0100644 /* S_IFREG|0644 */"])
     #expect(each { ConstantNames.device(0xfe00) } == ["makedev(0xfe, 0)", "0xfe00", "0xfe00 /* makedev(0xfe, 0) */"])
     #expect(each { ConstantNames.futexOp(0x81) } == ["FUTEX_WAKE_PRIVATE", "0x81", "0x81 /* FUTEX_WAKE_PRIVATE */"])
+    // si_code as strace writes it, an unsigned int.
+    #expect(each { SyscallFormatter.siginfoCode(-6, signal: 10) } == ["SI_TKILL", "0xfffffffa", "0xfffffffa /* SI_TKILL */"])
+    #expect(each { SyscallFormatter.siginfoCode(1, signal: 17) } == ["CLD_EXITED", "0x1", "0x1 /* CLD_EXITED */"])
   }
 
   @Test func sigsetsWithMostSignalsSetAreWrittenInverted() {

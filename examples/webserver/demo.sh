@@ -45,6 +45,9 @@ step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
 # Record the server: port 0 (any free port), stop after 2 connections.
 step "$rewind record -o $trace $work/webserver 0 2 &"
+# Made here: the background job's redirection may come after the first look at it below
+# (awk failing on a missing file ended the script under set -e).
+: >"$work/server.out"
 "$rewind" record -o "$trace" "$work/webserver" 0 2 >"$work/server.out" 2>&1 &
 recorder=$!
 
