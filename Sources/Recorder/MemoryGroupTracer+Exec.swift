@@ -96,6 +96,6 @@ extension MemoryGroupTracer {
   }
 }
 
-func littleEndianBytes(_ value: UInt64) -> [UInt8] {
-  (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+func littleEndianBytes<Value: FixedWidthInteger>(_ value: Value) -> [UInt8] {
+  (0..<Value.bitWidth / 8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
 }

@@ -74,7 +74,7 @@ extension MemoryGroupTracer {
   /// and one concurrency id: the process runs on one CPU.
   private func writeRseqCPU(_ cpu: Int32?, area: UInt64, _ task: RecordedTask) -> [MemoryChunk]? {
     let number = cpu.map { UInt32(bitPattern: $0) } ?? RseqLayout.uninitializedCPU
-    let ids = MemoryChunk(address: area + RseqLayout.cpuIDStart, bytes: littleEndian32(cpu == nil ? 0 : number) + littleEndian32(number))
+    let ids = MemoryChunk(address: area + RseqLayout.cpuIDStart, bytes: littleEndianBytes(cpu == nil ? 0 : number) + littleEndianBytes(number))
     let node = MemoryChunk(address: area + RseqLayout.nodeID, bytes: [UInt8](repeating: 0, count: 8))
     do {
       for chunk in [ids, node] { try task.tracee.writeMemory(at: chunk.address, bytes: chunk.bytes) }
@@ -117,8 +117,4 @@ extension MemoryGroupTracer {
     else { return false }
     return rip >= start && rip - start < length
   }
-}
-
-private func littleEndian32(_ value: UInt32) -> [UInt8] {
-  (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) }
 }

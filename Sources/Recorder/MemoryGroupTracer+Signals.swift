@@ -32,7 +32,8 @@ extension MemoryGroupTracer {
       // The kernel would have aborted the section to deliver it (see `emulateRseq`): it is
       // delivered just past the section's end instead.
       guard let met = try stepWithoutSignals(task, limit: MemoryGroupTracer.rseqStepLimit, while: {
-        try self.isInRseqCriticalSection(task, rip: self.registers(of: task).rip) && self.maySingleStep(at: self.registers(of: task), in: task)
+        let now = try self.registers(of: task)
+        return self.isInRseqCriticalSection(task, rip: now.rip) && self.maySingleStep(at: now, in: task)
       }) else { return }
       others = met
       try tracee.setSignalInfo(info)

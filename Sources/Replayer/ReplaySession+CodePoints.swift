@@ -74,11 +74,15 @@ extension ReplaySession {
     var memory = memory
     if repeated != nil { memory.reached = [] }
     let ignored = repeated == nil ? [] : RepeatedString.iteratingRegisters
+    // Installs the point's stub, at a task stopped with `current`, comparing `words`.
+    func stub(changing: Set<Int>, hot: Bool) -> StubRebuild {
+      { current, words in
+        try self.installCompareStub(for: target, memory: words, task, current: current, changing: changing, ignoring: ignored, hot: hot)
+      }
+    }
     if let changing = hotLoopPoints[target.rip] {
       let words = memory.words + changingWords(memory, at: target.rsp, task)
-      let rebuild: StubRebuild = { current, words in
-        try self.installCompareStub(for: target, memory: words, task, current: current, changing: changing, ignoring: ignored, hot: true)
-      }
+      let rebuild = stub(changing: changing, hot: true)
       if case .success(let installed) = try rebuild(current, words) {
         codePointsReachedByStub += 1
         try runToCodePoint(
@@ -92,9 +96,7 @@ extension ReplaySession {
     else { return }
     let changing = Set(CompareStub.generalRegisters.map(\.index).filter { passes[1].words[$0] != passes[0].words[$0] })
     let words = memory.words + changingWords(memory, at: target.rsp, task)
-    let rebuild: StubRebuild = { current, words in
-      try self.installCompareStub(for: target, memory: words, task, current: current, changing: changing, ignoring: ignored)
-    }
+    let rebuild = stub(changing: changing, hot: false)
     switch try rebuild(passes[1], words) {
     case .success(let installed):
       codePointsReachedByStub += 1

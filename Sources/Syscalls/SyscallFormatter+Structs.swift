@@ -315,9 +315,8 @@ extension SyscallFormatter {
 
   /// si_code by name: the codes any signal may carry, then the signal's own.
   static func siginfoCode(_ code: Int32, signal: UInt64) -> String {
-    let name = ConstantStyle.$current.withValue(.abbrev) { siginfoCodeName(code, signal: signal) }
     // strace writes it as an unsigned int: SI_TKILL is 0xfffffffa.
-    return ConstantNames.styled(ConstantNames.rawHex(UInt64(UInt32(bitPattern: code))), name)
+    ConstantNames.styled(ConstantNames.rawHex(UInt64(UInt32(bitPattern: code))), siginfoCodeName(code, signal: signal))
   }
 
   private static func siginfoCodeName(_ code: Int32, signal: UInt64) -> String {

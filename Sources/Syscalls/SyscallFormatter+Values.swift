@@ -26,6 +26,11 @@ enum ConstantNames {
   /// strace's raw form of flags and enumerations: hex, 0 as `0`.
   static func rawHex(_ value: UInt64) -> String { value == 0 ? "0" : hex(value) }
 
+  /// A value with no name: its number, with `comment` (`MADV_???`) unless raw.
+  static func unnamed(_ value: UInt64, _ comment: String) -> String {
+    ConstantStyle.current == .raw ? rawHex(value) : "\(hex(value)) /* \(comment) */"
+  }
+
   /// A constant made of other constants (the access mode and the flags of open, a type and
   /// its flags), styled as one: its parts are named without styling.
   static func styledWhole(_ value: UInt64, _ names: () -> String) -> String {
@@ -52,8 +57,7 @@ enum ConstantNames {
   static func enumeration(_ value: UInt64, _ names: [UInt64: String], unknown prefix: String)
     -> String
   {
-    if let name = names[value] { return styled(rawHex(value), name) }
-    return ConstantStyle.current == .raw ? rawHex(value) : "\(hex(value)) /* \(prefix)??? */"
+    names[value].map { styled(rawHex(value), $0) } ?? unnamed(value, prefix + "???")
   }
 
   static func openFlags(_ value: UInt64) -> String {
@@ -403,21 +407,19 @@ enum ConstantNames {
   static let fcntlWithoutArgument: Set<UInt64> = [1, 3, 9, 11, 1025, 1032, 1034]
 
   static func futexOp(_ value: UInt64) -> String {
-    let names = ConstantStyle.$current.withValue(.abbrev) { futexOpNames(value) }
-    if names.hasSuffix("??? */") { return ConstantStyle.current == .raw ? rawHex(value) : names }
-    return styled(rawHex(value), names)
+    futexOpName(value).map { styled(rawHex(value), $0) } ?? unnamed(value, "FUTEX_???")
   }
 
-  private static func futexOpNames(_ value: UInt64) -> String {
+  /// `FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`, or nil for an operation strace does
+  /// not name.
+  private static func futexOpName(_ value: UInt64) -> String? {
     let names: [UInt64: String] = [
       0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
       4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI", 7: "FUTEX_UNLOCK_PI",
       8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET", 10: "FUTEX_WAKE_BITSET",
       11: "FUTEX_WAIT_REQUEUE_PI", 12: "FUTEX_CMP_REQUEUE_PI", 13: "FUTEX_LOCK_PI2",
     ]
-    guard let base = names[value & 0x7f], value & ~0x1ff == 0 else {
-      return "\(hex(value)) /* FUTEX_??? */"
-    }
+    guard let base = names[value & 0x7f], value & ~0x1ff == 0 else { return nil }
     let isPrivate = value & 0x80 != 0
     let realtime = value & 0x100 != 0
     return base + (isPrivate ? "_PRIVATE" : "") + (realtime ? "|FUTEX_CLOCK_REALTIME" : "")

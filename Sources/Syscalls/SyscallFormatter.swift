@@ -242,8 +242,8 @@ struct FormattedCall {
     case .clockID: return ConstantNames.enumeration(value, ConstantNames.clockNames, unknown: "CLOCK_")
     case .ioctlRequest:
       let request = IoctlRequest(value)
-      if let name = request.name { return ConstantNames.styled(ConstantNames.rawHex(request.rawValue), name) }
-      return ConstantStyle.current == .raw ? ConstantNames.rawHex(request.rawValue) : "\(hex(request.rawValue)) /* \(request.decoded) */"
+      return request.name.map { ConstantNames.styled(ConstantNames.rawHex(request.rawValue), $0) }
+        ?? ConstantNames.unnamed(request.rawValue, request.decoded)
     case .fcntlCommand: return ConstantNames.enumeration(value, ConstantNames.fcntlNames, unknown: "F_")
     case .fcntlArgument: return String(Int32(truncatingIfNeeded: value))
     case .futexOp: return ConstantNames.futexOp(value)
