@@ -71,7 +71,7 @@ extension DebugReplay {
     // and are bounded in number (`CheckpointStore`), so the work is the distance to the
     // stop found, rounded up to the window it lies in, plus a few milliseconds a window.
     // (Going back twice as many checkpoints each time, as this did before, scanned 70,000
-    // events for a write 50,000 back: 1.31 s, where this takes 0.98 s, bench/reverse.sh.)
+    // events for a write 50,000 back: 1.31 s, where this takes 0.98-1.02 s, bench/reverse.sh.)
     var target = here
     var last: (place: ReplayPlace, kind: DebugStop.Kind)?
     while last == nil {
