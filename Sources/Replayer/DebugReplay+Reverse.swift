@@ -155,8 +155,11 @@ extension DebugReplay {
       let here = Registers(words: place.registers)
       if let stackHere, stackHere.count == 520, let call = callBefore(rip, registers: here, returned: true) {
         let callee = stubJump(at: call.target, registers: here)?.target ?? call.target
-        for exit in returns(inFunctionAt: callee).prefix(16) where exit.popped == 0 {
-          let atReturn = place.moved(to: exit.address, stackPointer: here.rsp &- 8, stack: littleEndian(rip) + stackHere)
+        for exit in returns(inFunctionAt: callee, registers: here).prefix(16) {
+          // A `ret imm16` popped more: those bytes are still below rsp (no instruction ran since).
+          guard let popped = exit.popped == 0 ? [] : try? readMemory(at: here.rsp &- exit.popped, count: Int(exit.popped)) else { continue }
+          let atReturn = place.moved(
+            to: exit.address, stackPointer: here.rsp &- 8 &- exit.popped, stack: littleEndian(rip) + popped + stackHere)
           if let found = try found(atReturn, byHardwareOnly: false) { return found }
         }
       }
@@ -175,6 +178,16 @@ extension DebugReplay {
           } else if let jump = stubJump(at: call.target, registers: here), jump.target == rip {
             let atJump = place.moved(to: jump.address, stackPointer: here.rsp, stack: stackHere)
             if let found = try found(atJump, byHardwareOnly: false) { return found }
+          } else {
+            // The called function tail-called this one: a jump out of its code went here,
+            // directly or through a PLT entry (the place there: these registers).
+            let callee = stubJump(at: call.target, registers: here)?.target ?? call.target
+            let code = FunctionCode(at: callee, read: { try? self.readMemory(at: $0, count: $1) })
+            for jump in code?.outwardJumps.prefix(8) ?? [] {
+              let from = jump.target == rip ? jump.address : stubJump(at: jump.target, registers: here).flatMap { $0.target == rip ? $0.address : nil }
+              guard let from else { continue }
+              if let found = try found(place.moved(to: from, stackPointer: here.rsp, stack: stackHere), byHardwareOnly: false) { return found }
+            }
           }
         }
       }
@@ -189,10 +202,15 @@ extension DebugReplay {
       if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, fallThrough.unanimous)) }
       let decoded = branchesInto(rip).map { ($0, sweeps(landingOn: $0).landed) }
       branches += decoded.filter { $0.1 >= 8 }.prefix(8).map { ($0.0, $0.1 >= 12) }
+      // An indirect jump (a switch's jump table, a tail call through a pointer) changed
+      // nothing but rip either: one near that goes here with these registers and memory.
+      let indirect = indirectJumps(into: rip, registers: here)
+      branches += indirect.prefix(4)
       if debugSeeks {
         printToStandardError(
           "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none") (decodes: \(sweeps(landingOn: rip).previous.map { hex($0.address) + "/\($0.instruction.kind)" }.joined(separator: " "))), branched to from "
-            + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", "))
+            + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", ")
+            + "; jumped to indirectly from " + indirect.map { hex($0.address) + ($0.certain ? "" : " (uncertain)") }.joined(separator: ", "))
       }
       for branch in branches {
         var atBranch = place
@@ -247,7 +265,7 @@ extension DebugReplay {
   /// The instruction before `rip` that goes on to `rip` when it does not branch: one that
   /// never branches (no call, return or system call either), or a conditional branch; when
   /// the code before `rip` decodes to one: of the linear decodes from each of the 16 bytes
-  /// at 48-63 bytes before `rip`, at least 4 land on `rip` and all agree on the instruction
+  /// at 48-63 (or 112-127, `sweeps`) bytes before `rip`, at least 4 land on `rip` and all agree on the instruction
   /// before, or at least half land and three in four of those agree (a decode from inside
   /// another instruction can land on `rip` too). `unanimous`, which a patch needs: at least
   /// half landed and all agreed.
@@ -290,12 +308,7 @@ extension DebugReplay {
     var known = registers
     if returned {
       let kept: Set<UInt8> = [3, 4, 5, 12, 13, 14, 15]
-      let used: UInt8?
-      switch branch.operand {
-      case .register(let encoding): used = encoding
-      case .memory(let base, _): used = base
-      }
-      if let used, !kept.contains(used) {
+      for used in branch.operand.registersUsed where !kept.contains(used) {
         guard let loaded = valueLoaded(into: used, before: first.address), let index = CompareStub.wordIndex(encoding: used) else { return nil }
         known.words[index] = loaded
       }
@@ -340,9 +353,18 @@ extension DebugReplay {
     return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
   }
 
-  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip` that land on it.
+  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip` that land on it;
+  /// where fewer than half land (long instructions, such as stores of a 32-bit immediate
+  /// to rip-relative memory, lose step more often), those from 112-127 bytes before, when
+  /// more of them land.
   private func sweeps(landingOn rip: UInt64) -> Sweeps {
-    let span: UInt64 = 64
+    let near = sweeps(landingOn: rip, from: 64)
+    guard near.landed < 8 else { return near }
+    let far = sweeps(landingOn: rip, from: 128)
+    return far.landed > near.landed ? far : near
+  }
+
+  private func sweeps(landingOn rip: UInt64, from span: UInt64) -> Sweeps {
     guard rip > span, let bytes = try? readMemory(at: rip - span, count: Int(span)), bytes.count == Int(span) else { return Sweeps(decodes: []) }
     var landing: [[(address: UInt64, instruction: rewind_instruction)]] = []
     for first in 0..<16 {
@@ -361,29 +383,63 @@ extension DebugReplay {
     return Sweeps(decodes: landing)
   }
 
-  /// The returns (`ret`, `ret imm16`, `repz ret`) in the code of the function at `entry`,
-  /// decoded from there up to 4 KiB or the first byte that does not decode, with the bytes
-  /// each pops besides the return address.
-  private func returns(inFunctionAt entry: UInt64) -> [(address: UInt64, popped: UInt64)] {
-    for span in [4096, 1024, 256] {
-      guard let bytes = try? readMemory(at: entry, count: span), bytes.count == span else { continue }
-      var found: [(UInt64, UInt64)] = []
-      var offset = 0
-      while offset < bytes.count {
-        var decoded = rewind_instruction()
-        let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, entry + UInt64(offset), &decoded) }
-        guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
-        let first = bytes[offset], size = Int(decoded.size)
-        if first == 0xc3 || first == 0xf3 && size == 2 && bytes[offset + 1] == 0xc3 {
-          found.append((entry + UInt64(offset), 0))
-        } else if first == 0xc2 && size == 3 {
-          found.append((entry + UInt64(offset), UInt64(bytes[offset + 1]) | UInt64(bytes[offset + 2]) << 8))
-        }
-        offset += size
-      }
-      return found
+  /// The returns (`ret`, `ret imm16`, `repz ret`) a function called at `entry` may leave
+  /// through, with the bytes each pops besides the return address: those in its code
+  /// (decoded from `entry` up to 4 KiB or the first byte that does not decode), then those
+  /// of the functions it tail-calls (`tailCalls`), all ordered by their distance from the
+  /// entry of the function they are in, since a linear decode runs on into the functions
+  /// that follow.
+  private func returns(inFunctionAt entry: UInt64, registers: Registers) -> [(address: UInt64, popped: UInt64)] {
+    guard let code = FunctionCode(at: entry, read: { try? self.readMemory(at: $0, count: $1) }) else { return [] }
+    var found = code.returns.map { (address: $0.address, popped: $0.popped, distance: $0.address - entry) }
+    for tail in tailCalls(in: code, registers: registers) {
+      guard let callee = FunctionCode(at: tail.target, read: { try? self.readMemory(at: $0, count: $1) }) else { continue }
+      found += callee.returns.map { (address: $0.address, popped: $0.popped, distance: $0.address - tail.target) }
     }
-    return []
+    return found.sorted { $0.distance < $1.distance }.map { ($0.address, $0.popped) }
+  }
+
+  /// The direct jumps of `code` to outside it (tail calls, as optimized code makes them),
+  /// at most four, with where each goes: through a PLT entry's jump, where that goes.
+  private func tailCalls(in code: FunctionCode, registers: Registers) -> [(address: UInt64, target: UInt64)] {
+    code.outwardJumps.prefix(4).map { jump in (jump.address, stubJump(at: jump.target, registers: registers)?.target ?? jump.target) }
+  }
+
+  /// The indirect jumps (FF /4, through a register or memory) within 4 KiB of `rip` that
+  /// go to `rip` when they run with `registers` and memory as they are now: the place just
+  /// after one, since a jump writes nothing but rip. Every byte offset is tried; of the
+  /// decodes ending at the same byte, the one the linear decodes before it agree on is
+  /// kept, where at least half of them land there (`certain` where three in four do).
+  private func indirectJumps(into rip: UInt64, registers: Registers) -> [(address: UInt64, certain: Bool)] {
+    let reach: UInt64 = 4096
+    var window: [UInt8] = []
+    var windowStart: UInt64 = 0
+    for reach in [reach, 1024, 256] {
+      windowStart = rip > reach ? rip - reach : 0
+      if let bytes = try? readMemory(at: windowStart, count: Int(rip + reach - windowStart)), bytes.count == Int(rip + reach - windowStart) {
+        window = bytes
+        break
+      }
+    }
+    var startsByEnd: [UInt64: [UInt64]] = [:]
+    for offset in window.indices.dropLast() where window[offset] == 0xff && (window[offset + 1] >> 3) & 7 == 4 {
+      // Prefixes and REX put the instruction's start up to 3 bytes before its opcode.
+      for start in max(0, offset - 3)...offset where start == offset || window[start] != 0xff {
+        guard let branch = IndirectBranch(Array(window[start..<min(window.count, start + 16)])), branch.kind == .jump else { continue }
+        let address = windowStart + UInt64(start)
+        guard branch.target(at: address, registers: registers, read: readWord) == rip else { continue }
+        startsByEnd[address + UInt64(branch.size), default: []].append(address)
+      }
+    }
+    var found: [(address: UInt64, certain: Bool)] = []
+    for (end, starts) in startsByEnd.sorted(by: { $0.key < $1.key }) {
+      let decodes = sweeps(landingOn: end)
+      var votes: [UInt64: Int] = [:]
+      for previous in decodes.previous where starts.contains(previous.address) { votes[previous.address, default: 0] += 1 }
+      guard decodes.landed >= 8, let (address, count) = votes.max(by: { $0.value < $1.value }), count * 2 >= decodes.landed else { continue }
+      found.append((address, count * 4 >= decodes.landed * 3 && decodes.landed >= 12))
+    }
+    return found
   }
 
   /// The direct jumps and conditional branches to `rip` in the code within

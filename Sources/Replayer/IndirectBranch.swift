@@ -1,16 +1,24 @@
 import TraceFormat
 
 /// An indirect near `call` or `jmp` (opcode FF /2 or FF /4) through a register or through
-/// memory at a register or rip plus a displacement: what reverse-stepi needs to tell where
-/// one went, given the registers it ran with. Forms with a SIB byte are not worked out.
+/// memory (rip plus a displacement, or base + index * scale + displacement): what
+/// reverse-stepi needs to tell where one went, given the registers it ran with.
 struct IndirectBranch: Equatable {
   enum Kind { case call, jump }
   enum Operand: Equatable {
     /// The target is this register (x86 encoding: rax 0 ... r15 15).
     case register(UInt8)
-    /// The target is the 8 bytes at this register (nil: the next instruction's address) plus
-    /// the displacement.
-    case memory(base: UInt8?, displacement: Int64)
+    /// The target is the 8 bytes at base (nil: none, or with `ripRelative` the next
+    /// instruction's address) + index * scale + displacement.
+    case memory(base: UInt8?, index: UInt8?, scale: UInt8, displacement: Int64, ripRelative: Bool)
+
+    /// The registers the target is computed from.
+    var registersUsed: [UInt8] {
+      switch self {
+      case .register(let encoding): return [encoding]
+      case .memory(let base, let index, _, _, _): return [base, index].compactMap { $0 }
+      }
+    }
   }
 
   var kind: Kind
@@ -20,12 +28,12 @@ struct IndirectBranch: Equatable {
   /// Decodes the instruction at the start of `bytes`: nil for anything else.
   init?(_ bytes: [UInt8]) {
     var p = 0
-    var rexB: UInt8 = 0
+    var rex: UInt8 = 0
     // notrack (3e), bnd (f2) and a segment override carry no meaning here; 66 would make it
     // a 16-bit branch.
     while p < bytes.count, [0x3e, 0xf2, 0x2e].contains(bytes[p]) { p += 1 }
     if p < bytes.count, bytes[p] & 0xf0 == 0x40 {
-      rexB = bytes[p] & 1
+      rex = bytes[p]
       p += 1
     }
     guard p + 1 < bytes.count, bytes[p] == 0xff else { return nil }
@@ -41,31 +49,36 @@ struct IndirectBranch: Equatable {
       guard p + count <= bytes.count else { return nil }
       var value: Int64 = 0
       for i in 0..<count { value |= Int64(bytes[p + i]) << (8 * i) }
+      p += count
       // Sign-extend.
       let shift = 64 - 8 * count
       return (value << shift) >> shift
     }
-    let base = rm | rexB << 3
-    switch mode {
-    case 3:
-      operand = .register(base)
-    case 0 where rm == 5:
-      guard let d = displacement(4) else { return nil }
-      operand = .memory(base: nil, displacement: d)
-      p += 4
-    case 0 where rm != 4:
-      operand = .memory(base: base, displacement: 0)
-    case 1 where rm != 4:
-      guard let d = displacement(1) else { return nil }
-      operand = .memory(base: base, displacement: d)
-      p += 1
-    case 2 where rm != 4:
-      guard let d = displacement(4) else { return nil }
-      operand = .memory(base: base, displacement: d)
-      p += 4
-    default:
-      return nil
+    let rexB = rex & 1, rexX = (rex >> 1) & 1
+    if mode == 3 {
+      operand = .register(rm | rexB << 3)
+      size = p
+      return
     }
+    var base: UInt8? = rm | rexB << 3
+    var index: UInt8?
+    var scale: UInt8 = 1
+    var ripRelative = false
+    if rm == 4 {
+      guard p < bytes.count else { return nil }
+      let sib = bytes[p]
+      p += 1
+      scale = 1 << (sib >> 6)
+      let indexField = (sib >> 3) & 7 | rexX << 3
+      index = indexField == 4 ? nil : indexField  // rsp cannot be an index
+      base = sib & 7 == 5 && mode == 0 ? nil : sib & 7 | rexB << 3  // 5 in mode 0: disp32, no base
+    } else if rm == 5 && mode == 0 {
+      base = nil
+      ripRelative = true
+    }
+    let count = mode == 1 ? 1 : mode == 2 || base == nil ? 4 : 0
+    guard let d = count == 0 ? 0 : displacement(count) else { return nil }
+    operand = .memory(base: base, index: index, scale: scale, displacement: d, ripRelative: ripRelative)
     size = p
   }
 
@@ -75,10 +88,16 @@ struct IndirectBranch: Equatable {
     switch operand {
     case .register(let encoding):
       return value(encoding)
-    case .memory(let base, let displacement):
-      let origin: UInt64?
-      if let base { origin = value(base) } else { origin = address + UInt64(size) }
-      guard let origin else { return nil }
+    case .memory(let base, let index, let scale, let displacement, let ripRelative):
+      var origin: UInt64 = ripRelative ? address + UInt64(size) : 0
+      if let base {
+        guard let value = value(base) else { return nil }
+        origin = value
+      }
+      if let index {
+        guard let value = value(index) else { return nil }
+        origin = origin &+ value &* UInt64(scale)
+      }
       return read(origin &+ UInt64(bitPattern: displacement))
     }
   }

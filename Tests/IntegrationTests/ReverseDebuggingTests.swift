@@ -386,21 +386,21 @@ extension ReverseDebuggingTests {
 }
 
 extension ReverseDebuggingTests {
-  /// From a crash just after a loop of 300,000 passes, 14 reverse-stepi walk back through
+  /// From a crash just after a loop of 300,000 passes, 18 reverse-stepi walk back through
   /// the code after the loop, across its exit (a branch taken to there, then the loop's
   /// closing branch not taken) into its last pass: each place is found from the one after
   /// it (the instruction that falls through into it, or the branch to it) without stepping
   /// through the loop; the same steps forwards come back to the crash.
   @Test func reverseStepiAcrossTheExitOfALongLoop() throws {
     let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "after"], expectedStatus: 139)
-    let back = Array(repeating: "reverse-stepi", count: 14)
-    let forward = Array(repeating: "stepi", count: 14)
+    let back = Array(repeating: "reverse-stepi", count: 18)
+    let forward = Array(repeating: "stepi", count: 18)
     let (gdb, rewind) = try session.gdb(
       ["continue", "print $pc", "monitor work"] + back + ["print i", "print $pc", "monitor work"] + forward + ["print $pc", "print i"])
     #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
     let printed = values(gdb)
     try #require(printed.count == 5, "\(gdb)")
-    // Back in the loop's last pass (i not yet incremented past it), 14 instructions before the crash.
+    // Back in the loop's last pass (i not yet incremented past it), 18 instructions before the crash.
     #expect(printed[1] == "299999", "\(gdb)")
     #expect(printed[2] != printed[0], "\(gdb)")
     #expect(printed[3] == printed[0] && printed[4] == "300000", "\(gdb)")
@@ -463,7 +463,7 @@ extension ReverseDebuggingTests {
   @Test(arguments: ["pointer", "library"])
   func reverseStepiThroughAnIndirectCallAfterALongLoop(mode: String) throws {
     let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
-    let count = 40
+    let count = 44
     let back = Array(repeating: ["reverse-stepi", "print $pc"], count: count).flatMap { $0 }
     let forward = Array(repeating: "stepi", count: count)
     let (gdb, rewind) = try session.gdb(
@@ -472,12 +472,59 @@ extension ReverseDebuggingTests {
     let printed = values(gdb)
     try #require(printed.count == count + 3, "\(gdb)")
     // The callee's first instruction (pick, or libc's toupper), then the PLT entry that
-    // jumped there (toupper only), then the call in main; 40 steps back, the loop's last pass.
+    // jumped there (toupper only), then the call in main; 44 steps back, the loop's last pass.
     let entry = try #require(printed.firstIndex { $0.hasSuffix(mode == "pointer" ? "<pick>" : "toupper>") }, "\(gdb)")
     #expect(printed[entry - 1].contains(mode == "pointer" ? "<pick+" : "toupper+"), "\(gdb)")
     let caller = mode == "pointer" ? entry + 1 : entry + 2
     if mode == "library" { #expect(printed[entry + 1].hasSuffix("<toupper@plt>"), "\(gdb)") }
     #expect(printed[caller].contains("<main+"), "\(gdb)")
+    #expect(printed[count + 1] == "299999", "\(gdb)")
+    #expect(printed[count + 2] == printed[0], "\(gdb)")
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)")
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
+
+extension ReverseDebuggingTests {
+  /// From a crash after a loop of 300,000 passes and a switch whose jump table sends it to
+  /// a case, or a call of a function that tail-calls another (whose return goes straight
+  /// back to main): reverse-stepi walks back to the case's first instruction and the
+  /// indirect jmp before it (found among the jumps near it that go there with these
+  /// registers), or through the tail-called function's return, its first instruction and
+  /// the jmp to it; never by stepping through the loop. The same steps forwards come back.
+  @Test(arguments: ["switch", "tail"])
+  func reverseStepiThroughAnIndirectJumpOrATailCall(mode: String) throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
+    let count = 40
+    let back = Array(repeating: ["reverse-stepi", "print $pc", "x/i $pc"], count: count).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: count)
+    let (gdb, rewind) = try session.gdb(
+      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == count + 3, "\(gdb)")
+    let pcs = Array(printed[1...count])
+    if mode == "switch" {
+      // The place before the case's first instruction is the table's `jmp *%rax`, and
+      // the one before that the add that made its target.
+      let instructions = gdb.split(separator: "\n").filter { $0.hasPrefix("=> ") }
+      try #require(instructions.count == count, "\(gdb)")
+      let jump = try #require(instructions.firstIndex { $0.hasSuffix("jmp    *%rax") }, "\(gdb)")
+      #expect(jump > 0 && instructions[jump - 1].contains("movl   $0x"), "\(gdb)")
+      #expect(jump + 1 < count && instructions[jump + 1].contains("add    %rdx,%rax"), "\(gdb)")
+    } else {
+      // pick's return, pick's first instruction, the jmp in relay, relay's first
+      // instruction, the call in main.
+      let entry = try #require(pcs.firstIndex { $0.hasSuffix("<pick>") }, "\(gdb)")
+      try #require(entry > 0 && entry + 3 < count, "\(gdb)")
+      #expect(pcs[entry - 1].contains("<pick+"), "\(gdb)")
+      #expect(pcs[entry + 1].contains("<relay+"), "\(gdb)")
+      #expect(pcs[entry + 2].hasSuffix("<relay>"), "\(gdb)")
+      #expect(pcs[entry + 3].contains("<main+"), "\(gdb)")
+    }
+    // 40 steps back, the loop's last pass.
     #expect(printed[count + 1] == "299999", "\(gdb)")
     #expect(printed[count + 2] == printed[0], "\(gdb)")
     let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
