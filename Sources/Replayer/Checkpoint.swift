@@ -12,8 +12,9 @@ import TraceFormat
 /// (`ThreadSnapshot`) and made again, by injected clones, in every copy a run starts from.
 /// Each process is copied on its own: the copies are all rewind's children, which replay does
 /// not mind (it emulates waits, kills and pipes). Memory is shared copy-on-write with a copy;
-/// `MAP_SHARED` memory would be shared for real, so processes with writable shared mappings,
-/// or sharing their memory (vfork, CLONE_VM), are not copied.
+/// writable `MAP_SHARED` memory is shared for real (with the live processes and every other
+/// copy), so its bytes are kept in the checkpoint and written back into each copy a run
+/// starts from. Processes sharing their memory (vfork, CLONE_VM) are not copied.
 final class Checkpoint {
   /// The event the replay was about to replay.
   let eventIndex: UInt64
@@ -23,6 +24,9 @@ final class Checkpoint {
   let debugger: DebuggerSnapshot
   /// Where the event's thread is: the place a run that starts here parks at first.
   let place: ReplayPlace
+  /// The most writable shared memory a checkpoint keeps the bytes of (all its processes'
+  /// mappings together); with more, the replay is not copied there.
+  static let sharedMemoryLimit = 16 << 20
 
   init(eventIndex: UInt64, pids: [Int32: Int32], session: SessionSnapshot, debugger: DebuggerSnapshot, place: ReplayPlace) {
     self.eventIndex = eventIndex
@@ -33,9 +37,9 @@ final class Checkpoint {
   }
 
   /// The copies' private dirty memory, in bytes (what they hold that the live processes do
-  /// not share with them).
+  /// not share with them), and the bytes of shared memory kept for them.
   var privateDirtyBytes: UInt64 {
-    var total: UInt64 = 0
+    var total = UInt64(session.processes.reduce(0) { $0 + $1.sharedMemory.reduce(0) { $0 + $1.bytes.count } })
     for pid in pids.values {
       guard let text = try? readProcFile("/proc/\(pid)/smaps_rollup") else { continue }
       for line in text.split(separator: "\n") where line.hasPrefix("Private_Dirty:") {
@@ -98,6 +102,8 @@ struct ProcessSnapshot {
   var otherThreads: [ThreadSnapshot]
   var syscallInstruction: UInt64?
   var codeMappings: [MapsEntry]?
+  /// The bytes of its writable shared mappings, which a copy shares with the live process.
+  var sharedMemory: [(start: UInt64, bytes: [UInt8])] = []
 }
 
 /// What a replay session knew between two events, for a session that starts from copies.
@@ -229,8 +235,18 @@ extension ReplaySession {
       tasks.values.allSatisfy({ isCopyable($0) && !addressSpaces.isShared($0.realTgid) }),
       processes.keys.allSatisfy({ tasks[$0] != nil })
     else { return nil }
+    var sharedMemory: [Int32: [(start: UInt64, bytes: [UInt8])]] = [:]
+    var sharedBytes = 0
     for pid in processes.keys {
-      guard let maps = try? readMaps(of: tasks[pid]!.realTid), !maps.contains(where: { $0.isSharedWritable }) else { return nil }
+      guard let maps = try? readMaps(of: tasks[pid]!.realTid) else { return nil }
+      for mapping in maps where mapping.isSharedWritable {
+        sharedBytes += Int(mapping.end - mapping.start)
+        guard sharedBytes <= Checkpoint.sharedMemoryLimit,
+          let bytes = try? tasks[pid]!.tracee.readMemory(at: mapping.start, count: Int(mapping.end - mapping.start)),
+          bytes.count == Int(mapping.end - mapping.start)
+        else { return nil }
+        sharedMemory[pid, default: []].append((mapping.start, bytes))
+      }
     }
     // The place a run from the copies parks at first, for a seek whose target it is.
     guard let eventTask = tasks[eventTid] ?? tasks.values.first else { return nil }
@@ -247,7 +263,8 @@ extension ReplaySession {
       snapshots.append(
         ProcessSnapshot(
           recordedPid: pid, leader: leaderState, otherThreads: others.sorted { $0.recordedTid < $1.recordedTid },
-          syscallInstruction: syscallInstructions[leader.realTgid], codeMappings: codeMappings[leader.realTgid]))
+          syscallInstruction: syscallInstructions[leader.realTgid], codeMappings: codeMappings[leader.realTgid],
+          sharedMemory: sharedMemory[pid] ?? []))
     }
     var copies: [Int32: Int32] = [:]
     for snapshot in snapshots {

@@ -319,6 +319,8 @@ public final class ReplaySession {
         let leader = ReplayTask(recordedTid: process.recordedPid, realTid: pid)
         tasks[process.recordedPid] = leader
         try restore(process.leader, in: leader, robustListOnly: true)
+        // Shared with the live processes of the run before and with every copy: as it was.
+        for mapping in process.sharedMemory { try leader.tracee.writeMemory(at: mapping.start, bytes: mapping.bytes) }
         for thread in process.otherThreads { tasks[thread.recordedTid] = try recreateThread(thread, in: leader) }
         syscallInstructions[pid] = process.syscallInstruction
         codeMappings[pid] = process.codeMappings

@@ -533,3 +533,27 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// Parent and child bump a counter in a MAP_SHARED page: checkpoints are taken all the
+  /// same (the page's bytes are kept and written back into each copy a run starts from),
+  /// and going backwards over the parent's printf breakpoint shows, at each hit, the same
+  /// `seen` and counter a forward run showed there.
+  @Test func checkpointsKeepWritableSharedMemory() throws {
+    let session = try DebugSession.recordFixture("shared_counter")
+    let hit = ["print seen", "print *counter"]
+    let forward = Array(repeating: ["continue"] + hit, count: 10).flatMap { $0 }
+    let backward = Array(repeating: ["reverse-continue"] + hit, count: 9).flatMap { $0 }
+    let (gdb, rewind) = try session.gdb(
+      ["break shared_counter.c:17"] + forward + backward + ["monitor checkpoints"], replayArguments: ["--checkpoint-every", "5"])
+    let printed = values(gdb)
+    try #require(printed.count == 38, "\(gdb)")
+    let hits = stride(from: 0, to: 38, by: 2).map { printed[$0] + "/" + printed[$0 + 1] }
+    #expect(Array(hits[10...]) == Array(hits[..<9].reversed()), "\(hits)\n\(gdb)")
+    // The counter moved between hits (the child bumps it too): a copy that kept a later
+    // value would show it.
+    #expect(Set(hits[..<10]).count == 10, "\(hits)")
+    #expect(gdb.contains("Copies of the process (automatic checkpoints)"), "\(gdb)")
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+  }
+}
