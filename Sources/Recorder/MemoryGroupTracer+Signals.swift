@@ -52,6 +52,7 @@ extension MemoryGroupTracer {
           index: index, tid: task.tid, signal: signal.rawValue, code: code, siginfo: info,
           registers: registers, memory: memory, stack: stack))
     }
+    session.onSignal?(task.tid, signal.rawValue, registers.words)
     if !raisedByCPU && registers.origRax == UInt64.max {
       // So that its frame is the same in replay (see `takeBreakpointTrap`). Not in a call
       // the signal interrupted: resumed without the signal there, the kernel would put back

@@ -29,6 +29,12 @@ public final class RecordSession: @unchecked Sendable {
   private var rootStatus: ExitStatusOfRoot?
   private let cpus: [Int32]
   private var nextCPU = 0
+  /// Real thread ids written as other ones: a run that continues a replay (`run(adopting:)`)
+  /// writes its processes' events under the ids they have in the trace it continues.
+  private var threadNames: [Int32: Int32] = [:]
+  /// Called on a group's tracer thread at each signal's delivery stop, while the thread is
+  /// stopped there: its real tid, the signal and its registers.
+  public var onSignal: (@Sendable (_ tid: Int32, _ signal: Int32, _ registers: [UInt64]) -> Void)?
 
   public init(options: RecordOptions, writer: TraceWriter) {
     self.options = options
@@ -48,7 +54,8 @@ public final class RecordSession: @unchecked Sendable {
   func write(_ events: [(UInt64) -> TraceEvent]) {
     lock.withLock {
       for make in events {
-        writer.append(make(nextIndex))
+        let event = make(nextIndex)
+        writer.append(threadNames[event.tid].map { event.moved(index: event.index, tid: $0) } ?? event)
         nextIndex += 1
       }
     }
@@ -81,6 +88,32 @@ public final class RecordSession: @unchecked Sendable {
     onSpawn(rootPid)
     root.traceUntilAllExit()
     // Groups started later finish when their processes do.
+    while let thread = lock.withLock({ groupThreads.popLast() }) { thread.join() }
+    if let failure = lock.withLock({ failure }) { throw failure }
+    return RecordOutcome(
+      exitStatus: lock.withLock { rootStatus } ?? .killed(SIGKILL), eventCount: eventCount,
+      traceDirectory: options.traceDirectory)
+  }
+
+  /// Records processes that another tracer (a replay gone live: `rewind inject`) has let go,
+  /// each parked in an injected pause() (see `MemoryGroupTracer.handOff`), as the
+  /// continuation of a trace whose first `firstIndex` events the writer has already had:
+  /// events are numbered on from there, and each adopted process's under its id in that
+  /// trace. The first process is the root. Returns when every adopted process and every one
+  /// they create has ended.
+  public func run(adopting processes: [AdoptedProcess], firstIndex: UInt64) throws -> RecordOutcome {
+    guard let root = processes.first else { throw RecordError.ptraceFailed(operation: "taking over no process", errno: Errno(rawValue: EINVAL)) }
+    lock.withLock {
+      nextIndex = firstIndex
+      rootPid = root.pid
+      for process in processes where process.recordedPid != process.pid { threadNames[process.pid] = process.recordedPid }
+    }
+    for process in processes {
+      setLive(process.pid, true)
+      startGroup(
+        adopting: process.pid, registers: process.registers, signalMask: process.signalMask, deferredSignals: process.pendingSignals,
+        buffer: nil, rseq: nil)
+    }
     while let thread = lock.withLock({ groupThreads.popLast() }) { thread.join() }
     if let failure = lock.withLock({ failure }) { throw failure }
     return RecordOutcome(
@@ -136,5 +169,27 @@ struct LiveMemory: TraceeMemoryReading {
   let tracee: Tracee
   func readBytes(at address: UInt64, count: Int) throws -> [UInt8] {
     try tracee.readMemory(at: address, count: count)
+  }
+}
+
+/// A process another tracer let go for `RecordSession.run(adopting:firstIndex:)`: parked in
+/// an injected `pause()` with every signal blocked, detached.
+public struct AdoptedProcess: Sendable {
+  /// Its real pid (single-threaded: its only thread).
+  public var pid: Int32
+  /// Its id in the trace the recording continues.
+  public var recordedPid: Int32
+  /// The registers to go on from (the pause is interrupted and these put back).
+  public var registers: Registers
+  public var signalMask: UInt64
+  /// Signals to send it once taken over (they were about to be delivered).
+  public var pendingSignals: [Signal]
+
+  public init(pid: Int32, recordedPid: Int32, registers: Registers, signalMask: UInt64, pendingSignals: [Signal]) {
+    self.pid = pid
+    self.recordedPid = recordedPid
+    self.registers = registers
+    self.signalMask = signalMask
+    self.pendingSignals = pendingSignals
   }
 }

@@ -24,6 +24,12 @@ public struct InjectionReport: Sendable {
   /// (program never noticed): the recording's size, the size with the injection, where the
   /// two first differ, and the path the changed contents were written to.
   public var changedFiles: [ChangedFile] = []
+  /// The trace of the injected run (`InjectionTraces`): the recording up to the live part
+  /// with the injected result, then the live part as recorded; or, when the program did not
+  /// notice, the whole recording with the injected result. Nil when it could not be made
+  /// (`traceProblem` says why).
+  public var trace: String?
+  public var traceProblem: String?
 
   public struct ChangedFile: Sendable {
     public var path: String
@@ -52,6 +58,24 @@ public struct InjectionReport: Sendable {
   }
 }
 
+/// Writes the traces of injected runs (built where the recorder is known: `rewind inject`).
+public struct InjectionTraces: Sendable {
+  /// Records processes `handOffLive` let go as the continuation of the recording's first
+  /// `firstIndex` events (the injected one changed), for at most `timeout` seconds; returns
+  /// the live run (with `prepared`'s lines) and its trace.
+  public var recordLive: @Sendable (_ processes: [LiveProcess], _ firstIndex: UInt64, _ injected: SyscallEvent, _ prepared: LiveRun, _ timeout: Double) throws -> LiveRun
+  /// Copies the whole recording with the injected event changed; returns the copy's directory.
+  public var copyWhole: @Sendable (_ injected: SyscallEvent) throws -> String
+
+  public init(
+    recordLive: @escaping @Sendable ([LiveProcess], UInt64, SyscallEvent, LiveRun, Double) throws -> LiveRun,
+    copyWhole: @escaping @Sendable (SyscallEvent) throws -> String
+  ) {
+    self.recordLive = recordLive
+    self.copyWhole = copyWhole
+  }
+}
+
 public enum InjectionRun {
   /// Replays `trace` up to `injection`'s event, changes that call, follows the recording
   /// while the program makes the recorded calls, and goes live where it does not (for at
@@ -59,9 +83,11 @@ public enum InjectionRun {
   /// Call it on a tracer thread pinned to `cpu`. `describeCrash`: what to say of where a
   /// live thread met a fatal signal, given its real tid and registers while it is stopped
   /// there (a symbolized backtrace); nil, or its nil, gives the address and mapping.
+  /// `traces`: where the injected run is written as a trace of its own (nil: it is not, and
+  /// the live part is only followed and listed).
   public static func run(
     trace: String, injection: Injection, pid: Int32, timeout: Double, outputDirectory: String, cpu: Int32?,
-    describeCrash: ((_ tid: Int32, _ registers: [UInt64]) -> String?)? = nil
+    describeCrash: ((_ tid: Int32, _ registers: [UInt64]) -> String?)? = nil, traces: InjectionTraces? = nil
   ) throws -> InjectionReport {
     let session = try ReplaySession(options: ReplayOptions(traceDirectory: trace, echoOutput: true, process: pid, injection: injection))
     session.describeCrash = describeCrash
@@ -96,13 +122,31 @@ public enum InjectionRun {
       let (index, difference) = describe(failure)
       var files = FileTable()
       var noticedEvent: TraceEvent?
+      var end: UInt64 = 0  // the events before the live part
       while let event = try reader.nextEvent() {
         if event.index >= index { noticedEvent = event; break }
         files.add(changed(event, injected, original: &original))
+        end = event.index + 1
       }
       report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
       report.noticedAt = (noticedEvent, difference)
-      report.live = session.goLive(files: files, timeout: timeout)
+      if let traces, session.liveProcessesAreSingleThreaded {
+        let (processes, prepared) = session.handOffLive(files: files)
+        do {
+          let recorded = try traces.recordLive(processes, noticedEvent?.index ?? end, injected, prepared, timeout)
+          report.live = recorded
+          report.trace = recorded.trace
+        } catch {
+          for process in processes { kill(process.pid, SIGKILL) }
+          var failed = prepared
+          failed.end = .hung(threads: [])
+          report.live = failed
+          report.traceProblem = "the live part could not be recorded: \(error)"
+        }
+      } else {
+        report.live = session.goLive(files: files, timeout: timeout)
+        if traces != nil { report.traceProblem = "the live part was not recorded: a process of it has more than one thread (only single-threaded ones are taken over yet)" }
+      }
     } else {
       var recorded = FileTable(), changedTable = FileTable()
       while let event = try reader.nextEvent() {
@@ -111,6 +155,9 @@ public enum InjectionRun {
       }
       report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
       report.recordedEnd = recordedEnd
+      if let traces {
+        do { report.trace = try traces.copyWhole(injected) } catch { report.traceProblem = "the injected run's trace could not be written: \(error)" }
+      }
       report.changedFiles = compare(recorded, changedTable, savingUnder: outputDirectory)
     }
     report.followedCalls = followed

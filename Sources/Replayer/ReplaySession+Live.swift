@@ -1,3 +1,4 @@
+import CSupport
 import Glibc
 import LinuxTrace
 import Syscalls
@@ -14,6 +15,10 @@ public struct LiveRun: Sendable {
   /// Every call made live, as strace prints it, with the thread: "[1234] write(2, ...) = 52".
   public var calls: [String] = []
   public var end: End = .hung(threads: [])
+  /// The trace the live part was recorded into, when it was.
+  public var trace: String?
+
+  public init() {}
 
   public enum End: Sendable, Equatable {
     case exited(Int32)
@@ -22,6 +27,29 @@ public struct LiveRun: Sendable {
     /// Still running when the time ran out: what each thread was doing.
     case hung(threads: [String])
   }
+}
+
+/// What `prepareLive` leaves: the live threads by real tid, their recorded tids, signals to
+/// deliver as they go on, the process the run is about.
+private struct LivePreparation {
+  var live: [Int32: Tracee]
+  var names: [Int32: Int32]
+  var pendingSignal: [Int32: Signal]
+  var mainPid: Int32?
+  var run: LiveRun
+}
+
+/// A process gone live that `handOffLive` let go, for a recorder to take over.
+public struct LiveProcess: Sendable {
+  /// Its real pid (its only thread).
+  public var pid: Int32
+  /// Its pid in the recording.
+  public var recordedPid: Int32
+  /// The registers to go on from.
+  public var registers: Registers
+  public var signalMask: UInt64
+  /// Signals (numbers) to send it once taken over.
+  public var pendingSignals: [Int32]
 }
 
 private let fatalSignals: Set<Int32> = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP]
@@ -33,6 +61,66 @@ extension ReplaySession {
   /// processes run on without emulation, each call listed, until they end or `timeout`
   /// seconds pass (then they are killed: a hang). Call it on the replay's tracer thread.
   public func goLive(files: FileTable, timeout: Double) -> LiveRun {
+    var going = prepareLive(files: files)
+    follow(&going.live, names: going.names, pendingSignal: going.pendingSignal, mainPid: going.mainPid, timeout: timeout, into: &going.run)
+    tasks = [:]
+    return going.run
+  }
+
+  /// Whether every process left to go live has one thread: `handOffLive` lets go of those only.
+  public var liveProcessesAreSingleThreaded: Bool {
+    let live = tasks.values.filter { $0.exitedStatus == nil && !$0.isExiting }
+    return Dictionary(grouping: live, by: \.realTgid).values.allSatisfy { $0.count == 1 }
+  }
+
+  /// As `goLive` up to running the processes; then, instead of following them, lets each go
+  /// for a recorder to take over (`RecordSession.run(adopting:firstIndex:)`): parked in an
+  /// injected `pause()` at a `syscall` instruction with every signal blocked, detached. Each
+  /// comes with the registers to go on from: a call the program made that the recording
+  /// does not have is made again, for real; a fault replay met is not delivered but met
+  /// again (the faulting instruction runs again). The process `options.process` (or the
+  /// root) comes first. Only for single-threaded processes (`liveProcessesAreSingleThreaded`).
+  public func handOffLive(files: FileTable) -> (processes: [LiveProcess], run: LiveRun) {
+    var going = prepareLive(files: files)
+    var processes: [LiveProcess] = []
+    for task in tasks.values where going.live[task.realTid] != nil {
+      guard let registers = try? currentRegisters(task), let mask = try? task.tracee.signalMask(),
+        let instruction = syscallInstruction(for: task, rip: registers.rip)
+      else {
+        task.tracee.killAndReap()
+        going.run.notRecreated.append("process \(task.recordedTgid): cannot be let go for recording, so it was killed")
+        continue
+      }
+      var pending: [Int32] = []
+      if let signal = going.pendingSignal[task.realTid] {
+        let raisedHere = (try? task.tracee.signalInfo()).map { signal.isRaisedByInstruction(code: signalCode(ofSignalInfo: $0)) } ?? false
+        if !raisedHere { pending.append(signal.rawValue) }
+      }
+      var parked = registers
+      parked.rip = instruction
+      parked.rax = 34  // pause
+      parked.rdi = UInt64(REWIND_PARKED_PAUSE_MAGIC)
+      parked.origRax = UInt64.max  // no call to restart at this stop
+      do {
+        try setRegisters(parked, task)
+        try task.tracee.setSignalMask(~0)
+        try task.tracee.detach()
+      } catch {
+        task.tracee.killAndReap()
+        going.run.notRecreated.append("process \(task.recordedTgid): cannot be let go for recording (\(error)), so it was killed")
+        continue
+      }
+      let process = LiveProcess(
+        pid: task.realTid, recordedPid: task.recordedTgid, registers: registers, signalMask: mask, pendingSignals: pending)
+      if task.realTid == going.mainPid { processes.insert(process, at: 0) } else { processes.append(process) }
+    }
+    tasks = [:]
+    return (processes, going.run)
+  }
+
+  /// Settles the tasks left to go live, opens their descriptors again and puts their files
+  /// back (see `goLive`).
+  private func prepareLive(files: FileTable) -> LivePreparation {
     var run = LiveRun()
     var live: [Int32: Tracee] = [:]  // real tid -> tracee
     var names: [Int32: Int32] = [:]  // real tid -> recorded tid, for the listing
@@ -73,9 +161,7 @@ extension ReplaySession {
       restoreFiles(files, of: recordedPid, into: &run)
       recreateDescriptors(files, of: recordedPid, in: task, using: instruction, into: &run)
     }
-    follow(&live, names: names, pendingSignal: pendingSignal, mainPid: mainPid, timeout: timeout, into: &run)
-    tasks = [:]
-    return run
+    return LivePreparation(live: live, names: names, pendingSignal: pendingSignal, mainPid: mainPid, run: run)
   }
 
   /// Brings a task stopped at a system call entry to that call's exit stop without running
@@ -186,7 +272,7 @@ extension ReplaySession {
       guard let (tid, status) = try? waitForAnyTracee(blocking: false) else {
         if monotonicSeconds() > deadline {
           run.end = .hung(threads: live.keys.sorted().map { tid in
-            "thread \(names[tid] ?? tid): \(SchedulingState(tid: tid).description)" + (currentCall(of: tid).map { ", \($0)" } ?? "")
+            LiveRun.describeThread(tid, as: names[tid] ?? tid)
           })
           Tracee.killAndReapAll(Array(live.values))
           return
@@ -275,4 +361,12 @@ func monotonicSeconds() -> Double {
   var now = timespec()
   clock_gettime(CLOCK_MONOTONIC, &now)
   return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+extension LiveRun {
+  /// "thread 1234: sleeping in the kernel, in pause": what a live thread was doing, for a
+  /// hang's report. `name`: the thread's id in the recording.
+  public static func describeThread(_ tid: Int32, as name: Int32) -> String {
+    "thread \(name): \(SchedulingState(tid: tid).description)" + (callInProgress(of: tid).map { ", \($0)" } ?? "")
+  }
 }

@@ -38,13 +38,17 @@ extension ReplaySession {
   }
 
   /// The system call a thread is in, from /proc/TID/syscall ("running" when in user space).
-  func currentCall(of tid: Int32) -> String? {
-    guard let text = try? readProcFile("/proc/\(tid)/syscall"),
-      let first = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first
-    else { return nil }
-    if first == "running" { return "in user space" }
-    guard let number = Int(first), number >= 0 else { return nil }
-    let name = SyscallTable.syscall(numbered: number)?.name ?? "system call \(number)"
-    return "in \(name)"
-  }
+  func currentCall(of tid: Int32) -> String? { callInProgress(of: tid) }
+}
+
+/// The system call a thread is in ("in pause"), from /proc/TID/syscall; "in user space"
+/// when it runs there.
+func callInProgress(of tid: Int32) -> String? {
+  guard let text = try? readProcFile("/proc/\(tid)/syscall"),
+    let first = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first
+  else { return nil }
+  if first == "running" { return "in user space" }
+  guard let number = Int(first), number >= 0 else { return nil }
+  let name = SyscallTable.syscall(numbered: number)?.name ?? "system call \(number)"
+  return "in \(name)"
 }

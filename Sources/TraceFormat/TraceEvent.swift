@@ -402,3 +402,19 @@ extension TraceEvent {
     }
   }
 }
+
+extension TraceEvent {
+  /// The same event with another index and thread: a trace made of another trace's events
+  /// (`rewind inject`'s, which continues a recording with a live run) renumbers them.
+  public func moved(index: UInt64, tid: Int32) -> TraceEvent {
+    switch self {
+    case .exec(var e): e.index = index; e.tid = tid; return .exec(e)
+    case .syscall(var e): e.index = index; e.tid = tid; return .syscall(e)
+    case .signal(var e): e.index = index; e.tid = tid; return .signal(e)
+    case .rdtsc(var e): e.index = index; e.tid = tid; return .rdtsc(e)
+    case .exit(var e): e.index = index; e.tid = tid; return .exit(e)
+    case .preemption(var e): e.index = index; e.tid = tid; return .preemption(e)
+    case .memoryWrite(var e): e.index = index; e.tid = tid; return .memoryWrite(e)
+    }
+  }
+}

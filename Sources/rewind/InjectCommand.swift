@@ -55,11 +55,19 @@ extension Rewind {
     @Option(name: .long, help: "text (default) or json.")
     var format: String = "text"
 
-    @Option(name: .shortAndLong, help: "Directory for what the run produces (changed files); default: beside the trace.")
+    @Option(
+      name: .shortAndLong,
+      help: "The trace to write of the injected run (the recording up to where the program noticed, then the live part as recorded; changed files go in its `changed` folder); default: a new one beside the trace.")
     var output: String?
+
+    @Flag(name: .long, help: "Then debug the injected run's trace under gdb, from the injected call (forwards and backwards).")
+    var debug = false
 
     @Argument(help: "The trace (default: the latest recording).")
     var trace: String?
+
+    @Argument(parsing: .postTerminator, help: "With --debug: arguments for gdb, after --.")
+    var gdbArguments: [String] = []
 
     func validate() throws {
       if format != "text" && format != "json" { throw ValidationError("--format is text or json, not '\(format)'.") }
@@ -77,6 +85,8 @@ extension Rewind {
       if let syscall, SyscallTable.syscall(named: syscall) == nil { throw ValidationError("'\(syscall)' is not an x86-64 system call name") }
       if nth < 1 { throw ValidationError("--nth counts from 1") }
       if timeout <= 0 { throw ValidationError("--timeout must be more than 0 seconds") }
+      if debug && (at == nil && syscall == nil) { throw ValidationError("--debug goes with one injection (--at EVENT or --syscall NAME)") }
+      if !gdbArguments.isEmpty && !debug { throw ValidationError("arguments after -- are for gdb, with --debug") }
     }
 
     private func parsed(_ text: String) throws -> Anomaly {
@@ -98,7 +108,13 @@ extension Rewind {
       if let misfit = anomaly.misfit(for: event) {
         throw fail("\(anomaly) does not fit event \(event.index), \(lineOf(.syscall(event))): \(misfit)", status: ExitCode.validationFailure.rawValue)
       }
-      let outputDirectory = output ?? directory + "-inject-\(event.index)"
+      let traceDirectory: String
+      do { traceDirectory = try output ?? newTraceDirectory(beside: directory, event: event.index) } catch {
+        throw fail("cannot choose a directory for the injected run's trace: \(error)", status: ExitCodes.recordFailed)
+      }
+      let outputDirectory = traceDirectory + "/changed"
+      let describeCrash = crashDescriber(directory, pid: process, eventIndex: event.index)
+      let traces = InjectionTraceFiles.make(original: directory, destination: traceDirectory, describeCrash: describeCrash)
       // The report owns stdout; the program's own output (echoed or live) goes to stderr.
       let report = dup(1)
       dup2(2, 1)
@@ -107,8 +123,7 @@ extension Rewind {
         Result {
           try InjectionRun.run(
             trace: directory, injection: Injection(eventIndex: event.index, anomaly: anomaly), pid: process, timeout: timeout,
-            outputDirectory: outputDirectory, cpu: cpu,
-            describeCrash: crashDescriber(directory, pid: process, eventIndex: event.index))
+            outputDirectory: outputDirectory, cpu: cpu, describeCrash: describeCrash, traces: traces)
         }
       }
       fflush(nil)
@@ -117,9 +132,26 @@ extension Rewind {
       switch result {
       case .success(let outcome):
         print(format == "json" ? json(outcome) : text(outcome), terminator: "")
+        fflush(nil)
+        if debug {
+          guard let trace = outcome.trace else {
+            throw fail("--debug: there is no trace of the injected run to debug (\(outcome.traceProblem ?? "none was written"))", status: ExitCodes.recordFailed)
+          }
+          var replay = try Rewind.Replay.parse(["-g", "\(event.index)", trace] + (gdbArguments.isEmpty ? [] : ["--"] + gdbArguments))
+          try replay.run()
+        }
       case .failure(let error):
         throw fail("the replay to event \(event.index) failed: \(error)", status: ExitCodes.divergence)
       }
+    }
+
+    /// `<trace's folder>/<program>-inject-<event>-N`, not yet made (the trace writer makes it).
+    private func newTraceDirectory(beside directory: String, event: UInt64) throws -> String {
+      let root = (directory as NSString).deletingLastPathComponent
+      let program = (try? TraceReader(directory: directory))?.header.command.first.map { ($0 as NSString).lastPathComponent } ?? "trace"
+      let made = try TraceLocation.makeNewTraceDirectory(root: root, executableName: "\(program)-inject-\(event)")
+      rmdir(made)
+      return made
     }
 
     /// Where a live thread of the run met a fatal signal: its backtrace by function and
@@ -312,6 +344,11 @@ extension Rewind {
             + "differing from byte \(file.firstDifference)" + (file.savedAs.map { " (that copy: \($0))" } ?? "") + "\n"
         }
       }
+      if let trace = report.trace {
+        out += "the injected run's trace: \(trace) (rewind replay -g \(report.injected.index) \(trace) debugs it from the injected call)\n"
+      } else if let problem = report.traceProblem {
+        out += "no trace of the injected run: \(problem)\n"
+      }
       out += "ended: \(endText(report))\n"
       out += "reaction: \(report.reaction.rawValue)\n"
       return out
@@ -339,6 +376,8 @@ extension Rewind {
       if let live = report.live {
         object["live"] = ["calls": live.calls, "reopened": live.recreated, "notReopened": live.notRecreated, "restoredFiles": live.restoredFiles]
       }
+      if let trace = report.trace { object["trace"] = trace }
+      if let problem = report.traceProblem { object["traceProblem"] = problem }
       object["changedFiles"] = report.changedFiles.map {
         ["path": $0.path, "recordedBytes": $0.recordedBytes, "injectedBytes": $0.injectedBytes, "firstDifference": $0.firstDifference, "savedAs": $0.savedAs ?? ""] as [String: Any]
       }

@@ -105,6 +105,41 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: work + "/dst.bin"))
   }
 
+  /// The injected run is a trace of its own: the recording up to where the program noticed
+  /// (the injected result in it), then the live part as recorded. It replays faithfully,
+  /// `dump` lists the injected call and the live calls, and `--debug` opens gdb at the
+  /// injected call, from where the live part runs forwards and comes back backwards.
+  @Test func theInjectedRunIsATraceThatReplaysAndDebugs() throws {
+    let (work, trace, _) = try Self.recordCopy("inject-trace")
+    let injected = work + "/injected"
+    let result = try Harness.rewind(["inject", "--syscall", "write", "--nth", "3", "--errno", "ENOSPC", "-o", injected, trace], cwd: work)
+    #expect(result.exitedNormally && result.status == 0, "\(result.summary)")
+    #expect(result.stdout.contains("the injected run's trace: \(injected) "), "\(result.summary)")
+    let replay = try Harness.rewind(["replay", "-a", injected], cwd: work)
+    #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)")
+    #expect(replay.stderr.contains("copy_file: writing \(work)/dst.bin: No space left on device"), "\(replay.summary)")
+    let dump = try Harness.rewind(["dump", injected], cwd: work)
+    let lines = dump.stdout.split(separator: "\n").map(String.init)
+    let at = try #require(lines.firstIndex { $0.contains("= -1 ENOSPC (No space left on device) (INJECTED)") }, "\(dump.stdout)")
+    #expect(lines[(at + 1)...].contains { $0.contains("] write(2, \"copy_file: writing ") }, "\(dump.stdout)")
+    #expect(lines[(at + 1)...].contains { $0.contains("] unlink(\"\(work)/dst.bin\") = 0") }, "\(dump.stdout)")
+    #expect(lines.last?.contains("+++ exited with 1 +++") == true, "\(dump.stdout)")
+    // gdb at the injected call: its result, forwards to the live unlink, back to the call.
+    let event = try #require(lines[at].split(separator: " ").first.map(String.init))
+    let debug = try Harness.rewind(
+      ["inject", "--at", event, "--errno", "ENOSPC", "--debug", "-o", work + "/debugged", trace, "--", "-batch",
+       "-ex", "print $rip", "-ex", "catch syscall write unlink", "-ex", "continue", "-ex", "continue", "-ex", "print $rax",
+       "-ex", "continue", "-ex", "continue", "-ex", "continue", "-ex", "reverse-continue", "-ex", "reverse-continue",
+       "-ex", "reverse-continue", "-ex", "print $rax"], cwd: work)
+    #expect(debug.exitedNormally && debug.status == 0, "\(debug.summary)")
+    let output = debug.stdout + debug.stderr
+    #expect(output.contains("Catchpoint 1 (returned from syscall write)"), "\(debug.summary)")
+    #expect(output.contains("Catchpoint 1 (call to syscall unlink)"), "\(debug.summary)")
+    let printed = output.split(separator: "\n").filter { $0.hasPrefix("$") }.map { $0.split(separator: " = ").last.map(String.init) ?? "" }
+    // The injected write's result, seen going forwards and again coming back.
+    #expect(printed.count == 3 && printed[1] == "-28" && printed[2] == "-28", "\(debug.summary)")
+  }
+
   /// The careless copier ignores a short write: it makes every recorded call to the end,
   /// and the report shows the corrupted copy it would have left.
   @Test func ignoredShortWriteIsNotNoticedAndTheCorruptCopyIsShown() throws {

@@ -1,0 +1,179 @@
+import Foundation
+import Glibc
+import LinuxTrace
+import Recorder
+import Replayer
+import Syscalls
+import TraceFormat
+
+/// The traces `rewind inject` writes of its runs, so that a run can be replayed and debugged
+/// like any recording: the original's events up to where the program went live (the
+/// injected call's result changed), then the live part, recorded by a `RecordSession` that
+/// takes the live processes over from the replay. Events keep their numbers, and the live
+/// processes their recorded ids, so the new trace reads as one recording.
+enum InjectionTraceFiles {
+  /// `describeCrash` is asked, at the first fault-like signal of the live part, while the
+  /// thread is stopped there, where it was (a backtrace).
+  static func make(
+    original: String, destination: String, describeCrash: ((Int32, [UInt64]) -> String?)?
+  ) -> InjectionTraces {
+    let describe = UncheckedBox(describeCrash)
+    return InjectionTraces(
+      recordLive: { processes, firstIndex, injected, prepared, timeout in
+        try recordLive(
+          original: original, destination: destination, processes: processes, firstIndex: firstIndex, injected: injected,
+          prepared: prepared, timeout: timeout, describeCrash: describe.value)
+      },
+      copyWhole: { injected in
+        let (reader, writer) = try start(original: original, destination: destination)
+        while let event = try reader.nextEvent() { writer.append(event.index == injected.index ? .syscall(injected) : event) }
+        try writer.finish(summary: TraceSummary(exitStatus: reader.summary?.exitStatus, eventCount: writer.eventCount))
+        return destination
+      })
+  }
+
+  /// A writer for `destination` with the original's header (this rewind's format) and its
+  /// saved files, and a reader of the original at its first event.
+  private static func start(original: String, destination: String) throws -> (TraceReader, TraceWriter) {
+    let reader = try TraceReader(directory: original)
+    var header = reader.header
+    header.formatVersion = TraceHeader.currentFormatVersion
+    header.rewindVersion = Rewind.version
+    let writer = try TraceWriter(directory: destination, header: header)
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: original + "/files")) ?? []
+    for name in files {
+      let from = original + "/files/" + name, to = destination + "/files/" + name
+      if link(from, to) != 0 && errno != EEXIST { try FileManager.default.copyItem(atPath: from, toPath: to) }
+    }
+    return (reader, writer)
+  }
+
+  private static func recordLive(
+    original: String, destination: String, processes: [LiveProcess], firstIndex: UInt64, injected: SyscallEvent, prepared: LiveRun,
+    timeout: Double, describeCrash: ((Int32, [UInt64]) -> String?)?
+  ) throws -> LiveRun {
+    let (reader, writer) = try start(original: original, destination: destination)
+    while let event = try reader.nextEvent(), event.index < firstIndex {
+      writer.append(event.index == injected.index ? .syscall(injected) : event)
+    }
+    var options = RecordOptions(
+      executablePath: reader.header.command.first ?? "", arguments: reader.header.command, environment: [], traceDirectory: destination,
+      rewindVersion: Rewind.version)
+    options.injections = []
+    let session = RecordSession(options: options, writer: writer)
+    let crash = CrashNote()
+    let describe = UncheckedBox(describeCrash)
+    session.onSignal = { tid, signal, registers in
+      guard [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS].contains(signal) else { return }
+      crash.note { describe.value?(tid, registers) ?? "rip 0x\(String(Registers(words: registers).rip, radix: 16))" }
+    }
+    // A hang: at the deadline, say what each live thread does, then kill them all (the
+    // recorder sees them die and the trace ends there).
+    let watchdog = Watchdog(seconds: timeout) {
+      let live = session.liveProcesses.sorted()
+      let names = Dictionary(uniqueKeysWithValues: processes.map { ($0.pid, $0.recordedPid) })
+      let threads = live.flatMap { pid in
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap(Int32.init).sorted().map {
+          LiveRun.describeThread($0, as: $0 == pid ? names[pid] ?? pid : $0)
+        }
+      }
+      for pid in live { kill(pid, SIGKILL) }
+      return threads
+    }
+    let outcome: RecordOutcome
+    do {
+      outcome = try session.run(
+        adopting: processes.map {
+          AdoptedProcess(
+            pid: $0.pid, recordedPid: $0.recordedPid, registers: $0.registers, signalMask: $0.signalMask,
+            pendingSignals: $0.pendingSignals.map { Signal(rawValue: $0) })
+        }, firstIndex: firstIndex)
+    } catch {
+      watchdog.cancel()
+      try? writer.finish(summary: TraceSummary(exitStatus: nil, eventCount: writer.eventCount))
+      throw error
+    }
+    let hung = watchdog.cancel()
+    try writer.finish(summary: TraceSummary(exitStatus: outcome.exitStatus.traceStatus, eventCount: writer.eventCount))
+    var run = prepared
+    run.trace = destination
+    run.calls = try liveCalls(in: destination, from: firstIndex)
+    if let hung {
+      run.end = .hung(threads: hung)
+    } else {
+      switch outcome.exitStatus {
+      case .exited(let code): run.end = .exited(code)
+      case .killed(let signal): run.end = .killed(signal: signal, at: crash.text)
+      }
+    }
+    return run
+  }
+
+  /// The live part's events as the live listing prints them: "[tid] call(...) = result",
+  /// "[tid] --- SIGNAL ---".
+  private static func liveCalls(in directory: String, from firstIndex: UInt64) throws -> [String] {
+    let reader = try TraceReader(directory: directory)
+    var lines: [String] = []
+    while let event = try reader.nextEvent() {
+      guard event.index >= firstIndex else { continue }
+      switch event {
+      case .syscall(let e):
+        guard let call = SyscallTable.syscall(numbered: e.number) else { continue }
+        let memory = MemorySnapshot(chunks: (e.inputs + e.outputs).map { ($0.address, $0.bytes) })
+        lines.append(
+          "[\(e.tid)] "
+            + SyscallFormatter.format(call, arguments: e.entryRegisters.syscallArguments, result: e.isUnfinished ? nil : e.result, memory: memory))
+      case .signal(let e):
+        lines.append("[\(e.tid)] --- \(Signal(rawValue: e.signal)) ---")
+      default:
+        continue
+      }
+    }
+    return lines
+  }
+}
+
+/// The first crash description noted, from any group's tracer thread.
+private final class CrashNote: @unchecked Sendable {
+  private let lock = NSLock()
+  private var noted: String?
+  var text: String? { lock.withLock { noted } }
+  func note(_ describe: () -> String) {
+    lock.withLock { if noted == nil { noted = describe() } }
+  }
+}
+
+/// Runs `expire` once after `seconds`, on a thread of its own, unless cancelled first;
+/// `cancel` returns what it returned.
+private final class Watchdog: @unchecked Sendable {
+  private let lock = NSLock()
+  private var cancelled = false
+  private var result: [String]?
+  private let done = DispatchSemaphore(value: 0)
+  private let wake = DispatchSemaphore(value: 0)
+
+  init(seconds: Double, expire: @escaping @Sendable () -> [String]) {
+    Thread.detachNewThread { [self] in
+      let timedOut = wake.wait(timeout: .now() + seconds) == .timedOut
+      if timedOut, lock.withLock({ !cancelled }) {
+        let threads = expire()
+        lock.withLock { result = threads }
+      }
+      done.signal()
+    }
+  }
+
+  @discardableResult
+  func cancel() -> [String]? {
+    lock.withLock { cancelled = true }
+    wake.signal()
+    done.wait()
+    return lock.withLock { result }
+  }
+}
+
+/// Carries a non-Sendable value into a @Sendable closure that runs while its owner waits.
+private struct UncheckedBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
