@@ -9,6 +9,10 @@
 /// digits, the frame's instruction pointer, a pool's free count). Replay matched such a point
 /// at the first pass and diverged much later, where the heap's layout had drifted.
 ///
+/// Chunks are taken where each register points and just before (an interpreter's value
+/// stack lies below its stack pointer: CPython's `for i in range(...)` keeps the iterator,
+/// whose fields change at every pass, there), and where the words above rsp point.
+///
 /// Only the recorder decides which memory counts (private, writable, away from where signal
 /// frames come and go); replay reads back the same addresses.
 public enum ReachedMemory {
@@ -30,8 +34,8 @@ public enum ReachedMemory {
   ) -> [MemoryChunk] {
     var chunks: [MemoryChunk] = []
     var taken: Set<UInt64> = []
-    func follow(_ pointer: UInt64) -> MemoryChunk? {
-      let address = pointer & ~7
+    func follow(_ pointer: UInt64, before: Bool = false) -> MemoryChunk? {
+      let address = (pointer & ~7) &- (before ? UInt64(chunkSize) : 0)
       guard chunks.count < chunkLimit, !taken.contains(address) else { return nil }
       let count = readable(address) & ~7
       guard count >= 8, let bytes = read(address, count), bytes.count == count else { return nil }
@@ -43,6 +47,11 @@ public enum ReachedMemory {
     var first: [MemoryChunk] = []
     for index in followedRegisters {
       if let chunk = follow(registers.words[index]) { first.append(chunk) }
+    }
+    // An interpreter's stack pointer points just past the values it works on (CPython's
+    // `stack_pointer`: the range iterator of a `for` loop sits below it).
+    for index in followedRegisters {
+      if let chunk = follow(registers.words[index], before: true) { first.append(chunk) }
     }
     for offset in stride(from: 0, to: stack.count - 7, by: 8) {
       if let chunk = follow(word(stack, at: offset)) { first.append(chunk) }

@@ -8,7 +8,7 @@
    so the threads' increments of a shared counter interleaved otherwise and each thread's
    final view of it differed; the memory the registers point to is now part of the point's
    signature (ReachedMemory). Prints each thread's view of the shared counter when it
-   finished. */
+   finished. With "below", the frame lies below where rbx points (see code_below_head). */
 #include "fixture.h"
 #include <pthread.h>
 
@@ -90,6 +90,43 @@ static const unsigned char code[] = {
     0xc3, /* d5 ret */
 };
 
+/* The same loop with rbx past the frame's end, as an interpreter's stack pointer points past
+   the values it works on: the counter at -0x20(%rbx), n at -0x18, shared at -0x10 (argv[2]
+   "below"). The memory from where rbx points on never changes. */
+static const unsigned char code_below_head[] = {
+    0x55,                                           /* 00 push %rbp */
+    0x48, 0x89, 0xe5,                               /* 01 mov %rsp,%rbp */
+    0x53,                                           /* 04 push %rbx */
+    0x48, 0x83, 0xec, 0x08,                         /* 05 sub $0x8,%rsp */
+    0x48, 0x89, 0xd3,                               /* 09 mov %rdx,%rbx */
+    0x48, 0x89, 0x7b, 0xe8,                         /* 0c mov %rdi,-0x18(%rbx) */
+    0x48, 0x89, 0x73, 0xf0,                         /* 10 mov %rsi,-0x10(%rbx) */
+    0x48, 0xc7, 0x43, 0xe0, 0x00, 0x00, 0x00, 0x00, /* 14 movq $0,-0x20(%rbx) */
+    0x31, 0xc0,                                     /* 1c xor %eax,%eax */
+    0x31, 0xc9,                                     /* 1e xor %ecx,%ecx */
+    0x31, 0xd2,                                     /* 20 xor %edx,%edx */
+    0x31, 0xf6,                                     /* 22 xor %esi,%esi */
+    0x31, 0xff,                                     /* 24 xor %edi,%edi */
+    0x45, 0x31, 0xc0,                               /* 26 xor %r8d,%r8d */
+    0x45, 0x31, 0xc9,                               /* 29 xor %r9d,%r9d */
+    0x45, 0x31, 0xd2,                               /* 2c xor %r10d,%r10d */
+    0x45, 0x31, 0xdb,                               /* 2f xor %r11d,%r11d */
+    0xe8, 0x29, 0x00, 0x00, 0x00,                   /* 32 call 60 (body) */
+    0x48, 0x8b, 0x43, 0xf0,                         /* 37 mov -0x10(%rbx),%rax */
+    0xf0, 0x48, 0x83, 0x00, 0x01,                   /* 3b lock addq $1,(%rax) */
+    0x48, 0x8b, 0x43, 0xe0,                         /* 40 mov -0x20(%rbx),%rax */
+    0x48, 0x83, 0xc0, 0x01,                         /* 44 add $1,%rax */
+    0x48, 0x89, 0x43, 0xe0,                         /* 48 mov %rax,-0x20(%rbx) */
+    0x48, 0x3b, 0x43, 0xe8,                         /* 4c cmp -0x18(%rbx),%rax */
+    0x7c, 0xca,                                     /* 50 jl 1c */
+    0x48, 0x8b, 0x43, 0xf0,                         /* 52 mov -0x10(%rbx),%rax */
+    0x48, 0x8b, 0x00,                               /* 56 mov (%rax),%rax */
+    0x48, 0x83, 0xc4, 0x08,                         /* 59 add $0x8,%rsp */
+    0x5b,                                           /* 5d pop %rbx */
+    0x5d,                                           /* 5e pop %rbp */
+    0xc3,                                           /* 5f ret */
+};
+
 typedef long (*loop_function)(long n, long *shared, long *frame);
 
 static loop_function loop;
@@ -109,12 +146,22 @@ static void *run(void *arg) {
 
 int main(int argc, char **argv) {
   passes = argc > 1 ? atol(argv[1]) : 5000000;
-  loop = (loop_function)jit_code(code, sizeof code);
+  int below = argc > 2 && strcmp(argv[2], "below") == 0;
+  if (below) {
+    /* The head above, then the same body (from offset 5d of `code`) at 60. */
+    unsigned char joined[sizeof code_below_head + sizeof code - 0x5d];
+    memcpy(joined, code_below_head, sizeof code_below_head);
+    memcpy(joined + sizeof code_below_head, code + 0x5d, sizeof code - 0x5d);
+    loop = (loop_function)jit_code(joined, sizeof joined);
+  } else {
+    loop = (loop_function)jit_code(code, sizeof code);
+  }
   pthread_t threads[2];
   struct thread_state states[2];
   for (int i = 0; i < 2; i++) {
-    states[i].frame = calloc(4, sizeof(long));
+    states[i].frame = calloc(8, sizeof(long));
     check(states[i].frame != NULL);
+    if (below) states[i].frame += 4;
   }
   for (int i = 0; i < 2; i++) check(pthread_create(&threads[i], NULL, run, &states[i]) == 0);
   for (int i = 0; i < 2; i++) check(pthread_join(threads[i], NULL) == 0);
