@@ -61,7 +61,7 @@ extension ReplaySession {
   /// processes run on without emulation, each call listed, until they end or `timeout`
   /// seconds pass (then they are killed: a hang). Call it on the replay's tracer thread.
   public func goLive(files: FileTable, timeout: Double) -> LiveRun {
-    var going = prepareLive(files: files)
+    var going = prepareLive(files: files, recorded: false)
     follow(&going.live, names: going.names, pendingSignal: going.pendingSignal, mainPid: going.mainPid, timeout: timeout, into: &going.run)
     tasks = [:]
     return going.run
@@ -81,7 +81,7 @@ extension ReplaySession {
   /// again (the faulting instruction runs again). The process `options.process` (or the
   /// root) comes first. Only for single-threaded processes (`liveProcessesAreSingleThreaded`).
   public func handOffLive(files: FileTable) -> (processes: [LiveProcess], run: LiveRun) {
-    var going = prepareLive(files: files)
+    var going = prepareLive(files: files, recorded: true)
     var processes: [LiveProcess] = []
     for task in tasks.values where going.live[task.realTid] != nil {
       guard let registers = try? currentRegisters(task), let mask = try? task.tracee.signalMask(),
@@ -120,7 +120,7 @@ extension ReplaySession {
 
   /// Settles the tasks left to go live, opens their descriptors again and puts their files
   /// back (see `goLive`).
-  private func prepareLive(files: FileTable) -> LivePreparation {
+  private func prepareLive(files: FileTable, recorded: Bool) -> LivePreparation {
     var run = LiveRun()
     var live: [Int32: Tracee] = [:]  // real tid -> tracee
     var names: [Int32: Int32] = [:]  // real tid -> recorded tid, for the listing
@@ -159,7 +159,7 @@ extension ReplaySession {
       done.insert(task.realTgid)
       let recordedPid = task.recordedTgid
       restoreFiles(files, of: recordedPid, into: &run)
-      recreateDescriptors(files, of: recordedPid, in: task, using: instruction, into: &run)
+      recreateDescriptors(files, of: recordedPid, in: task, using: instruction, recorded: recorded, into: &run)
     }
     return LivePreparation(live: live, names: names, pendingSignal: pendingSignal, mainPid: mainPid, run: run)
   }
@@ -198,12 +198,15 @@ extension ReplaySession {
     }
   }
 
-  private func recreateDescriptors(_ files: FileTable, of pid: Int32, in task: ReplayTask, using instruction: UInt64, into run: inout LiveRun) {
+  private func recreateDescriptors(
+    _ files: FileTable, of pid: Int32, in task: ReplayTask, using instruction: UInt64, recorded: Bool, into run: inout LiveRun
+  ) {
     func call(_ number: Int, _ arguments: [UInt64]) -> Int64 {
       (try? injectSyscall(number, arguments, in: task, from: .syscallExit, using: instruction)) ?? -Int64(ESRCH)
     }
-    // Replay runs the program with RDTSC trapping; live, time stamps are real.
-    _ = call(157, [26, 1])  // prctl(PR_SET_TSC, PR_TSC_ENABLE)
+    // Replay runs the program with RDTSC trapping; live, time stamps are real (recorded, they
+    // stay trapped: the recorder supplies and records them).
+    if !recorded { _ = call(157, [26, 1]) }  // prctl(PR_SET_TSC, PR_TSC_ENABLE)
     let scratch = call(9, [0, 8192, 3, 0x22, UInt64.max, 0])  // mmap(NULL, 8192, RW, PRIVATE|ANON)
     guard scratch > 0 else { run.notRecreated.append("no descriptor: rewind could not map scratch memory in the process"); return }
     let buffer = UInt64(scratch)
