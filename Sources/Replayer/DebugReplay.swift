@@ -36,12 +36,15 @@ public final class DebugReplay: @unchecked Sendable {
   /// `options.process` limits the replay to that process and its ancestry; `pid` is the
   /// process debugged (the root when nil).
   /// `checkpointEvery`: how far apart automatic checkpoints are (0: none), at most
-  /// `checkpointLimit` kept.
+  /// `checkpointLimit` kept. `start` is where gdb first stops; `historyStart` (by default the
+  /// same) where going backwards ends: `-g EVENT` first stops at the event, but the history
+  /// before it stays reachable.
   public init(
-    options: ReplayOptions, pid: Int32, start: DebugStart, checkpointEvery: CheckpointSpacing = .events(5000), checkpointLimit: Int = 64
+    options: ReplayOptions, pid: Int32, start: DebugStart, historyStart: DebugStart? = nil, checkpointEvery: CheckpointSpacing = .events(5000),
+    checkpointLimit: Int = 64
   ) throws(ReplayError) {
     self.options = options
-    self.start = start
+    self.start = historyStart ?? start
     self.pid = pid
     checkpoints = CheckpointStore(spacing: checkpointEvery, limit: checkpointLimit)
     run = try Run(options: options, pid: pid, start: start)

@@ -23,13 +23,13 @@ struct DebugCommand {
     let files: RecordingFiles
     do { files = try RecordingFiles(directory: directory) } catch { throw fail("\(error)", status: ExitCodes.badTrace) }
     let table = files.processes
-    let (pid, start) = try debuggedProcess(table, files)
+    let (pid, start, historyStart) = try debuggedProcess(table, files)
     let replay: DebugReplay
     do {
       let scope = pid == table.processes.first?.pid ? nil : pid
       replay = try DebugReplay(
         options: ReplayOptions(traceDirectory: directory, echoOutput: !quiet, process: scope), pid: pid, start: start,
-        checkpointEvery: checkpointEvery)
+        historyStart: historyStart, checkpointEvery: checkpointEvery)
     } catch {
       throw fail("\(error)", status: ExitCodes.badTrace)
     }
@@ -103,7 +103,7 @@ struct DebugCommand {
   }
 
   /// Which process gdb debugs, and from where.
-  private func debuggedProcess(_ table: ProcessTable, _ files: RecordingFiles) throws -> (Int32, DebugStart) {
+  private func debuggedProcess(_ table: ProcessTable, _ files: RecordingFiles) throws -> (Int32, DebugStart, DebugStart) {
     guard let root = table.processes.first else { throw fail("the trace at \(directory) holds no events", status: ExitCodes.badTrace) }
     let known = table.processes.map { String($0.pid) }.joined(separator: ", ")
     if let event, event >= files.eventCount {
@@ -120,14 +120,14 @@ struct DebugCommand {
         guard process.forkEvent != nil else {
           throw fail("process \(forked) was not forked during the recording (it is the root); debug it with `rewind replay`", status: 1)
         }
-        return (forked, event.map { .event($0) } ?? .processStart)
+        return (forked, event.map { .event($0) } ?? .processStart, .processStart)
       }
       guard let exec = files.execs[pid]?.last else {
         throw fail("process \(pid) never exec'd during the recording; debug it from its fork with -f \(pid)", status: 1)
       }
-      return (pid, event.map { .event(max($0, exec.index + 1)) } ?? .afterExec(eventIndex: exec.index))
+      return (pid, event.map { .event(max($0, exec.index + 1)) } ?? .afterExec(eventIndex: exec.index), .afterExec(eventIndex: exec.index))
     }
-    return (root.pid, event.map { .event($0) } ?? .processStart)
+    return (root.pid, event.map { .event($0) } ?? .processStart, .processStart)
   }
 
   private func launchGDB(_ address: String, before: [String]) throws -> pid_t {

@@ -108,7 +108,8 @@ import Testing
   /// The injected run is a trace of its own: the recording up to where the program noticed
   /// (the injected result in it), then the live part as recorded. It replays faithfully,
   /// `dump` lists the injected call and the live calls, and `--debug` opens gdb at the
-  /// injected call, from where the live part runs forwards and comes back backwards.
+  /// injected call, from where the live part runs forwards and comes back backwards, on into
+  /// the recording before the call.
   @Test func theInjectedRunIsATraceThatReplaysAndDebugs() throws {
     let (work, trace, _) = try Self.recordCopy("inject-trace")
     let injected = work + "/injected"
@@ -130,14 +131,15 @@ import Testing
       ["inject", "--at", event, "--errno", "ENOSPC", "--debug", "-o", work + "/debugged", trace, "--", "-batch",
        "-ex", "print $rip", "-ex", "catch syscall write unlink", "-ex", "continue", "-ex", "continue", "-ex", "print $rax",
        "-ex", "continue", "-ex", "continue", "-ex", "continue", "-ex", "reverse-continue", "-ex", "reverse-continue",
-       "-ex", "reverse-continue", "-ex", "print $rax"], cwd: work)
+       "-ex", "reverse-continue", "-ex", "print $rax", "-ex", "reverse-continue", "-ex", "reverse-continue", "-ex", "print $rax"], cwd: work)
     #expect(debug.exitedNormally && debug.status == 0, "\(debug.summary)")
     let output = debug.stdout + debug.stderr
     #expect(output.contains("Catchpoint 1 (returned from syscall write)"), "\(debug.summary)")
     #expect(output.contains("Catchpoint 1 (call to syscall unlink)"), "\(debug.summary)")
     let printed = output.split(separator: "\n").filter { $0.hasPrefix("$") }.map { $0.split(separator: " = ").last.map(String.init) ?? "" }
-    // The injected write's result, seen going forwards and again coming back.
-    #expect(printed.count == 3 && printed[1] == "-28" && printed[2] == "-28", "\(debug.summary)")
+    // The injected write's result, seen going forwards and again coming back; before it, the
+    // recording's second write, which wrote its 4096 bytes.
+    #expect(printed.count == 4 && printed[1] == "-28" && printed[2] == "-28" && printed[3] == "4096", "\(debug.summary)")
   }
 
   /// The careless copier ignores a short write: it makes every recorded call to the end,
