@@ -73,13 +73,18 @@ final class MemoryGroupTracer {
 
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
   /// interrupts the pause, and puts back the registers it had at its fork.
+  /// `process`: for a thread of a process adopted before it in this group, that process's pid.
   func adopt(
     _ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal], buffer: SyscallBufferCursor?,
-    rseq: RseqRegistration?
+    rseq: RseqRegistration?, threadOf process: Int32? = nil
   ) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
     task.buffer = buffer
     task.rseq = rseq
+    if let process {
+      task.isThread = true
+      task.tgid = process
+    }
     tasks[pid] = task
     do {
       do {
@@ -109,7 +114,7 @@ final class MemoryGroupTracer {
       try task.tracee.setRegisterWords(registers.words)
       // Signals that arrived meanwhile are pending; they are delivered, and recorded, here.
       try task.tracee.setSignalMask(signalMask)
-      resendDeferredSignals(pid, ofProcess: pid, deferredSignals)  // a process, not a thread
+      resendDeferredSignals(pid, ofProcess: task.tgid, deferredSignals)
       task.isInsideSyscall = false
       try runInUser(task)
     } catch {

@@ -106,13 +106,18 @@ public final class RecordSession: @unchecked Sendable {
     lock.withLock {
       nextIndex = firstIndex
       rootPid = root.pid
-      for process in processes where process.recordedPid != process.pid { threadNames[process.pid] = process.recordedPid }
+      for process in processes {
+        for thread in [process.mainThread] + process.otherThreads where thread.recordedTid != thread.tid {
+          threadNames[thread.tid] = thread.recordedTid
+        }
+      }
     }
     for process in processes {
       setLive(process.pid, true)
+      let main = process.mainThread
       startGroup(
-        adopting: process.pid, registers: process.registers, signalMask: process.signalMask, deferredSignals: process.pendingSignals,
-        buffer: nil, rseq: nil)
+        adopting: main.tid, registers: main.registers, signalMask: main.signalMask, deferredSignals: main.pendingSignals,
+        buffer: nil, rseq: nil, threads: process.otherThreads)
     }
     while let thread = lock.withLock({ groupThreads.popLast() }) { thread.join() }
     if let failure = lock.withLock({ failure }) { throw failure }
@@ -123,9 +128,10 @@ public final class RecordSession: @unchecked Sendable {
 
   /// Starts a memory group for `pid`, a process a tracer has just let go parked in an
   /// injected pause() (see `MemoryGroupTracer.handOff`), on a thread of its own.
+  /// `threads`: the process's other threads, let go the same way, adopted into the group too.
   func startGroup(
     adopting pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal],
-    buffer: SyscallBufferCursor?, rseq: RseqRegistration?
+    buffer: SyscallBufferCursor?, rseq: RseqRegistration?, threads: [AdoptedThread] = []
   ) {
     let cpu: Int32? = lock.withLock {
       defer { nextCPU += 1 }
@@ -134,6 +140,11 @@ public final class RecordSession: @unchecked Sendable {
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
       group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer, rseq: rseq)
+      for thread in threads {
+        group.adopt(
+          thread.tid, registers: thread.registers, signalMask: thread.signalMask, deferredSignals: thread.pendingSignals, buffer: nil,
+          rseq: nil, threadOf: pid)
+      }
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }
@@ -172,22 +183,35 @@ struct LiveMemory: TraceeMemoryReading {
   }
 }
 
-/// A process another tracer let go for `RecordSession.run(adopting:firstIndex:)`: parked in
-/// an injected `pause()` with every signal blocked, detached.
+/// A process another tracer let go for `RecordSession.run(adopting:firstIndex:)`: each of its
+/// threads parked in an injected `pause()` with every signal blocked, detached.
 public struct AdoptedProcess: Sendable {
-  /// Its real pid (single-threaded: its only thread).
-  public var pid: Int32
+  /// Its main thread (the thread group's leader) first.
+  public var mainThread: AdoptedThread
+  public var otherThreads: [AdoptedThread]
+  /// Its real pid.
+  public var pid: Int32 { mainThread.tid }
+
+  public init(mainThread: AdoptedThread, otherThreads: [AdoptedThread]) {
+    self.mainThread = mainThread
+    self.otherThreads = otherThreads
+  }
+}
+
+public struct AdoptedThread: Sendable {
+  /// Its real tid.
+  public var tid: Int32
   /// Its id in the trace the recording continues.
-  public var recordedPid: Int32
+  public var recordedTid: Int32
   /// The registers to go on from (the pause is interrupted and these put back).
   public var registers: Registers
   public var signalMask: UInt64
   /// Signals to send it once taken over (they were about to be delivered).
   public var pendingSignals: [Signal]
 
-  public init(pid: Int32, recordedPid: Int32, registers: Registers, signalMask: UInt64, pendingSignals: [Signal]) {
-    self.pid = pid
-    self.recordedPid = recordedPid
+  public init(tid: Int32, recordedTid: Int32, registers: Registers, signalMask: UInt64, pendingSignals: [Signal]) {
+    self.tid = tid
+    self.recordedTid = recordedTid
     self.registers = registers
     self.signalMask = signalMask
     self.pendingSignals = pendingSignals

@@ -130,14 +130,14 @@ public enum InjectionRun {
       }
       report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
       report.noticedAt = (noticedEvent, difference)
-      if let traces, session.liveProcessesAreSingleThreaded {
+      if let traces, session.liveProcessesCanBeHandedOff {
         let (processes, prepared) = session.handOffLive(files: files)
         do {
           let recorded = try traces.recordLive(processes, noticedEvent?.index ?? end, injected, prepared, timeout)
           report.live = recorded
           report.trace = recorded.trace
         } catch {
-          for process in processes { kill(process.pid, SIGKILL) }
+          for process in processes { kill(process.threads[0].tid, SIGKILL) }
           var failed = prepared
           failed.end = .hung(threads: [])
           report.live = failed
@@ -145,7 +145,7 @@ public enum InjectionRun {
         }
       } else {
         report.live = session.goLive(files: files, timeout: timeout)
-        if traces != nil { report.traceProblem = "the live part was not recorded: a process of it has more than one thread (only single-threaded ones are taken over yet)" }
+        if traces != nil { report.traceProblem = "the live part was not recorded: a process of it had lost its main thread, which the recorder needs to take it over" }
       }
     } else {
       var recorded = FileTable(), changedTable = FileTable()

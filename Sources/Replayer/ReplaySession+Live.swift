@@ -41,10 +41,15 @@ private struct LivePreparation {
 
 /// A process gone live that `handOffLive` let go, for a recorder to take over.
 public struct LiveProcess: Sendable {
-  /// Its real pid (its only thread).
-  public var pid: Int32
-  /// Its pid in the recording.
-  public var recordedPid: Int32
+  /// Its threads, the main one (the thread group's leader) first.
+  public var threads: [LiveThread]
+}
+
+public struct LiveThread: Sendable {
+  /// Its real tid.
+  public var tid: Int32
+  /// Its tid in the recording.
+  public var recordedTid: Int32
   /// The registers to go on from.
   public var registers: Registers
   public var signalMask: UInt64
@@ -67,52 +72,62 @@ extension ReplaySession {
     return going.run
   }
 
-  /// Whether every process left to go live has one thread: `handOffLive` lets go of those only.
-  public var liveProcessesAreSingleThreaded: Bool {
+  /// Whether every process left to go live still has its main thread (the thread group's
+  /// leader): `handOffLive` lets go of those only.
+  public var liveProcessesCanBeHandedOff: Bool {
     let live = tasks.values.filter { $0.exitedStatus == nil && !$0.isExiting }
-    return Dictionary(grouping: live, by: \.realTgid).values.allSatisfy { $0.count == 1 }
+    return Dictionary(grouping: live, by: \.realTgid).allSatisfy { pid, threads in threads.contains { $0.realTid == pid } }
   }
 
-  /// As `goLive` up to running the processes; then, instead of following them, lets each go
-  /// for a recorder to take over (`RecordSession.run(adopting:firstIndex:)`): parked in an
-  /// injected `pause()` at a `syscall` instruction with every signal blocked, detached. Each
-  /// comes with the registers to go on from: a call the program made that the recording
-  /// does not have is made again, for real; a fault replay met is not delivered but met
-  /// again (the faulting instruction runs again). The process `options.process` (or the
-  /// root) comes first. Only for single-threaded processes (`liveProcessesAreSingleThreaded`).
+  /// As `goLive` up to running the processes; then, instead of following them, lets each
+  /// thread go for a recorder to take over (`RecordSession.run(adopting:firstIndex:)`):
+  /// parked in an injected `pause()` at a `syscall` instruction with every signal blocked,
+  /// detached. Each comes with the registers to go on from: a call the program made that the
+  /// recording does not have is made again, for real; a fault replay met is not delivered but
+  /// met again (the faulting instruction runs again). The process `options.process` (or the
+  /// root) comes first. Only where `liveProcessesCanBeHandedOff`.
   public func handOffLive(files: FileTable) -> (processes: [LiveProcess], run: LiveRun) {
     var going = prepareLive(files: files, recorded: true)
     var processes: [LiveProcess] = []
-    for task in tasks.values where going.live[task.realTid] != nil {
-      guard let registers = try? currentRegisters(task), let mask = try? task.tracee.signalMask(),
-        let instruction = syscallInstruction(for: task, rip: registers.rip)
-      else {
-        task.tracee.killAndReap()
-        going.run.notRecreated.append("process \(task.recordedTgid): cannot be let go for recording, so it was killed")
+    let live = tasks.values.filter { going.live[$0.realTid] != nil }
+    for (pid, threads) in Dictionary(grouping: live, by: \.realTgid).sorted(by: { $0.key < $1.key }) {
+      var handed: [LiveThread] = []
+      for task in threads.sorted(by: { ($0.realTid != pid ? 1 : 0, $0.realTid) < ($1.realTid != pid ? 1 : 0, $1.realTid) }) {
+        guard let registers = try? currentRegisters(task), let mask = try? task.tracee.signalMask(),
+          let instruction = syscallInstruction(for: task, rip: registers.rip)
+        else {
+          going.run.notRecreated.append("thread \(task.recordedTid): cannot be let go for recording, so its process was killed")
+          handed = []
+          break
+        }
+        var pending: [Int32] = []
+        if let signal = going.pendingSignal[task.realTid] {
+          let raisedHere = (try? task.tracee.signalInfo()).map { signal.isRaisedByInstruction(code: signalCode(ofSignalInfo: $0)) } ?? false
+          if !raisedHere { pending.append(signal.rawValue) }
+        }
+        var parked = registers
+        parked.rip = instruction
+        parked.rax = 34  // pause
+        parked.rdi = UInt64(REWIND_PARKED_PAUSE_MAGIC)
+        parked.origRax = UInt64.max  // no call to restart at this stop
+        do {
+          try setRegisters(parked, task)
+          try task.tracee.setSignalMask(~0)
+          try task.tracee.detach()
+        } catch {
+          going.run.notRecreated.append("thread \(task.recordedTid): cannot be let go for recording (\(error)), so its process was killed")
+          handed = []
+          break
+        }
+        handed.append(LiveThread(tid: task.realTid, recordedTid: task.recordedTid, registers: registers, signalMask: mask, pendingSignals: pending))
+      }
+      guard handed.count == threads.count else {
+        kill(pid, SIGKILL)
+        for task in threads { task.tracee.killAndReap() }
         continue
       }
-      var pending: [Int32] = []
-      if let signal = going.pendingSignal[task.realTid] {
-        let raisedHere = (try? task.tracee.signalInfo()).map { signal.isRaisedByInstruction(code: signalCode(ofSignalInfo: $0)) } ?? false
-        if !raisedHere { pending.append(signal.rawValue) }
-      }
-      var parked = registers
-      parked.rip = instruction
-      parked.rax = 34  // pause
-      parked.rdi = UInt64(REWIND_PARKED_PAUSE_MAGIC)
-      parked.origRax = UInt64.max  // no call to restart at this stop
-      do {
-        try setRegisters(parked, task)
-        try task.tracee.setSignalMask(~0)
-        try task.tracee.detach()
-      } catch {
-        task.tracee.killAndReap()
-        going.run.notRecreated.append("process \(task.recordedTgid): cannot be let go for recording (\(error)), so it was killed")
-        continue
-      }
-      let process = LiveProcess(
-        pid: task.realTid, recordedPid: task.recordedTgid, registers: registers, signalMask: mask, pendingSignals: pending)
-      if task.realTid == going.mainPid { processes.insert(process, at: 0) } else { processes.append(process) }
+      let process = LiveProcess(threads: handed)
+      if threads.contains(where: { $0.realTid == going.mainPid }) { processes.insert(process, at: 0) } else { processes.append(process) }
     }
     tasks = [:]
     return (processes, going.run)

@@ -71,10 +71,10 @@ enum InjectionTraceFiles {
     // recorder sees them die and the trace ends there).
     let watchdog = Watchdog(seconds: timeout) {
       let live = session.liveProcesses.sorted()
-      let names = Dictionary(uniqueKeysWithValues: processes.map { ($0.pid, $0.recordedPid) })
+      let names = Dictionary(uniqueKeysWithValues: processes.flatMap(\.threads).map { ($0.tid, $0.recordedTid) })
       let threads = live.flatMap { pid in
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap(Int32.init).sorted().map {
-          LiveRun.describeThread($0, as: $0 == pid ? names[pid] ?? pid : $0)
+          LiveRun.describeThread($0, as: names[$0] ?? $0)
         }
       }
       for pid in live { kill(pid, SIGKILL) }
@@ -83,10 +83,13 @@ enum InjectionTraceFiles {
     let outcome: RecordOutcome
     do {
       outcome = try session.run(
-        adopting: processes.map {
-          AdoptedProcess(
-            pid: $0.pid, recordedPid: $0.recordedPid, registers: $0.registers, signalMask: $0.signalMask,
-            pendingSignals: $0.pendingSignals.map { Signal(rawValue: $0) })
+        adopting: processes.map { process in
+          let threads = process.threads.map {
+            AdoptedThread(
+              tid: $0.tid, recordedTid: $0.recordedTid, registers: $0.registers, signalMask: $0.signalMask,
+              pendingSignals: $0.pendingSignals.map { Signal(rawValue: $0) })
+          }
+          return AdoptedProcess(mainThread: threads[0], otherThreads: Array(threads.dropFirst()))
         }, firstIndex: firstIndex)
     } catch {
       watchdog.cancel()

@@ -142,6 +142,30 @@ import Testing
     #expect(printed.count == 4 && printed[1] == "-28" && printed[2] == "-28" && printed[3] == "4096", "\(debug.summary)")
   }
 
+  /// A process with two threads goes live as a whole and is recorded: the injected open
+  /// fails, main says so and stops its worker; the new trace replays both threads to the
+  /// end, and the worker's exit is in it after the injected call.
+  @Test func aMultiThreadedLivePartIsRecorded() throws {
+    let work = try Harness.makeWorkDir("inject-threads")
+    let program = try Harness.fixtureCopy("thread_then_open", in: work)
+    let input = work + "/input.txt"
+    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
+    let trace = work + "/trace"
+    let recorded = try Harness.rewind(["record", "-o", trace, program, input], cwd: work)
+    try #require(recorded.status == 0 && recorded.stdout.contains("worker ticked yes"), "\(recorded.summary)")
+    let injected = work + "/injected"
+    let result = try Harness.rewind(["inject", "--syscall", "openat", "--nth", "3", "--errno", "EACCES", "-o", injected, trace], cwd: work)
+    #expect(result.status == 0 && result.stdout.contains("ended: exited with status 2"), "\(result.summary)")
+    #expect(result.stdout.contains("the injected run's trace: \(injected) "), "\(result.summary)")
+    let replay = try Harness.rewind(["replay", "-a", injected], cwd: work)
+    #expect(replay.status == 0 && replay.stdout.contains("worker ticked yes"), "\(replay.summary)")
+    #expect(replay.stderr.contains("open: Permission denied"), "\(replay.summary)")
+    let lines = try Harness.rewind(["dump", injected], cwd: work).stdout.split(separator: "\n")
+    let at = try #require(lines.firstIndex { $0.contains("input.txt") && $0.contains("(INJECTED)") }, "\(lines)")
+    #expect(lines[(at + 1)...].contains { $0.contains("] exit(0) = ?") }, "\(lines)")
+    #expect(lines.last?.contains("+++ exited with 2 +++") == true, "\(lines)")
+  }
+
   /// The careless copier ignores a short write: it makes every recorded call to the end,
   /// and the report shows the corrupted copy it would have left.
   @Test func ignoredShortWriteIsNotNoticedAndTheCorruptCopyIsShown() throws {
