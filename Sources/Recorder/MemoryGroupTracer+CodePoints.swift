@@ -49,7 +49,8 @@ extension MemoryGroupTracer {
   }
 
   /// The memory the registers point to (`ReachedMemory`), where replay sees what the
-  /// recording saw: private writable memory, not [vvar]/[vdso], and not the 64 KiB below
+  /// recording saw: private writable memory that is not executable (replay patches code),
+  /// not [vvar]/[vdso], and not the 64 KiB below
   /// the red zone, where signal frames come and go (as for `codePointMemory`). The stack
   /// signature's bytes above rsp are left out too: they are compared already, and words of
   /// them taken twice crowded the words that change out of the stub's few.
@@ -57,16 +58,17 @@ extension MemoryGroupTracer {
     guard let maps = try? readMaps(of: task.tid) else { return [] }
     // Plain bounds, looked up ~200 times an event: a search over `MapsEntry` values (with
     // their strings) cost milliseconds in a debug build, more than a 2 ms timer's interval.
+    // Not executable memory either (a JIT's code): replay patches compare stubs into it.
     let writable = maps.filter {
-      $0.permissions.hasPrefix("rw") && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
+      $0.permissions.hasPrefix("rw") && !$0.isExecutable && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
     }.map { $0.start..<$0.end }
     let redZoneEnd = registers.rsp &- 128
     let excluded = (redZoneEnd &- 65536)..<(registers.rsp &+ UInt64(StackSignature.span))
     return ReachedMemory.take(
       at: registers, stack: stack?.bytes ?? [],
-      readable: { address in
+      readable: { address, wanted in
         guard !excluded.contains(address), let mapping = writable.first(where: { $0.contains(address) }) else { return 0 }
-        var end = min(mapping.upperBound, address + UInt64(ReachedMemory.chunkSize))
+        var end = min(mapping.upperBound, address + UInt64(wanted))
         if address < excluded.lowerBound { end = min(end, excluded.lowerBound) }
         return Int(end - address)
       },

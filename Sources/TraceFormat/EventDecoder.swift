@@ -294,8 +294,8 @@ struct EventDecoder {
     for _ in 0..<count {
       let chunk = try readChunk()
       try Check.that(
-        (8...ReachedMemory.chunkSize).contains(chunk.bytes.count) && chunk.bytes.count % 8 == 0,
-        "a chunk of a code point's reached memory holds \(chunk.bytes.count) bytes; the recorder takes whole words, 8 to \(ReachedMemory.chunkSize) bytes")
+        (8...ReachedMemory.registerChunkSize).contains(chunk.bytes.count) && chunk.bytes.count % 8 == 0,
+        "a chunk of a code point's reached memory holds \(chunk.bytes.count) bytes; the recorder takes whole words, 8 to \(ReachedMemory.registerChunkSize) bytes")
       chunks.append(chunk)
     }
     return chunks

@@ -1,6 +1,6 @@
 /// Turns `TraceEvent`s into the uncompressed bytes of one frame of each stream.
 ///
-/// Record layout (format version 4; all integers little-endian; `str` is
+/// Record layout (format version 5; all integers little-endian; `str` is
 /// `u32 byteCount | UTF-8`; `regs` is described below):
 ///
 /// `events`: records `u8 kind | u32 payloadLength | payload`. A reader rejects an unknown

@@ -18,6 +18,13 @@
 public enum ReachedMemory {
   /// Bytes taken where a pointer points (from the 8-byte word it falls in).
   public static let chunkSize = 32
+  /// Bytes taken where a register points, and before (an interpreter's frame in a register:
+  /// CPython 3.11 keeps a frame's local variables from 0x48 bytes into it, and its value
+  /// stack below the stack pointer it keeps in another; a preemption in its eval loop matched
+  /// a pass two before the recorded one, which differed only 0x58 bytes from the one and
+  /// 0x40 bytes below the other).
+  public static let registerChunkSize = 128
+  public static let registerChunkBefore = 64
   /// At most this many chunks a code point.
   public static let chunkLimit = 128
   /// Indices into `Registers.words` of the registers followed: the general registers but rsp
@@ -26,18 +33,18 @@ public enum ReachedMemory {
 
   /// The chunks for `registers` and the words of `stack` (the bytes above rsp, where a
   /// caller's registers are saved: an interpreter's frame pointer often is only there):
-  /// `readable(address)` says how many bytes from an address (at most `chunkSize`) may be
-  /// taken, 0 when none; `read` reads them. The words of those chunks are followed once
+  /// `readable(address, wanted)` says how many bytes from an address (at most `wanted`) may
+  /// be taken, 0 when none; `read` reads them. The words of those chunks are followed once
   /// more, those reached from registers first.
   public static func take(
-    at registers: Registers, stack: [UInt8] = [], readable: (UInt64) -> Int, read: (UInt64, Int) -> [UInt8]?
+    at registers: Registers, stack: [UInt8] = [], readable: (UInt64, Int) -> Int, read: (UInt64, Int) -> [UInt8]?
   ) -> [MemoryChunk] {
     var chunks: [MemoryChunk] = []
     var taken: Set<UInt64> = []
-    func follow(_ pointer: UInt64, before: Bool = false) -> MemoryChunk? {
-      let address = (pointer & ~7) &- (before ? UInt64(chunkSize) : 0)
+    func follow(_ pointer: UInt64, size: Int = chunkSize, before: Bool = false) -> MemoryChunk? {
+      let address = (pointer & ~7) &- (before ? UInt64(size) : 0)
       guard chunks.count < chunkLimit, !taken.contains(address) else { return nil }
-      let count = readable(address) & ~7
+      let count = readable(address, size) & ~7
       guard count >= 8, let bytes = read(address, count), bytes.count == count else { return nil }
       taken.insert(address)
       let chunk = MemoryChunk(address: address, bytes: bytes)
@@ -46,12 +53,12 @@ public enum ReachedMemory {
     }
     var first: [MemoryChunk] = []
     for index in followedRegisters {
-      if let chunk = follow(registers.words[index]) { first.append(chunk) }
+      if let chunk = follow(registers.words[index], size: registerChunkSize) { first.append(chunk) }
     }
     // An interpreter's stack pointer points just past the values it works on (CPython's
     // `stack_pointer`: the range iterator of a `for` loop sits below it).
     for index in followedRegisters {
-      if let chunk = follow(registers.words[index], before: true) { first.append(chunk) }
+      if let chunk = follow(registers.words[index], size: registerChunkBefore, before: true) { first.append(chunk) }
     }
     for offset in stride(from: 0, to: stack.count - 7, by: 8) {
       if let chunk = follow(word(stack, at: offset)) { first.append(chunk) }

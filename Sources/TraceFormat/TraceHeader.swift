@@ -9,11 +9,11 @@ import Foundation
 /// recorded calls differently.
 public struct TraceHeader: Codable, Equatable, Sendable {
   /// Bump when the byte layout of a stream or of this header changes (see `TraceWriter`).
-  public static let currentFormatVersion = 4
+  public static let currentFormatVersion = 5
   /// The oldest version this rewind reads: version 2 only added the memory of code points,
   /// version 3 the memory their registers point to (`ReachedMemory`), version 4 the patched
-  /// vDSO in exec events, which an older rewind would take for a damaged record; all are
-  /// absent from older traces.
+  /// vDSO in exec events, version 5 reached-memory chunks of up to 128 bytes, which an older
+  /// rewind would take for a damaged record; all are absent from older traces.
   public static let oldestReadableFormatVersion = 1
 
   public var formatVersion: Int

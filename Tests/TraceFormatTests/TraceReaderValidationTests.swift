@@ -44,11 +44,11 @@ import Testing
       var header = sampleHeader()
       header.formatVersion = TraceHeader.currentFormatVersion + 1
       try TraceJSON.write(header, to: directory + "/header.json")
-      let expected = TraceError.unsupportedVersion(path: directory, found: 5, supported: 4)
+      let expected = TraceError.unsupportedVersion(path: directory, found: 6, supported: 5)
       #expect(throws: expected) { try TraceReader(directory: directory) }
       #expect(
         expected.description
-          == "trace '\(directory)' has format version 5; this rewind reads versions 1 to 4. "
+          == "trace '\(directory)' has format version 6; this rewind reads versions 1 to 5. "
           + "Replay it with the rewind that recorded it, or record again.")
     }
   }
@@ -59,7 +59,7 @@ import Testing
       _ = try writeTrace(directory, [])
       try Data(#"{"formatVersion": 7, "somethingNew": true}"#.utf8)
         .write(to: URL(fileURLWithPath: directory + "/header.json"))
-      #expect(throws: TraceError.unsupportedVersion(path: directory, found: 7, supported: 4)) {
+      #expect(throws: TraceError.unsupportedVersion(path: directory, found: 7, supported: 5)) {
         try TraceReader(directory: directory)
       }
     }
