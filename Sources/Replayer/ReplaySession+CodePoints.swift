@@ -56,6 +56,13 @@ extension ReplaySession {
     _ target: Registers, memory: CodePointSignature, _ task: ReplayTask, index: UInt64, activity: String
   ) throws {
     codePointsReached += 1
+    if let skip = debugSkippedMatches, skip.event == index {
+      // For rewind's own debugging: a trap a pass, the first matches passed over.
+      var left = skip.count
+      _ = try runWithBreakpoint(to: target, memory: memory, task, repeated: nil, index: index, activity: activity, passLimit: nil, skipping: &left)
+      debugDumpMemory(task, name: "event-\(index)-skip-\(skip.count)")
+      return
+    }
     let current = try currentRegisters(task)
     let registersHere = registerDifferences(recorded: target, replayed: current, ignoring: [])
     if registersHere.isEmpty && memoryDifferences(memory, task).isEmpty && stackDifferences(memory, task).isEmpty
@@ -124,6 +131,16 @@ extension ReplaySession {
     to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?,
     startedHere: [String] = []
   ) throws -> BreakpointOutcome {
+    var none = 0
+    return try runWithBreakpoint(
+      to: target, memory: memory, task, repeated: repeated, index: index, activity: activity, passLimit: passLimit, startedHere: startedHere,
+      skipping: &none)
+  }
+
+  private func runWithBreakpoint(
+    to target: Registers, memory: CodePointSignature, _ task: ReplayTask, repeated: RepeatedString?, index: UInt64, activity: String, passLimit: Int?,
+    startedHere: [String] = [], skipping: inout Int
+  ) throws -> BreakpointOutcome {
     try armDR0(at: target.rip, task)
     defer { disarmDR0(task) }
     var passes: [Registers] = []
@@ -144,7 +161,14 @@ extension ReplaySession {
       // (The stack is read only where it can decide: ~5 µs a read at every pass.)
       let stackDifferences =
         differences.isEmpty || repeated != nil ? stackDifferences(memory, task) + reachedDifferences(memory, task) : []
+      if differences.isEmpty && stackDifferences.isEmpty && skipping > 0 {
+        skipping -= 1
+        printToStandardError("[replay] code point of event \(index): a match passed over at pass \(passes.count)")
+        passes.append(registers)
+        continue
+      }
       if differences.isEmpty && stackDifferences.isEmpty {
+        if debugSkippedMatches != nil { printToStandardError("[replay] code point of event \(index): matched at pass \(passes.count)") }
         registers.origRax = target.origRax
         try setRegisters(registers, task)
         return .reached(afterPasses: passes.count)
