@@ -78,6 +78,16 @@ import Testing
     return (work, trace, Array(try Data(contentsOf: URL(fileURLWithPath: source))))
   }
 
+  /// Records `fixture` given the path of a file holding "hello\n", in a new work folder.
+  static func recordReadingAFile(_ fixture: String, _ label: String) throws -> (work: String, trace: String, recorded: ProcessResult) {
+    let work = try Harness.makeWorkDir(label)
+    let program = try Harness.fixtureCopy(fixture, in: work)
+    let input = work + "/input.txt"
+    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
+    let trace = work + "/trace"
+    return (work, trace, try Harness.rewind(["record", "-o", trace, program, input], cwd: work))
+  }
+
   static func jsonObject(_ text: String) throws -> [String: Any] {
     try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not one JSON object: \(text)")
   }
@@ -146,12 +156,7 @@ import Testing
   /// fails, main says so and stops its worker; the new trace replays both threads to the
   /// end, and the worker's exit is in it after the injected call.
   @Test func aMultiThreadedLivePartIsRecorded() throws {
-    let work = try Harness.makeWorkDir("inject-threads")
-    let program = try Harness.fixtureCopy("thread_then_open", in: work)
-    let input = work + "/input.txt"
-    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
-    let trace = work + "/trace"
-    let recorded = try Harness.rewind(["record", "-o", trace, program, input], cwd: work)
+    let (work, trace, recorded) = try Self.recordReadingAFile("thread_then_open", "inject-threads")
     try #require(recorded.status == 0 && recorded.stdout.contains("worker ticked yes"), "\(recorded.summary)")
     let injected = work + "/injected"
     let result = try Harness.rewind(["inject", "--syscall", "openat", "--nth", "3", "--errno", "EACCES", "-o", injected, trace], cwd: work)
@@ -272,12 +277,7 @@ extension FaultInjectionTests {
   /// A program that never checks fopen: the open made to fail, it crashes in libc, called
   /// from its own function; the report names where, by function and source line.
   @Test func aCrashIsReportedByFunctionAndLine() throws {
-    let work = try Harness.makeWorkDir("inject-crash")
-    let program = try Harness.fixtureCopy("unchecked_open", in: work)
-    let input = work + "/input.txt"
-    try Data("hello\n".utf8).write(to: URL(fileURLWithPath: input))
-    let trace = work + "/trace"
-    let recorded = try Harness.rewind(["record", "-o", trace, program, input], cwd: work)
+    let (work, trace, recorded) = try Self.recordReadingAFile("unchecked_open", "inject-crash")
     #expect(recorded.status == 0 && recorded.stdout.contains("first line: hello"), "\(recorded.summary)")
     let listed = try Harness.rewind(["inject", "--list", trace], cwd: work)
     let open = try #require(

@@ -378,6 +378,16 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// Between the two `monitor work` lines of `gdb`, fewer than 200 instructions were
+  /// single-stepped (a pass or a function, not a loop), and the replay neither failed nor
+  /// diverged.
+  func expectFewSingleSteps(_ gdb: String, _ rewind: ProcessResult, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
+    try #require(work.count == 2, "\(gdb)", sourceLocation: sourceLocation)
+    #expect(work[1].steps - work[0].steps < 200, "\(gdb)", sourceLocation: sourceLocation)
+    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)", sourceLocation: sourceLocation)
+  }
+
   /// The numbers `monitor work` prints: single steps, breakpoint traps, passes counted.
   func workCounts(_ line: Substring) -> (steps: Int, traps: Int, counted: Int) {
     let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
@@ -404,10 +414,7 @@ extension ReverseDebuggingTests {
     #expect(printed[1] == "299999", "\(gdb)")
     #expect(printed[2] != printed[0], "\(gdb)")
     #expect(printed[3] == printed[0] && printed[4] == "300000", "\(gdb)")
-    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
-    try #require(work.count == 2, "\(gdb)")
-    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
-    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+    try expectFewSingleSteps(gdb, rewind)
   }
 }
 
@@ -447,10 +454,7 @@ extension ReverseDebuggingTests {
     #expect(printed[15].contains("<main+"), "\(gdb)")
     #expect(printed[25] == "300000", "\(gdb)")
     #expect(printed[26] == printed[0], "\(gdb)")
-    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
-    try #require(work.count == 2, "\(gdb)")
-    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
-    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+    try expectFewSingleSteps(gdb, rewind)
   }
 }
 
@@ -480,10 +484,7 @@ extension ReverseDebuggingTests {
     #expect(printed[caller].contains("<main+"), "\(gdb)")
     #expect(printed[count + 1] == "299999", "\(gdb)")
     #expect(printed[count + 2] == printed[0], "\(gdb)")
-    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
-    try #require(work.count == 2, "\(gdb)")
-    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
-    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+    try expectFewSingleSteps(gdb, rewind)
   }
 }
 
@@ -527,10 +528,7 @@ extension ReverseDebuggingTests {
     // 40 steps back, the loop's last pass.
     #expect(printed[count + 1] == "299999", "\(gdb)")
     #expect(printed[count + 2] == printed[0], "\(gdb)")
-    let work = gdb.split(separator: "\n").filter { $0.hasPrefix("Replay work since gdb attached") }.map(workCounts)
-    try #require(work.count == 2, "\(gdb)")
-    #expect(work[1].steps - work[0].steps < 200, "\(gdb)")
-    #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
+    try expectFewSingleSteps(gdb, rewind)
   }
 }
 
