@@ -149,6 +149,14 @@ extension DebugReplay {
     }
     let fallThrough = arrival == 1 ? fallThroughPredecessor(of: rip) : nil
     if arrival == 1 {
+      // An indirect jump (a switch's jump table, a tail call through a pointer) changes
+      // nothing but rip: one near that goes here with these registers and memory; and the
+      // dynamic loader's lazy resolver ends in a jump through a register that holds the
+      // function it bound, still there at the function's first instruction. Found now, while
+      // the replay is parked here (the runs below move it).
+      let indirect = indirectJumps(into: rip, registers: Registers(words: place.registers))
+      let loader = loaderJumps(into: rip, registers: Registers(words: place.registers))
+      let jumpedFrom = (indirect + loader).map { hex($0.address) + ($0.certain ? "" : " (uncertain)") }.joined(separator: ", ")
       // Just after a call: the instruction before is a return of the function it called
       // (through a PLT entry's jump, if it called one), which changed only rip and rsp (the
       // place there: these registers, rsp 8 lower, the return address on top of this stack).
@@ -202,15 +210,12 @@ extension DebugReplay {
       if let fallThrough, fallThrough.isConditionalJump { branches.append((fallThrough.address, fallThrough.unanimous)) }
       let decoded = branchesInto(rip).map { ($0, sweeps(landingOn: $0).landed) }
       branches += decoded.filter { $0.1 >= 8 }.prefix(8).map { ($0.0, $0.1 >= 12) }
-      // An indirect jump (a switch's jump table, a tail call through a pointer) changed
-      // nothing but rip either: one near that goes here with these registers and memory.
-      let indirect = indirectJumps(into: rip, registers: here)
-      branches += indirect.prefix(4)
+      branches += indirect.prefix(4) + loader.prefix(4)
       if debugSeeks {
         printToStandardError(
           "[seek] before \(hex(rip)): falls through from \(fallThrough.map { hex($0.address) } ?? "none") (decodes: \(sweeps(landingOn: rip).previous.map { hex($0.address) + "/\($0.instruction.kind)" }.joined(separator: " "))), branched to from "
             + decoded.map { "\(hex($0.0)) (\($0.1) of 16 decodes agree)" }.joined(separator: ", ")
-            + "; jumped to indirectly from " + indirect.map { hex($0.address) + ($0.certain ? "" : " (uncertain)") }.joined(separator: ", "))
+            + "; jumped to indirectly from " + jumpedFrom)
       }
       for branch in branches {
         var atBranch = place
@@ -438,6 +443,28 @@ extension DebugReplay {
       for previous in decodes.previous where starts.contains(previous.address) { votes[previous.address, default: 0] += 1 }
       guard decodes.landed >= 8, let (address, count) = votes.max(by: { $0.value < $1.value }), count * 2 >= decodes.landed else { continue }
       found.append((address, count * 4 >= decodes.landed * 3 && decodes.landed >= 12))
+    }
+    return found
+  }
+
+  /// The jumps through a register (`jmp *%reg`) in the dynamic loader's code whose register
+  /// holds `rip` now (a jump writes nothing but rip), certain where the linear decodes before
+  /// each agree it is an instruction.
+  private func loaderJumps(into rip: UInt64, registers: Registers) -> [(address: UInt64, certain: Bool)] {
+    guard let code = loaderCode(), !code.contains(rip),
+      let bytes = try? readMemory(at: code.lowerBound, count: Int(code.upperBound - code.lowerBound)), bytes.count > 3
+    else { return [] }
+    var found: [(address: UInt64, certain: Bool)] = []
+    for offset in 1..<(bytes.count - 1) where bytes[offset] == 0xff && bytes[offset + 1] & 0xf8 == 0xe0 {
+      let start = bytes[offset - 1] == 0x41 ? offset - 1 : offset
+      guard let branch = IndirectBranch(Array(bytes[start..<min(bytes.count, start + 3)])), branch.kind == .jump,
+        branch.target(at: code.lowerBound + UInt64(start), registers: registers, read: { _ in nil }) == rip
+      else { continue }
+      let address = code.lowerBound + UInt64(start)
+      let decodes = sweeps(landingOn: address + UInt64(branch.size))
+      let agreeing = decodes.previous.filter { $0.address == address }.count
+      guard agreeing * 2 >= decodes.landed, decodes.landed >= 8 else { continue }
+      found.append((address, agreeing * 4 >= decodes.landed * 3 && decodes.landed >= 12))
     }
     return found
   }

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Glibc
 import LinuxTrace
@@ -185,6 +186,26 @@ public final class DebugReplay: @unchecked Sendable {
       return ThreadState(
         general: try session.currentRegisters(task), floatingPoint: try? task.tracee.floatingPointState(),
         extended: try? task.tracee.extendedState())
+    }
+  }
+
+  /// The executable mapping of the dynamic loader in the debugged process (whose lazy
+  /// resolver jumps to each function it binds), nil when there is none.
+  func loaderCode() -> Range<UInt64>? {
+    try? onTracer { [debugger = run.debugger, session = run.session] () -> Range<UInt64>? in
+      // The loader's base is AT_BASE in the process's auxiliary vector (its file is the
+      // trace's saved copy, under another name).
+      guard let task = session.tasks.values.first(where: { debugger.isDebugged($0) }), let maps = try? readMaps(of: task.realTid),
+        let auxv = FileManager.default.contents(atPath: "/proc/\(task.realTid)/auxv")
+      else { return nil }
+      let words = stride(from: 0, to: auxv.count - 15, by: 16).map { offset in
+        (auxv.subdata(in: offset..<offset + 8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) },
+         auxv.subdata(in: offset + 8..<offset + 16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+      }
+      guard let base = words.first(where: { $0.0 == 7 })?.1, base != 0, let file = maps.first(where: { $0.start == base })?.name, !file.isEmpty else {
+        return nil
+      }
+      return maps.first { $0.isExecutable && $0.name == file }.map { $0.start..<$0.end }
     }
   }
 

@@ -4,7 +4,8 @@
  * returns the pointer; "pointer" makes that call through a function pointer, "library"
  * takes the pointer from libc's toupper (called through the PLT), "switch" goes through a
  * switch's jump table (an indirect jmp) to a case, and "tail" calls a function whose call
- * of pick is a tail call (pick returns straight to main). Going backwards from the
+ * of pick is a tail call (pick returns straight to main), and "lazy" calls libc's tolower for
+ * the first time, through the dynamic loader's lazy resolver. Going backwards from the
  * crash, the instructions before it lie in the loop's last pass (or after the loop, or in
  * the called function, then in its last pass). */
 #include <ctype.h>
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
   int library = argc > 2 && strcmp(argv[2], "library") == 0;
   int jump = argc > 2 && strcmp(argv[2], "switch") == 0;
   int tail = argc > 2 && strcmp(argv[2], "tail") == 0;
+  int lazy = argc > 2 && strcmp(argv[2], "lazy") == 0;
   static int cell;
   /* toupper's first call goes through the dynamic loader's resolver; later ones jump from
      the PLT straight to it. The write below puts a system call between the two. */
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
   }
   int *last = call      ? pick(sum, &cell)
               : tail    ? relay(sum, &cell)
+              : lazy    ? (tolower('A' + (int)(sum % 2)) >= 'a' ? NULL : &cell)
               : after   ? NULL
               : pointer ? chooser(sum, &cell)
               : library ? (toupper('a' + (int)(sum % 2)) <= 'Z' ? NULL : &cell)

@@ -555,3 +555,29 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 }
+
+extension ReverseDebuggingTests {
+  /// From a crash after a loop of 300,000 passes and the first call of libc's tolower, which
+  /// goes through the dynamic loader's lazy resolver: reverse-stepi walks back through
+  /// tolower to its first instruction and on to the resolver's `jmp *%r11` (found in the
+  /// loader's code: r11 still holds tolower's address), and two more into the resolver;
+  /// never by stepping from the event before. The same steps forwards come back.
+  @Test func reverseStepiFromAFunctionTheLazyResolverJumpedTo() throws {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "lazy"], expectedStatus: 139)
+    // Steps from the crash back to tolower's first instruction, then on into the resolver.
+    let count = 30
+    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: count).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: count)
+    let (gdb, rewind) = try session.gdb(["continue", "print $pc", "monitor work"] + back + ["monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    try #require(printed.count == count + 2, "\(gdb)")
+    let pcs = Array(printed[1...count])
+    let entry = try #require(pcs.firstIndex { $0.hasSuffix("tolower>") }, "\(gdb)")
+    try #require(entry + 3 < count, "\(gdb)")
+    #expect(pcs[entry + 1].contains("_dl_runtime_resolve"), "\(gdb)")
+    #expect(pcs[entry + 2].contains("_dl_runtime_resolve") && pcs[entry + 3].contains("_dl_runtime_resolve"), "\(gdb)")
+    #expect(printed[count + 1] == printed[0], "\(gdb)")
+    try expectFewSingleSteps(gdb, rewind)
+  }
+}
