@@ -72,11 +72,14 @@ final class MemoryGroupTracer {
   }
 
   /// Takes over a process another tracer let go parked in an injected pause(): seizes it,
-  /// interrupts the pause, and puts back the registers it had at its fork.
-  /// `process`: for a thread of a process adopted before it in this group, that process's pid.
+  /// interrupts the pause, and puts back the registers it is to go on with (its fork's
+  /// return, for a child moving group). `process`: for a thread of a process adopted before
+  /// it in this group, that process's pid. `starts`: resumed at once; else `start` resumes
+  /// it (a process's threads are all seized before any runs, so that none exits before its
+  /// siblings are taken).
   func adopt(
     _ pid: Int32, registers: Registers, signalMask: UInt64, deferredSignals: [Signal], buffer: SyscallBufferCursor?,
-    rseq: RseqRegistration?, threadOf process: Int32? = nil
+    rseq: RseqRegistration?, threadOf process: Int32? = nil, starts: Bool = true
   ) {
     let task = RecordedTask(tid: pid, hasExecuted: true, awaitsAttachStop: false, isAnnounced: true)
     task.buffer = buffer
@@ -108,17 +111,26 @@ final class MemoryGroupTracer {
       }
       if let cpu { _ = rewind_set_affinity(pid, cpu) }
       rseqCPUChanged(task)
-      // Exactly the registers of its fork's return, orig_rax included (a signal delivered now
-      // must see what it would have seen): their rax, 0, is no restart code, so the
-      // interrupted pause() is not restarted.
+      // Exactly the registers it goes on with, orig_rax included (a signal delivered now
+      // must see what it would have seen). A fork's return has rax 0, no restart code, so
+      // the interrupted pause() is not restarted; a replay gone live gives orig_rax -1 (no
+      // call to restart).
       try task.tracee.setRegisterWords(registers.words)
       // Signals that arrived meanwhile are pending; they are delivered, and recorded, here.
       try task.tracee.setSignalMask(signalMask)
       resendDeferredSignals(pid, ofProcess: task.tgid, deferredSignals)
       task.isInsideSyscall = false
-      try runInUser(task)
+      if starts { try runInUser(task) }
     } catch {
       session.abort(RecordError.ptraceFailed(operation: "taking over process \(pid) on a new tracer thread", errno: error as? Errno ?? .ioError))
+    }
+  }
+
+  /// Resumes a task `adopt` took over without starting it.
+  func start(_ tid: Int32) {
+    guard let task = tasks[tid] else { return }  // it ended meanwhile
+    do { try runInUser(task) } catch {
+      session.abort(RecordError.ptraceFailed(operation: "starting thread \(tid) on a new tracer thread", errno: error as? Errno ?? .ioError))
     }
   }
 

@@ -139,12 +139,14 @@ public final class RecordSession: @unchecked Sendable {
     }
     let thread = TracerThread.start(pinnedTo: cpu) { [self] in
       let group = MemoryGroupTracer(session: self, cpu: cpu)
-      group.adopt(pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer, rseq: rseq)
+      group.adopt(
+        pid, registers: registers, signalMask: signalMask, deferredSignals: deferredSignals, buffer: buffer, rseq: rseq, starts: threads.isEmpty)
       for thread in threads {
         group.adopt(
           thread.tid, registers: thread.registers, signalMask: thread.signalMask, deferredSignals: thread.pendingSignals, buffer: nil,
-          rseq: nil, threadOf: pid)
+          rseq: nil, threadOf: pid, starts: false)
       }
+      if !threads.isEmpty { for tid in [pid] + threads.map(\.tid) { group.start(tid) } }
       group.traceUntilAllExit()
     }
     lock.withLock { groupThreads.append(thread) }

@@ -24,9 +24,12 @@ final class Checkpoint {
   let debugger: DebuggerSnapshot
   /// Where the event's thread is: the place a run that starts here parks at first.
   let place: ReplayPlace
-  /// The most writable shared memory a checkpoint keeps the bytes of (all its processes'
-  /// mappings together); with more, the replay is not copied there.
-  static let sharedMemoryLimit = 16 << 20
+  /// The most writable shared memory all live checkpoints together keep the bytes of; a
+  /// checkpoint that would go over it is not made.
+  static let sharedMemoryLimit = 64 << 20
+
+  /// The bytes of shared memory it keeps.
+  var sharedBytes: Int { session.processes.reduce(0) { $0 + $1.sharedMemory.reduce(0) { $0 + $1.bytes.count } } }
 
   init(eventIndex: UInt64, pids: [Int32: Int32], session: SessionSnapshot, debugger: DebuggerSnapshot, place: ReplayPlace) {
     self.eventIndex = eventIndex
@@ -39,7 +42,7 @@ final class Checkpoint {
   /// The copies' private dirty memory, in bytes (what they hold that the live processes do
   /// not share with them), and the bytes of shared memory kept for them.
   var privateDirtyBytes: UInt64 {
-    var total = UInt64(session.processes.reduce(0) { $0 + $1.sharedMemory.reduce(0) { $0 + $1.bytes.count } })
+    var total = UInt64(sharedBytes)
     for pid in pids.values {
       guard let text = try? readProcFile("/proc/\(pid)/smaps_rollup") else { continue }
       for line in text.split(separator: "\n") where line.hasPrefix("Private_Dirty:") {
@@ -186,6 +189,9 @@ final class CheckpointStore {
   /// The latest checkpoint at or before event `index`.
   func latest(atOrBefore index: UInt64) -> Checkpoint? { checkpoints.last { $0.eventIndex <= index } }
 
+  /// The bytes of shared memory the live checkpoints keep.
+  var sharedBytesHeld: Int { checkpoints.reduce(0) { $0 + $1.sharedBytes } }
+
   func add(_ checkpoint: Checkpoint) {
     lastSeen = monotonicSeconds()
     checkpoints.append(checkpoint)
@@ -229,7 +235,10 @@ final class CheckpointStore {
 extension ReplaySession {
   /// Copies of the replay's live processes, made now (between events), or nil when this
   /// replay cannot be copied here.
-  func checkpoint(eventIndex: UInt64, of eventTid: Int32, debuggerState: DebuggerSnapshot, place: (ReplayTask) -> ReplayPlace) throws -> Checkpoint? {
+  /// `sharedMemoryBudget`: the most bytes of writable shared memory it may keep.
+  func checkpoint(
+    eventIndex: UInt64, of eventTid: Int32, debuggerState: DebuggerSnapshot, sharedMemoryBudget: Int, place: (ReplayTask) -> ReplayPlace
+  ) throws -> Checkpoint? {
     let processes = Dictionary(grouping: tasks.values, by: \.recordedTgid)
     guard !processes.isEmpty, stubPages.isEmpty, exitingProcesses.isEmpty, let position = eventStart,
       tasks.values.allSatisfy({ isCopyable($0) && !addressSpaces.isShared($0.realTgid) }),
@@ -237,11 +246,13 @@ extension ReplaySession {
     else { return nil }
     var sharedMemory: [Int32: [(start: UInt64, bytes: [UInt8])]] = [:]
     var sharedBytes = 0
-    for pid in processes.keys {
+    // A mapping a parent and its child share is at the same place in both: kept once.
+    var kept: Set<String> = []
+    for pid in processes.keys.sorted() {
       guard let maps = try? readMaps(of: tasks[pid]!.realTid) else { return nil }
-      for mapping in maps where mapping.isSharedWritable {
+      for mapping in maps where mapping.isSharedWritable && kept.insert("\(mapping.start)-\(mapping.end) \(mapping.name)").inserted {
         sharedBytes += Int(mapping.end - mapping.start)
-        guard sharedBytes <= Checkpoint.sharedMemoryLimit,
+        guard sharedBytes <= sharedMemoryBudget,
           let bytes = try? tasks[pid]!.tracee.readMemory(at: mapping.start, count: Int(mapping.end - mapping.start)),
           bytes.count == Int(mapping.end - mapping.start)
         else { return nil }

@@ -187,11 +187,12 @@ extension DebugReplay {
             let atJump = place.moved(to: jump.address, stackPointer: here.rsp, stack: stackHere)
             if let found = try found(atJump, byHardwareOnly: false) { return found }
           } else {
-            // The called function tail-called this one: a jump out of its code went here,
+            // The called function tail-called this one: a jump in its code went here,
             // directly or through a PLT entry (the place there: these registers).
             let callee = stubJump(at: call.target, registers: here)?.target ?? call.target
             let code = FunctionCode(at: callee, read: { try? self.readMemory(at: $0, count: $1) })
-            for jump in code?.outwardJumps.prefix(8) ?? [] {
+            let jumps = (code?.directJumps ?? []).filter { $0.target == rip } + (code?.outwardJumps ?? []).filter { $0.target != rip }
+            for jump in jumps.prefix(8) {
               let from = jump.target == rip ? jump.address : stubJump(at: jump.target, registers: here).flatMap { $0.target == rip ? $0.address : nil }
               guard let from else { continue }
               if let found = try found(place.moved(to: from, stackPointer: here.rsp, stack: stackHere), byHardwareOnly: false) { return found }
@@ -270,7 +271,7 @@ extension DebugReplay {
   /// The instruction before `rip` that goes on to `rip` when it does not branch: one that
   /// never branches (no call, return or system call either), or a conditional branch; when
   /// the code before `rip` decodes to one: of the linear decodes from each of the 16 bytes
-  /// at 48-63 (or 112-127, `sweeps`) bytes before `rip`, at least 4 land on `rip` and all agree on the instruction
+  /// at 49-64 (or 113-128, `sweeps`) bytes before `rip`, at least 4 land on `rip` and all agree on the instruction
   /// before, or at least half land and three in four of those agree (a decode from inside
   /// another instruction can land on `rip` too). `unanimous`, which a patch needs: at least
   /// half landed and all agreed.
@@ -358,9 +359,9 @@ extension DebugReplay {
     return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
   }
 
-  /// Linear decodes from each of the 16 bytes at 48-63 bytes before `rip` that land on it;
+  /// Linear decodes from each of the 16 bytes at 49-64 bytes before `rip` that land on it;
   /// where fewer than half land (long instructions, such as stores of a 32-bit immediate
-  /// to rip-relative memory, lose step more often), those from 112-127 bytes before, when
+  /// to rip-relative memory, lose step more often), those from 113-128 bytes before, when
   /// more of them land.
   private func sweeps(landingOn rip: UInt64) -> Sweeps {
     let near = sweeps(landingOn: rip, from: 64)
@@ -426,12 +427,18 @@ extension DebugReplay {
         break
       }
     }
+    return indirectJumps(into: rip, in: window, at: windowStart, registers: registers)
+  }
+
+  /// The indirect jumps in `code` (tracee bytes at `start`) that go to `rip` with
+  /// `registers` and memory now, as `indirectJumps(into:registers:)`.
+  private func indirectJumps(into rip: UInt64, in code: [UInt8], at start: UInt64, registers: Registers) -> [(address: UInt64, certain: Bool)] {
     var startsByEnd: [UInt64: [UInt64]] = [:]
-    for offset in window.indices.dropLast() where window[offset] == 0xff && (window[offset + 1] >> 3) & 7 == 4 {
+    for offset in code.indices.dropLast() where code[offset] == 0xff && (code[offset + 1] >> 3) & 7 == 4 {
       // Prefixes and REX put the instruction's start up to 3 bytes before its opcode.
-      for start in max(0, offset - 3)...offset where start == offset || window[start] != 0xff {
-        guard let branch = IndirectBranch(Array(window[start..<min(window.count, start + 16)])), branch.kind == .jump else { continue }
-        let address = windowStart + UInt64(start)
+      for first in max(0, offset - 3)...offset where first == offset || code[first] != 0xff {
+        guard let branch = IndirectBranch(Array(code[first..<min(code.count, first + 16)])), branch.kind == .jump else { continue }
+        let address = start + UInt64(first)
         guard branch.target(at: address, registers: registers, read: readWord) == rip else { continue }
         startsByEnd[address + UInt64(branch.size), default: []].append(address)
       }
@@ -447,26 +454,14 @@ extension DebugReplay {
     return found
   }
 
-  /// The jumps through a register (`jmp *%reg`) in the dynamic loader's code whose register
-  /// holds `rip` now (a jump writes nothing but rip), certain where the linear decodes before
-  /// each agree it is an instruction.
+  /// The indirect jumps in the dynamic loader's code that go to `rip` now: its lazy
+  /// resolver's last instruction, a `jmp *%r11` whose register still holds the function it
+  /// bound (a jump writes nothing but rip).
   private func loaderJumps(into rip: UInt64, registers: Registers) -> [(address: UInt64, certain: Bool)] {
     guard let code = loaderCode(), !code.contains(rip),
       let bytes = try? readMemory(at: code.lowerBound, count: Int(code.upperBound - code.lowerBound)), bytes.count > 3
     else { return [] }
-    var found: [(address: UInt64, certain: Bool)] = []
-    for offset in 1..<(bytes.count - 1) where bytes[offset] == 0xff && bytes[offset + 1] & 0xf8 == 0xe0 {
-      let start = bytes[offset - 1] == 0x41 ? offset - 1 : offset
-      guard let branch = IndirectBranch(Array(bytes[start..<min(bytes.count, start + 3)])), branch.kind == .jump,
-        branch.target(at: code.lowerBound + UInt64(start), registers: registers, read: { _ in nil }) == rip
-      else { continue }
-      let address = code.lowerBound + UInt64(start)
-      let decodes = sweeps(landingOn: address + UInt64(branch.size))
-      let agreeing = decodes.previous.filter { $0.address == address }.count
-      guard agreeing * 2 >= decodes.landed, decodes.landed >= 8 else { continue }
-      found.append((address, agreeing * 4 >= decodes.landed * 3 && decodes.landed >= 12))
-    }
-    return found
+    return indirectJumps(into: rip, in: bytes, at: code.lowerBound, registers: registers)
   }
 
   /// The direct jumps and conditional branches to `rip` in the code within

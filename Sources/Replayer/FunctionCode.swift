@@ -6,10 +6,14 @@ import CCapstone
 /// ones that follow; callers rank what it finds by the distance from the entry.
 struct FunctionCode {
   let entry: UInt64
-  /// `ret`, `repz ret` (popped 0) and `ret imm16` (popped: the immediate).
+  /// `ret`, `repz ret`, `bnd ret` (popped 0) and `ret imm16` (popped: the immediate).
   private(set) var returns: [(address: UInt64, popped: UInt64)] = []
-  /// Direct `jmp`s whose target lies outside the decoded bytes, in address order.
-  private(set) var outwardJumps: [(address: UInt64, target: UInt64)] = []
+  /// Every direct `jmp`, in address order.
+  private(set) var directJumps: [(address: UInt64, target: UInt64)] = []
+  /// Direct `jmp`s whose target lies outside the bytes decoded (tail calls, most likely).
+  var outwardJumps: [(address: UInt64, target: UInt64)] { directJumps.filter { $0.target < entry || $0.target >= decodedEnd } }
+  /// Where the linear decode stopped.
+  private(set) var decodedEnd: UInt64 = 0
 
   /// Nil when no code can be read at `entry`. `read(address, count)` reads tracee memory.
   init?(at entry: UInt64, read: (UInt64, Int) -> [UInt8]?) {
@@ -23,20 +27,20 @@ struct FunctionCode {
   }
 
   private mutating func decode(_ bytes: [UInt8]) {
-    let end = entry + UInt64(bytes.count)
     var offset = 0
+    defer { decodedEnd = entry + UInt64(offset) }
     while offset < bytes.count {
       var decoded = rewind_instruction()
       let address = entry + UInt64(offset)
       let ok = bytes[offset...].withUnsafeBufferPointer { rewind_decode_instruction($0.baseAddress, $0.count, address, &decoded) }
       guard ok != 0, decoded.size > 0, Int32(decoded.kind) != Int32(REWIND_INSTRUCTION_INVALID) else { break }
       let first = bytes[offset], size = Int(decoded.size)
-      if first == 0xc3 || first == 0xf3 && size == 2 && bytes[offset + 1] == 0xc3 {
+      if first == 0xc3 || (first == 0xf3 || first == 0xf2) && size == 2 && bytes[offset + 1] == 0xc3 {
         returns.append((address, 0))
       } else if first == 0xc2 && size == 3 {
         returns.append((address, UInt64(bytes[offset + 1]) | UInt64(bytes[offset + 2]) << 8))
-      } else if Int32(decoded.kind) == Int32(REWIND_INSTRUCTION_JUMP), decoded.target < entry || decoded.target >= end {
-        outwardJumps.append((address, decoded.target))
+      } else if Int32(decoded.kind) == Int32(REWIND_INSTRUCTION_JUMP) {
+        directJumps.append((address, decoded.target))
       }
       offset += size
     }

@@ -60,18 +60,23 @@ public struct InjectionReport: Sendable {
 
 /// Writes the traces of injected runs (built where the recorder is known: `rewind inject`).
 public struct InjectionTraces: Sendable {
-  /// Records processes `handOffLive` let go as the continuation of the recording's first
-  /// `firstIndex` events (the injected one changed), for at most `timeout` seconds; returns
-  /// the live run (with `prepared`'s lines) and its trace.
-  public var recordLive: @Sendable (_ processes: [LiveProcess], _ firstIndex: UInt64, _ injected: SyscallEvent, _ prepared: LiveRun, _ timeout: Double) throws -> LiveRun
+  /// Records the processes `handOffLive` let go, as the continuation of a trace already
+  /// begun, for at most `timeout` seconds; returns the live run (with `prepared`'s lines) and
+  /// its trace. It does not fail: a recording that stops on an error ends the trace there
+  /// and says so in `LiveRun.traceProblem`.
+  public typealias LiveRecorder = @Sendable (_ processes: [LiveProcess], _ prepared: LiveRun, _ timeout: Double) -> LiveRun
+
+  /// Begins the trace of a live part with the recording's events before `firstIndex` (the
+  /// injected one changed), before anything is let go: when it throws, the run goes live
+  /// unrecorded.
+  public var begin: @Sendable (_ firstIndex: UInt64, _ injected: SyscallEvent) throws -> LiveRecorder
   /// Copies the whole recording with the injected event changed; returns the copy's directory.
   public var copyWhole: @Sendable (_ injected: SyscallEvent) throws -> String
 
   public init(
-    recordLive: @escaping @Sendable ([LiveProcess], UInt64, SyscallEvent, LiveRun, Double) throws -> LiveRun,
-    copyWhole: @escaping @Sendable (SyscallEvent) throws -> String
+    begin: @escaping @Sendable (UInt64, SyscallEvent) throws -> LiveRecorder, copyWhole: @escaping @Sendable (SyscallEvent) throws -> String
   ) {
-    self.recordLive = recordLive
+    self.begin = begin
     self.copyWhole = copyWhole
   }
 }
@@ -130,19 +135,20 @@ public enum InjectionRun {
       }
       report = InjectionReport(original: original ?? injected, injected: injected, pid: pid)
       report.noticedAt = (noticedEvent, difference)
+      var recorder: InjectionTraces.LiveRecorder?
       if let traces, session.liveProcessesCanBeHandedOff {
-        let (processes, prepared) = session.handOffLive(files: files)
-        do {
-          let recorded = try traces.recordLive(processes, noticedEvent?.index ?? end, injected, prepared, timeout)
-          report.live = recorded
-          report.trace = recorded.trace
-        } catch {
-          for process in processes { kill(process.threads[0].tid, SIGKILL) }
-          var failed = prepared
-          failed.end = .hung(threads: [])
-          report.live = failed
-          report.traceProblem = "the live part could not be recorded: \(error)"
+        do { recorder = try traces.begin(noticedEvent?.index ?? end, injected) } catch {
+          report.traceProblem = "the live part was not recorded: its trace could not be begun (\(error))"
         }
+      }
+      if let recorder {
+        let (processes, prepared) = session.handOffLive(files: files)
+        let recorded = recorder(processes, prepared, timeout)
+        report.live = recorded
+        report.trace = recorded.trace
+        report.traceProblem = recorded.traceProblem
+      } else if report.traceProblem != nil {
+        report.live = session.goLive(files: files, timeout: timeout)
       } else {
         report.live = session.goLive(files: files, timeout: timeout)
         if traces != nil { report.traceProblem = "the live part was not recorded: a process of it had lost its main thread, which the recorder needs to take it over" }

@@ -110,7 +110,8 @@ final class ReplayDebugger {
     }
     let began = monotonicSeconds()
     let checkpoint = try session.checkpoint(
-      eventIndex: event.index, of: event.tid, debuggerState: state, place: { self.place(of: $0, at: .beforeEvent) })
+      eventIndex: event.index, of: event.tid, debuggerState: state,
+      sharedMemoryBudget: max(0, Checkpoint.sharedMemoryLimit - store.sharedBytesHeld), place: { self.place(of: $0, at: .beforeEvent) })
     let copied = monotonicSeconds()
     if let checkpoint { store.add(checkpoint) }
     if debugStops {

@@ -17,6 +17,8 @@ public struct LiveRun: Sendable {
   public var end: End = .hung(threads: [])
   /// The trace the live part was recorded into, when it was.
   public var trace: String?
+  /// Why that trace ends before the run did, when it does.
+  public var traceProblem: String?
 
   public init() {}
 
@@ -122,8 +124,9 @@ extension ReplaySession {
         handed.append(LiveThread(tid: task.realTid, recordedTid: task.recordedTid, registers: registers, signalMask: mask, pendingSignals: pending))
       }
       guard handed.count == threads.count else {
-        kill(pid, SIGKILL)
-        for task in threads { task.tracee.killAndReap() }
+        // Some threads let go, others still traced here: killed and reaped together (the
+        // leader is reaped only once every other thread's exit stop has been let go on).
+        Tracee.killAndReapAll(threads.map(\.tracee))
         continue
       }
       let process = LiveProcess(threads: handed)

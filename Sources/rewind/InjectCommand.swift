@@ -108,6 +108,9 @@ extension Rewind {
       if let misfit = anomaly.misfit(for: event) {
         throw fail("\(anomaly) does not fit event \(event.index), \(lineOf(.syscall(event))): \(misfit)", status: ExitCode.validationFailure.rawValue)
       }
+      if let output, let contents = try? FileManager.default.contentsOfDirectory(atPath: output), !contents.isEmpty {
+        throw fail("-o \(output) is not empty: name a new directory for the injected run's trace", status: ExitCode.validationFailure.rawValue)
+      }
       let traceDirectory: String
       do { traceDirectory = try output ?? newTraceDirectory(beside: directory, event: event.index) } catch {
         throw fail("cannot choose a directory for the injected run's trace: \(error)", status: ExitCodes.recordFailed)
@@ -137,7 +140,10 @@ extension Rewind {
           guard let trace = outcome.trace else {
             throw fail("--debug: there is no trace of the injected run to debug (\(outcome.traceProblem ?? "none was written"))", status: ExitCodes.recordFailed)
           }
-          var replay = try Rewind.Replay.parse(["-g", "\(event.index)", trace] + (gdbArguments.isEmpty ? [] : ["--"] + gdbArguments))
+          // The injected call's process, from its fork when it is not the root.
+          let root = try? TraceReader(directory: trace).nextEvent()?.tid
+          let forked = root == nil || root == process ? [] : ["-f", "\(process)"]
+          var replay = try Rewind.Replay.parse(forked + ["-g", "\(event.index)", trace] + (gdbArguments.isEmpty ? [] : ["--"] + gdbArguments))
           try replay.run()
         }
       case .failure(let error):

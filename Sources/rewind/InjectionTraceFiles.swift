@@ -19,10 +19,17 @@ enum InjectionTraceFiles {
   ) -> InjectionTraces {
     let describe = UncheckedBox(describeCrash)
     return InjectionTraces(
-      recordLive: { processes, firstIndex, injected, prepared, timeout in
-        try recordLive(
-          original: original, destination: destination, processes: processes, firstIndex: firstIndex, injected: injected,
-          prepared: prepared, timeout: timeout, describeCrash: describe.value)
+      begin: { firstIndex, injected in
+        let (reader, writer) = try start(original: original, destination: destination)
+        while let event = try reader.nextEvent(), event.index < firstIndex {
+          writer.append(event.index == injected.index ? .syscall(injected) : event)
+        }
+        let command = reader.header.command
+        return { processes, prepared, timeout in
+          recordLive(
+            command: command, writer: writer, processes: processes, firstIndex: firstIndex, prepared: prepared, timeout: timeout,
+            describeCrash: describe.value)
+        }
       },
       copyWhole: { injected in
         let (reader, writer) = try start(original: original, destination: destination)
@@ -48,24 +55,30 @@ enum InjectionTraceFiles {
     return (reader, writer)
   }
 
+  /// Records the live part on into `writer`; the processes are the recorder's from the
+  /// start, so whatever happens they end with it.
   private static func recordLive(
-    original: String, destination: String, processes: [LiveProcess], firstIndex: UInt64, injected: SyscallEvent, prepared: LiveRun,
-    timeout: Double, describeCrash: ((Int32, [UInt64]) -> String?)?
-  ) throws -> LiveRun {
-    let (reader, writer) = try start(original: original, destination: destination)
-    while let event = try reader.nextEvent(), event.index < firstIndex {
-      writer.append(event.index == injected.index ? .syscall(injected) : event)
+    command: [String], writer: TraceWriter, processes: [LiveProcess], firstIndex: UInt64, prepared: LiveRun, timeout: Double,
+    describeCrash: ((Int32, [UInt64]) -> String?)?
+  ) -> LiveRun {
+    var run = prepared
+    run.trace = writer.directory
+    guard !processes.isEmpty else {
+      // Nothing could be let go (the report says why): the trace ends where the run did.
+      run.traceProblem = "no live process could be taken over for recording"
+      try? writer.finish(summary: TraceSummary(exitStatus: nil, eventCount: writer.eventCount))
+      return run
     }
-    var options = RecordOptions(
-      executablePath: reader.header.command.first ?? "", arguments: reader.header.command, environment: [], traceDirectory: destination,
-      rewindVersion: Rewind.version)
-    options.injections = []
+    let options = RecordOptions(
+      executablePath: command.first ?? "", arguments: command, environment: [], traceDirectory: writer.directory, rewindVersion: Rewind.version)
     let session = RecordSession(options: options, writer: writer)
     let crash = CrashNote()
     let describe = UncheckedBox(describeCrash)
     session.onSignal = { tid, signal, registers in
+      // The last fault-like signal: one the program handled may come before the one that
+      // killed it.
       guard [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS].contains(signal) else { return }
-      crash.note { describe.value?(tid, registers) ?? "rip 0x\(String(Registers(words: registers).rip, radix: 16))" }
+      crash.note(describe.value?(tid, registers) ?? "rip 0x\(String(Registers(words: registers).rip, radix: 16))")
     }
     // A hang: at the deadline, say what each live thread does, then kill them all (the
     // recorder sees them die and the trace ends there).
@@ -80,33 +93,34 @@ enum InjectionTraceFiles {
       for pid in live { kill(pid, SIGKILL) }
       return threads
     }
-    let outcome: RecordOutcome
-    do {
-      outcome = try session.run(
-        adopting: processes.map { process in
-          let threads = process.threads.map {
-            AdoptedThread(
-              tid: $0.tid, recordedTid: $0.recordedTid, registers: $0.registers, signalMask: $0.signalMask,
-              pendingSignals: $0.pendingSignals.map { Signal(rawValue: $0) })
-          }
-          return AdoptedProcess(mainThread: threads[0], otherThreads: Array(threads.dropFirst()))
-        }, firstIndex: firstIndex)
-    } catch {
-      watchdog.cancel()
-      try? writer.finish(summary: TraceSummary(exitStatus: nil, eventCount: writer.eventCount))
-      throw error
+    let adopted = processes.map { process in
+      let threads = process.threads.map {
+        AdoptedThread(
+          tid: $0.tid, recordedTid: $0.recordedTid, registers: $0.registers, signalMask: $0.signalMask,
+          pendingSignals: $0.pendingSignals.map { Signal(rawValue: $0) })
+      }
+      return AdoptedProcess(mainThread: threads[0], otherThreads: Array(threads.dropFirst()))
     }
+    let outcome: Result<RecordOutcome, Error> = Result { try session.run(adopting: adopted, firstIndex: firstIndex) }
     let hung = watchdog.cancel()
-    try writer.finish(summary: TraceSummary(exitStatus: outcome.exitStatus.traceStatus, eventCount: writer.eventCount))
-    var run = prepared
-    run.trace = destination
-    run.calls = try liveCalls(in: destination, from: firstIndex)
-    if let hung {
-      run.end = .hung(threads: hung)
-    } else {
-      switch outcome.exitStatus {
-      case .exited(let code): run.end = .exited(code)
-      case .killed(let signal): run.end = .killed(signal: signal, at: crash.text)
+    let status: ExitStatus? = (try? outcome.get())?.exitStatus.traceStatus
+    do { try writer.finish(summary: TraceSummary(exitStatus: status, eventCount: writer.eventCount)) } catch {
+      run.traceProblem = "finishing the trace failed: \(error)"
+    }
+    run.calls = (try? liveCalls(in: writer.directory, from: firstIndex)) ?? []
+    switch outcome {
+    case .failure(let error):
+      // The recorder killed and reaped what it traced.
+      run.traceProblem = "the recording of the live part stopped: \(error)"
+      run.end = .killed(signal: SIGKILL, at: "by rewind, when the recording failed")
+    case .success(let outcome):
+      if let hung {
+        run.end = .hung(threads: hung)
+      } else {
+        switch outcome.exitStatus {
+        case .exited(let code): run.end = .exited(code)
+        case .killed(let signal): run.end = .killed(signal: signal, at: crash.text)
+        }
       }
     }
     return run
@@ -141,8 +155,8 @@ private final class CrashNote: @unchecked Sendable {
   private let lock = NSLock()
   private var noted: String?
   var text: String? { lock.withLock { noted } }
-  func note(_ describe: () -> String) {
-    lock.withLock { if noted == nil { noted = describe() } }
+  func note(_ text: String) {
+    lock.withLock { noted = text }
   }
 }
 

@@ -396,21 +396,21 @@ extension ReverseDebuggingTests {
 }
 
 extension ReverseDebuggingTests {
-  /// From a crash just after a loop of 300,000 passes, 18 reverse-stepi walk back through
+  /// From a crash just after a loop of 300,000 passes, 20 reverse-stepi walk back through
   /// the code after the loop, across its exit (a branch taken to there, then the loop's
   /// closing branch not taken) into its last pass: each place is found from the one after
   /// it (the instruction that falls through into it, or the branch to it) without stepping
   /// through the loop; the same steps forwards come back to the crash.
   @Test func reverseStepiAcrossTheExitOfALongLoop() throws {
     let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "after"], expectedStatus: 139)
-    let back = Array(repeating: "reverse-stepi", count: 18)
-    let forward = Array(repeating: "stepi", count: 18)
+    let back = Array(repeating: "reverse-stepi", count: 20)
+    let forward = Array(repeating: "stepi", count: 20)
     let (gdb, rewind) = try session.gdb(
       ["continue", "print $pc", "monitor work"] + back + ["print i", "print $pc", "monitor work"] + forward + ["print $pc", "print i"])
     #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
     let printed = values(gdb)
     try #require(printed.count == 5, "\(gdb)")
-    // Back in the loop's last pass (i not yet incremented past it), 18 instructions before the crash.
+    // Back in the loop's last pass (i not yet incremented past it), 20 instructions before the crash.
     #expect(printed[1] == "299999", "\(gdb)")
     #expect(printed[2] != printed[0], "\(gdb)")
     #expect(printed[3] == printed[0] && printed[4] == "300000", "\(gdb)")
