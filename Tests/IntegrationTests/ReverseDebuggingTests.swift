@@ -378,6 +378,24 @@ extension ReverseDebuggingTests {
     #expect(!rewind.stderr.contains("failed") && !rewind.stderr.contains("diverged"), "\(rewind.summary)")
   }
 
+  /// Records loop_then_crash with `mode`, and under gdb goes to its crash, steps back
+  /// `count` instructions (running `each` after every step), runs `between`, steps forwards
+  /// as far again and prints $pc. Returns gdb's output, the replay's result and the values
+  /// printed (the crash's $pc first, the last one last).
+  func stepBackAndForth(_ mode: String, count: Int, each: [String] = ["print $pc"], between: [String] = ["print i"]) throws -> (
+    gdb: String, rewind: ProcessResult, printed: [String]
+  ) {
+    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
+    let back = Array(repeating: ["reverse-stepi"] + each, count: count).flatMap { $0 }
+    let forward = Array(repeating: "stepi", count: count)
+    let (gdb, rewind) = try session.gdb(["continue", "print $pc", "monitor work"] + back + between + ["monitor work"] + forward + ["print $pc"])
+    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
+    let printed = values(gdb)
+    let prints = each.filter { $0.hasPrefix("print") }.count * count + between.filter { $0.hasPrefix("print") }.count + 2
+    try #require(printed.count == prints, "\(gdb)")
+    return (gdb, rewind, printed)
+  }
+
   /// Between the two `monitor work` lines of `gdb`, fewer than 200 instructions were
   /// single-stepped (a pass or a function, not a loop), and the replay neither failed nor
   /// diverged.
@@ -440,14 +458,7 @@ extension ReverseDebuggingTests {
   /// after it (a return's place from the callee's returns, a call's from the return address
   /// on the stack), never by stepping through the loop. The same steps forwards come back.
   @Test func reverseStepiThroughACallAfterALongLoop() throws {
-    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "call"], expectedStatus: 139)
-    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: 24).flatMap { $0 }
-    let forward = Array(repeating: "stepi", count: 24)
-    let (gdb, rewind) = try session.gdb(
-      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
-    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
-    let printed = values(gdb)
-    try #require(printed.count == 27, "\(gdb)")
+    let (gdb, rewind, printed) = try stepBackAndForth("call", count: 24)
     // In pick on the way (its return, then its first instruction), then back in main.
     #expect(printed[6].contains("<pick+"), "\(gdb)")
     #expect(printed[14].contains("<pick>"), "\(gdb)")
@@ -466,15 +477,8 @@ extension ReverseDebuggingTests {
   /// the loop. The same steps forwards come back to the crash.
   @Test(arguments: ["pointer", "library"])
   func reverseStepiThroughAnIndirectCallAfterALongLoop(mode: String) throws {
-    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
     let count = 44
-    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: count).flatMap { $0 }
-    let forward = Array(repeating: "stepi", count: count)
-    let (gdb, rewind) = try session.gdb(
-      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
-    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
-    let printed = values(gdb)
-    try #require(printed.count == count + 3, "\(gdb)")
+    let (gdb, rewind, printed) = try stepBackAndForth(mode, count: count)
     // The callee's first instruction (pick, or libc's toupper), then the PLT entry that
     // jumped there (toupper only), then the call in main; 44 steps back, the loop's last pass.
     let entry = try #require(printed.firstIndex { $0.hasSuffix(mode == "pointer" ? "<pick>" : "toupper>") }, "\(gdb)")
@@ -497,15 +501,8 @@ extension ReverseDebuggingTests {
   /// the jmp to it; never by stepping through the loop. The same steps forwards come back.
   @Test(arguments: ["switch", "tail"])
   func reverseStepiThroughAnIndirectJumpOrATailCall(mode: String) throws {
-    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", mode], expectedStatus: 139)
     let count = 40
-    let back = Array(repeating: ["reverse-stepi", "print $pc", "x/i $pc"], count: count).flatMap { $0 }
-    let forward = Array(repeating: "stepi", count: count)
-    let (gdb, rewind) = try session.gdb(
-      ["continue", "print $pc", "monitor work"] + back + ["print i", "monitor work"] + forward + ["print $pc"])
-    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
-    let printed = values(gdb)
-    try #require(printed.count == count + 3, "\(gdb)")
+    let (gdb, rewind, printed) = try stepBackAndForth(mode, count: count, each: ["print $pc", "x/i $pc"])
     let pcs = Array(printed[1...count])
     if mode == "switch" {
       // The place before the case's first instruction is the table's `jmp *%rax`, and
@@ -563,15 +560,9 @@ extension ReverseDebuggingTests {
   /// loader's code: r11 still holds tolower's address), and two more into the resolver;
   /// never by stepping from the event before. The same steps forwards come back.
   @Test func reverseStepiFromAFunctionTheLazyResolverJumpedTo() throws {
-    let session = try DebugSession.recordFixture("loop_then_crash", args: ["300000", "lazy"], expectedStatus: 139)
     // Steps from the crash back to tolower's first instruction, then on into the resolver.
     let count = 30
-    let back = Array(repeating: ["reverse-stepi", "print $pc"], count: count).flatMap { $0 }
-    let forward = Array(repeating: "stepi", count: count)
-    let (gdb, rewind) = try session.gdb(["continue", "print $pc", "monitor work"] + back + ["monitor work"] + forward + ["print $pc"])
-    #expect(gdb.contains("Program received signal SIGSEGV"), "\(gdb)")
-    let printed = values(gdb)
-    try #require(printed.count == count + 2, "\(gdb)")
+    let (gdb, rewind, printed) = try stepBackAndForth("lazy", count: count, between: [])
     let pcs = Array(printed[1...count])
     let entry = try #require(pcs.firstIndex { $0.hasSuffix("tolower>") }, "\(gdb)")
     try #require(entry + 3 < count, "\(gdb)")
