@@ -272,6 +272,22 @@ extension MemoryGroupTracer {
     flushSlots()
   }
 
+  /// At the group's end, when no task is left to fill them: a position never filled (a call
+  /// whose task ended without the end the recorder waits for) would hold back every event
+  /// after it, and the trace would end early. The filled ones are written in order, and the
+  /// others said (replay then reports where the trace differs from the program).
+  func flushRemainingSlots() {
+    let unfilled = scheduler.slots.filter { $0.events == nil }
+    if !unfilled.isEmpty {
+      printToStandardError(
+        "rewind: \(unfilled.count) event\(unfilled.count == 1 ? "" : "s") of thread\(Set(unfilled.map(\.tid)).count == 1 ? "" : "s") "
+          + Set(unfilled.map(\.tid)).sorted().map(String.init).joined(separator: ", ")
+          + " never completed before the recording ended; the events after them are written without them")
+    }
+    for slot in scheduler.slots { if let events = slot.events { session.write(events) } }
+    scheduler.slots = []
+  }
+
   private func flushSlots() {
     while let first = scheduler.slots.first, let events = first.events {
       session.write(events)

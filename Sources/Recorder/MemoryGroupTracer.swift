@@ -136,7 +136,10 @@ final class MemoryGroupTracer {
 
   /// The main loop: one iteration per ptrace stop of any tracee of this group.
   func traceUntilAllExit() {
-    defer { if let timer = deadlineTimerID { rewind_thread_timer_delete(timer) } }
+    defer {
+      if let timer = deadlineTimerID { rewind_thread_timer_delete(timer) }
+      flushRemainingSlots()
+    }
     while !tasks.isEmpty {
       var next: (tid: Int32, status: WaitStatus)?
       do {
