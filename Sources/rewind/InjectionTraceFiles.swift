@@ -12,8 +12,8 @@ import TraceFormat
 /// takes the live processes over from the replay. Events keep their numbers, and the live
 /// processes their recorded ids, so the new trace reads as one recording.
 enum InjectionTraceFiles {
-  /// `describeCrash` is asked, at the first fault-like signal of the live part, while the
-  /// thread is stopped there, where it was (a backtrace).
+  /// `describeCrash` is asked, at each fault-like signal of the live part (the last one is
+  /// reported), while the thread is stopped there, where it was (a backtrace).
   static func make(
     original: String, destination: String, describeCrash: ((Int32, [UInt64]) -> String?)?
   ) -> InjectionTraces {
