@@ -15,10 +15,14 @@ let package = Package(
   ],
   targets: [
     .target(name: "CSupport"),
-    // Plain C with no dependency of ours (it is loaded into recorded programs). SwiftPM's
-    // link still lists libswiftCore as NEEDED though no symbol of it is used (docs/ARCHITECTURE.md,
-    // "Not built yet").
-    .target(name: "RewindPreload"),
+    // Plain C with no dependency of ours (it is loaded into recorded programs): linked
+    // without the Swift startup object and by a linker that drops the Swift runtime the
+    // driver always names (scripts/ld-as-needed), so it needs libc only.
+    .target(
+      name: "RewindPreload",
+      linkerSettings: [
+        .unsafeFlags(["-nostartfiles", "-use-ld=\(Context.packageDirectory)/scripts/ld-as-needed"])
+      ]),
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
     .systemLibrary(name: "CCapstone", providers: [.apt(["libcapstone-dev"])]),

@@ -81,6 +81,21 @@ struct BufferedRecordingTests {
     #expect(text.stdout.contains("pread64(3, \"aaaaaaaaaa"), "\(text.stdout.prefix(2000))")
   }
 
+  /// The library is plain C: a buffered program maps it and libc, never the Swift runtime
+  /// or C++ library that SwiftPM's link would otherwise name (scripts/ld-as-needed).
+  @Test func theLibraryBringsNoOtherLibraryIntoTheProgram() throws {
+    let work = try Harness.makeWorkDir("buffered-maps")
+    let record = try Harness.rewind(
+      ["record", "--syscall-buffer", "-o", work + "/trace", "/bin/cat", "/proc/self/maps"],
+      env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let libraries = Set(
+      record.stdout.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first }
+        .filter { $0.contains(".so") }.map { String($0.split(separator: "/").last!) })
+    #expect(libraries.contains("librewind_preload.so"), "\(record.stdout)")
+    #expect(libraries.subtracting(["librewind_preload.so"]).allSatisfy { $0.hasPrefix("libc.so") || $0.hasPrefix("ld-linux") }, "\(libraries)")
+  }
+
   @Test func withoutTheFlagNothingIsBuffered() throws {
     let result = try assertRecordReplay("buffered_calls")
     let stats = try statistics(result.traceDir)
