@@ -30,6 +30,7 @@ extension ReplaySession {
       recordedTid: Int32(truncatingIfNeeded: event.result), realTid: realChild, realTgid: isThread ? task.realTgid : realChild,
       recordedTgid: isThread ? task.recordedTgid : nil)
     tasks[child.recordedTid] = child
+    if !isThread { child.syscallBuffer = task.syscallBuffer }
     guard case .signalStop(.stop) = try waitForStop(of: realChild) else {
       throw ReplayError.setup("the replayed child \(realChild) of \(task.recordedTid) did not stop at its start")
     }

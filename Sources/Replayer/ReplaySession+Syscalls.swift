@@ -168,6 +168,7 @@ extension ReplaySession {
   ) throws -> Registers {
     // Named only for an error: building it for every event showed in profiles.
     var activity: String { makeActivity() }
+    if task.feed != nil { try checkFeedUsedUp(task, status) }
     guard status == .syscallStop, try knownToBeEntry || task.tracee.syscallStopKind() == .entry else {
       throw unexpected(status, task, index: event.index, activity: activity, expected: "a call to \(activity)")
     }

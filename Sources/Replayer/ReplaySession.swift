@@ -106,6 +106,11 @@ public final class ReplaySession {
   var rootStatus: ExitStatus?
   /// The process replayed alone has exited: what comes after it is not replayed.
   private var scopeEnded = false
+  /// Runs of buffered calls are served in the tracee without a debugger
+  /// (`feedBufferedRun`); REWIND_DEBUG_NO_BUFFER_FEED=1 makes every one stop, to compare.
+  var feedsBufferedCalls = getenv("REWIND_DEBUG_NO_BUFFER_FEED") == nil
+  /// Buffered calls the library served from its feed, without a stop.
+  public internal(set) var bufferedCallsServedInTracee = 0
   /// The injected call, as changed, once replay has given it (`ReplayOptions.injection`).
   public internal(set) var injectedEvent: SyscallEvent?
   /// The task and stop at which replay last found something the recording does not have.
@@ -201,8 +206,10 @@ public final class ReplaySession {
       if case .syscall(let e) = event, !callsThatMayChangeSignalMasks.contains(e.number) {} else { task.knownSignalMask = nil }
     }
     switch event {
-    case .syscall(let e):
+    case .syscall(let first):
+      let e = try feedBufferedRun(startingWith: first, task)
       try replaySyscall(e, task)
+      noteBufferRegistration(e, task)
       task.insideSyscall = false
       if let debugger, e.returns, task.pendingForkResult == nil, tasks[e.tid] != nil {
         try debugger.syscallReturned(e, task)

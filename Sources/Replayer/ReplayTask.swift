@@ -44,6 +44,12 @@ final class ReplayTask {
   /// A vfork parent runs on (in the kernel) until its child execs or exits; its syscall-exit
   /// stop is collected before it is next needed, and given this recorded result.
   var pendingForkResult: (event: SyscallEvent, outputs: [MemoryChunk])?
+  /// The thread's system call buffer (its address, once announced; a forked child's is its
+  /// parent's copy), whether its library reads a feed, and the records put there for the
+  /// run being replayed (`ReplaySession+BufferFeed.swift`).
+  var syscallBuffer: UInt64?
+  var bufferIsFed: Bool?
+  var feed: BufferFeed?
 
   init(recordedTid: Int32, realTid: Int32, realTgid: Int32? = nil, recordedTgid: Int32? = nil) {
     self.recordedTid = recordedTid

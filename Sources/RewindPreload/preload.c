@@ -8,6 +8,11 @@
  * ordinary system call event. Replay loads this library too and runs the same code: each
  * buffered `syscall` stops under PTRACE_SYSEMU like any other and is served from its event.
  *
+ * Replay without a debugger feeds the library: it puts the recorded records of a thread's
+ * next buffered calls in the buffer's feed, and the library serves those calls from them
+ * (after checking each call's number and registers against its record) without entering
+ * the kernel, so they cost no stop.
+ *
  * Everything this code decides depends only on its own memory and on results of system
  * calls, so replay makes the same decisions. Calls that might block (a read of a pipe
  * while the thread holds its memory group's turn would stall the group) go the slow way:
@@ -76,13 +81,24 @@ static long as_result(long raw) {
 
 /* The call of `call` (number, six arguments) through the page's buffered instruction;
    stores every register word as the kernel will see it at that instruction, and the
-   result. Defined in assembly below. */
+   result. Defined in assembly below.
+   In a replay that has fed this thread's next calls (the header's feed_read < feed_end),
+   the trampoline serves the call from its record instead, with rewind_serve_fed on a stack
+   at the buffer's end, and makes it for real only if the record is not this call's. Either
+   way it leaves the registers, flags and the program's stack as the call would: the code
+   around it is the same in recording and replay, so later code points compare equal. */
 struct buffered_call {
   uint64_t number;
   uint64_t arguments[6];
   uint64_t registers[27];
+  struct rewind_buffer_header *header;
+  /* Set by rewind_serve_fed, cleared by the trampoline before it returns. */
+  uint64_t served;
 };
+#define REWIND_FEED_STACK_TOP 0x80040
+#define REWIND_FEED_STACK_TOP_TEXT "0x80040"
 long rewind_buffered_trampoline(struct buffered_call *call);
+long rewind_serve_fed(struct buffered_call *call) __attribute__((visibility("hidden"), used));
 __asm__(
     ".text\n"
     ".globl rewind_buffered_trampoline\n"
@@ -91,13 +107,6 @@ __asm__(
     "rewind_buffered_trampoline:\n"
     "  push %rbx\n"
     "  mov %rdi, %rbx\n"
-    "  mov 0(%rbx), %rax\n"
-    "  mov 8(%rbx), %rdi\n"
-    "  mov 16(%rbx), %rsi\n"
-    "  mov 24(%rbx), %rdx\n"
-    "  mov 32(%rbx), %r10\n"
-    "  mov 40(%rbx), %r8\n"
-    "  mov 48(%rbx), %r9\n"
     "  lea 56(%rbx), %rcx\n"
     /* user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
        orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs */
@@ -107,30 +116,85 @@ __asm__(
     "  mov %r12, 24(%rcx)\n"
     "  mov %rbp, 32(%rcx)\n"
     "  mov %rbx, 40(%rcx)\n"
-    "  mov %r10, 56(%rcx)\n"
-    "  mov %r9, 64(%rcx)\n"
-    "  mov %r8, 72(%rcx)\n"
     "  movq $-38, 80(%rcx)\n" /* rax at a syscall-entry stop: -ENOSYS */
-    "  mov %rdx, 96(%rcx)\n"
-    "  mov %rsi, 104(%rcx)\n"
-    "  mov %rdi, 112(%rcx)\n"
-    "  mov %rax, 120(%rcx)\n"
     "  lea -8(%rsp), %r11\n" /* rsp inside the page, below the call's return address */
     "  mov %r11, 152(%rcx)\n"
     "  movabs $0x70000000002, %r11\n" /* REWIND_PAGE_ADDRESS + 2: rip and rcx after it */
     "  mov %r11, 88(%rcx)\n"
     "  mov %r11, 128(%rcx)\n"
+    "2:\n" /* the arguments, in the call's registers and stored */
+    "  mov 0(%rbx), %rax\n"
+    "  mov 8(%rbx), %rdi\n"
+    "  mov 16(%rbx), %rsi\n"
+    "  mov 24(%rbx), %rdx\n"
+    "  mov 32(%rbx), %r10\n"
+    "  mov 40(%rbx), %r8\n"
+    "  mov 48(%rbx), %r9\n"
+    "  lea 56(%rbx), %rcx\n"
+    "  mov %r10, 56(%rcx)\n"
+    "  mov %r9, 64(%rcx)\n"
+    "  mov %r8, 72(%rcx)\n"
+    "  mov %rdx, 96(%rcx)\n"
+    "  mov %rsi, 104(%rcx)\n"
+    "  mov %rdi, 112(%rcx)\n"
+    "  mov %rax, 120(%rcx)\n"
+    /* The flags at the call are made the same whatever ran before: a compare of equal
+       values defines every arithmetic flag, and nothing after changes them up to the
+       `syscall`, which copies them into r11. */
+    "  cmp %r11, %r11\n"
     "  pushfq\n"
     "  pop %r11\n"
-    "  mov %r11, 48(%rcx)\n" /* the syscall instruction copies rflags into r11 */
+    "  mov %r11, 48(%rcx)\n"
     "  mov %r11, 144(%rcx)\n"
+    "  cmpq $0, 280(%rbx)\n" /* served: set only on the way back from a record that was not this call's */
+    "  jne 4f\n"
+    "  mov 272(%rbx), %r11\n" /* header */
+    "  mov 24(%r11), %rcx\n" /* feed_read */
+    "  cmp 16(%r11), %rcx\n" /* feed_end */
+    "  jb 5f\n"
+    "4:\n"
+    "  movq $0, 280(%rbx)\n"
+    "  cmp %r11, %r11\n"
     "  movabs $0x70000000000, %r11\n"
     "  call *%r11\n"
+    "3:\n"
     "  pop %rbx\n"
     "  ret\n"
+    "5:\n" /* served from the feed: first leave what `call` leaves below rsp */
+    "  lea 3b(%rip), %rcx\n"
+    "  mov %rcx, -8(%rsp)\n"
+    "  lea " REWIND_FEED_STACK_TOP_TEXT "(%r11), %r11\n"
+    "  mov %rsp, -8(%r11)\n"
+    "  lea -16(%r11), %rsp\n"
+    "  mov %rbx, %rdi\n"
+    "  call rewind_serve_fed\n"
+    "  mov 8(%rsp), %rsp\n"
+    "  cmpq $0, 280(%rbx)\n"
+    "  je 6f\n"
+    "  movq $0, 280(%rbx)\n"
+    /* The registers a `syscall` leaves: its arguments, rcx the next rip, r11 the flags. */
+    "  mov 8(%rbx), %rdi\n"
+    "  mov 16(%rbx), %rsi\n"
+    "  mov 24(%rbx), %rdx\n"
+    "  mov 32(%rbx), %r10\n"
+    "  mov 40(%rbx), %r8\n"
+    "  mov 48(%rbx), %r9\n"
+    "  movabs $0x70000000002, %rcx\n"
+    "  mov 104(%rbx), %r11\n"
+    "  cmp %r11, %r11\n"
+    "  pop %rbx\n"
+    "  ret\n"
+    "6:\n" /* not this call's record: made for real (and replay reports the difference) */
+    "  movq $1, 280(%rbx)\n"
+    "  jmp 2b\n"
     ".size rewind_buffered_trampoline, .-rewind_buffered_trampoline\n");
 
 _Static_assert(REWIND_PAGE_ADDRESS == 0x70000000000ull, "the trampoline's constants");
+_Static_assert(offsetof(struct buffered_call, header) == 272 && offsetof(struct buffered_call, served) == 280,
+               "the trampoline's offsets");
+_Static_assert(offsetof(struct rewind_buffer_header, feed_end) == 16 && offsetof(struct rewind_buffer_header, feed_read) == 24,
+               "the trampoline's offsets");
+_Static_assert(REWIND_FEED_STACK_TOP == REWIND_BUFFER_SIZE, "the trampoline's constants");
 
 __attribute__((constructor)) static void map_page(void) {
   void *page = (void *)(uintptr_t)REWIND_PAGE_ADDRESS;
@@ -160,6 +224,7 @@ static struct rewind_buffer_header *thread_buffer(void) {
   }
   self.buffer = buffer;
   self.read_up_to = 0;
+  ((struct rewind_buffer_header *)buffer)->version = REWIND_BUFFER_VERSION;
   control(SYS_getpid, (long)buffer, REWIND_BUFFER_SIZE);
   return (struct rewind_buffer_header *)buffer;
 }
@@ -197,6 +262,48 @@ static int outputs_of(const struct buffered_call *call, long result, struct rewi
   }
 }
 
+/* The record the replayer has fed for this thread's next buffered call, if any. */
+static const struct rewind_buffer_record *fed_record(struct rewind_buffer_header *header) {
+  uint64_t read = header->feed_read;
+  if (read >= header->feed_end || header->feed_end > REWIND_BUFFER_FEED_SIZE - REWIND_BUFFER_FEED_STACK) return NULL;
+  const struct rewind_buffer_record *fed = (const struct rewind_buffer_record *)((char *)header + REWIND_BUFFER_FEED + read);
+  if (fed->size < sizeof *fed || read + fed->size > header->feed_end) return NULL;
+  return fed;
+}
+
+/* Whether the call about to be made is the fed one: the register words the trampoline
+   stores, as replay compares them at a stop (rax aside; eflags without RF and TF). */
+static int is_fed_call(const struct rewind_buffer_record *fed, const struct buffered_call *call) {
+  if (fed->number != call->number) return 0;
+  for (int i = 0; i <= 19; i++) {
+    if (i == 10 || i == 17) continue; /* rax, cs */
+    uint64_t mask = i == 18 ? ~(uint64_t)0x10100 : ~(uint64_t)0;
+    if ((fed->registers[i] & mask) != (call->registers[i] & mask)) return 0;
+  }
+  return 1;
+}
+
+/* Writes what the fed call wrote and gives its result. */
+static long serve(const struct rewind_buffer_record *fed) {
+  const char *data = (const char *)(fed + 1);
+  for (uint64_t i = 0; i < fed->chunk_count && i < REWIND_BUFFER_MAX_CHUNKS; i++) {
+    memcpy((void *)(uintptr_t)fed->chunks[i].address, data, fed->chunks[i].length);
+    data += padded(fed->chunks[i].length);
+  }
+  return fed->result;
+}
+
+/* The trampoline's replay path, on the buffer's own stack: serves the call from the fed
+   record if it is this call's (number and registers). */
+long rewind_serve_fed(struct buffered_call *call) {
+  const struct rewind_buffer_record *fed = fed_record(call->header);
+  if (!fed || !is_fed_call(fed, call)) return 0;
+  long result = serve(fed);
+  call->header->feed_read += fed->size;
+  call->served = 1;
+  return result;
+}
+
 /* Performs the call through the buffer, or the slow way when this thread has none or its
    output could exceed REWIND_BUFFER_MAX_OUTPUT. Returns the raw result (-errno). */
 static long buffered(long nr, long a0, long a1, long a2, long a3, uint64_t max_output) {
@@ -226,7 +333,8 @@ static long buffered(long nr, long a0, long a1, long a2, long a3, uint64_t max_o
       pad->number = REWIND_BUFFER_PADDING_NUMBER;
       at = 0;
     }
-    struct buffered_call call = {.number = (uint64_t)nr, .arguments = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, 0, 0}};
+    struct buffered_call call = {
+        .number = (uint64_t)nr, .arguments = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, 0, 0}, .header = header};
     long result = rewind_buffered_trampoline(&call);
     struct rewind_buffer_record *record = (struct rewind_buffer_record *)(ring + at);
     record->number = (uint64_t)nr;

@@ -143,7 +143,7 @@ extension Rewind {
           // The injected call's process, from its fork when it is not the root.
           let root = try? TraceReader(directory: trace).nextEvent()?.tid
           let forked = root == nil || root == process ? [] : ["-f", "\(process)"]
-          var replay = try Rewind.Replay.parse(forked + ["-g", "\(event.index)", trace] + (gdbArguments.isEmpty ? [] : ["--"] + gdbArguments))
+          let replay = try Rewind.Replay.parse(forked + ["-g", "\(event.index)", trace] + (gdbArguments.isEmpty ? [] : ["--"] + gdbArguments))
           try replay.run()
         }
       case .failure(let error):

@@ -127,7 +127,8 @@ func recordCodePointStatistics(_ session: ReplaySession, directory: String) {
   // Written by hand: JSONSerialization's first use costs milliseconds of runtime lookups.
   let text = """
     {"codePointsReached":\(session.codePointsReached),"codePointsReachedByStub":\(session.codePointsReachedByStub),\
-    "passesRejected":\(session.codePointPassesRejected),"replayedAt":"\(ISO8601.string(from: Date()))"}
+    "passesRejected":\(session.codePointPassesRejected),"bufferedCallsServedInTracee":\(session.bufferedCallsServedInTracee),\
+    "replayedAt":"\(ISO8601.string(from: Date()))"}
 
     """
   try? Data(text.utf8).write(to: URL(fileURLWithPath: directory + "/replay-stats.json"), options: .atomic)

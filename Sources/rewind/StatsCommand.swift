@@ -56,6 +56,9 @@ extension Rewind {
           "ambiguity  the last replay saw \(rejected) passes through a code point's instruction with other registers, over \(reached) code points"
             + (byStub > 0 ? " (\(byStub) found by the compare stub, whose own rejected passes are not counted)" : ""))
       }
+      if let served = replayed?["bufferedCallsServedInTracee"] as? Int, s.bufferedSyscalls > 0 {
+        print("replayed   the last replay served \(served) buffered calls in the program, without a stop")
+      }
       print("recorded   \(byteCount(UInt64(s.memoryBytesRecorded))) of memory, \(byteCount(streams)) compressed in streams, \(byteCount(files)) of mapped files")
       print("\nsystem call            calls   errors")
       for (name, count) in s.syscalls.sorted(by: { ($0.value.calls, $1.key) > ($1.value.calls, $0.key) }) {

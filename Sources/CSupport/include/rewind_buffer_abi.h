@@ -28,11 +28,29 @@ struct rewind_buffer_header {
   /* Nonzero from before a buffered call's `syscall` until its record is committed: a
      signal arriving then is held by the recorder until the record is in. */
   uint64_t in_flight;
-  uint64_t reserved[2];
+  /* Replay only (0 while recording, when nobody writes them): the replayer puts the records
+     of the thread's next buffered calls in the feed, REWIND_BUFFER_FEED bytes in, up to
+     `feed_end`; the library serves each call from the record at `feed_read` (its number and
+     registers must be the call's) instead of entering the kernel, and moves `feed_read`
+     past it. With the feed used up, a buffered call stops under PTRACE_SYSEMU as any. */
+  uint64_t feed_end;
+  uint64_t feed_read;
+  /* REWIND_BUFFER_VERSION, written by the library as it makes the buffer: replay feeds only
+     a library that reads the feed. */
+  uint64_t version;
+  uint64_t reserved[3];
 };
+#define REWIND_BUFFER_VERSION 1
 #define REWIND_BUFFER_RECORDS 64
 #define REWIND_BUFFER_RING (256 * 1024)
-#define REWIND_BUFFER_SIZE (REWIND_BUFFER_RECORDS + REWIND_BUFFER_RING)
+#define REWIND_BUFFER_FEED (REWIND_BUFFER_RECORDS + REWIND_BUFFER_RING)
+/* As large as the ring: a thread's buffered calls between two of its traced calls fit in
+   the ring, so they fit in the feed. Never touched while recording (no memory). */
+#define REWIND_BUFFER_FEED_SIZE (256 * 1024)
+/* The feed's last bytes are the stack the library serves fed calls on (the buffer's end is
+   its top), so that serving leaves nothing on the program's stack a recording did not. */
+#define REWIND_BUFFER_FEED_STACK (16 * 1024)
+#define REWIND_BUFFER_SIZE (REWIND_BUFFER_FEED + REWIND_BUFFER_FEED_SIZE)
 #define REWIND_BUFFER_MAX_CHUNKS 2
 /* The largest output a buffered call may copy into its record; larger calls take the slow
    path. */
