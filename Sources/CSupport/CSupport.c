@@ -12,6 +12,7 @@
 #include <asm/prctl.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <time.h>
 #include <sys/personality.h>
@@ -64,15 +65,20 @@ static void write_errno_and_exit(int error_pipe_fd, int code) {
 #define HIGH(x) ((uint32_t)((x) >> 32))
 #define BUFFERED_END (REWIND_PAGE_ADDRESS + REWIND_PAGE_BUFFERED_OFFSET + 2)
 
+#define UNRECORDED_END (REWIND_PAGE_ADDRESS + REWIND_PAGE_UNRECORDED_OFFSET + 2)
+_Static_assert(HIGH(BUFFERED_END) == HIGH(UNRECORDED_END), "one page");
+
 static struct sock_filter buffer_filter[] = {
     /* Another architecture's call (int 0x80): the tracer's. */
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 11),
-    /* instruction_pointer is the address after the `syscall` instruction. */
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOW(BUFFERED_END), 0, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 12),
+    /* instruction_pointer is the address after the `syscall` instruction: the buffered
+       one and the unrecorded one run untraced. */
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HIGH(BUFFERED_END), 6, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HIGH(BUFFERED_END), 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOW(BUFFERED_END), 7, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOW(UNRECORDED_END), 6, 0),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pause, 0, 5),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
@@ -82,6 +88,21 @@ static struct sock_filter buffer_filter[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
 };
+
+/* Arms or disarms a tracee thread's desched counter from the tracer, through a copy of
+   its descriptor (the thread is stopped where its own code cannot). */
+int rewind_set_desched_counter(pid_t process, int fd, int enable) {
+  int pidfd = (int)syscall(SYS_pidfd_open, process, 0);
+  if (pidfd < 0) return -errno;
+  int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+  int saved = errno;
+  close(pidfd);
+  if (copy < 0) return -saved;
+  int r = ioctl(copy, enable ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+  saved = errno;
+  close(copy);
+  return r < 0 ? -saved : 0;
+}
 
 size_t rewind_buffer_filter(void *out, size_t capacity) {
   if (capacity >= sizeof buffer_filter) memcpy(out, buffer_filter, sizeof buffer_filter);

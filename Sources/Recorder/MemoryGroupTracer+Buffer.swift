@@ -14,6 +14,14 @@ final class SyscallBufferCursor {
   /// What the last buffered fstat of each descriptor said, to tell buffered writes to
   /// rewind's own stdout or stderr (a file), which replay echoes.
   var identities: [Int64: FileIdentity] = [:]
+  /// A blocked buffered call became a traced call (`deschedSignalArrived`): the record the
+  /// library commits for it, the first at or past this `end`, is already in the trace.
+  var skipRecordFrom: UInt64?
+  /// That traced call returned a restart code: the signal that interrupted it comes next,
+  /// and then the kernel makes the call again, untraced, whose record is a new event.
+  var convertedCallInterrupted = false
+  /// `stepWithoutSignals` stepped a call that blocked and made it traced.
+  var callMadeTracedWhileStepped = false
 
   init(address: UInt64) { self.address = address }
 
@@ -21,6 +29,8 @@ final class SyscallBufferCursor {
     let copy = SyscallBufferCursor(address: address)
     copy.readUpTo = readUpTo
     copy.identities = identities
+    copy.skipRecordFrom = skipRecordFrom
+    copy.convertedCallInterrupted = convertedCallInterrupted
     return copy
   }
 }
@@ -34,6 +44,8 @@ private let chunksOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind
 /// The `syscall` instruction's end on the buffer page: the rip of every buffered call.
 let bufferedCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2
 private let controlCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_CONTROL_OFFSET) + 2
+private let recordingOffset = UInt64(MemoryLayout<rewind_buffer_header>.offset(of: \rewind_buffer_header.recording)!)
+private let deschedOffset = UInt64(MemoryLayout<rewind_buffer_header>.offset(of: \rewind_buffer_header.desched_fd_plus_one)!)
 
 /// The system call buffer, recorder side (docs/ARCHITECTURE.md, "The system call buffer").
 ///
@@ -63,10 +75,13 @@ extension MemoryGroupTracer {
 
   /// A thread announcing its buffer: getpid from the page's control instruction, rdi its
   /// address. (The call itself is recorded and replayed as any getpid.)
+  /// The recorder tells the library it is recorded (the header's `recording`): it then
+  /// opens its desched counter.
   func noteBufferRegistration(_ registers: Registers, _ task: RecordedTask) {
     guard usesSyscallBuffer, registers.rip == controlCallEnd, registers.origRax == 39, registers.rdi != 0
     else { return }
     task.buffer = SyscallBufferCursor(address: registers.rdi)
+    try? task.tracee.writeMemory(at: registers.rdi + recordingOffset, bytes: [1, 0, 0, 0, 0, 0, 0, 0])
   }
 
   /// Writes the records the thread committed since the last read as system call events.
@@ -88,7 +103,11 @@ extension MemoryGroupTracer {
         throw RecordError.trace(description: "a record of thread \(task.tid)'s system call buffer is cut short")
       }
       if number != REWIND_BUFFER_PADDING_NUMBER {
-        post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), cursor, current, task))
+        if let skip = cursor.skipRecordFrom, cursor.readUpTo + UInt64(offset) >= skip {
+          cursor.skipRecordFrom = nil
+        } else {
+          post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), cursor, current, task))
+        }
       }
       offset += size
     }
@@ -143,14 +162,117 @@ extension MemoryGroupTracer {
     return try task.tracee.readWord(at: cursor.address + 8) != 0
   }
 
+  /// The desched counter's signal: the thread was switched out inside a buffered call. If
+  /// the call blocked (the signal interrupted it: a restart code at the buffered `syscall`),
+  /// it becomes a traced call: the counter is disarmed, the records before it are read, and
+  /// the thread resumed without the signal under PTRACE_SYSCALL, so the kernel makes the
+  /// call again and it stops at its entry, to be recorded as any (giving up the group's turn
+  /// while it waits); the record the library commits for it is skipped. Otherwise (it was
+  /// switched out without blocking, or the call is over) the signal is dropped. False when
+  /// the signal is not the counter's.
+  func deschedSignalArrived(_ task: RecordedTask) throws -> Bool {
+    guard try disarmIfDesched(task) else { return false }
+    if try makeBlockedCallTraced(task) { return true }
+    // Switched out between arming the counter and the call (or after the call): the call,
+    // if it is still to be made, must be watched again, so the thread is stepped to its
+    // `syscall` instruction and the counter armed there.
+    guard let others = try stepWithoutSignals(task, limit: 512, while: {
+      let rip = try self.registers(of: task).rip
+      return try rip != bufferedCallEnd - 2 && rip != bufferedCallEnd && self.isInBufferedCall(task)
+    }) else { return true }
+    if task.buffer?.callMadeTracedWhileStepped == true {
+      task.buffer?.callMadeTracedWhileStepped = false
+    } else {
+      if try registers(of: task).rip == bufferedCallEnd - 2, let cursor = task.buffer {
+        let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
+        if counter != 0 { _ = rewind_set_desched_counter(task.tgid, Int32(truncatingIfNeeded: counter - 1), 1) }
+      }
+      try task.tracee.resume(userMode)
+    }
+    resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+    return true
+  }
+
+  /// Whether the thread is stopped by its desched counter's signal; the counter is then
+  /// disarmed: the thread's stops for the tracer are switches too, each of which would
+  /// send the signal again. (The library disarms it after the call as well.)
+  private func disarmIfDesched(_ task: RecordedTask) throws -> Bool {
+    guard let cursor = task.buffer else { return false }
+    let info = try task.tracee.signalInfo()
+    let code = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int32.self) }
+    let fd = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: Int32.self) }
+    let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
+    guard code > 0, counter != 0, Int64(fd) == Int64(counter) - 1 else { return false }
+    let disarmed = rewind_set_desched_counter(task.tgid, fd, 0)
+    if disarmed != 0 {
+      throw RecordError.trace(description: "cannot disarm the desched counter of thread \(task.tid): \(Errno(rawValue: -disarmed))")
+    }
+    return true
+  }
+
+  /// At a desched stop: if the buffered call blocked, it is made a traced call and the
+  /// thread resumed into it (true).
+  private func makeBlockedCallTraced(_ task: RecordedTask) throws -> Bool {
+    guard let cursor = task.buffer else { return false }
+    let registers = try registers(of: task)
+    guard registers.rip == bufferedCallEnd, (-514 ... -512).contains(Int64(bitPattern: registers.rax)) else { return false }
+    try drainBuffer(of: task)
+    cursor.skipRecordFrom = cursor.readUpTo
+    task.isInsideSyscall = false
+    try task.tracee.resume(.syscall)
+    return true
+  }
+
+  /// At the exit of a call made from the buffered `syscall` (a blocked call made traced):
+  /// if a signal interrupted it, the kernel will make it again after the handler, untraced,
+  /// and the library's record is then that call's, a new event.
+  func convertedCallExited(_ pending: RecordedTask.PendingCall, result: Int64, _ task: RecordedTask) {
+    guard pending.entryRegisters.rip == bufferedCallEnd, let cursor = task.buffer, (-516 ... -512).contains(result) else { return }
+    cursor.skipRecordFrom = nil
+    cursor.convertedCallInterrupted = true
+  }
+
   /// A signal (or a preemption's SIGSTOP) stopped the thread inside a buffered call: the
   /// call may have run while its record is not in yet, so the signal would come before it in
   /// the trace. The thread is single-stepped (without the signal) to the commit, the record
   /// read, and the signal then handled there as any, with its own siginfo. Other signals
   /// met on the way are sent again after (their siginfo is rewind's).
+  ///
+  /// Unless the signal interrupted the call as it blocked (a restart code at the buffered
+  /// `syscall`): stepping would make it again and wait with the group's turn. The call is
+  /// written as interrupted, as a traced one would be, and the signal handled there; the
+  /// kernel then makes the call again (or returns EINTR) and the library's record of that
+  /// is the next event.
   func signalArrivedInBufferedCall(_ signal: Signal, _ task: RecordedTask) throws {
+    let current = try registers(of: task)
+    let code = Int64(bitPattern: current.rax)
+    if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer,
+      !(task.isBeingPreempted && signal == .stop)
+    {
+      if cursor.convertedCallInterrupted {
+        // Written at its exit; the counter, disarmed then, must watch the call made again.
+        cursor.convertedCallInterrupted = false
+        let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
+        if counter != 0 { _ = rewind_set_desched_counter(task.tgid, Int32(counter - 1), 1) }
+      } else {
+        var entry = current
+        entry.rax = UInt64(bitPattern: -38)
+        let tid = task.tid
+        post(for: tid) { index in .syscall(SyscallEvent(index: index, tid: tid, entryRegisters: entry, result: code)) }
+      }
+      try signalStopped(signal, task)
+      return
+    }
     let info = try? task.tracee.signalInfo()
-    guard let others = try stepWithoutSignals(task, while: { try self.isInBufferedCall(task) }) else { return }
+    guard var others = try stepWithoutSignals(task, while: { try self.isInBufferedCall(task) }) else { return }
+    if task.buffer?.callMadeTracedWhileStepped == true {
+      // The call blocked on the way and is now a traced call: the signal comes again later
+      // (as rewind's), a preemption at the timeslice check's next turn.
+      task.buffer?.callMadeTracedWhileStepped = false
+      if task.isBeingPreempted && signal == .stop { task.isBeingPreempted = false } else { others.insert(signal, at: 0) }
+      resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+      return
+    }
     try drainBuffer(of: task)
     if task.isBeingPreempted && signal == .stop {
       try preempted(task)
@@ -183,6 +305,12 @@ extension MemoryGroupTracer {
         } else if try task.tracee.readMemory(at: before.rip, count: 1) == [0x9c] {  // pushfq
           let rsp = try registers(of: task).rsp
           try task.tracee.writeMemory(at: rsp, bytes: littleEndianBytes(try task.tracee.readWord(at: rsp) & ~trapFlag))
+        }
+      case .signalStop(.stop) where try disarmIfDesched(task):
+        // A call stepped into blocked: it is made traced, and the steps end there.
+        if try makeBlockedCallTraced(task) {
+          task.buffer?.callMadeTracedWhileStepped = true
+          return others
         }
       case .signalStop(let other): others.append(other)
       case .exited, .killed:

@@ -1,4 +1,5 @@
 import CCapstone
+import CSupport
 import CodePatch
 import LinuxTrace
 import TraceFormat
@@ -27,11 +28,13 @@ extension MemoryGroupTracer {
     }
     guard count > 0, let maps = try? readMaps(of: task.tid) else { return [] }
     let redZoneEnd = registers.rsp &- 128
+    let buffers = syscallBufferRanges()
     var memory: [CodePointMemory] = []
     for i in 0..<Int(count) {
       let address = addresses[i]
       let size = UInt64(sizes[i])
       if address < redZoneEnd && address >= redZoneEnd &- 65536 { continue }
+      if buffers.contains(where: { $0.overlaps(address..<address + size) }) { continue }
       guard
         let mapping = maps.first(where: { $0.start <= address && address + size <= $0.end }),
         mapping.permissions.hasPrefix("r"), mapping.permissions.hasSuffix("p"),
@@ -46,6 +49,12 @@ extension MemoryGroupTracer {
   /// The stack part of a code point's signature (`StackSignature`).
   func stackSignature(of task: RecordedTask, at registers: Registers) -> StackSignature? {
     StackSignature.take(at: registers.rsp) { address, count in try? task.tracee.readMemory(at: address, count: count) }
+  }
+
+  /// The system call buffers of the group's threads: the library keeps its own state there,
+  /// and replay writes the feed and its flags, so a code point's signature leaves them out.
+  func syscallBufferRanges() -> [Range<UInt64>] {
+    Array(Set(tasks.values.compactMap { $0.buffer?.address })).map { $0..<$0 + UInt64(REWIND_BUFFER_SIZE) }
   }
 
   /// The memory the registers point to (`ReachedMemory`), where replay sees what the
@@ -63,13 +72,15 @@ extension MemoryGroupTracer {
       $0.permissions.hasPrefix("rw") && !$0.isExecutable && $0.isPrivate && !["[vvar]", "[vdso]", "[vvar_vclock]"].contains($0.name)
     }.map { $0.start..<$0.end }
     let redZoneEnd = registers.rsp &- 128
-    let excluded = (redZoneEnd &- 65536)..<(registers.rsp &+ UInt64(StackSignature.span))
+    // The system call buffers too: the library's and rewind's, which replay writes otherwise.
+    let excludedRanges = [(redZoneEnd &- 65536)..<(registers.rsp &+ UInt64(StackSignature.span))] + syscallBufferRanges()
     return ReachedMemory.take(
       at: registers, stack: stack?.bytes ?? [],
       readable: { address, wanted in
-        guard !excluded.contains(address), let mapping = writable.first(where: { $0.contains(address) }) else { return 0 }
+        guard !excludedRanges.contains(where: { $0.contains(address) }), let mapping = writable.first(where: { $0.contains(address) })
+        else { return 0 }
         var end = min(mapping.upperBound, address + UInt64(wanted))
-        if address < excluded.lowerBound { end = min(end, excluded.lowerBound) }
+        for range in excludedRanges where address < range.lowerBound { end = min(end, range.lowerBound) }
         return Int(end - address)
       },
       read: { address, count in try? task.tracee.readMemory(at: address, count: count) })

@@ -103,6 +103,7 @@ extension MemoryGroupTracer {
     }
     let registers = try registers(of: task)
     let result = Int64(bitPattern: registers.rax)
+    convertedCallExited(pending, result: result, task)
     let arguments = pending.entryRegisters.syscallArguments
     var outputs = try readOutputs(of: pending, result: result, task)
     if result == -516 && pending.call.name != "restart_syscall" { task.restartBlockCall = pending }

@@ -237,6 +237,7 @@ final class MemoryGroupTracer {
     case .event:
       try runInUser(task)
     case .signalStop(let signal) where !task.awaitsAttachStop && task.buffer != nil:
+      if signal == .stop, try deschedSignalArrived(task) { return }
       try drainBuffer(of: task)
       if try isInBufferedCall(task) {
         try signalArrivedInBufferedCall(signal, task)

@@ -96,7 +96,9 @@ extension ReplaySession {
   /// echo (read from the tracee's memory when the call replays), nothing passed through or
   /// written later, no injection, not the last event of the replayed scope.
   private func canBeFed(_ event: SyscallEvent) -> Bool {
-    isBuffered(event) && event.outputs.count <= Int(REWIND_BUFFER_MAX_CHUNKS) && !event.isUnfinished && !event.injected && event.inputs.isEmpty && !event.outputsWrittenLater
+    // (A call a signal interrupted needs the kernel's restart as the signal is delivered.)
+    isBuffered(event) && event.outputs.count <= Int(REWIND_BUFFER_MAX_CHUNKS) && !event.isUnfinished
+      && !(-516 ... -512).contains(event.result) && !event.injected && event.inputs.isEmpty && !event.outputsWrittenLater
       && event.passedThrough == nil && event.mappedFile == nil && event.echoFD == nil && !scope.isLastEvent(event)
   }
 

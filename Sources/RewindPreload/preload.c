@@ -22,6 +22,10 @@
 #include "../CSupport/include/rewind_buffer_abi.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -41,6 +45,11 @@ struct thread_state {
   int disabled;
   /* header->end at this thread's last traced call: the recorder has read up to there. */
   uint64_t read_up_to;
+  /* The thread has a desched counter (a recorded call said so, so replay knows it too):
+     calls that may block go through the buffer, and a block becomes a traced call. */
+  int blocking_calls_buffered;
+  /* The counter's descriptor number (REWIND_DESCHED_FD_FIRST downwards). */
+  int desched_fd;
 };
 static __thread struct thread_state self;
 
@@ -67,6 +76,20 @@ static long control(long nr, long a0, long a1) {
                    : "=a"(result)
                    : [target] "r"(REWIND_PAGE_ADDRESS + REWIND_PAGE_CONTROL_OFFSET), "a"(nr), "D"(a0),
                      "S"(a1), "d"(0), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return result;
+}
+
+/* A call from the page's unrecorded instruction: no stop, nothing in the trace. */
+static long unrecorded(long nr, long a0, long a1, long a2, long a3, long a4) {
+  long result;
+  register long r10 __asm__("r10") = a3;
+  register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = 0;
+  __asm__ volatile("call *%[target]"
+                   : "=a"(result)
+                   : [target] "r"(REWIND_PAGE_ADDRESS + REWIND_PAGE_UNRECORDED_OFFSET), "a"(nr), "D"(a0),
+                     "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
   return result;
 }
@@ -154,15 +177,39 @@ __asm__(
     "  jb 5f\n"
     "4:\n"
     "  movq $0, 280(%rbx)\n"
+    "  mov 272(%rbx), %r11\n"
+    "  mov 40(%r11), %rdi\n" /* desched_fd_plus_one */
+    "  test %rdi, %rdi\n"
+    "  jz 8f\n"
+    "  dec %rdi\n"
+    "  mov $16, %eax\n" /* ioctl(counter, PERF_EVENT_IOC_ENABLE, 0), unrecorded */
+    "  mov $0x2400, %esi\n"
+    "  xor %edx, %edx\n"
+    "  movabs $0x70000000020, %r11\n"
+    "  call *%r11\n"
+    "8:\n"
+    "  mov 0(%rbx), %rax\n"
+    "  mov 8(%rbx), %rdi\n"
+    "  mov 16(%rbx), %rsi\n"
+    "  mov 24(%rbx), %rdx\n"
     "  cmp %r11, %r11\n"
     "  movabs $0x70000000000, %r11\n"
     "  call *%r11\n"
     "3:\n"
-    "  pop %rbx\n"
-    "  ret\n"
-    "5:\n" /* served from the feed: first leave what `call` leaves below rsp */
-    "  lea 3b(%rip), %rcx\n"
-    "  mov %rcx, -8(%rsp)\n"
+    "  mov 272(%rbx), %r11\n"
+    "  mov 40(%r11), %rdi\n"
+    "  test %rdi, %rdi\n"
+    "  jz 7f\n"
+    "  dec %rdi\n"
+    "  mov %rax, %r10\n" /* the result, while the counter is disarmed */
+    "  mov $16, %eax\n"
+    "  mov $0x2401, %esi\n" /* PERF_EVENT_IOC_DISABLE */
+    "  xor %edx, %edx\n"
+    "  movabs $0x70000000020, %r11\n"
+    "  call *%r11\n"
+    "  mov %r10, %rax\n"
+    "  jmp 7f\n"
+    "5:\n" /* served from the feed */
     "  lea " REWIND_FEED_STACK_TOP_TEXT "(%r11), %r11\n"
     "  mov %rsp, -8(%r11)\n"
     "  lea -16(%r11), %rsp\n"
@@ -172,7 +219,11 @@ __asm__(
     "  cmpq $0, 280(%rbx)\n"
     "  je 6f\n"
     "  movq $0, 280(%rbx)\n"
-    /* The registers a `syscall` leaves: its arguments, rcx the next rip, r11 the flags. */
+    /* Every way out: the registers a `syscall` leaves (its arguments, rcx the next rip,
+       r11 the flags) and the same word below rsp. */
+    "7:\n"
+    "  lea 3b(%rip), %r11\n"
+    "  mov %r11, -8(%rsp)\n"
     "  mov 8(%rbx), %rdi\n"
     "  mov 16(%rbx), %rsi\n"
     "  mov 24(%rbx), %rdx\n"
@@ -196,6 +247,82 @@ _Static_assert(offsetof(struct rewind_buffer_header, feed_end) == 16 && offsetof
                "the trampoline's offsets");
 _Static_assert(REWIND_FEED_STACK_TOP == REWIND_BUFFER_SIZE, "the trampoline's constants");
 
+/* Recording only: opens this thread's desched counter as descriptor `fd`: a software
+   counter of the thread's context switches, armed by the trampoline around each buffered
+   call, that sends the thread REWIND_DESCHED_SIGNAL when it is switched out there (the
+   call blocked). The recorder then makes the call a traced one, so that the thread does
+   not hold its memory group's turn while it waits. Every call here is unrecorded. */
+static void open_desched(struct rewind_buffer_header *header, int fd) {
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+  attr.disabled = 1;
+  attr.sample_period = 1;
+  long counter = unrecorded(SYS_perf_event_open, (long)&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  /* Under its own number first: the signal names the descriptor O_ASYNC was set on. */
+  if (counter >= 0 && unrecorded(SYS_dup3, counter, fd, O_CLOEXEC, 0, 0) == fd) {
+    struct f_owner_ex owner = {F_OWNER_TID, (pid_t)unrecorded(SYS_gettid, 0, 0, 0, 0, 0)};
+    if (unrecorded(SYS_fcntl, fd, F_SETOWN_EX, (long)&owner, 0, 0) == 0 &&
+        unrecorded(SYS_fcntl, fd, F_SETSIG, REWIND_DESCHED_SIGNAL, 0, 0) == 0 &&
+        unrecorded(SYS_fcntl, fd, F_SETFL, O_ASYNC, 0, 0) == 0)
+      header->desched_fd_plus_one = (uint64_t)fd + 1;
+    else
+      unrecorded(SYS_close, fd, 0, 0, 0, 0);
+  }
+  if (counter >= 0) unrecorded(SYS_close, counter, 0, 0, 0, 0);
+}
+
+/* Runs fn(header), which does something only while recording (replay opens no counter),
+   so that recording and replay come out of it alike: every general register and the flags
+   are saved and put back, fn runs on the stack at the buffer's end (what it leaves there is
+   not the program's), and in_flight is set from before until after all that, so the
+   recorder steps a thread that a signal or preemption stops in between to where both
+   runs are the same again. */
+void rewind_recording_only(void (*fn)(struct rewind_buffer_header *), struct rewind_buffer_header *header);
+__asm__(
+    ".text\n"
+    ".globl rewind_recording_only\n"
+    ".hidden rewind_recording_only\n"
+    ".type rewind_recording_only, @function\n"
+    "rewind_recording_only:\n"
+    "  movq $1, 8(%rsi)\n" /* in_flight */
+    "  pushfq\n"
+    "  push %rax\n  push %rbx\n  push %rcx\n  push %rdx\n  push %rsi\n  push %rdi\n  push %rbp\n"
+    "  push %r8\n  push %r9\n  push %r10\n  push %r11\n  push %r12\n  push %r13\n  push %r14\n  push %r15\n"
+    "  lea " REWIND_FEED_STACK_TOP_TEXT "(%rsi), %rax\n"
+    "  mov %rsp, -8(%rax)\n"
+    "  lea -16(%rax), %rsp\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rsi, %rdi\n"
+    "  call *%rax\n"
+    "  mov 8(%rsp), %rsp\n"
+    "  pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %r11\n  pop %r10\n  pop %r9\n  pop %r8\n"
+    "  pop %rbp\n  pop %rdi\n  pop %rsi\n  pop %rdx\n  pop %rcx\n  pop %rbx\n  pop %rax\n"
+    "  popfq\n"
+    "  movq $0, 8(%rsi)\n"
+    "  ret\n"
+    ".size rewind_recording_only, .-rewind_recording_only\n");
+
+/* A forked child has its parent thread's descriptor, for the parent's counter: it gets
+   one of its own under the same number. */
+static void reopen_desched(struct rewind_buffer_header *header) {
+  if (!header->recording || !header->desched_fd_plus_one) return;
+  header->desched_fd_plus_one = 0;
+  open_desched(header, self.desched_fd);
+}
+static void desched_in_child(void) {
+  struct rewind_buffer_header *header = (struct rewind_buffer_header *)self.buffer;
+  if (header) rewind_recording_only(reopen_desched, header);
+}
+
+/* A new thread's counter, unless the program has a descriptor of that number. */
+static void first_desched(struct rewind_buffer_header *header) {
+  if (header->recording && unrecorded(SYS_fcntl, self.desched_fd, F_GETFD, 0, 0, 0) == -EBADF)
+    open_desched(header, self.desched_fd);
+}
+
 __attribute__((constructor)) static void map_page(void) {
   void *page = (void *)(uintptr_t)REWIND_PAGE_ADDRESS;
   void *got = mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -206,8 +333,10 @@ __attribute__((constructor)) static void map_page(void) {
   static const unsigned char syscall_then_return[] = {0x0f, 0x05, 0xc3};
   memcpy((char *)page + REWIND_PAGE_BUFFERED_OFFSET, syscall_then_return, sizeof syscall_then_return);
   memcpy((char *)page + REWIND_PAGE_CONTROL_OFFSET, syscall_then_return, sizeof syscall_then_return);
+  memcpy((char *)page + REWIND_PAGE_UNRECORDED_OFFSET, syscall_then_return, sizeof syscall_then_return);
   if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) return;
   page_is_mapped = 1;
+  pthread_atfork(NULL, NULL, desched_in_child);
 }
 
 /* This thread's buffer, made and announced to the recorder at its first buffered call
@@ -226,7 +355,16 @@ static struct rewind_buffer_header *thread_buffer(void) {
   self.read_up_to = 0;
   ((struct rewind_buffer_header *)buffer)->version = REWIND_BUFFER_VERSION;
   control(SYS_getpid, (long)buffer, REWIND_BUFFER_SIZE);
-  return (struct rewind_buffer_header *)buffer;
+  struct rewind_buffer_header *header = (struct rewind_buffer_header *)buffer;
+  /* Each thread's counter has its own number, given in the order threads make their
+     buffers, which replay repeats. */
+  static int threads_with_counters;
+  self.desched_fd = REWIND_DESCHED_FD_FIRST - __atomic_fetch_add(&threads_with_counters, 1, __ATOMIC_SEQ_CST) % 512;
+  /* (A descriptor the program has is left alone.) */
+  rewind_recording_only(first_desched, header);
+  /* Whether it has one is told by a recorded call, so replay decides the same. */
+  self.blocking_calls_buffered = control(SYS_fcntl, self.desched_fd, F_GETSIG) == REWIND_DESCHED_SIGNAL;
+  return header;
 }
 
 static uint64_t padded(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
@@ -366,26 +504,33 @@ static int never_blocks(int fd) {
   return S_ISCHR(info.st_mode) && major(info.st_rdev) == 1;
 }
 
+/* Whether a call on `fd` may go through the buffer: with a desched counter any may (one
+   that blocks becomes a traced call); without, only those that cannot block. */
+static int may_buffer(int fd) {
+  if (thread_buffer() && self.blocking_calls_buffered) return 1;
+  return never_blocks(fd);
+}
+
 ssize_t read(int fd, void *buffer, size_t count) {
-  if (count <= REWIND_BUFFER_MAX_OUTPUT && never_blocks(fd))
+  if (count <= REWIND_BUFFER_MAX_OUTPUT && may_buffer(fd))
     return as_result(buffered(SYS_read, fd, (long)buffer, (long)count, 0, count));
   return as_result(traced(SYS_read, fd, (long)buffer, (long)count, 0, 0, 0));
 }
 
 ssize_t write(int fd, const void *buffer, size_t count) {
-  if (never_blocks(fd)) return as_result(buffered(SYS_write, fd, (long)buffer, (long)count, 0, 0));
+  if (may_buffer(fd)) return as_result(buffered(SYS_write, fd, (long)buffer, (long)count, 0, 0));
   return as_result(traced(SYS_write, fd, (long)buffer, (long)count, 0, 0, 0));
 }
 
 ssize_t pread64(int fd, void *buffer, size_t count, off_t offset) {
-  if (count <= REWIND_BUFFER_MAX_OUTPUT && never_blocks(fd))
+  if (count <= REWIND_BUFFER_MAX_OUTPUT && may_buffer(fd))
     return as_result(buffered(SYS_pread64, fd, (long)buffer, (long)count, offset, count));
   return as_result(traced(SYS_pread64, fd, (long)buffer, (long)count, offset, 0, 0));
 }
 ssize_t pread(int fd, void *buffer, size_t count, off_t offset) __attribute__((alias("pread64")));
 
 ssize_t pwrite64(int fd, const void *buffer, size_t count, off_t offset) {
-  if (never_blocks(fd)) return as_result(buffered(SYS_pwrite64, fd, (long)buffer, (long)count, offset, 0));
+  if (may_buffer(fd)) return as_result(buffered(SYS_pwrite64, fd, (long)buffer, (long)count, offset, 0));
   return as_result(traced(SYS_pwrite64, fd, (long)buffer, (long)count, offset, 0, 0));
 }
 ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) __attribute__((alias("pwrite64")));

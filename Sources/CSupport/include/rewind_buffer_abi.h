@@ -13,6 +13,16 @@
 #define REWIND_PAGE_ADDRESS 0x70000000000ull
 #define REWIND_PAGE_BUFFERED_OFFSET 0
 #define REWIND_PAGE_CONTROL_OFFSET 16
+/* A call from here runs without a stop and is never recorded: the library's own business
+   with the kernel (its desched counter), which replay skips. */
+#define REWIND_PAGE_UNRECORDED_OFFSET 32
+/* The signal the desched counter sends its thread when the thread is switched out inside a
+   buffered call (it blocked): one no program can block or handle, which the recorder tells
+   from others by its siginfo (si_code POLL_IN, si_fd the counter's descriptor). */
+#define REWIND_DESCHED_SIGNAL 19 /* SIGSTOP */
+/* The descriptor numbers the desched counters get, downwards, one per thread: the same in
+   recording and replay (the library passes them to recorded calls). */
+#define REWIND_DESCHED_FD_FIRST 1000
 /* What a parked tracee passes in rdi to pause() so that the filter lets it wait untraced
    while it moves to another tracer thread (no tracer: a traced call would fail ENOSYS). */
 #define REWIND_PARKED_PAUSE_MAGIC 0x7265776e64706175ull
@@ -38,7 +48,14 @@ struct rewind_buffer_header {
   /* REWIND_BUFFER_VERSION, written by the library as it makes the buffer: replay feeds only
      a library that reads the feed. */
   uint64_t version;
-  uint64_t reserved[3];
+  /* The desched counter's descriptor + 1 while recording, if the thread has one (0 in
+     replay, which never arms it): the trampoline arms it around each call. */
+  uint64_t desched_fd_plus_one;
+  /* Set by the recorder when the thread announces its buffer: only then does the library
+     open a counter (its calls for that are unrecorded; replay, and a program run with the
+     library outside rewind, have none). */
+  uint64_t recording;
+  uint64_t reserved[1];
 };
 #define REWIND_BUFFER_VERSION 1
 #define REWIND_BUFFER_RECORDS 64
