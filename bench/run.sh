@@ -31,7 +31,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rewind-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export REWIND_TRACE_DIR="$work/traces"
 
-programs=(syscall_heavy cpu_loop fork_cpu)
+programs=(syscall_heavy pipe_child cpu_loop fork_cpu)
 for p in "${programs[@]}"; do
   "$cc" -O2 -Wall -o "$work/$p" "$root/bench/$p.c"
 done
