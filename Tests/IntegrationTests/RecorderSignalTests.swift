@@ -8,7 +8,7 @@ import Testing
   /// Starts `rewind record -o TRACE ticker`, waits until it printed `tick 10` (200 ms: the
   /// trace writer flushes a frame at least every 100 ms), and sends
   /// `signal` to rewind. Returns rewind's exit, its stdout, and the ticker's pid.
-  private func recordTicker(sending signal: Int32, label: String) throws -> (status: Int32, reason: Process.TerminationReason, stdout: String, trace: String, tickerPid: Int32) {
+  private func recordTicker(sending signal: Int32, label: String, options: [String] = []) throws -> (status: Int32, reason: Process.TerminationReason, stdout: String, trace: String, tickerPid: Int32) {
     let work = try Harness.makeWorkDir(label)
     let exe = try Harness.fixtureCopy("ticker", in: work)
     let trace = work + "/trace"
@@ -16,7 +16,7 @@ import Testing
     FileManager.default.createFile(atPath: outPath, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try Harness.rewindPath())
-    process.arguments = ["record", "-o", trace, exe]
+    process.arguments = ["record"] + options + ["-o", trace, exe]
     process.environment = ProcessInfo.processInfo.environment.merging(["REWIND_TRACE_DIR": work + "/traces"]) { _, new in new }
     let output = try #require(FileHandle(forWritingAtPath: outPath))
     process.standardOutput = output
@@ -48,8 +48,11 @@ import Testing
     #expect(replay.stdout == run.stdout)
   }
 
-  @Test func sigkilledRecorderLeavesAReplayableTraceAndNoTracee() throws {
-    let run = try recordTicker(sending: SIGKILL, label: "ticker-sigkill")
+  /// With the system call buffer too (the ticker's writes are buffered): what the recorder
+  /// had read of the buffers at its last stops is in the trace.
+  @Test(arguments: [[], ["--syscall-buffer"]])
+  func sigkilledRecorderLeavesAReplayableTraceAndNoTracee(options: [String]) throws {
+    let run = try recordTicker(sending: SIGKILL, label: "ticker-sigkill", options: options)
     #expect(run.reason == .uncaughtSignal && run.status == SIGKILL)
     // The tracee dies with its tracer (PTRACE_O_EXITKILL, PR_SET_PDEATHSIG): nothing is left
     // running or stopped; at most a zombie until init reaps it.

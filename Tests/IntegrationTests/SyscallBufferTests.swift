@@ -136,6 +136,27 @@ struct BufferedRecordingTests {
     #expect(stopping.exitedNormally && stopping.status == 0, "\(stopping.summary)")
   }
 
+  /// Raw `syscall` instructions take the slow path beside buffered libc calls; a static
+  /// program, which loads no library, is recorded wholly the slow way.
+  @Test func rawCallsAndAStaticProgram() throws {
+    let (trace, _) = try recordAndReplay("raw_syscalls")
+    let stats = try statistics(trace)
+    #expect(stats["bufferedSyscalls"] as? Int == 2000, "\(stats)")
+    let work = try Harness.makeWorkDir("buffered-static")
+    let exe = work + "/raw_syscalls_static"
+    let source = Harness.fixturesDir.appendingPathComponent("raw_syscalls.c").path
+    let compile = try Harness.run(
+      ["/usr/bin/env", Harness.compiler, "-O1", "-static", "-I", Harness.fixturesDir.path, "-o", exe, source])
+    try #require(compile.exitedNormally && compile.status == 0, "\(compile.summary)")
+    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", exe], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let replay = try Harness.rewind(["replay", "-a", work + "/trace"], env: ["REWIND_TRACE_DIR": work + "/traces"], cwd: work)
+    #expect(replay.exitedNormally && replay.status == 0 && replay.stdout == record.stdout, "\(replay.summary)")
+    let staticStats = try statistics(work + "/trace")
+    #expect(staticStats["bufferedSyscalls"] as? Int == 0, "\(staticStats)")
+    #expect((staticStats["eventsByKind"] as? [String: Int])?["syscall"] ?? 0 >= 4000, "\(staticStats)")
+  }
+
   @Test func threadsAndAForkedChild() throws {
     let (trace, _) = try recordAndReplay("buffered_threads")
     // 4 threads x 300 rounds and 2 x 200 more, each round 4 buffered calls (with a desched
