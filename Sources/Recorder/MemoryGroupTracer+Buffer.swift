@@ -17,6 +17,10 @@ final class SyscallBufferCursor {
   /// A blocked buffered call became a traced call (`deschedSignalArrived`): the record the
   /// library commits for it, the first at or past this `end`, is already in the trace.
   var skipRecordFrom: UInt64?
+  /// Resumed to make a blocked (or about to be made) buffered call traced: `skipRecordFrom`
+  /// once it stops at its entry. A signal stop before that means the kernel delivers the
+  /// signal first and the call is made untraced after all (its record is then an event).
+  var traceAtEntryFrom: UInt64?
   /// That traced call returned a restart code: the signal that interrupted it comes next,
   /// and then the kernel makes the call again, untraced, whose record is a new event.
   var convertedCallInterrupted = false
@@ -30,6 +34,7 @@ final class SyscallBufferCursor {
     copy.readUpTo = readUpTo
     copy.identities = identities
     copy.skipRecordFrom = skipRecordFrom
+    copy.traceAtEntryFrom = traceAtEntryFrom
     copy.convertedCallInterrupted = convertedCallInterrupted
     return copy
   }
@@ -104,6 +109,7 @@ extension MemoryGroupTracer {
       }
       if number != REWIND_BUFFER_PADDING_NUMBER {
         if let skip = cursor.skipRecordFrom, cursor.readUpTo + UInt64(offset) >= skip {
+          if debugBuffer { printToStandardError("[buffer] \(task.tid) record of call \(number) at \(cursor.readUpTo + UInt64(offset)) skipped") }
           cursor.skipRecordFrom = nil
         } else {
           post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), cursor, current, task))
@@ -173,20 +179,25 @@ extension MemoryGroupTracer {
   func deschedSignalArrived(_ task: RecordedTask) throws -> Bool {
     guard try disarmIfDesched(task) else { return false }
     if try makeBlockedCallTraced(task) { return true }
-    // Switched out between arming the counter and the call (or after the call): the call,
-    // if it is still to be made, must be watched again, so the thread is stepped to its
-    // `syscall` instruction and the counter armed there.
+    if debugBuffer { printToStandardError("[buffer] \(task.tid) switched out at \(String(try registers(of: task).rip, radix: 16))") }
+    // Switched out between arming the counter and the call (or after the call). A call
+    // still to be made is made traced: the thread is stepped to its `syscall` instruction
+    // and resumed under PTRACE_SYSCALL, which stops at the call's entry. (Arming the counter
+    // again there did not work: the thread, resumed from a stop in the kernel's signal code,
+    // met the counter's signal again before the call, for ever.)
     guard let others = try stepWithoutSignals(task, limit: 512, while: {
       let rip = try self.registers(of: task).rip
       return try rip != bufferedCallEnd - 2 && rip != bufferedCallEnd && self.isInBufferedCall(task)
     }) else { return true }
     if task.buffer?.callMadeTracedWhileStepped == true {
       task.buffer?.callMadeTracedWhileStepped = false
+    } else if try registers(of: task).rip == bufferedCallEnd - 2, let cursor = task.buffer {
+      try drainBuffer(of: task)
+      if debugBuffer { printToStandardError("[buffer] \(task.tid) call about to be made: to be traced from \(cursor.readUpTo)") }
+      cursor.traceAtEntryFrom = cursor.readUpTo
+      task.isInsideSyscall = false
+      try task.tracee.resume(.syscall)
     } else {
-      if try registers(of: task).rip == bufferedCallEnd - 2, let cursor = task.buffer {
-        let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
-        if counter != 0 { _ = rewind_set_desched_counter(task.tgid, Int32(truncatingIfNeeded: counter - 1), 1) }
-      }
       try task.tracee.resume(userMode)
     }
     resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
@@ -217,10 +228,18 @@ extension MemoryGroupTracer {
     let registers = try registers(of: task)
     guard registers.rip == bufferedCallEnd, (-514 ... -512).contains(Int64(bitPattern: registers.rax)) else { return false }
     try drainBuffer(of: task)
-    cursor.skipRecordFrom = cursor.readUpTo
+    if debugBuffer { printToStandardError("[buffer] \(task.tid) blocked in call \(registers.origRax): to be traced from \(cursor.readUpTo)") }
+    cursor.traceAtEntryFrom = cursor.readUpTo
     task.isInsideSyscall = false
     try task.tracee.resume(.syscall)
     return true
+  }
+
+  /// At a traced entry from the buffered `syscall`: the call made traced reached it.
+  func bufferedCallEnteredTraced(_ registers: Registers, _ task: RecordedTask) {
+    guard registers.rip == bufferedCallEnd, let cursor = task.buffer, let from = cursor.traceAtEntryFrom else { return }
+    cursor.traceAtEntryFrom = nil
+    cursor.skipRecordFrom = from
   }
 
   /// At the exit of a call made from the buffered `syscall` (a blocked call made traced):
@@ -228,6 +247,7 @@ extension MemoryGroupTracer {
   /// and the library's record is then that call's, a new event.
   func convertedCallExited(_ pending: RecordedTask.PendingCall, result: Int64, _ task: RecordedTask) {
     guard pending.entryRegisters.rip == bufferedCallEnd, let cursor = task.buffer, (-516 ... -512).contains(result) else { return }
+    if debugBuffer { printToStandardError("[buffer] \(task.tid) traced call \(pending.call.name) interrupted (\(result))") }
     cursor.skipRecordFrom = nil
     cursor.convertedCallInterrupted = true
   }
@@ -249,6 +269,7 @@ extension MemoryGroupTracer {
     if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer,
       !(task.isBeingPreempted && signal == .stop)
     {
+      if debugBuffer { printToStandardError("[buffer] \(task.tid) \(signal) in blocked call \(current.origRax) (\(code)), made traced before: \(cursor.convertedCallInterrupted)") }
       if cursor.convertedCallInterrupted {
         // Written at its exit; the counter, disarmed then, must watch the call made again.
         cursor.convertedCallInterrupted = false
@@ -332,6 +353,8 @@ extension MemoryGroupTracer {
 }
 
 private let trapFlag: UInt64 = 0x100
+/// REWIND_DEBUG_BUFFER=1: what the recorder does with blocked buffered calls, on stderr.
+private let debugBuffer = getenv("REWIND_DEBUG_BUFFER") != nil
 
 private func word(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
   var value: UInt64 = 0

@@ -19,6 +19,7 @@ extension MemoryGroupTracer {
     }
     var registers = try registers(of: task)
     noteBufferRegistration(registers, task)
+    bufferedCallEnteredTraced(registers, task)
     let number = Int(Int64(bitPattern: registers.origRax))
     if !task.hasExecuted && number != 59 {
       try runInKernel(task)

@@ -237,6 +237,8 @@ final class MemoryGroupTracer {
     case .event:
       try runInUser(task)
     case .signalStop(let signal) where !task.awaitsAttachStop && task.buffer != nil:
+      // A call resumed to be made traced that meets a signal first is made untraced after it.
+      task.buffer?.traceAtEntryFrom = nil
       if signal == .stop, try deschedSignalArrived(task) { return }
       try drainBuffer(of: task)
       if try isInBufferedCall(task) {
