@@ -48,8 +48,9 @@ struct thread_state {
   /* The thread has a desched counter (a recorded call said so, so replay knows it too):
      calls that may block go through the buffer, and a block becomes a traced call. */
   int blocking_calls_buffered;
-  /* The counter's descriptor number (REWIND_DESCHED_FD_FIRST downwards). */
+  /* The counter's descriptor number (REWIND_DESCHED_FD_FIRST downwards), and its slot. */
   int desched_fd;
+  int counter_slot;
 };
 static __thread struct thread_state self;
 
@@ -317,6 +318,28 @@ static void desched_in_child(void) {
   if (header) rewind_recording_only(reopen_desched, header);
 }
 
+/* A thread's counter is closed as the thread ends (its number comes round again after 512
+   threads). The key's value is the thread's buffer, in recording and replay alike, so the
+   destructor runs in both; only recording has something to close. */
+static pthread_key_t counter_key;
+static void close_counter(struct rewind_buffer_header *header) {
+  if (!header->recording || !header->desched_fd_plus_one) return;
+  unrecorded(SYS_close, (long)header->desched_fd_plus_one - 1, 0, 0, 0, 0);
+  header->desched_fd_plus_one = 0;
+}
+static uint64_t counter_slots[8]; /* 512: which numbers live threads hold */
+static int take_counter_slot(void) {
+  for (int i = 0; i < 512; i++) {
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    if (!(__atomic_fetch_or(&counter_slots[i / 64], bit, __ATOMIC_SEQ_CST) & bit)) return i;
+  }
+  return -1;
+}
+static void thread_ends(void *buffer) {
+  rewind_recording_only(close_counter, buffer);
+  __atomic_fetch_and(&counter_slots[self.counter_slot / 64], ~((uint64_t)1 << (self.counter_slot % 64)), __ATOMIC_SEQ_CST);
+}
+
 /* A new thread's counter, unless the program has a descriptor of that number. */
 static void first_desched(struct rewind_buffer_header *header) {
   if (header->recording && unrecorded(SYS_fcntl, self.desched_fd, F_GETFD, 0, 0, 0) == -EBADF)
@@ -337,6 +360,7 @@ __attribute__((constructor)) static void map_page(void) {
   if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) return;
   page_is_mapped = 1;
   pthread_atfork(NULL, NULL, desched_in_child);
+  pthread_key_create(&counter_key, thread_ends);
 }
 
 /* This thread's buffer, made and announced to the recorder at its first buffered call
@@ -356,12 +380,14 @@ static struct rewind_buffer_header *thread_buffer(void) {
   ((struct rewind_buffer_header *)buffer)->version = REWIND_BUFFER_VERSION;
   control(SYS_getpid, (long)buffer, REWIND_BUFFER_SIZE);
   struct rewind_buffer_header *header = (struct rewind_buffer_header *)buffer;
-  /* Each thread's counter has its own number, given in the order threads make their
-     buffers, which replay repeats. */
-  static int threads_with_counters;
-  self.desched_fd = REWIND_DESCHED_FD_FIRST - __atomic_fetch_add(&threads_with_counters, 1, __ATOMIC_SEQ_CST) % 512;
+  /* Each live thread's counter has a number of its own, from slots taken and given back in
+     the order threads start and end, which replay repeats. */
+  self.counter_slot = take_counter_slot();
+  if (self.counter_slot < 0) return header; /* 512 threads have one: the slow way */
+  self.desched_fd = REWIND_DESCHED_FD_FIRST - self.counter_slot;
   /* (A descriptor the program has is left alone.) */
   rewind_recording_only(first_desched, header);
+  pthread_setspecific(counter_key, header);
   /* Whether it has one is told by a recorded call, so replay decides the same. */
   self.blocking_calls_buffered = control(SYS_fcntl, self.desched_fd, F_GETSIG) == REWIND_DESCHED_SIGNAL;
   return header;

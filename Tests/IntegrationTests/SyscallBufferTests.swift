@@ -157,6 +157,15 @@ struct BufferedRecordingTests {
     #expect((staticStats["eventsByKind"] as? [String: Int])?["syscall"] ?? 0 >= 4000, "\(staticStats)")
   }
 
+  /// More threads over time than there are counter numbers: an ended thread's number is
+  /// given again, with a counter of the new thread's own.
+  @Test func moreThreadsThanCounterNumbers() throws {
+    let (trace, _) = try recordAndReplay("buffered_many_threads")
+    let dump = try Harness.rewind(["dump", "--syscall", "fcntl", trace])
+    let counters = dump.stdout.split(separator: "\n").filter { $0.contains("F_GETSIG) = 19") }
+    #expect(counters.count == 601, "\(dump.stdout.suffix(2000))")
+  }
+
   @Test func threadsAndAForkedChild() throws {
     let (trace, _) = try recordAndReplay("buffered_threads")
     // 4 threads x 300 rounds and 2 x 200 more, each round 4 buffered calls (with a desched
