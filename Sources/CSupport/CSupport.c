@@ -63,9 +63,8 @@ static void write_errno_and_exit(int error_pipe_fd, int code) {
 
 #define LOW(x) ((uint32_t)((x) & 0xffffffffu))
 #define HIGH(x) ((uint32_t)((x) >> 32))
-#define BUFFERED_END (REWIND_PAGE_ADDRESS + REWIND_PAGE_BUFFERED_OFFSET + 2)
-
-#define UNRECORDED_END (REWIND_PAGE_ADDRESS + REWIND_PAGE_UNRECORDED_OFFSET + 2)
+#define BUFFERED_END REWIND_BUFFERED_CALL_END
+#define UNRECORDED_END REWIND_UNRECORDED_CALL_END
 _Static_assert(HIGH(BUFFERED_END) == HIGH(UNRECORDED_END), "one page");
 
 static struct sock_filter buffer_filter[] = {

@@ -24,8 +24,6 @@ final class SyscallBufferCursor {
   /// That traced call returned a restart code: the signal that interrupted it comes next,
   /// and then the kernel makes the call again, untraced, whose record is a new event.
   var convertedCallInterrupted = false
-  /// `stepWithoutSignals` stepped a call that blocked and made it traced.
-  var callMadeTracedWhileStepped = false
 
   init(address: UInt64) { self.address = address }
 
@@ -47,8 +45,8 @@ private let registersOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rew
 private let chunkCountOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind_buffer_record.chunk_count)!
 private let chunksOffset = MemoryLayout<rewind_buffer_record>.offset(of: \rewind_buffer_record.chunks)!
 /// The `syscall` instruction's end on the buffer page: the rip of every buffered call.
-let bufferedCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2
-private let controlCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_CONTROL_OFFSET) + 2
+let bufferedCallEnd = UInt64(REWIND_BUFFERED_CALL_END)
+private let controlCallEnd = UInt64(REWIND_CONTROL_CALL_END)
 private let recordingOffset = UInt64(MemoryLayout<rewind_buffer_header>.offset(of: \rewind_buffer_header.recording)!)
 private let deschedOffset = UInt64(MemoryLayout<rewind_buffer_header>.offset(of: \rewind_buffer_header.desched_fd_plus_one)!)
 
@@ -185,22 +183,18 @@ extension MemoryGroupTracer {
     // and resumed under PTRACE_SYSCALL, which stops at the call's entry. (Arming the counter
     // again there did not work: the thread, resumed from a stop in the kernel's signal code,
     // met the counter's signal again before the call, for ever.)
-    guard let others = try stepWithoutSignals(task, limit: 512, while: {
+    guard let steps = try stepWithoutSignals(task, limit: 512, while: {
       let rip = try self.registers(of: task).rip
       return try rip != bufferedCallEnd - 2 && rip != bufferedCallEnd && self.isInBufferedCall(task)
     }) else { return true }
-    if task.buffer?.callMadeTracedWhileStepped == true {
-      task.buffer?.callMadeTracedWhileStepped = false
+    if steps.callMadeTraced {
+      // Resumed into it already.
     } else if try registers(of: task).rip == bufferedCallEnd - 2, let cursor = task.buffer {
-      try drainBuffer(of: task)
-      if debugBuffer { printToStandardError("[buffer] \(task.tid) call about to be made: to be traced from \(cursor.readUpTo)") }
-      cursor.traceAtEntryFrom = cursor.readUpTo
-      task.isInsideSyscall = false
-      try task.tracee.resume(.syscall)
+      try makeCallTraced(task, cursor, "call about to be made")
     } else {
       try task.tracee.resume(userMode)
     }
-    resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
+    resendDeferredSignals(task.tid, ofProcess: task.tgid, steps.others)
     return true
   }
 
@@ -227,12 +221,19 @@ extension MemoryGroupTracer {
     guard let cursor = task.buffer else { return false }
     let registers = try registers(of: task)
     guard registers.rip == bufferedCallEnd, (-514 ... -512).contains(Int64(bitPattern: registers.rax)) else { return false }
+    try makeCallTraced(task, cursor, "blocked in call \(registers.origRax)")
+    return true
+  }
+
+  /// Resumes the thread under PTRACE_SYSCALL into the buffered call it is making again (the
+  /// kernel restarts it) or about to make, so it stops at the call's entry; the records
+  /// before it are read first.
+  private func makeCallTraced(_ task: RecordedTask, _ cursor: SyscallBufferCursor, _ why: @autoclosure () -> String) throws {
     try drainBuffer(of: task)
-    if debugBuffer { printToStandardError("[buffer] \(task.tid) blocked in call \(registers.origRax): to be traced from \(cursor.readUpTo)") }
+    if debugBuffer { printToStandardError("[buffer] \(task.tid) \(why()): to be traced from \(cursor.readUpTo)") }
     cursor.traceAtEntryFrom = cursor.readUpTo
     task.isInsideSyscall = false
     try task.tracee.resume(.syscall)
-    return true
   }
 
   /// At a traced entry from the buffered `syscall`: the call made traced reached it.
@@ -285,11 +286,11 @@ extension MemoryGroupTracer {
       return
     }
     let info = try? task.tracee.signalInfo()
-    guard var others = try stepWithoutSignals(task, while: { try self.isInBufferedCall(task) }) else { return }
-    if task.buffer?.callMadeTracedWhileStepped == true {
+    guard let steps = try stepWithoutSignals(task, while: { try self.isInBufferedCall(task) }) else { return }
+    var others = steps.others
+    if steps.callMadeTraced {
       // The call blocked on the way and is now a traced call: the signal comes again later
       // (as rewind's), a preemption at the timeslice check's next turn.
-      task.buffer?.callMadeTracedWhileStepped = false
       if task.isBeingPreempted && signal == .stop { task.isBeingPreempted = false } else { others.insert(signal, at: 0) }
       resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
       return
@@ -304,10 +305,17 @@ extension MemoryGroupTracer {
     resendDeferredSignals(task.tid, ofProcess: task.tgid, others)
   }
 
+  /// What `stepWithoutSignals` met: the signals to send again, and whether a buffered call it
+  /// stepped into blocked and was made traced (the thread is then resumed into it).
+  struct Steps {
+    var others: [Signal] = []
+    var callMadeTraced = false
+  }
+
   /// Single-steps the thread, without the signal it is stopped with, while `inside` holds
   /// (at most `limit` steps), and takes our trap flag out of what it copied on the way.
-  /// Returns the signals met on the way, to be sent again, or nil if the process ended.
-  func stepWithoutSignals(_ task: RecordedTask, limit: Int = .max, while inside: () throws -> Bool) throws -> [Signal]? {
+  /// Returns what it met, or nil if the process ended.
+  func stepWithoutSignals(_ task: RecordedTask, limit: Int = .max, while inside: () throws -> Bool) throws -> Steps? {
     var others: [Signal] = []
     var steps = 0
     while steps < limit, try inside() {
@@ -329,10 +337,7 @@ extension MemoryGroupTracer {
         }
       case .signalStop(.stop) where try disarmIfDesched(task):
         // A call stepped into blocked: it is made traced, and the steps end there.
-        if try makeBlockedCallTraced(task) {
-          task.buffer?.callMadeTracedWhileStepped = true
-          return others
-        }
+        if try makeBlockedCallTraced(task) { return Steps(others: others, callMadeTraced: true) }
       case .signalStop(let other): others.append(other)
       case .exited, .killed:
         processEnded(task, status.exitStatus!)
@@ -348,7 +353,7 @@ extension MemoryGroupTracer {
       registers.eflags &= ~trapFlag
       try task.tracee.setRegisterWords(registers.words)
     }
-    return others
+    return Steps(others: others)
   }
 }
 

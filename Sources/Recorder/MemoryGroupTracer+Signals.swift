@@ -35,7 +35,7 @@ extension MemoryGroupTracer {
         let now = try self.registers(of: task)
         return self.isInRseqCriticalSection(task, rip: now.rip) && self.maySingleStep(at: now, in: task)
       }) else { return }
-      others = met
+      others = met.others
       try tracee.setSignalInfo(info)
       registers = try self.registers(of: task)
       if isInRseqCriticalSection(task, rip: registers.rip) { rseqSectionCutShort(task, by: "\(signal)") }

@@ -4,8 +4,8 @@ import Syscalls
 import TraceFormat
 
 /// The rip of every call the system call buffer made (`rewind_buffer_abi.h`).
-let bufferedCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2
-private let controlCallEnd = UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_CONTROL_OFFSET) + 2
+let bufferedCallEnd = UInt64(REWIND_BUFFERED_CALL_END)
+private let controlCallEnd = UInt64(REWIND_CONTROL_CALL_END)
 private let recordHeaderSize = MemoryLayout<rewind_buffer_record>.size
 private let feedOffset = UInt64(REWIND_BUFFER_FEED)
 private let feedCapacity = Int(REWIND_BUFFER_FEED_SIZE - REWIND_BUFFER_FEED_STACK)

@@ -121,6 +121,14 @@ struct buffered_call {
 };
 #define REWIND_FEED_STACK_TOP 0x80040
 #define REWIND_FEED_STACK_TOP_TEXT "0x80040"
+/* The call's six argument registers, from the struct rbx points to. */
+#define LOAD_ARGUMENTS                                                                            \
+  "  mov 8(%rbx), %rdi\n"                                                                         \
+  "  mov 16(%rbx), %rsi\n"                                                                        \
+  "  mov 24(%rbx), %rdx\n"                                                                        \
+  "  mov 32(%rbx), %r10\n"                                                                        \
+  "  mov 40(%rbx), %r8\n"                                                                         \
+  "  mov 48(%rbx), %r9\n"
 long rewind_buffered_trampoline(struct buffered_call *call);
 long rewind_serve_fed(struct buffered_call *call) __attribute__((visibility("hidden"), used));
 __asm__(
@@ -148,12 +156,7 @@ __asm__(
     "  mov %r11, 128(%rcx)\n"
     "2:\n" /* the arguments, in the call's registers and stored */
     "  mov 0(%rbx), %rax\n"
-    "  mov 8(%rbx), %rdi\n"
-    "  mov 16(%rbx), %rsi\n"
-    "  mov 24(%rbx), %rdx\n"
-    "  mov 32(%rbx), %r10\n"
-    "  mov 40(%rbx), %r8\n"
-    "  mov 48(%rbx), %r9\n"
+    LOAD_ARGUMENTS
     "  lea 56(%rbx), %rcx\n"
     "  mov %r10, 56(%rcx)\n"
     "  mov %r9, 64(%rcx)\n"
@@ -190,9 +193,7 @@ __asm__(
     "  call *%r11\n"
     "8:\n"
     "  mov 0(%rbx), %rax\n"
-    "  mov 8(%rbx), %rdi\n"
-    "  mov 16(%rbx), %rsi\n"
-    "  mov 24(%rbx), %rdx\n"
+    LOAD_ARGUMENTS
     "  cmp %r11, %r11\n"
     "  movabs $0x70000000000, %r11\n"
     "  call *%r11\n"
@@ -225,12 +226,7 @@ __asm__(
     "7:\n"
     "  lea 3b(%rip), %r11\n"
     "  mov %r11, -8(%rsp)\n"
-    "  mov 8(%rbx), %rdi\n"
-    "  mov 16(%rbx), %rsi\n"
-    "  mov 24(%rbx), %rdx\n"
-    "  mov 32(%rbx), %r10\n"
-    "  mov 40(%rbx), %r8\n"
-    "  mov 48(%rbx), %r9\n"
+    LOAD_ARGUMENTS
     "  movabs $0x70000000002, %rcx\n"
     "  mov 104(%rbx), %r11\n"
     "  cmp %r11, %r11\n"

@@ -42,7 +42,7 @@ struct TraceStatistics {
     switch event {
     case .syscall(let e):
       eventsByKind["syscall", default: 0] += 1
-      if e.entryRegisters.rip == UInt64(REWIND_PAGE_ADDRESS) + UInt64(REWIND_PAGE_BUFFERED_OFFSET) + 2 {
+      if e.entryRegisters.rip == UInt64(REWIND_BUFFERED_CALL_END) {
         bufferedSyscalls += 1
       }
       let name = SyscallTable.syscall(numbered: e.number)?.name ?? "syscall_\(e.number)"

@@ -23,6 +23,15 @@
 /* The descriptor numbers the desched counters get, downwards, one per thread: the same in
    recording and replay (the library passes them to recorded calls). */
 #define REWIND_DESCHED_FD_FIRST 1000
+/* Where each of those `syscall` instructions ends: the rip of its calls, which the filter
+   and the recorder and replayer go by. (Spelled out: Swift imports plain numbers only.) */
+#define REWIND_BUFFERED_CALL_END 0x70000000002ull
+#define REWIND_CONTROL_CALL_END 0x70000000012ull
+#define REWIND_UNRECORDED_CALL_END 0x70000000022ull
+_Static_assert(REWIND_BUFFERED_CALL_END == REWIND_PAGE_ADDRESS + REWIND_PAGE_BUFFERED_OFFSET + 2 &&
+                   REWIND_CONTROL_CALL_END == REWIND_PAGE_ADDRESS + REWIND_PAGE_CONTROL_OFFSET + 2 &&
+                   REWIND_UNRECORDED_CALL_END == REWIND_PAGE_ADDRESS + REWIND_PAGE_UNRECORDED_OFFSET + 2,
+               "the page's instructions");
 /* What a parked tracee passes in rdi to pause() so that the filter lets it wait untraced
    while it moves to another tracer thread (no tracer: a traced call would fail ENOSYS). */
 #define REWIND_PARKED_PAUSE_MAGIC 0x7265776e64706175ull
