@@ -268,8 +268,16 @@ extension MemoryGroupTracer {
     let current = try registers(of: task)
     let code = Int64(bitPattern: current.rax)
     if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer,
-      !(task.isBeingPreempted && signal == .stop)
+      task.isBeingPreempted && signal == .stop
     {
+      // A preemption of a blocked call: no point to take there. The call, made again, is
+      // made traced (so it waits without the turn); the timeslice check preempts later.
+      task.isBeingPreempted = false
+      cursor.convertedCallInterrupted = false
+      try makeCallTraced(task, cursor, "preempted in blocked call \(current.origRax)")
+      return
+    }
+    if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer {
       if debugBuffer { printToStandardError("[buffer] \(task.tid) \(signal) in blocked call \(current.origRax) (\(code)), made traced before: \(cursor.convertedCallInterrupted)") }
       if cursor.convertedCallInterrupted {
         // Written at its exit; the counter, disarmed then, must watch the call made again.
@@ -321,17 +329,20 @@ extension MemoryGroupTracer {
     while steps < limit, try inside() {
       steps += 1
       let before = try registers(of: task)
+      if before.rip == bufferedCallEnd - 2, let cursor = task.buffer {
+        // The buffered `syscall` is never stepped: the call may block, and the counter that
+        // would tell may be disarmed by now (each step is a switch: its signals met on the
+        // way were dropped), so the steps would wait for ever in it. It is made traced.
+        try makeCallTraced(task, cursor, "stepped to its call")
+        return Steps(others: others, callMadeTraced: true)
+      }
       try task.tracee.resume(.singleStep)
       let status = try waitForTracee(task.tid, onlyOwnThread: true)
       switch status {
       case .signalStop(.trap):
-        // Where the flags are copied (a pushfq, the `syscall` instruction's r11), our trap
-        // flag goes with them; replay's run, not stepped, has them without.
-        if before.rip == bufferedCallEnd - 2 {
-          var after = try registers(of: task)
-          after.r11 &= ~trapFlag
-          try task.tracee.setRegisterWords(after.words)
-        } else if try task.tracee.readMemory(at: before.rip, count: 1) == [0x9c] {  // pushfq
+        // Where the flags are copied (a pushfq), our trap flag goes with them; replay's run,
+        // not stepped, has them without.
+        if try task.tracee.readMemory(at: before.rip, count: 1) == [0x9c] {  // pushfq
           let rsp = try registers(of: task).rsp
           try task.tracee.writeMemory(at: rsp, bytes: littleEndianBytes(try task.tracee.readWord(at: rsp) & ~trapFlag))
         }
