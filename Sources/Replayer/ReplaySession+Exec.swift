@@ -162,7 +162,7 @@ extension ReplaySession {
       checked.insert(b.name)
       // What is mapped, seen through the process (its mount namespace may differ from ours).
       let mapped = "/proc/\(pid)/map_files/\(String(b.start, radix: 16))-\(String(b.end, radix: 16))"
-      if !sameContents(mapped, reader.savedFilePath(for: file)) {
+      if !fileComparisons.sameContents(mapped, reader.savedFilePath(for: file)) {
         lines.append("\(b.name) is not the file that was recorded (the trace holds it as \(reader.savedFilePath(for: file)))")
       }
     }
@@ -170,27 +170,66 @@ extension ReplaySession {
   }
 }
 
-/// Compares two files byte for byte (the loader is a few hundred KiB): same size, then the
-/// same bytes, each read in full (a read may return less than asked).
+/// Compares two files byte for byte: same size, then the same bytes, a MiB at a time.
 func sameContents(_ a: String, _ b: String) -> Bool {
-  guard let first = readWholeFile(a), let second = readWholeFile(b) else { return false }
-  return sameBytes(first, second)
+  let first = open(a, O_RDONLY | O_CLOEXEC), second = open(b, O_RDONLY | O_CLOEXEC)
+  defer {
+    if first >= 0 { close(first) }
+    if second >= 0 { close(second) }
+  }
+  var x = stat(), y = stat()
+  guard first >= 0, second >= 0, fstat(first, &x) == 0, fstat(second, &y) == 0, x.st_size == y.st_size else { return false }
+  let chunk = 1 << 20
+  var left = [UInt8](repeating: 0, count: chunk), right = [UInt8](repeating: 0, count: chunk)
+  var remaining = Int(x.st_size)
+  while remaining > 0 {
+    let count = min(chunk, remaining)
+    guard readFully(first, &left, count), readFully(second, &right, count) else { return false }
+    let equal = left.withUnsafeBytes { l in right.withUnsafeBytes { r in memcmp(l.baseAddress!, r.baseAddress!, count) == 0 } }
+    guard equal else { return false }
+    remaining -= count
+  }
+  return true
 }
 
-/// The bytes of a file, or nil when it cannot be read.
-func readWholeFile(_ path: String) -> [UInt8]? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
-  var info = stat()
-  guard fstat(fd, &info) == 0 else { return nil }
-  var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+/// Reads `count` bytes into the start of `buffer` (a read may return less than asked).
+private func readFully(_ fd: Int32, _ buffer: inout [UInt8], _ count: Int) -> Bool {
   var done = 0
-  while done < bytes.count {
-    let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+  while done < count {
+    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, count - done) }
     if n < 0 && errno == EINTR { continue }
-    guard n > 0 else { return nil }
+    guard n > 0 else { return false }
     done += n
   }
-  return bytes
+  return true
+}
+
+/// Which files were found to hold the same bytes, remembered by both files' identities
+/// (device, inode, size, modification and change times): a replay of `make` execs cc1 and
+/// the same libraries dozens of times, and reading each whole again at every exec was most of
+/// its replay (a file changed in between has another identity, and is read again).
+struct FileComparisons {
+  private struct Identity: Hashable {
+    var device, inode: UInt64
+    var size: Int64
+    var modified, changed: [Int]
+  }
+  private var known: [[Identity]: Bool] = [:]
+
+  mutating func sameContents(_ a: String, _ b: String) -> Bool {
+    guard let x = Self.identity(a), let y = Self.identity(b) else { return false }
+    if x.device == y.device && x.inode == y.inode { return true }
+    if let answer = known[[x, y]] { return answer }
+    let answer = Replayer.sameContents(a, b)
+    known[[x, y]] = answer
+    return answer
+  }
+
+  private static func identity(_ path: String) -> Identity? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return Identity(
+      device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+      modified: [info.st_mtim.tv_sec, info.st_mtim.tv_nsec], changed: [info.st_ctim.tv_sec, info.st_ctim.tv_nsec])
+  }
 }

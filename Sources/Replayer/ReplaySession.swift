@@ -90,6 +90,8 @@ public final class ReplaySession {
   var stallWatch: StallWatch?
   /// Each process's code mappings (`codeMapping`).
   var codeMappings: [Int32: [MapsEntry]] = [:]
+  /// Mapped files already compared with their saved copies.
+  var fileComparisons = FileComparisons()
   /// Processes that share their memory with another (vfork, clone with CLONE_VM): they
   /// keep no stub page, since the other's calls would not release it.
   var addressSpaces = SharedAddressSpaces()
@@ -275,7 +277,7 @@ public final class ReplaySession {
       guard access(saved, R_OK) == 0 else {
         throw ReplayError.trace(.missingFile(path: saved, hash: file.contentHash, originalPath: file.originalPath))
       }
-      if sameContents(mapping.name, saved) { continue }
+      if fileComparisons.sameContents(mapping.name, saved) { continue }
       guard access(mapping.name, F_OK) == 0 else {
         throw ReplayError.setup(
           "\(mapping.name), which the kernel loads for the program, is gone since the recording. Restore it "
