@@ -11,9 +11,6 @@ final class SyscallBufferCursor {
   let address: UInt64
   /// The header's `end` at the last read.
   var readUpTo: UInt64 = 0
-  /// What the last buffered fstat of each descriptor said, to tell buffered writes to
-  /// rewind's own stdout or stderr (a file), which replay echoes.
-  var identities: [Int64: FileIdentity] = [:]
   /// A blocked buffered call became a traced call (`deschedSignalArrived`): the record the
   /// library commits for it, the first at or past this `end`, is already in the trace.
   var skipRecordFrom: UInt64?
@@ -30,7 +27,6 @@ final class SyscallBufferCursor {
   func copy() -> SyscallBufferCursor {
     let copy = SyscallBufferCursor(address: address)
     copy.readUpTo = readUpTo
-    copy.identities = identities
     copy.skipRecordFrom = skipRecordFrom
     copy.traceAtEntryFrom = traceAtEntryFrom
     copy.convertedCallInterrupted = convertedCallInterrupted
@@ -98,6 +94,10 @@ extension MemoryGroupTracer {
     }
     let bytes = try readRing(cursor, from: cursor.readUpTo, to: end, task)
     let current = try registers(of: task)
+    // Which of rewind's stdout and stderr each descriptor written is, looked up now: the
+    // descriptor table is as it was at the buffered calls, since only traced calls change it
+    // and every traced call, signal, preemption and exit of the thread reads its records first.
+    var echoTargets: [UInt64: Int32?] = [:]
     var offset = 0
     while offset + 16 <= bytes.count {
       let size = Int(word(bytes, offset))
@@ -110,7 +110,7 @@ extension MemoryGroupTracer {
           if debugBuffer { printToStandardError("[buffer] \(task.tid) record of call \(number) at \(cursor.readUpTo + UInt64(offset)) skipped") }
           cursor.skipRecordFrom = nil
         } else {
-          post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), cursor, current, task))
+          post(for: task.tid, bufferedEvent(Array(bytes[offset..<offset + size]), current, &echoTargets, task))
         }
       }
       offset += size
@@ -130,7 +130,7 @@ extension MemoryGroupTracer {
   }
 
   private func bufferedEvent(
-    _ record: [UInt8], _ cursor: SyscallBufferCursor, _ current: Registers, _ task: RecordedTask
+    _ record: [UInt8], _ current: Registers, _ echoTargets: inout [UInt64: Int32?], _ task: RecordedTask
   ) -> (UInt64) -> TraceEvent {
     let result = Int64(bitPattern: word(record, 16))
     var words = (0..<Registers.count).map { word(record, registersOffset + 8 * $0) }
@@ -146,13 +146,11 @@ extension MemoryGroupTracer {
       outputs.append(MemoryChunk(address: address, bytes: Array(record[data..<data + length])))
       data += (length + 7) & ~7
     }
-    let number = Int(entry.origRax)
-    let fd = Int64(bitPattern: entry.rdi)
     var echo: Int32?
-    if number == 5, result == 0, let stat = outputs.first, stat.bytes.count >= 16 {
-      cursor.identities[fd] = FileIdentity(device: word(stat.bytes, 0), inode: word(stat.bytes, 8))
-    } else if number == 1 || number == 18, result > 0, let identity = cursor.identities[fd] {
-      echo = identity == session.standardOutput ? 1 : identity == session.standardError ? 2 : nil
+    if entry.origRax == 1 || entry.origRax == 18, result > 0 {  // write, pwrite64
+      let fd = entry.rdi
+      if echoTargets[fd] == nil { echoTargets[fd] = .some(echoTarget(ofFD: fd, task)) }
+      echo = echoTargets[fd] ?? nil
     }
     let tid = task.tid
     return { index in

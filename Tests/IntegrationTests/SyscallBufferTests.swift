@@ -107,6 +107,25 @@ struct BufferedRecordingTests {
     #expect(libraries.subtracting(["librewind_preload.so"]).allSatisfy { $0.hasPrefix("libc.so") || $0.hasPrefix("ld-linux") }, "\(libraries)")
   }
 
+  /// A program's own write(2) to stdout and stderr (dash's echo; perl, node and java write
+  /// this way too) goes through the buffer, and replay prints it again on the same stream.
+  /// (Without a buffered fstat before each write the recorder looks the descriptor up when
+  /// it reads the records; before, such output was silently missing from the replay.)
+  @Test func directWritesToStandardOutputAndErrorReplay() throws {
+    let work = try Harness.makeWorkDir("buffered-echo")
+    let env = ["REWIND_TRACE_DIR": work + "/traces"]
+    let script = "echo one; echo two >&2; echo three; i=0; while [ $i -lt 50 ]; do echo line $i; i=$((i+1)); done"
+    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    #expect(record.stdout.hasPrefix("one\nthree\nline 0\n") && record.stderr.contains("two\n"), "\(record.summary)")
+    let stats = try statistics(work + "/trace")
+    #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 53, "the writes were not buffered: \(stats)")
+    let replay = try Harness.rewind(["replay", "-a", work + "/trace"], env: env, cwd: work)
+    #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)")
+    #expect(replay.stdout == record.stdout, "\(replay.summary)")
+    #expect(replay.stderr.contains("two\n"), "\(replay.summary)")
+  }
+
   @Test func withoutTheFlagNothingIsBuffered() throws {
     let result = try assertRecordReplay("buffered_calls")
     let stats = try statistics(result.traceDir)
