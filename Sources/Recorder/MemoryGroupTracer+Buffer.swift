@@ -137,13 +137,15 @@ extension MemoryGroupTracer {
     // Segment registers and the fs/gs bases: the thread's (only a traced call changes them).
     for i in [17, 20, 21, 22, 23, 24, 25, 26] { words[i] = current.words[i] }
     let entry = Registers(words: words)
-    var outputs: [MemoryChunk] = []
+    var inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = []
     var data = recordHeaderSize
     for i in 0..<min(Int(word(record, chunkCountOffset)), Int(REWIND_BUFFER_MAX_CHUNKS)) {
       let address = word(record, chunksOffset + 16 * i)
-      let length = Int(word(record, chunksOffset + 16 * i + 8))
-      guard data + length <= record.count else { break }
-      outputs.append(MemoryChunk(address: address, bytes: Array(record[data..<data + length])))
+      let lengthWord = word(record, chunksOffset + 16 * i + 8)
+      let length = Int(truncatingIfNeeded: lengthWord & ~REWIND_BUFFER_CHUNK_INPUT)
+      guard length >= 0, data + length <= record.count else { break }
+      let chunk = MemoryChunk(address: address, bytes: Array(record[data..<data + length]))
+      if lengthWord & REWIND_BUFFER_CHUNK_INPUT != 0 { inputs.append(chunk) } else { outputs.append(chunk) }
       data += (length + 7) & ~7
     }
     var echo: Int32?
@@ -154,7 +156,7 @@ extension MemoryGroupTracer {
     }
     let tid = task.tid
     return { index in
-      .syscall(SyscallEvent(index: index, tid: tid, entryRegisters: entry, result: result, outputs: outputs, echoFD: echo))
+      .syscall(SyscallEvent(index: index, tid: tid, entryRegisters: entry, result: result, inputs: inputs, outputs: outputs, echoFD: echo))
     }
   }
 

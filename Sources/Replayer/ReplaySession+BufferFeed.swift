@@ -97,8 +97,9 @@ extension ReplaySession {
   /// written later, no injection, not the last event of the replayed scope.
   private func canBeFed(_ event: SyscallEvent) -> Bool {
     // (A call a signal interrupted needs the kernel's restart as the signal is delivered.)
-    isBuffered(event) && event.outputs.count <= Int(REWIND_BUFFER_MAX_CHUNKS) && !event.isUnfinished
-      && !(-516 ... -512).contains(event.result) && !event.injected && event.inputs.isEmpty && !event.outputsWrittenLater
+    // (The library compares its inputs, a write's bytes or a path, as checkEntry would.)
+    isBuffered(event) && event.inputs.count + event.outputs.count <= Int(REWIND_BUFFER_MAX_CHUNKS) && !event.isUnfinished
+      && !(-516 ... -512).contains(event.result) && !event.injected && !event.outputsWrittenLater
       && event.passedThrough == nil && event.mappedFile == nil && event.echoFD == nil && !scope.isLastEvent(event)
   }
 
@@ -112,19 +113,21 @@ extension ReplaySession {
   }
 
   /// The event as the library's record: size, number, result, the 27 register words, the
-  /// output chunks and their bytes, each padded to 8.
+  /// chunks (inputs, which the library compares, flagged; then outputs, which it writes) and
+  /// their bytes, each padded to 8.
   static func record(of event: SyscallEvent) -> [UInt8] {
-    let outputs = event.outputs.prefix(Int(REWIND_BUFFER_MAX_CHUNKS))
-    let data = outputs.reduce(0) { $0 + ($1.bytes.count + 7) & ~7 }
+    let chunks = (event.inputs.map { ($0, REWIND_BUFFER_CHUNK_INPUT) } + event.outputs.map { ($0, UInt64(0)) })
+      .prefix(Int(REWIND_BUFFER_MAX_CHUNKS))
+    let data = chunks.reduce(0) { $0 + ($1.0.bytes.count + 7) & ~7 }
     var words: [UInt64] = [UInt64(recordHeaderSize + data), event.entryRegisters.origRax, UInt64(bitPattern: event.result)]
     words += event.entryRegisters.words
-    words.append(UInt64(outputs.count))
+    words.append(UInt64(chunks.count))
     for i in 0..<Int(REWIND_BUFFER_MAX_CHUNKS) {
-      let chunk = i < outputs.count ? outputs[outputs.startIndex + i] : nil
-      words += [chunk?.address ?? 0, UInt64(chunk?.bytes.count ?? 0)]
+      let chunk = i < chunks.count ? chunks[chunks.startIndex + i] : nil
+      words += [chunk?.0.address ?? 0, UInt64(chunk?.0.bytes.count ?? 0) | (chunk?.1 ?? 0)]
     }
     var bytes = littleEndianWords(words)
-    for chunk in outputs {
+    for (chunk, _) in chunks {
       bytes += chunk.bytes
       bytes += [UInt8](repeating: 0, count: ((chunk.bytes.count + 7) & ~7) - chunk.bytes.count)
     }

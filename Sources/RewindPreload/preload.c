@@ -14,10 +14,11 @@
  * the kernel, so they cost no stop.
  *
  * Everything this code decides depends only on its own memory and on results of system
- * calls, so replay makes the same decisions. Calls that might block (a read of a pipe
- * while the thread holds its memory group's turn would stall the group) go the slow way:
- * read and write are buffered only on regular files and the memory devices (/dev/null,
- * /dev/zero, /dev/urandom...), which fstat tells at each call. */
+ * calls, so replay makes the same decisions. A call that blocks (a read of a pipe while the
+ * thread holds its memory group's turn would stall the group) is made a traced call by the
+ * recorder, told by the thread's desched counter; a thread without one buffers read and
+ * write only on regular files and the memory devices (/dev/null, /dev/zero...), which
+ * fstat tells at each call, and no call on a path. */
 #define _GNU_SOURCE
 #include "../CSupport/include/rewind_buffer_abi.h"
 
@@ -391,36 +392,65 @@ static struct rewind_buffer_header *thread_buffer(void) {
 
 static uint64_t padded(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
-/* What the call wrote, from its number, arguments and result. */
-static int outputs_of(const struct buffered_call *call, long result, struct rewind_buffer_chunk *chunks) {
+/* The first `most` bytes of a path, with its NUL when that is within them. */
+static uint64_t path_length(uint64_t path, uint64_t most) {
+  const char *end = memchr((const char *)(uintptr_t)path, 0, most);
+  return end ? (uint64_t)(end - (const char *)(uintptr_t)path) + 1 : most;
+}
+
+/* What the call wrote, and what it read (REWIND_BUFFER_CHUNK_INPUT), from its number,
+   arguments and result. */
+static int chunks_of(const struct buffered_call *call, long result, struct rewind_buffer_chunk *chunks) {
   const uint64_t *a = call->arguments;
-  if (result < 0 && result > -4096) return 0;
+  int n = 0;
+  switch (call->number) {
+  case SYS_write:
+  case SYS_pwrite64:
+    /* The bytes written (the kernel read that many: they are readable). */
+    if (result > 0)
+      chunks[n++] = (struct rewind_buffer_chunk){a[1], ((uint64_t)result < REWIND_BUFFER_MAX_INPUT ? (uint64_t)result : REWIND_BUFFER_MAX_INPUT) | REWIND_BUFFER_CHUNK_INPUT};
+    return n;
+  case SYS_newfstatat:
+  case SYS_statx:
+    /* The path, unless the kernel could not read it. */
+    if (result != -EFAULT) chunks[n++] = (struct rewind_buffer_chunk){a[1], path_length(a[1], REWIND_BUFFER_MAX_INPUT) | REWIND_BUFFER_CHUNK_INPUT};
+    break;
+  default:
+    break;
+  }
+  if (result < 0 && result > -4096) return n;
   switch (call->number) {
   case SYS_read:
   case SYS_pread64:
-    if (result == 0) return 0;
-    chunks[0] = (struct rewind_buffer_chunk){a[1], (uint64_t)result};
-    return 1;
+    if (result == 0) return n;
+    chunks[n++] = (struct rewind_buffer_chunk){a[1], (uint64_t)result};
+    return n;
   case SYS_fstat:
-    chunks[0] = (struct rewind_buffer_chunk){a[1], sizeof(struct stat)};
-    return 1;
+    chunks[n++] = (struct rewind_buffer_chunk){a[1], sizeof(struct stat)};
+    return n;
+  case SYS_newfstatat:
+    chunks[n++] = (struct rewind_buffer_chunk){a[2], sizeof(struct stat)};
+    return n;
+  case SYS_statx:
+    chunks[n++] = (struct rewind_buffer_chunk){a[4], sizeof(struct statx)};
+    return n;
   case SYS_clock_gettime:
-    chunks[0] = (struct rewind_buffer_chunk){a[1], sizeof(struct timespec)};
-    return 1;
-  case SYS_gettimeofday: {
-    int n = 0;
+    chunks[n++] = (struct rewind_buffer_chunk){a[1], sizeof(struct timespec)};
+    return n;
+  case SYS_gettimeofday:
     if (a[0]) chunks[n++] = (struct rewind_buffer_chunk){a[0], sizeof(struct timeval)};
     if (a[1]) chunks[n++] = (struct rewind_buffer_chunk){a[1], 8};
     return n;
-  }
   case SYS_time:
-    if (!a[0]) return 0;
-    chunks[0] = (struct rewind_buffer_chunk){a[0], sizeof(time_t)};
-    return 1;
+    if (!a[0]) return n;
+    chunks[n++] = (struct rewind_buffer_chunk){a[0], sizeof(time_t)};
+    return n;
   default:
-    return 0;
+    return n;
   }
 }
+
+static uint64_t chunk_length(struct rewind_buffer_chunk chunk) { return chunk.length & ~REWIND_BUFFER_CHUNK_INPUT; }
 
 /* The record the replayer has fed for this thread's next buffered call, if any. */
 static const struct rewind_buffer_record *fed_record(struct rewind_buffer_header *header) {
@@ -440,6 +470,14 @@ static int is_fed_call(const struct rewind_buffer_record *fed, const struct buff
     uint64_t mask = i == 18 ? ~(uint64_t)0x10100 : ~(uint64_t)0;
     if ((fed->registers[i] & mask) != (call->registers[i] & mask)) return 0;
   }
+  /* And what it reads (a write's bytes, a path) is what the recorded call read. */
+  const char *data = (const char *)(fed + 1);
+  for (uint64_t i = 0; i < fed->chunk_count && i < REWIND_BUFFER_MAX_CHUNKS; i++) {
+    uint64_t length = chunk_length(fed->chunks[i]);
+    if ((fed->chunks[i].length & REWIND_BUFFER_CHUNK_INPUT) && memcmp((const void *)(uintptr_t)fed->chunks[i].address, data, length) != 0)
+      return 0;
+    data += padded(length);
+  }
   return 1;
 }
 
@@ -447,8 +485,9 @@ static int is_fed_call(const struct rewind_buffer_record *fed, const struct buff
 static long serve(const struct rewind_buffer_record *fed) {
   const char *data = (const char *)(fed + 1);
   for (uint64_t i = 0; i < fed->chunk_count && i < REWIND_BUFFER_MAX_CHUNKS; i++) {
-    memcpy((void *)(uintptr_t)fed->chunks[i].address, data, fed->chunks[i].length);
-    data += padded(fed->chunks[i].length);
+    uint64_t length = chunk_length(fed->chunks[i]);
+    if (!(fed->chunks[i].length & REWIND_BUFFER_CHUNK_INPUT)) memcpy((void *)(uintptr_t)fed->chunks[i].address, data, length);
+    data += padded(length);
   }
   return fed->result;
 }
@@ -465,10 +504,11 @@ long rewind_serve_fed(struct buffered_call *call) {
 }
 
 /* Performs the call through the buffer, or the slow way when this thread has none or its
-   output could exceed REWIND_BUFFER_MAX_OUTPUT. Returns the raw result (-errno). */
-static long buffered(long nr, long a0, long a1, long a2, long a3, uint64_t max_output) {
-  struct rewind_buffer_header *header = max_output <= REWIND_BUFFER_MAX_OUTPUT ? thread_buffer() : NULL;
-  if (!header) return traced(nr, a0, a1, a2, a3, 0, 0);
+   output could exceed REWIND_BUFFER_MAX_OUTPUT (`max_output`: what it may write, and
+   REWIND_BUFFER_MAX_INPUT more for what it reads). Returns the raw result (-errno). */
+static long buffered5(long nr, long a0, long a1, long a2, long a3, long a4, uint64_t max_output) {
+  struct rewind_buffer_header *header = max_output <= REWIND_BUFFER_MAX_OUTPUT + REWIND_BUFFER_MAX_INPUT ? thread_buffer() : NULL;
+  if (!header) return traced(nr, a0, a1, a2, a3, a4, 0);
   char *ring = (char *)header + REWIND_BUFFER_RECORDS;
   uint64_t most = padded(sizeof(struct rewind_buffer_record) + max_output) + 8 * REWIND_BUFFER_MAX_CHUNKS;
   for (;;) {
@@ -494,26 +534,30 @@ static long buffered(long nr, long a0, long a1, long a2, long a3, uint64_t max_o
       at = 0;
     }
     struct buffered_call call = {
-        .number = (uint64_t)nr, .arguments = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, 0, 0}, .header = header};
+        .number = (uint64_t)nr, .arguments = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, 0}, .header = header};
     long result = rewind_buffered_trampoline(&call);
     struct rewind_buffer_record *record = (struct rewind_buffer_record *)(ring + at);
     record->number = (uint64_t)nr;
     record->result = result;
     memcpy(record->registers, call.registers, sizeof call.registers);
     struct rewind_buffer_chunk chunks[REWIND_BUFFER_MAX_CHUNKS];
-    int count = outputs_of(&call, result, chunks);
+    int count = chunks_of(&call, result, chunks);
     record->chunk_count = (uint64_t)count;
     char *data = (char *)(record + 1);
     for (int i = 0; i < count; i++) {
       record->chunks[i] = chunks[i];
-      memcpy(data, (const void *)(uintptr_t)chunks[i].address, chunks[i].length);
-      data += padded(chunks[i].length);
+      memcpy(data, (const void *)(uintptr_t)chunks[i].address, chunk_length(chunks[i]));
+      data += padded(chunk_length(chunks[i]));
     }
     record->size = (uint64_t)(data - (char *)record);
     __atomic_store_n(&header->end, end + padding + record->size, __ATOMIC_SEQ_CST);
     __atomic_store_n(&header->in_flight, 0, __ATOMIC_SEQ_CST);
     return result;
   }
+}
+
+static long buffered(long nr, long a0, long a1, long a2, long a3, uint64_t max_output) {
+  return buffered5(nr, a0, a1, a2, a3, 0, max_output);
 }
 
 /* Whether a read or write of `fd` cannot block: regular files and the memory devices
@@ -540,7 +584,7 @@ ssize_t read(int fd, void *buffer, size_t count) {
 }
 
 ssize_t write(int fd, const void *buffer, size_t count) {
-  if (may_buffer(fd)) return as_result(buffered(SYS_write, fd, (long)buffer, (long)count, 0, 0));
+  if (may_buffer(fd)) return as_result(buffered(SYS_write, fd, (long)buffer, (long)count, 0, REWIND_BUFFER_MAX_INPUT));
   return as_result(traced(SYS_write, fd, (long)buffer, (long)count, 0, 0, 0));
 }
 
@@ -552,13 +596,31 @@ ssize_t pread64(int fd, void *buffer, size_t count, off_t offset) {
 ssize_t pread(int fd, void *buffer, size_t count, off_t offset) __attribute__((alias("pread64")));
 
 ssize_t pwrite64(int fd, const void *buffer, size_t count, off_t offset) {
-  if (may_buffer(fd)) return as_result(buffered(SYS_pwrite64, fd, (long)buffer, (long)count, offset, 0));
+  if (may_buffer(fd)) return as_result(buffered(SYS_pwrite64, fd, (long)buffer, (long)count, offset, REWIND_BUFFER_MAX_INPUT));
   return as_result(traced(SYS_pwrite64, fd, (long)buffer, (long)count, offset, 0, 0));
 }
 ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) __attribute__((alias("pwrite64")));
 
 off_t lseek(int fd, off_t offset, int whence) { return as_result(buffered(SYS_lseek, fd, offset, whence, 0, 0)); }
 off_t lseek64(int fd, off_t offset, int whence) __attribute__((alias("lseek")));
+
+/* Calls on a path go through the buffer only with a desched counter: a path can be on a
+   file system that blocks (NFS, FUSE). */
+int fstatat(int directory, const char *restrict path, struct stat *restrict info, int flags) {
+  if (thread_buffer() && self.blocking_calls_buffered)
+    return (int)as_result(buffered(SYS_newfstatat, directory, (long)path, (long)info, flags, sizeof *info + REWIND_BUFFER_MAX_INPUT));
+  return (int)as_result(traced(SYS_newfstatat, directory, (long)path, (long)info, flags, 0, 0));
+}
+int fstatat64(int directory, const char *restrict path, struct stat64 *restrict info, int flags) __attribute__((alias("fstatat")));
+int stat(const char *restrict path, struct stat *restrict info) { return fstatat(AT_FDCWD, path, info, 0); }
+int stat64(const char *restrict path, struct stat64 *restrict info) __attribute__((alias("stat")));
+int lstat(const char *restrict path, struct stat *restrict info) { return fstatat(AT_FDCWD, path, info, AT_SYMLINK_NOFOLLOW); }
+int lstat64(const char *restrict path, struct stat64 *restrict info) __attribute__((alias("lstat")));
+int statx(int directory, const char *restrict path, int flags, unsigned int mask, struct statx *restrict info) {
+  if (thread_buffer() && self.blocking_calls_buffered)
+    return (int)as_result(buffered5(SYS_statx, directory, (long)path, flags, mask, (long)info, sizeof *info + REWIND_BUFFER_MAX_INPUT));
+  return (int)as_result(traced(SYS_statx, directory, (long)path, flags, mask, (long)info, 0));
+}
 
 int fstat(int fd, struct stat *info) { return (int)as_result(buffered(SYS_fstat, fd, (long)info, 0, 0, sizeof *info)); }
 int fstat64(int fd, struct stat64 *info) __attribute__((alias("fstat")));

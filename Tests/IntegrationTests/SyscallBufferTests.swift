@@ -110,16 +110,20 @@ struct BufferedRecordingTests {
   /// A program's own write(2) to stdout and stderr (dash's echo; perl, node and java write
   /// this way too) goes through the buffer, and replay prints it again on the same stream.
   /// (Without a buffered fstat before each write the recorder looks the descriptor up when
-  /// it reads the records; before, such output was silently missing from the replay.)
+  /// it reads the records; before, such output was silently missing from the replay.) The
+  /// bytes written and the paths of stat calls (dash's `[ -e ]`) are in the trace, for dump.
   @Test func directWritesToStandardOutputAndErrorReplay() throws {
     let work = try Harness.makeWorkDir("buffered-echo")
     let env = ["REWIND_TRACE_DIR": work + "/traces"]
-    let script = "echo one; echo two >&2; echo three; i=0; while [ $i -lt 50 ]; do echo line $i; i=$((i+1)); done"
+    let script = "echo one; echo two >&2; echo three; i=0; while [ $i -lt 50 ]; do [ -e /nonexistent-rewind-$i ] || echo line $i; i=$((i+1)); done"
     let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
     try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
     #expect(record.stdout.hasPrefix("one\nthree\nline 0\n") && record.stderr.contains("two\n"), "\(record.summary)")
     let stats = try statistics(work + "/trace")
-    #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 53, "the writes were not buffered: \(stats)")
+    #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 103, "the writes and stats were not buffered: \(stats)")
+    let dump = try Harness.rewind(["dump", work + "/trace"])
+    #expect(dump.stdout.contains("write(1, \"one\\n\", 4) = 4"), "\(dump.stdout.suffix(3000))")
+    #expect(dump.stdout.contains("newfstatat(AT_FDCWD, \"/nonexistent-rewind-7\", 0x"), "\(dump.stdout.suffix(3000))")
     let replay = try Harness.rewind(["replay", "-a", work + "/trace"], env: env, cwd: work)
     #expect(replay.exitedNormally && replay.status == 0, "\(replay.summary)")
     #expect(replay.stdout == record.stdout, "\(replay.summary)")

@@ -81,6 +81,13 @@ struct rewind_buffer_header {
 /* The largest output a buffered call may copy into its record; larger calls take the slow
    path. */
 #define REWIND_BUFFER_MAX_OUTPUT 4096
+/* At most this much of what a call reads (a write's bytes, a path) goes in its record, for
+   `rewind dump` and replay's divergence checks; a longer write keeps its first bytes. */
+#define REWIND_BUFFER_MAX_INPUT 4096
+/* Set in a chunk's length when its bytes are what the call read, not what it wrote: the
+   recorder makes them the event's inputs, and replay's feed compares them with the call's
+   memory instead of writing them. */
+#define REWIND_BUFFER_CHUNK_INPUT 0x8000000000000000ull
 /* A record's result when it only fills the ring's end (the next record starts over at 0). */
 #define REWIND_BUFFER_PADDING_NUMBER 0xffffffffffffffffull
 
@@ -92,7 +99,7 @@ struct rewind_buffer_chunk {
 /* One buffered call. `registers` are the words of struct user_regs_struct as they were at
    the `syscall` instruction (the segment and fs/gs base words are left 0: the recorder
    fills them from the thread). The chunks' bytes follow the record, in order, each padded
-   to 8 bytes. */
+   to 8 bytes: what the call wrote, and (REWIND_BUFFER_CHUNK_INPUT) what it read. */
 struct rewind_buffer_record {
   uint64_t size; /* of the whole record, a multiple of 8 */
   /* The call's number (orig_rax), or REWIND_BUFFER_PADDING_NUMBER. */
