@@ -25,12 +25,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -406,6 +409,7 @@ static int chunks_of(const struct buffered_call *call, long result, struct rewin
   switch (call->number) {
   case SYS_write:
   case SYS_pwrite64:
+  case SYS_sendto:
     /* The bytes written (the kernel read that many: they are readable). */
     if (result > 0)
       chunks[n++] = (struct rewind_buffer_chunk){a[1], ((uint64_t)result < REWIND_BUFFER_MAX_INPUT ? (uint64_t)result : REWIND_BUFFER_MAX_INPUT) | REWIND_BUFFER_CHUNK_INPUT};
@@ -422,11 +426,18 @@ static int chunks_of(const struct buffered_call *call, long result, struct rewin
   switch (call->number) {
   case SYS_read:
   case SYS_pread64:
+  case SYS_recvfrom: /* (buffered without an address only) */
     if (result == 0) return n;
     chunks[n++] = (struct rewind_buffer_chunk){a[1], (uint64_t)result};
     return n;
   case SYS_fstat:
     chunks[n++] = (struct rewind_buffer_chunk){a[1], sizeof(struct stat)};
+    return n;
+  case SYS_poll: /* every revents, zeroed or set */
+    if (a[1]) chunks[n++] = (struct rewind_buffer_chunk){a[0], a[1] * sizeof(struct pollfd)};
+    return n;
+  case SYS_epoll_wait:
+    if (result > 0) chunks[n++] = (struct rewind_buffer_chunk){a[1], (uint64_t)result * sizeof(struct epoll_event)};
     return n;
   case SYS_newfstatat:
     chunks[n++] = (struct rewind_buffer_chunk){a[2], sizeof(struct stat)};
@@ -604,10 +615,14 @@ ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) __attribu
 off_t lseek(int fd, off_t offset, int whence) { return as_result(buffered(SYS_lseek, fd, offset, whence, 0, 0)); }
 off_t lseek64(int fd, off_t offset, int whence) __attribute__((alias("lseek")));
 
+/* Whether calls that may block go through the buffer: only with a desched counter, which
+   makes one that blocks a traced call. */
+static int blocking_calls_buffered(void) { return thread_buffer() && self.blocking_calls_buffered; }
+
 /* Calls on a path go through the buffer only with a desched counter: a path can be on a
    file system that blocks (NFS, FUSE). */
 int fstatat(int directory, const char *restrict path, struct stat *restrict info, int flags) {
-  if (thread_buffer() && self.blocking_calls_buffered)
+  if (blocking_calls_buffered())
     return (int)as_result(buffered(SYS_newfstatat, directory, (long)path, (long)info, flags, sizeof *info + REWIND_BUFFER_MAX_INPUT));
   return (int)as_result(traced(SYS_newfstatat, directory, (long)path, (long)info, flags, 0, 0));
 }
@@ -617,10 +632,38 @@ int stat64(const char *restrict path, struct stat64 *restrict info) __attribute_
 int lstat(const char *restrict path, struct stat *restrict info) { return fstatat(AT_FDCWD, path, info, AT_SYMLINK_NOFOLLOW); }
 int lstat64(const char *restrict path, struct stat64 *restrict info) __attribute__((alias("lstat")));
 int statx(int directory, const char *restrict path, int flags, unsigned int mask, struct statx *restrict info) {
-  if (thread_buffer() && self.blocking_calls_buffered)
+  if (blocking_calls_buffered())
     return (int)as_result(buffered5(SYS_statx, directory, (long)path, flags, mask, (long)info, sizeof *info + REWIND_BUFFER_MAX_INPUT));
   return (int)as_result(traced(SYS_statx, directory, (long)path, flags, mask, (long)info, 0));
 }
+
+/* Waits and socket transfers, with a desched counter (they block when nothing is ready):
+   poll and epoll_wait write their arrays, recv and recvfrom without an address the bytes
+   received; send and sendto without an address keep the bytes sent. */
+int poll(struct pollfd *fds, nfds_t count, int timeout) {
+  if (count <= REWIND_BUFFER_MAX_OUTPUT / sizeof *fds && blocking_calls_buffered())
+    return (int)as_result(buffered(SYS_poll, (long)fds, (long)count, timeout, 0, count * sizeof *fds));
+  return (int)as_result(traced(SYS_poll, (long)fds, (long)count, timeout, 0, 0, 0));
+}
+
+int epoll_wait(int epoll, struct epoll_event *events, int most, int timeout) {
+  if (most > 0 && (size_t)most <= REWIND_BUFFER_MAX_OUTPUT / sizeof *events && blocking_calls_buffered())
+    return (int)as_result(buffered(SYS_epoll_wait, epoll, (long)events, most, timeout, (uint64_t)most * sizeof *events));
+  return (int)as_result(traced(SYS_epoll_wait, epoll, (long)events, most, timeout, 0, 0));
+}
+
+ssize_t recvfrom(int fd, void *restrict buffer, size_t count, int flags, struct sockaddr *restrict from, socklen_t *restrict length) {
+  if (!from && count <= REWIND_BUFFER_MAX_OUTPUT && blocking_calls_buffered())
+    return as_result(buffered(SYS_recvfrom, fd, (long)buffer, (long)count, flags, count));
+  return as_result(traced(SYS_recvfrom, fd, (long)buffer, (long)count, flags, (long)from, (long)length));
+}
+ssize_t recv(int fd, void *buffer, size_t count, int flags) { return recvfrom(fd, buffer, count, flags, NULL, NULL); }
+
+ssize_t sendto(int fd, const void *buffer, size_t count, int flags, const struct sockaddr *to, socklen_t length) {
+  if (!to && blocking_calls_buffered()) return as_result(buffered(SYS_sendto, fd, (long)buffer, (long)count, flags, REWIND_BUFFER_MAX_INPUT));
+  return as_result(traced(SYS_sendto, fd, (long)buffer, (long)count, flags, (long)to, length));
+}
+ssize_t send(int fd, const void *buffer, size_t count, int flags) { return sendto(fd, buffer, count, flags, NULL, 0); }
 
 int fstat(int fd, struct stat *info) { return (int)as_result(buffered(SYS_fstat, fd, (long)info, 0, 0, sizeof *info)); }
 int fstat64(int fd, struct stat64 *info) __attribute__((alias("fstat")));

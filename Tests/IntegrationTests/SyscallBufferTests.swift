@@ -159,6 +159,21 @@ struct BufferedRecordingTests {
     #expect(stopping.exitedNormally && stopping.status == 0, "\(stopping.summary)")
   }
 
+  /// poll, epoll_wait, recv/recvfrom and send/sendto without an address go through the
+  /// buffer (a wait that blocks is made traced) and replay writes back what each wrote.
+  @Test func waitsAndSocketTransfers() throws {
+    let (trace, work) = try recordAndReplay("buffered_sockets")
+    let stats = try statistics(trace)
+    // 2,000 rounds of a wait, a receive and a send on each side; blocked ones made traced.
+    #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 6_000, "\(stats)")
+    let dump = try Harness.rewind(["dump", trace], cwd: work)
+    for call in ["poll([{fd=", "epoll_wait(", "recvfrom(", "sendto(3, \"aaaaaaaa\", 8"] {
+      #expect(dump.stdout.contains(call), "no \(call) in \(dump.stdout.suffix(2000))")
+    }
+    let stopping = try Harness.rewind(["replay", "-a", trace], env: ["REWIND_DEBUG_NO_BUFFER_FEED": "1"], cwd: work)
+    #expect(stopping.exitedNormally && stopping.status == 0, "\(stopping.summary)")
+  }
+
   /// Raw `syscall` instructions take the slow path beside buffered libc calls; a static
   /// program, which loads no library, is recorded wholly the slow way.
   @Test func rawCallsAndAStaticProgram() throws {
