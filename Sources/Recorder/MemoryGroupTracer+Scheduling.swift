@@ -266,6 +266,9 @@ extension MemoryGroupTracer {
   /// Whether a reserved position is still waiting in the buffer (unfilled, or behind one).
   func isSlotPending(_ slot: Int) -> Bool { scheduler.slots.contains { $0.id == slot } }
 
+  /// Whether a reserved position is still waiting for its events.
+  func isSlotUnfilled(_ slot: Int) -> Bool { scheduler.slots.contains { $0.id == slot && $0.events == nil } }
+
   /// Gives up a reservation that will never be filled (the task died inside the call).
   func dropSlot(_ slot: Int) {
     scheduler.slots.removeAll { $0.id == slot }

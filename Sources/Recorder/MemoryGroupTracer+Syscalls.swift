@@ -74,6 +74,18 @@ extension MemoryGroupTracer {
       return
     }
     task.pendingCall = nil
+    do { try callExited(pending, task) } catch {
+      // The task died under us before its event was filled (another thread's exit_group
+      // killed it as its futex returned, and reading its registers or memory failed): the
+      // call goes back to it, so that processEnded writes it as unfinished. Left empty, its
+      // position held back every later event of the group until the recording ended
+      // (threadsWokenRightBeforeExitGroup lost its main thread's last events, 1 run in 70).
+      if !pending.isWritten && isSlotUnfilled(pending.slot) { task.pendingCall = pending }
+      throw error
+    }
+  }
+
+  private func callExited(_ pending: RecordedTask.PendingCall, _ task: RecordedTask) throws {
     if pending.isWritten {
       if let child = task.vforkChild, tasks[child] != nil {
         task.isHeldAfterVfork = true

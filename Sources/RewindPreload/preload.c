@@ -141,7 +141,13 @@ __asm__(
     ".hidden rewind_buffered_trampoline\n"
     ".type rewind_buffered_trampoline, @function\n"
     "rewind_buffered_trampoline:\n"
+    /* Call frame information, so that gdb unwinds from a caught buffered call to the
+       program's own frames (the served path's stack switch is never unwound: it runs only
+       without a debugger). */
+    "  .cfi_startproc\n"
     "  push %rbx\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %rbx, 0\n"
     "  mov %rdi, %rbx\n"
     "  lea 56(%rbx), %rcx\n"
     /* user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
@@ -235,10 +241,15 @@ __asm__(
     "  mov 104(%rbx), %r11\n"
     "  cmp %r11, %r11\n"
     "  pop %rbx\n"
+    "  .cfi_adjust_cfa_offset -8\n"
+    "  .cfi_restore %rbx\n"
     "  ret\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %rbx, 0\n"
     "6:\n" /* not this call's record: made for real (and replay reports the difference) */
     "  movq $1, 280(%rbx)\n"
     "  jmp 2b\n"
+    "  .cfi_endproc\n"
     ".size rewind_buffered_trampoline, .-rewind_buffered_trampoline\n");
 
 _Static_assert(REWIND_PAGE_ADDRESS == 0x70000000000ull, "the trampoline's constants");

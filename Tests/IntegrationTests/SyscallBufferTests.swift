@@ -218,7 +218,7 @@ struct BufferedRecordingTests {
     let session = DebugSession(trace: trace, work: work)
     let (gdb, _) = try session.gdb([
       "catch syscall write", "continue", "print $rdx", "print/x $pc", "continue", "print $rax", "continue", "continue",
-      "print $rax",
+      "print $rax", "backtrace",
     ])
     let stops = gdb.split(separator: "\n").filter { $0.hasPrefix("Catchpoint 1 (call") || $0.hasPrefix("Catchpoint 1 (returned") }
       .map { $0.prefix { $0 != ")" } + ")" }
@@ -231,5 +231,10 @@ struct BufferedRecordingTests {
     #expect(
       gdb.contains("$1 = 100\n$2 = 0x70000000002\n") && gdb.contains("$3 = 100\n") && gdb.contains("$4 = 100\n"),
       "\(gdb.suffix(3000))")
+    // gdb unwinds from the page through the trampoline (its call frame information) and the
+    // library's write to the program's main, with no frame it cannot name in between.
+    let frames = gdb.split(separator: "\n").filter { $0.hasPrefix("#") }
+    #expect(frames.count >= 4 && frames[1].contains("rewind_buffered_trampoline") && frames.contains { $0.contains(" in main ") }, "\(frames)")
+    #expect(frames.dropFirst().allSatisfy { !$0.contains("?? ()") }, "\(frames)")
   }
 }
