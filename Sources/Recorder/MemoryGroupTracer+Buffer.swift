@@ -80,6 +80,8 @@ extension MemoryGroupTracer {
     guard usesSyscallBuffer, registers.rip == controlCallEnd, registers.origRax == 39, registers.rdi != 0
     else { return }
     task.buffer = SyscallBufferCursor(address: registers.rdi)
+    // A new buffer (after an exec, say) comes with a new counter under the same number.
+    task.deschedCounter = nil
     try? task.tracee.writeMemory(at: registers.rdi + recordingOffset, bytes: [1, 0, 0, 0, 0, 0, 0, 0])
   }
 

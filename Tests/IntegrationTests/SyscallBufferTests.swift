@@ -159,6 +159,22 @@ struct BufferedRecordingTests {
     #expect(stopping.exitedNormally && stopping.status == 0, "\(stopping.summary)")
   }
 
+  /// A shell that blocked in a buffered read (a command substitution), then execs a program
+  /// whose reads block too: the exec's library opens a new counter under the same number, and
+  /// the recorder must disarm that one (with the copy it kept of the shell's, the new one
+  /// stayed armed and the recorder looped on its signal for ever: python3 run through
+  /// pyenv's bash shim hung so).
+  @Test func blockingReadsAfterAnExecFromAShellThatBlocked() throws {
+    let work = try Harness.makeWorkDir("buffered-exec")
+    let env = ["REWIND_TRACE_DIR": work + "/traces"]
+    let script = "x=$(sleep 0.2; echo hi); echo $x; exec /bin/sh -c 'y=$(sleep 0.2; echo there); echo $y'"
+    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    #expect(record.stdout == "hi\nthere\n", "\(record.summary)")
+    let replay = try Harness.rewind(["replay", "-a", work + "/trace"], env: env, cwd: work)
+    #expect(replay.exitedNormally && replay.status == 0 && replay.stdout == record.stdout, "\(replay.summary)")
+  }
+
   /// poll, epoll_wait, recv/recvfrom and send/sendto without an address go through the
   /// buffer (a wait that blocks is made traced) and replay writes back what each wrote.
   @Test func waitsAndSocketTransfers() throws {
