@@ -88,20 +88,19 @@ static struct sock_filter buffer_filter[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
 };
 
-/* A copy in the tracer of descriptor `fd` of process `process` (pidfd_getfd), or -errno. */
-int rewind_copy_descriptor(pid_t process, int fd) {
+/* Arms or disarms a tracee thread's desched counter from the tracer, through a copy of
+   its descriptor (the thread is stopped where its own code cannot). */
+int rewind_set_desched_counter(pid_t process, int fd, int enable) {
   int pidfd = (int)syscall(SYS_pidfd_open, process, 0);
   if (pidfd < 0) return -errno;
   int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
   int saved = errno;
   close(pidfd);
-  return copy < 0 ? -saved : copy;
-}
-
-/* Arms or disarms a perf counter through a descriptor of it (a tracee thread's desched
-   counter, through the tracer's copy: the thread is stopped where its own code cannot). */
-int rewind_enable_counter(int counter, int enable) {
-  return ioctl(counter, enable ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0) < 0 ? -errno : 0;
+  if (copy < 0) return -saved;
+  int r = ioctl(copy, enable ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+  saved = errno;
+  close(copy);
+  return r < 0 ? -saved : 0;
 }
 
 size_t rewind_buffer_filter(void *out, size_t capacity) {

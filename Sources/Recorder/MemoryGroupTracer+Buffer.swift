@@ -80,8 +80,6 @@ extension MemoryGroupTracer {
     guard usesSyscallBuffer, registers.rip == controlCallEnd, registers.origRax == 39, registers.rdi != 0
     else { return }
     task.buffer = SyscallBufferCursor(address: registers.rdi)
-    // A new buffer (after an exec, say) comes with a new counter under the same number.
-    task.deschedCounter = nil
     try? task.tracee.writeMemory(at: registers.rdi + recordingOffset, bytes: [1, 0, 0, 0, 0, 0, 0, 0])
   }
 
@@ -210,23 +208,11 @@ extension MemoryGroupTracer {
     let fd = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: Int32.self) }
     let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
     guard code > 0, counter != 0, Int64(fd) == Int64(counter) - 1 else { return false }
-    let disarmed = setDeschedCounter(task, fd, enabled: false)
+    let disarmed = rewind_set_desched_counter(task.tgid, fd, 0)
     if disarmed != 0 {
       throw RecordError.trace(description: "cannot disarm the desched counter of thread \(task.tid): \(Errno(rawValue: -disarmed))")
     }
     return true
-  }
-
-  /// Arms or disarms the thread's desched counter (descriptor `number` of its process)
-  /// through the tracer's copy of it, made once: disarming took pidfd_open, pidfd_getfd,
-  /// ioctl and close at every blocked call. 0 or -errno.
-  private func setDeschedCounter(_ task: RecordedTask, _ number: Int32, enabled: Bool) -> Int32 {
-    if task.deschedCounter?.number != number {
-      let copy = rewind_copy_descriptor(task.tgid, number)
-      guard copy >= 0 else { return copy }
-      task.deschedCounter = CounterCopy(number: number, fd: copy)
-    }
-    return rewind_enable_counter(task.deschedCounter!.fd, enabled ? 1 : 0)
   }
 
   /// At a desched stop: if the buffered call blocked, it is made a traced call and the
@@ -309,7 +295,7 @@ extension MemoryGroupTracer {
         // Written at its exit; the counter, disarmed then, must watch the call made again.
         cursor.convertedCallInterrupted = false
         let counter = try task.tracee.readWord(at: cursor.address + deschedOffset)
-        if counter != 0 { _ = setDeschedCounter(task, Int32(counter - 1), enabled: true) }
+        if counter != 0 { _ = rewind_set_desched_counter(task.tgid, Int32(counter - 1), 1) }
       } else {
         var entry = current
         entry.rax = UInt64(bitPattern: -38)

@@ -16,7 +16,6 @@ extension MemoryGroupTracer {
     tracee.addressSpaceReplaced()
     task.hasExecuted = true
     task.buffer = nil  // the new program's library makes its own
-    task.deschedCounter = nil
     task.rseq = nil  // exec drops the registration
     let registers = try registers(of: task)
     let maps: [MapsEntry]

@@ -1,4 +1,3 @@
-import Glibc
 import LinuxTrace
 import Syscalls
 import TraceFormat
@@ -34,8 +33,6 @@ final class RecordedTask {
   /// parent) meets the events in an order it can follow.
   var vforkChild: Int32?
   var isHeldAfterVfork = false
-  /// The tracer's copy of the thread's desched counter descriptor, made at its first use.
-  var deschedCounter: CounterCopy?
   /// A thread of another task's process (CLONE_THREAD), not a thread group leader.
   var isThread = false
   /// Its process's id (tgkill needs it).
@@ -99,16 +96,4 @@ final class RecordedTask {
     self.awaitsAttachStop = awaitsAttachStop
     self.isAnnounced = isAnnounced
   }
-}
-
-/// A descriptor the tracer copied from a tracee (pidfd_getfd): `number` there, `fd` here;
-/// closed with the task that holds it.
-final class CounterCopy {
-  let number: Int32
-  let fd: Int32
-  init(number: Int32, fd: Int32) {
-    self.number = number
-    self.fd = fd
-  }
-  deinit { close(fd) }
 }

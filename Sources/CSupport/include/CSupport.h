@@ -66,10 +66,8 @@ pid_t rewind_spawn_traced(const struct rewind_spawn_options *options, int error_
    tracer's parked pause(REWIND_PARKED_PAUSE_MAGIC); every other call goes to the tracer
    (SECCOMP_RET_TRACE). Copies it into `out` when it fits; returns its size in bytes. */
 size_t rewind_buffer_filter(void *out, size_t capacity);
-/* A copy in the tracer of descriptor `fd` of `process`, or -errno. */
-int rewind_copy_descriptor(pid_t process, int fd);
-/* Arms (enable 1) or disarms a perf counter through a descriptor of it. 0 or -errno. */
-int rewind_enable_counter(int counter, int enable);
+/* Arms (enable 1) or disarms a tracee thread's desched counter, descriptor `fd` of `process`. 0 or -errno. */
+int rewind_set_desched_counter(pid_t process, int fd, int enable);
 
 /* sizeof / offsetof facts Swift needs. */
 int rewind_user_regs_size(void);
