@@ -55,6 +55,17 @@ struct BufferedRecordingTests {
     return (trace, work)
   }
 
+  /// Records `/bin/sh -c script` with the buffer into WORK/trace; the recording must succeed.
+  func recordShell(
+    _ script: String, name: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws -> (record: ProcessResult, work: String, env: [String: String]) {
+    let work = try Harness.makeWorkDir(name)
+    let env = ["REWIND_TRACE_DIR": work + "/traces"]
+    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
+    try #require(record.exitedNormally && record.status == 0, "\(record.summary)", sourceLocation: sourceLocation)
+    return (record, work, env)
+  }
+
   func statistics(_ trace: String) throws -> [String: Any] {
     let stats = try Harness.rewind(["stats", "--json", trace])
     return (try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]) ?? [:]
@@ -113,11 +124,9 @@ struct BufferedRecordingTests {
   /// it reads the records; before, such output was silently missing from the replay.) The
   /// bytes written and the paths of stat calls (dash's `[ -e ]`) are in the trace, for dump.
   @Test func directWritesToStandardOutputAndErrorReplay() throws {
-    let work = try Harness.makeWorkDir("buffered-echo")
-    let env = ["REWIND_TRACE_DIR": work + "/traces"]
-    let script = "echo one; echo two >&2; echo three; i=0; while [ $i -lt 50 ]; do [ -e /nonexistent-rewind-$i ] || echo line $i; i=$((i+1)); done"
-    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
-    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let (record, work, env) = try recordShell(
+      "echo one; echo two >&2; echo three; i=0; while [ $i -lt 50 ]; do [ -e /nonexistent-rewind-$i ] || echo line $i; i=$((i+1)); done",
+      name: "buffered-echo")
     #expect(record.stdout.hasPrefix("one\nthree\nline 0\n") && record.stderr.contains("two\n"), "\(record.summary)")
     let stats = try statistics(work + "/trace")
     #expect((stats["bufferedSyscalls"] as? Int ?? 0) >= 103, "the writes and stats were not buffered: \(stats)")
@@ -159,17 +168,14 @@ struct BufferedRecordingTests {
     #expect(stopping.exitedNormally && stopping.status == 0, "\(stopping.summary)")
   }
 
-  /// A shell that blocked in a buffered read (a command substitution), then execs a program
+  /// A shell that blocked in a buffered read (a command substitution), then execs a shell
   /// whose reads block too: the exec's library opens a new counter under the same number, and
-  /// the recorder must disarm that one (with the copy it kept of the shell's, the new one
-  /// stayed armed and the recorder looped on its signal for ever: python3 run through
+  /// the recorder must disarm that one (a recorder that kept a copy of the first shell's
+  /// counter left the new one armed and looped on its signal for ever: python3 run through
   /// pyenv's bash shim hung so).
   @Test func blockingReadsAfterAnExecFromAShellThatBlocked() throws {
-    let work = try Harness.makeWorkDir("buffered-exec")
-    let env = ["REWIND_TRACE_DIR": work + "/traces"]
-    let script = "x=$(sleep 0.2; echo hi); echo $x; exec /bin/sh -c 'y=$(sleep 0.2; echo there); echo $y'"
-    let record = try Harness.rewind(["record", "--syscall-buffer", "-o", work + "/trace", "/bin/sh", "-c", script], env: env, cwd: work)
-    try #require(record.exitedNormally && record.status == 0, "\(record.summary)")
+    let (record, work, env) = try recordShell(
+      "x=$(sleep 0.2; echo hi); echo $x; exec /bin/sh -c 'y=$(sleep 0.2; echo there); echo $y'", name: "buffered-exec")
     #expect(record.stdout == "hi\nthere\n", "\(record.summary)")
     let replay = try Harness.rewind(["replay", "-a", work + "/trace"], env: env, cwd: work)
     #expect(replay.exitedNormally && replay.status == 0 && replay.stdout == record.stdout, "\(replay.summary)")
