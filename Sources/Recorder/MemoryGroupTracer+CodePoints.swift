@@ -33,10 +33,15 @@ extension MemoryGroupTracer {
     for i in 0..<Int(count) {
       let address = addresses[i]
       let size = UInt64(sizes[i])
+      // An operand's address is computed from whatever the registers hold (-8 off a zero
+      // register wraps to the top): one that wraps past the end names no memory. (Adding
+      // without the check trapped: rewind died of SIGILL, preempting threads under load.)
+      let (end, wraps) = address.addingReportingOverflow(size)
+      if wraps { continue }
       if address < redZoneEnd && address >= redZoneEnd &- 65536 { continue }
-      if buffers.contains(where: { $0.overlaps(address..<address + size) }) { continue }
+      if buffers.contains(where: { $0.overlaps(address..<end) }) { continue }
       guard
-        let mapping = maps.first(where: { $0.start <= address && address + size <= $0.end }),
+        let mapping = maps.first(where: { $0.start <= address && end <= $0.end }),
         mapping.permissions.hasPrefix("r"), mapping.permissions.hasSuffix("p"),
         !["[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]"].contains(mapping.name),
         let value = try? task.tracee.readValue(at: address, size: Int(size))

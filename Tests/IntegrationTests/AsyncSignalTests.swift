@@ -23,6 +23,18 @@ import Testing
     #expect(text.stdout.contains("found by the compare stub, whose own rejected passes are not counted"), "\(text.stdout)")
   }
 
+  /// Signals in a loop near an instruction that reads -8 off a register holding 0 (on a
+  /// branch never taken): that operand's address wraps past the top of the address space,
+  /// and a code point's signature must leave it out. Adding to it trapped, and rewind
+  /// record died of SIGILL (seen twice under load, with python3 threads and the rseq
+  /// fixture, before this fixture made it certain).
+  @Test func alarmsNearAnOperandWhoseAddressWraps() throws {
+    let result = try assertRecordReplay("wrapped_operand")
+    #expect(result.record.stdout.contains("alarms seen: yes"), "\(result.record.summary)")
+    let (stats, _) = try replayStatistics(result.traceDir)
+    #expect((stats.object["codePoints"] as? Int ?? 0) > 0, "\(stats.text)")
+  }
+
   /// Signals in a loop that changes only memory (a locked increment of a global): every
   /// pass has the same registers, and only the memory recorded with each code point tells
   /// the right one. Without it replay delivered each signal at the first pass and diverged.
