@@ -100,9 +100,10 @@ extension MemoryGroupTracer {
     var echoTargets: [UInt64: Int32?] = [:]
     var offset = 0
     while offset + 16 <= bytes.count {
-      let size = Int(word(bytes, offset))
+      // (The program can write over its buffer: a size that is no Int is a damaged record.)
+      let size = Int(exactly: word(bytes, offset)) ?? -1
       let number = word(bytes, offset + 8)
-      guard size >= 16, offset + size <= bytes.count else {
+      guard size >= 16, size <= bytes.count - offset else {
         throw RecordError.trace(description: "a record of thread \(task.tid)'s system call buffer is cut short")
       }
       if number != REWIND_BUFFER_PADDING_NUMBER {
@@ -139,11 +140,11 @@ extension MemoryGroupTracer {
     let entry = Registers(words: words)
     var inputs: [MemoryChunk] = [], outputs: [MemoryChunk] = []
     var data = recordHeaderSize
-    for i in 0..<min(Int(word(record, chunkCountOffset)), Int(REWIND_BUFFER_MAX_CHUNKS)) {
+    for i in 0..<Int(min(word(record, chunkCountOffset), UInt64(REWIND_BUFFER_MAX_CHUNKS))) {
       let address = word(record, chunksOffset + 16 * i)
       let lengthWord = word(record, chunksOffset + 16 * i + 8)
       let length = Int(truncatingIfNeeded: lengthWord & ~REWIND_BUFFER_CHUNK_INPUT)
-      guard length >= 0, data + length <= record.count else { break }
+      guard length >= 0, length <= record.count - data, !address.addingReportingOverflow(UInt64(length)).overflow else { break }
       let chunk = MemoryChunk(address: address, bytes: Array(record[data..<data + length]))
       if lengthWord & REWIND_BUFFER_CHUNK_INPUT != 0 { inputs.append(chunk) } else { outputs.append(chunk) }
       data += (length + 7) & ~7
