@@ -223,11 +223,12 @@ extension MemoryGroupTracer {
     var registers = try registers(of: task)
     guard registers.rip == bufferedCallEnd else { return false }
     let code = Int64(bitPattern: registers.rax)
-    if code == -Int64(EINTR), pendingSignals(of: task.tid, in: task.tgid) == 0 {
+    if code == -Int64(EINTR), let pending = pendingSignals(of: task.tid, in: task.tgid), pending & ~(try task.tracee.signalMask()) == 0 {
       // A call the kernel never restarts after a stop signal (epoll_wait, a socket read with
-      // a receive timeout: signal(7)) returned EINTR to the counter's SIGSTOP alone, which
-      // the program never sees: it is put back at its `syscall` with its number, as the
-      // kernel does for a restart code, and made again, traced.
+      // a receive timeout: signal(7)) returned EINTR to the counter's SIGSTOP alone (no other
+      // signal the thread takes is pending), which the program never sees: it is put back at
+      // its `syscall` with its number, as the kernel does for a restart code, and made again,
+      // traced.
       registers.rip = bufferedCallEnd - 2
       registers.rax = registers.origRax
       try task.tracee.setRegisterWords(registers.words)
