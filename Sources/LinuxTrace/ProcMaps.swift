@@ -116,16 +116,6 @@ public func ignoredSignalsOfThisProcess() -> UInt64? {
   procFieldText("SigIgn", inFile: "/proc/self/status").flatMap { UInt64($0, radix: 16) }
 }
 
-/// The signals pending for thread `tid` of process `tgid`, its own and its process's (the
-/// SigPnd and ShdPnd masks of its status), or nil when they cannot be read.
-public func pendingSignals(of tid: Int32, in tgid: Int32) -> UInt64? {
-  let path = "/proc/\(tgid)/task/\(tid)/status"
-  guard let own = procFieldText("SigPnd", inFile: path).flatMap({ UInt64($0, radix: 16) }),
-    let shared = procFieldText("ShdPnd", inFile: path).flatMap({ UInt64($0, radix: 16) })
-  else { return nil }
-  return own | shared
-}
-
 /// The number on the `NAME:` line of a /proc file made of such lines (status, fdinfo).
 public func procField(_ name: String, inFile path: String) -> Int? {
   procFieldText(name, inFile: path).flatMap { Int($0) }

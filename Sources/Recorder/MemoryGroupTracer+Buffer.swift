@@ -220,22 +220,9 @@ extension MemoryGroupTracer {
   /// thread resumed into it (true).
   private func makeBlockedCallTraced(_ task: RecordedTask) throws -> Bool {
     guard let cursor = task.buffer else { return false }
-    var registers = try registers(of: task)
-    guard registers.rip == bufferedCallEnd else { return false }
-    let code = Int64(bitPattern: registers.rax)
-    if code == -Int64(EINTR), let pending = pendingSignals(of: task.tid, in: task.tgid), pending & ~(try task.tracee.signalMask()) == 0 {
-      // A call the kernel never restarts after a stop signal (epoll_wait, a socket read with
-      // a receive timeout: signal(7)) returned EINTR to the counter's SIGSTOP alone (no other
-      // signal the thread takes is pending), which the program never sees: it is put back at
-      // its `syscall` with its number, as the kernel does for a restart code, and made again,
-      // traced.
-      registers.rip = bufferedCallEnd - 2
-      registers.rax = registers.origRax
-      try task.tracee.setRegisterWords(registers.words)
-    } else if !(-514 ... -512).contains(code) {
-      return false
-    }
-    try makeCallTraced(task, cursor, "blocked in call \(registers.origRax) (\(code))")
+    let registers = try registers(of: task)
+    guard registers.rip == bufferedCallEnd, (-514 ... -512).contains(Int64(bitPattern: registers.rax)) else { return false }
+    try makeCallTraced(task, cursor, "blocked in call \(registers.origRax)")
     return true
   }
 

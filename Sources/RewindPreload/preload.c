@@ -31,7 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -447,9 +446,6 @@ static int chunks_of(const struct buffered_call *call, long result, struct rewin
   case SYS_poll: /* every revents, zeroed or set */
     if (a[1]) chunks[n++] = (struct rewind_buffer_chunk){a[0], a[1] * sizeof(struct pollfd)};
     return n;
-  case SYS_epoll_wait:
-    if (result > 0) chunks[n++] = (struct rewind_buffer_chunk){a[1], (uint64_t)result * sizeof(struct epoll_event)};
-    return n;
   case SYS_newfstatat:
     chunks[n++] = (struct rewind_buffer_chunk){a[2], sizeof(struct stat)};
     return n;
@@ -649,18 +645,15 @@ int statx(int directory, const char *restrict path, int flags, unsigned int mask
 }
 
 /* Waits and socket transfers, with a desched counter (they block when nothing is ready):
-   poll and epoll_wait write their arrays, recv and recvfrom without an address the bytes
-   received; send and sendto without an address keep the bytes sent. */
+   poll writes its array, recv and recvfrom without an address the bytes received; send and
+   sendto without an address keep the bytes sent. Not epoll_wait: the kernel never restarts
+   it after a stop signal, so the counter's SIGSTOP would make it fail with EINTR (telling
+   that EINTR from one a handler caused needs more than the pending signals: a handler may
+   already have run). */
 int poll(struct pollfd *fds, nfds_t count, int timeout) {
   if (count <= REWIND_BUFFER_MAX_OUTPUT / sizeof *fds && blocking_calls_buffered())
     return (int)as_result(buffered(SYS_poll, (long)fds, (long)count, timeout, 0, count * sizeof *fds));
   return (int)as_result(traced(SYS_poll, (long)fds, (long)count, timeout, 0, 0, 0));
-}
-
-int epoll_wait(int epoll, struct epoll_event *events, int most, int timeout) {
-  if (most > 0 && (size_t)most <= REWIND_BUFFER_MAX_OUTPUT / sizeof *events && blocking_calls_buffered())
-    return (int)as_result(buffered(SYS_epoll_wait, epoll, (long)events, most, timeout, (uint64_t)most * sizeof *events));
-  return (int)as_result(traced(SYS_epoll_wait, epoll, (long)events, most, timeout, 0, 0));
 }
 
 ssize_t recvfrom(int fd, void *restrict buffer, size_t count, int flags, struct sockaddr *restrict from, socklen_t *restrict length) {

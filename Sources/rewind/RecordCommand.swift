@@ -30,7 +30,7 @@ extension Rewind {
       name: .customLong("syscall-buffer"),
       help: ArgumentHelp(
         "Record common system calls without ptrace stops (experimental; off by default).",
-        discussion: "Loads librewind_preload.so, found next to the rewind executable, into the program with LD_PRELOAD: read, write, pread64 and pwrite64 on any descriptor, lseek, fstat, stat, lstat, fstatat, statx, poll, epoll_wait, recv and send, clock_gettime, gettimeofday, time, getpid and gettid made through libc's functions are performed by it and written to the trace at the thread's next stop; a call that blocks (a read of an empty pipe) becomes an ordinary traced call, through a per-thread context-switch counter. Calls libc makes internally (futex...), raw syscall instructions and static programs record as before."))
+        discussion: "Loads librewind_preload.so, found next to the rewind executable, into the program with LD_PRELOAD: read, write, pread64 and pwrite64 on any descriptor, lseek, fstat, stat, lstat, fstatat, statx, poll, recv and send, clock_gettime, gettimeofday, time, getpid and gettid made through libc's functions are performed by it and written to the trace at the thread's next stop; a call that blocks (a read of an empty pipe) becomes an ordinary traced call, through a per-thread context-switch counter. Calls libc makes internally (futex...), raw syscall instructions and static programs record as before."))
     var syscallBuffer = false
 
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")

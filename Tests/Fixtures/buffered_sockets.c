@@ -1,6 +1,6 @@
 /* Waits and socket transfers through the system call buffer: a forked child answers its
    parent over a socket pair, 2,000 rounds. The child waits with poll and answers with
-   recv and send; the parent waits with epoll_wait and uses sendto and recvfrom without an
+   recv and send; the parent waits with epoll_wait (traced: not buffered) and uses sendto and recvfrom without an
    address. Each wait may block (then it is made a traced call) or find the data there.
    Prints the answers' checksum and the revents seen. */
 #include "fixture.h"

@@ -181,7 +181,7 @@ struct BufferedRecordingTests {
     #expect(replay.exitedNormally && replay.status == 0 && replay.stdout == record.stdout, "\(replay.summary)")
   }
 
-  /// poll, epoll_wait, recv/recvfrom and send/sendto without an address go through the
+  /// poll, recv/recvfrom and send/sendto without an address go through the
   /// buffer (a wait that blocks is made traced) and replay writes back what each wrote.
   @Test func waitsAndSocketTransfers() throws {
     let (trace, work) = try recordAndReplay("buffered_sockets")
