@@ -268,17 +268,15 @@ extension MemoryGroupTracer {
   func signalArrivedInBufferedCall(_ signal: Signal, _ task: RecordedTask) throws {
     let current = try registers(of: task)
     let code = Int64(bitPattern: current.rax)
-    if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer,
-      task.isBeingPreempted && signal == .stop
-    {
-      // A preemption of a blocked call: no point to take there. The call, made again, is
-      // made traced (so it waits without the turn); the timeslice check preempts later.
-      task.isBeingPreempted = false
-      cursor.convertedCallInterrupted = false
-      try makeCallTraced(task, cursor, "preempted in blocked call \(current.origRax)")
-      return
-    }
     if current.rip == bufferedCallEnd, (-516 ... -512).contains(code), let cursor = task.buffer {
+      if task.isBeingPreempted && signal == .stop {
+        // A preemption of a blocked call: no point to take there. The call, made again, is
+        // made traced (so it waits without the turn); the timeslice check preempts later.
+        task.isBeingPreempted = false
+        cursor.convertedCallInterrupted = false
+        try makeCallTraced(task, cursor, "preempted in blocked call \(current.origRax)")
+        return
+      }
       if debugBuffer { printToStandardError("[buffer] \(task.tid) \(signal) in blocked call \(current.origRax) (\(code)), made traced before: \(cursor.convertedCallInterrupted)") }
       if cursor.convertedCallInterrupted {
         // Written at its exit; the counter, disarmed then, must watch the call made again.

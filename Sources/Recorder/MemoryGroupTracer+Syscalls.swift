@@ -75,11 +75,12 @@ extension MemoryGroupTracer {
     }
     task.pendingCall = nil
     do { try callExited(pending, task) } catch {
-      // The task died under us before its event was filled (another thread's exit_group
+      // The task died under us before its event was filled (say another thread's exit_group
       // killed it as its futex returned, and reading its registers or memory failed): the
       // call goes back to it, so that processEnded writes it as unfinished. Left empty, its
-      // position held back every later event of the group until the recording ended
-      // (threadsWokenRightBeforeExitGroup lost its main thread's last events, 1 run in 70).
+      // position would hold back every later event of the group until the recording ended.
+      // (A guess at why threadsWokenRightBeforeExitGroup once lost its main thread's last
+      // events, about 1 run in 70; not reproduced, so not shown to be the cause.)
       if !pending.isWritten && isSlotUnfilled(pending.slot) { task.pendingCall = pending }
       throw error
     }

@@ -588,12 +588,13 @@ static int never_blocks(int fd) {
   return S_ISCHR(info.st_mode) && major(info.st_rdev) == 1;
 }
 
+/* Whether calls that may block go through the buffer: only with a desched counter, which
+   makes one that blocks a traced call. */
+static int blocking_calls_buffered(void) { return thread_buffer() && self.blocking_calls_buffered; }
+
 /* Whether a call on `fd` may go through the buffer: with a desched counter any may (one
    that blocks becomes a traced call); without, only those that cannot block. */
-static int may_buffer(int fd) {
-  if (thread_buffer() && self.blocking_calls_buffered) return 1;
-  return never_blocks(fd);
-}
+static int may_buffer(int fd) { return blocking_calls_buffered() || never_blocks(fd); }
 
 ssize_t read(int fd, void *buffer, size_t count) {
   if (count <= REWIND_BUFFER_MAX_OUTPUT && may_buffer(fd))
@@ -621,10 +622,6 @@ ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) __attribu
 
 off_t lseek(int fd, off_t offset, int whence) { return as_result(buffered(SYS_lseek, fd, offset, whence, 0, 0)); }
 off_t lseek64(int fd, off_t offset, int whence) __attribute__((alias("lseek")));
-
-/* Whether calls that may block go through the buffer: only with a desched counter, which
-   makes one that blocks a traced call. */
-static int blocking_calls_buffered(void) { return thread_buffer() && self.blocking_calls_buffered; }
 
 /* Calls on a path go through the buffer only with a desched counter: a path can be on a
    file system that blocks (NFS, FUSE). */
